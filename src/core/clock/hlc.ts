@@ -1,0 +1,80 @@
+/**
+ * Hybrid logical clock (Kulkarni et al., "Logical Physical Clocks", 2014).
+ *
+ * A timestamp is (wall ms, logical counter, node). Timestamps are totally ordered, with the node
+ * id as the final tiebreak, so two writes never compare equal unless they are the same write.
+ * The clock never moves backwards, and a timestamp issued after receiving another is greater than
+ * it, so an LWW write that saw another always wins over it whatever the wall clocks say.
+ *
+ * A remote timestamp whose wall time is ahead of ours by more than maxOffsetMs is refused: taking
+ * it would drag our clock (and every later write) into the future. The caller counts refusals.
+ */
+export interface Hlc {
+  readonly wall: number;
+  readonly logical: number;
+  readonly node: string;
+}
+
+export function compareHlc(a: Hlc, b: Hlc): number {
+  if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
+  if (a.logical !== b.logical) return a.logical < b.logical ? -1 : 1;
+  return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+}
+
+export function maxHlc(a: Hlc | null, b: Hlc | null): Hlc | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return compareHlc(a, b) >= 0 ? a : b;
+}
+
+/** Compact text form: `<wall>.<logical>.<node>`, used for row versions. */
+export function formatHlc(h: Hlc): string {
+  return `${h.wall}.${h.logical}.${h.node}`;
+}
+
+export type ReceiveOutcome =
+  | { readonly kind: 'accepted'; readonly now: Hlc }
+  | { readonly kind: 'refused'; readonly aheadMs: number };
+
+export class HybridClock {
+  readonly node: string;
+  readonly maxOffsetMs: number;
+  #last: Hlc;
+
+  constructor(node: string, maxOffsetMs: number, last: Hlc | null = null) {
+    this.node = node;
+    this.maxOffsetMs = maxOffsetMs;
+    this.#last = last === null ? { wall: 0, logical: 0, node } : { wall: last.wall, logical: last.logical, node };
+  }
+
+  /** The latest timestamp issued or received; persisted so a restart never goes backwards. */
+  get last(): Hlc {
+    return this.#last;
+  }
+
+  /** A new timestamp for a local event at physical time tickMs. Strictly greater than all before. */
+  now(tickMs: number): Hlc {
+    const last = this.#last;
+    const next = tickMs > last.wall ? { wall: tickMs, logical: 0, node: this.node } : { wall: last.wall, logical: last.logical + 1, node: this.node };
+    this.#last = next;
+    return next;
+  }
+
+  /**
+   * Merge a remote timestamp observed at physical time tickMs. Accepted: our clock is now greater
+   * than both. Refused (remote ahead by more than maxOffsetMs): our clock is unchanged.
+   */
+  receive(remote: Hlc, tickMs: number): ReceiveOutcome {
+    const aheadMs = remote.wall - tickMs;
+    if (aheadMs > this.maxOffsetMs) return { kind: 'refused', aheadMs };
+    const last = this.#last;
+    const wall = Math.max(tickMs, last.wall, remote.wall);
+    let logical: number;
+    if (wall === last.wall && wall === remote.wall) logical = Math.max(last.logical, remote.logical) + 1;
+    else if (wall === last.wall) logical = last.logical + 1;
+    else if (wall === remote.wall) logical = remote.logical + 1;
+    else logical = 0;
+    this.#last = { wall, logical, node: this.node };
+    return { kind: 'accepted', now: this.#last };
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The one registry of client-visible error codes (STYLE.md §8). Each code has its HTTP status and
+ * whether a client may retry the same request unchanged. Codes are never reused or renumbered;
+ * docs/errors.md is generated from this table by `terndb errors --markdown`.
+ */
+export const errorRegistry = {
+  BAD_REQUEST: { status: 400, retryable: false, meaning: 'The request is malformed; the message names the field.' },
+  NOT_FOUND: { status: 404, retryable: false, meaning: 'The row is absent or deleted.' },
+  NO_SUCH_TABLE: { status: 404, retryable: false, meaning: 'The table is not defined.' },
+  IDEMPOTENCY_MISMATCH: { status: 409, retryable: false, meaning: 'The Idempotency-Key was used before with another request body.' },
+  UNIQUE_VIOLATION: { status: 409, retryable: false, meaning: 'Another live row already holds this value of a unique field.' },
+  TOO_LARGE: { status: 413, retryable: false, meaning: 'A key, value, row or body exceeds its limit.' },
+  WRONG_REGION: { status: 421, retryable: false, meaning: 'The row is homed in another region; the body names it.' },
+  UNSUPPORTED: { status: 501, retryable: false, meaning: 'The operation is not available in this build (for example strong tables before the Raft group).' },
+  NOT_READY: { status: 503, retryable: true, meaning: 'The region is not ready to serve this request.' },
+  FENCED: { status: 503, retryable: true, meaning: 'The region is fenced and may not accept this write.' },
+  STALE: { status: 503, retryable: true, meaning: 'The region cannot meet the requested staleness bound right now.' },
+  SESSION_UNAVAILABLE: { status: 503, retryable: true, meaning: 'The region has not yet applied what the session token requires.' },
+  OVERLOADED: { status: 503, retryable: true, meaning: 'A bounded queue is full; retry with backoff.' },
+  QUORUM_TIMEOUT: { status: 504, retryable: true, meaning: 'A strong write could not reach a quorum in time; it may still commit.' },
+} as const;
+
+export type ErrorCode = keyof typeof errorRegistry;
+
+/** An expected, client-visible failure: returned as a value, never thrown (STYLE.md §7). */
+export interface TernError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The request field at fault, for BAD_REQUEST and TOO_LARGE. */
+  readonly field?: string;
+  /** The home region, for WRONG_REGION. */
+  readonly home?: string;
+}
+
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string } = {}): TernError {
+  return { code, message, ...extra };
+}
+
+export function badRequest(field: string, message: string): TernError {
+  return { code: 'BAD_REQUEST', message: `${field}: ${message}`, field };
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: TernError };
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(error: TernError): Result<T> {
+  return { ok: false, error };
+}

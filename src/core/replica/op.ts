@@ -1,0 +1,116 @@
+/**
+ * Ops: the unit of replication for async tables (DESIGN.md §2). Every accepted write becomes one
+ * op, named by its dot, stamped with an HLC and with the origin's version vector at write time
+ * (its causal dependencies). Replicas apply ops in causal order, so `deps` is also the op's
+ * causal context: everything the op "saw".
+ */
+import type { Hlc } from '../clock/hlc.js';
+import type { Dot, VersionVector } from '../clock/version-vector.js';
+import type { JsonScalar, JsonValue } from '../util/json.js';
+import { hash64 } from '../util/hash.js';
+
+/** One field's change inside a write. A field appears at most once per write. */
+export type FieldChange =
+  /** lww/merge: the new value. counter: reset to this integer. set: replace with these elements. */
+  | { readonly k: 'set'; readonly value: JsonValue }
+  /** Remove the field's observed content. */
+  | { readonly k: 'unset' }
+  /** counter only. */
+  | { readonly k: 'incr'; readonly delta: number }
+  /** set only. */
+  | { readonly k: 'add'; readonly elems: readonly JsonScalar[] }
+  /** set only: removes the observed adds of these elements (add-wins against concurrent adds). */
+  | { readonly k: 'remove'; readonly elems: readonly JsonScalar[] };
+
+/** The idempotency stamp an op carries when its write had an Idempotency-Key. */
+export interface IdemStamp {
+  readonly key: string;
+  /** Digest of the canonical request (method, table, key, body); another body under the same key is refused. */
+  readonly digest: string;
+  /** The answer given at the origin, returned verbatim to every retry in any region. */
+  readonly result: WriteResult;
+}
+
+export interface Op {
+  readonly dot: Dot;
+  readonly hlc: Hlc;
+  /** The origin's applied vector just before this op; deps[origin] === dot.seq - 1. */
+  readonly deps: VersionVector;
+  readonly table: string;
+  readonly key: string;
+  readonly kind: 'write' | 'delete';
+  /** Field changes of a write, in field-name order; empty for a delete. */
+  readonly changes: Readonly<Record<string, FieldChange>>;
+  readonly idem?: IdemStamp;
+}
+
+/**
+ * The identity under which an op's effects are deduplicated. Ops carrying the same idempotency
+ * key and digest are copies of one logical write (a retry that landed in another region before
+ * the original replicated there): counters count them once, merge siblings show them once, and
+ * they never conflict with each other. Other ops are identified by their dot.
+ */
+export function opIdentity(op: Pick<Op, 'dot' | 'idem'>): string {
+  return op.idem ? idemIdentity(op.idem.key, op.idem.digest) : `d:${op.dot.origin}:${op.dot.seq}`;
+}
+
+export function idemIdentity(key: string, digest: string): string {
+  return `k:${hash64(key + '\u0000' + digest)}`;
+}
+
+/** A row as clients see it. `fields` holds only fields with content. */
+export interface RowView {
+  readonly key: string;
+  readonly fields: Readonly<Record<string, JsonValue>>;
+  /** Text form of the highest HLC applied to the row (changes whenever the row does). */
+  readonly version: string;
+}
+
+/** What a successful write answers (and what an idempotency record stores). */
+export interface WriteResult {
+  readonly dot: Dot;
+  /** The row after the write; null after a delete or when the write left no visible row. */
+  readonly row: RowView | null;
+}
+
+export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
+export const consistencyLevels: readonly Consistency[] = ['eventual', 'session', 'bounded', 'causal', 'strong'];
+
+/** A reference to one op inside a conflict entry. */
+export interface OpRef {
+  readonly region: string;
+  readonly seq: number;
+  readonly hlc: string;
+  /** The row key, for insert-insert conflicts (the rows differ). */
+  readonly key?: string;
+}
+
+export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert';
+
+/**
+ * One resolved conflict. The id is a function of (kind, table, key, field, winner) only, so every
+ * region computes the same id; `losers` accumulates as pairs are decided and ends identical
+ * everywhere (docs/internals/replication.md, "Conflicts").
+ */
+export interface ConflictEntry {
+  readonly id: string;
+  readonly table: string;
+  readonly key: string;
+  /** The field, for write-write and insert-insert; null for delete-update. */
+  readonly field: string | null;
+  readonly kind: ConflictKind;
+  /** 'lww', 'merge:<name>', 'delete-wins', 'update-wins' or 'first-writer-wins'. */
+  readonly rule: string;
+  readonly winner: OpRef;
+  /** Sorted by (region, seq); at most limits.conflictLosersMax are listed. */
+  readonly losers: readonly OpRef[];
+  /** How many losers there are in all (can exceed losers.length). */
+  readonly loserCount: number;
+  /** Regions of the winner and losers, sorted. */
+  readonly regions: readonly string[];
+}
+
+/** The conflict feed id: a function of what was decided, so every region computes the same one. */
+export function conflictId(kind: ConflictKind, table: string, key: string, field: string | null, winner: Dot): string {
+  return hash64([kind, table, key, field ?? '', winner.origin, String(winner.seq)].join('\u0000'));
+}
