@@ -95,8 +95,9 @@ export function minVectors(vectors: readonly VersionVector[], regions: readonly 
 
 export function withEntry(v: VersionVector, origin: RegionId, seq: number): VersionVector {
   if ((v[origin] ?? 0) === seq) return v;
-  const out: Record<RegionId, number> = { ...v, [origin]: seq };
-  return normalize(out);
+  // Hot path (every applied op): an existing positive entry keeps the key order, so no re-sort.
+  if (seq > 0 && (v[origin] ?? 0) > 0) return { ...v, [origin]: seq };
+  return normalize({ ...v, [origin]: seq });
 }
 
 /** Drops zero entries and orders keys, so equal vectors have equal canonical encodings. */

@@ -1,0 +1,43 @@
+/**
+ * The `terndb` command line. Exit codes (API.md): 0 success, 1 a checker or command failed,
+ * 2 bad usage or bad configuration.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { simCommand } from './sim-command.js';
+import { benchCommand } from './bench-command.js';
+import { errorsCommand } from './errors-command.js';
+
+export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('terndb')
+    .description('Tern: a multi-region active-active database')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.addCommand(simCommand());
+  program.addCommand(benchCommand());
+  program.addCommand(errorsCommand());
+  return program;
+}
+
+/** Runs the CLI on `argv` (process.argv shape) and returns the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors exit 2 (commander printed the message).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    throw err;
+  }
+}

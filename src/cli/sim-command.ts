@@ -1,0 +1,83 @@
+/**
+ * `terndb sim`: one seeded simulation, or a sweep over many seeds (`--seeds N`), with the
+ * checkers' verdicts, the trace hash and, on failure, the command that replays the run.
+ */
+import { Command, Option } from 'commander';
+import { cpus } from 'node:os';
+import { faultKinds } from '../sim/faults.js';
+import { parseFaults, runSimulation, simDefaults, type SimulationResult } from '../sim/run.js';
+import { runSweep } from '../sim/sweep.js';
+import { intOption } from './main.js';
+
+interface SimFlags {
+  seed: number;
+  seeds?: number;
+  regions: number;
+  ops: number;
+  faults: string;
+  json?: boolean;
+  workers?: number;
+}
+
+function printRun(r: SimulationResult, json: boolean): void {
+  if (json) {
+    const { record: _record, ...rest } = r;
+    process.stdout.write(JSON.stringify(rest) + '\n');
+    return;
+  }
+  const s = r.stats;
+  process.stdout.write(`seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
+    `${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
+  for (const v of r.verdicts) {
+    process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
+    for (const line of v.violations) process.stdout.write(`         ${line}\n`);
+  }
+  process.stdout.write(`trace ${r.traceHash}\n`);
+  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
+}
+
+export function simCommand(): Command {
+  return new Command('sim')
+    .description('run a deterministic simulation of the real replica core with seeded faults, then check it')
+    .option('--seed <n>', 'the seed (first seed of a sweep)', intOption('--seed', 0, 2 ** 32 - 1), 1)
+    .option('--seeds <n>', 'sweep: run this many seeds starting at --seed', intOption('--seeds', 1))
+    .option('--regions <n>', 'regions to simulate', intOption('--regions', 1, 8), simDefaults.regions)
+    .option('--ops <n>', 'client calls in the fault phase', intOption('--ops', 1, 1_000_000), simDefaults.ops)
+    .option('--faults <list>', `comma list of ${faultKinds.join(', ')}, or all, or none`, 'none')
+    .option('--json', 'print one JSON object per run')
+    .addOption(new Option('--workers <n>', 'sweep: worker threads').argParser(intOption('--workers', 1, 64)).default(Math.max(1, cpus().length)))
+    .addHelpText('after', `
+Examples:
+  terndb sim --seed 7 --faults all        one run, every fault kind
+  terndb sim --seeds 500 --faults all     a sweep over seeds 1..500
+Exit code 1 when any checker finds a violation; the output names the command that replays it.`)
+    .action(async (flags: SimFlags) => {
+      const faults = parseFaults(flags.faults);
+      if (typeof faults === 'string') {
+        process.stderr.write(`terndb sim: --faults: ${faults}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const base = { regions: flags.regions, ops: flags.ops, faults };
+      if (flags.seeds === undefined) {
+        const r = runSimulation({ seed: flags.seed, ...base });
+        printRun(r, flags.json === true);
+        process.exitCode = r.ok ? 0 : 1;
+        return;
+      }
+      const summary = await runSweep({ first: flags.seed, count: flags.seeds, workers: flags.workers ?? 1, ...base }, {
+        progress: (done, total, failed) => {
+          if (process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total} seeds, ${failed} failed`);
+        },
+        failure: (line) => process.stdout.write((process.stderr.isTTY ? '\n' : '') + line + '\n'),
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else {
+        process.stdout.write(`${summary.passed}/${summary.count} seeds passed in ${(summary.elapsedMs / 1000).toFixed(1)} s ` +
+          `(median ${summary.medianRunMs} ms per run, ${summary.workers} workers)\n`);
+        process.stdout.write(`coverage: ${Object.entries(summary.coverage).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      }
+      process.exitCode = summary.passed === summary.count ? 0 : 1;
+    });
+}

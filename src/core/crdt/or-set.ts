@@ -1,0 +1,91 @@
+/**
+ * Observed-remove set, add-wins (Shapiro et al., "A comprehensive study of CRDTs", 2011, OR-Set;
+ * in the optimised form of Bieniusa et al., 2012). Each element keeps the dots of the adds no
+ * later op has seen; a remove deletes only the dots it observed, so a concurrent add survives.
+ */
+import { covers, type Dot, type VersionVector } from '../clock/version-vector.js';
+import { canonicalJson, type JsonScalar } from '../util/json.js';
+import { addDot, compactDots, mergeDotSets, removeCovered, type DotSet } from './dot-set.js';
+
+export interface SetElement {
+  /** Canonical JSON of the value: the element's identity and sort key. */
+  readonly key: string;
+  readonly value: JsonScalar;
+  /** Never empty. */
+  readonly dots: DotSet;
+}
+
+export interface SetState {
+  readonly t: 'set';
+  /** Sorted by key. */
+  readonly elems: readonly SetElement[];
+}
+
+export const emptySet: SetState = { t: 'set', elems: [] };
+
+function byKey(a: SetElement, b: SetElement): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+export function addElements(s: SetState, values: readonly JsonScalar[], dot: Dot, deps: VersionVector): SetState {
+  const elems = new Map(s.elems.map((e) => [e.key, e]));
+  for (const value of values) {
+    const key = canonicalJson(value);
+    const prev = elems.get(key);
+    elems.set(key, { key, value, dots: addDot(prev?.dots ?? [], dot, deps) });
+  }
+  return { t: 'set', elems: [...elems.values()].sort(byKey) };
+}
+
+/** Removes the observed adds of `values` (those `deps` covers). */
+export function removeElements(s: SetState, values: readonly JsonScalar[], deps: VersionVector): SetState {
+  const keys = new Set(values.map(canonicalJson));
+  const elems: SetElement[] = [];
+  for (const e of s.elems) {
+    if (!keys.has(e.key)) elems.push(e);
+    else {
+      const dots = removeCovered(e.dots, deps);
+      if (dots.length > 0) elems.push(dots === e.dots ? e : { ...e, dots });
+    }
+  }
+  return { t: 'set', elems };
+}
+
+/** Removes every observed add (an unset, a set's reset, a delete under update-wins). */
+export function resetSet(s: SetState, ctx: VersionVector): SetState {
+  if (!s.elems.some((e) => e.dots.some((d) => covers(ctx, d)))) return s;
+  const elems: SetElement[] = [];
+  for (const e of s.elems) {
+    const dots = removeCovered(e.dots, ctx);
+    if (dots.length > 0) elems.push(dots === e.dots ? e : { ...e, dots });
+  }
+  return { t: 'set', elems };
+}
+
+export function setValues(s: SetState): JsonScalar[] {
+  return s.elems.map((e) => e.value);
+}
+
+export function compactSet(s: SetState, stable: VersionVector): SetState {
+  let changed = false;
+  const elems = s.elems.map((e) => {
+    const dots = compactDots(e.dots, stable);
+    if (dots === e.dots) return e;
+    changed = true;
+    return { ...e, dots };
+  });
+  return changed ? { t: 'set', elems } : s;
+}
+
+export function mergeSets(a: SetState, ctxA: VersionVector, b: SetState, ctxB: VersionVector): SetState {
+  const keys = new Set([...a.elems.map((e) => e.key), ...b.elems.map((e) => e.key)]);
+  const elems: SetElement[] = [];
+  for (const key of keys) {
+    const x = a.elems.find((e) => e.key === key);
+    const y = b.elems.find((e) => e.key === key);
+    const dots = mergeDotSets(x?.dots ?? [], ctxA, y?.dots ?? [], ctxB);
+    const value = (x ?? y)?.value;
+    if (dots.length > 0 && value !== undefined) elems.push({ key, value, dots });
+  }
+  return { t: 'set', elems: elems.sort(byKey) };
+}

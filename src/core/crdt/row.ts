@@ -1,0 +1,274 @@
+/**
+ * A row: a map of field CRDTs plus its existence (docs/internals/semantics.md).
+ *
+ * Existence is the set of writes that keep the row alive (existence.ts). A delete removes what it saw;
+ * under `delete-wins` it also clears everything else and leaves a tombstone, so a write that was
+ * concurrent with it and arrives later is dropped instead of resurrecting the row. Tombstones are
+ * purged only once causally stable: then every op that can still arrive happened after the
+ * delete, and no stale replica can bring the row back.
+ *
+ * Everything here is a pure function of immutable states. `apply*` require causal delivery: an op
+ * is applied only after every op in its `deps`.
+ */
+import { assert, unreachable } from '../util/assert.js';
+import { formatHlc } from '../clock/hlc.js';
+import { compareDots, covers, type VersionVector } from '../clock/version-vector.js';
+import type { JsonScalar, JsonValue } from '../util/json.js';
+import { fieldType, isMergeType, mergeName, type FieldType, type TablePolicy } from '../schema/policy.js';
+import type { FieldChange, Op, RowView } from '../replica/op.js';
+import { opIdentity } from '../replica/op.js';
+import { mergeDotSets } from './dot-set.js';
+import { addWriter, compactExistence, latestWriter, mergeExistence, removeSeenWriters, type Existence } from './existence.js';
+import {
+  compactLww, emptyRegister, lwwValue, mergeRegisters, mergeValue, removeRegister, writeRegister, type RegisterState,
+} from './register.js';
+import {
+  compactCounter, counterPresent, counterValue, emptyCounter, incrCounter, mergeCounters, resetCounter, type CounterState,
+} from './counter.js';
+import { addElements, compactSet, emptySet, mergeSets, removeElements, resetSet, setValues, type SetState } from './or-set.js';
+import type { MergeRegistry } from './merge-registry.js';
+import type { Stamp } from './stamp.js';
+
+export type FieldState = RegisterState | CounterState | SetState;
+
+export interface RowState {
+  /** Only fields with content; keys in any order (encoders sort them). */
+  readonly fields: Readonly<Record<string, FieldState>>;
+  /** The writes that keep the row alive; empty means the row does not exist. */
+  readonly alive: Existence;
+  /** delete-wins only: deletes not yet causally stable, sorted by dot. */
+  readonly tombs: readonly Stamp[];
+}
+
+export const emptyRow: RowState = { fields: {}, alive: [], tombs: [] };
+
+export function rowExists(row: RowState): boolean {
+  return row.alive.length > 0;
+}
+
+/** True when the row holds nothing worth storing. */
+export function rowIsVacant(row: RowState): boolean {
+  return row.alive.length === 0 && row.tombs.length === 0 && Object.keys(row.fields).length === 0;
+}
+
+function emptyField(t: FieldType): FieldState {
+  if (t === 'counter') return emptyCounter;
+  if (t === 'set') return emptySet;
+  return emptyRegister;
+}
+
+function fieldHasContent(s: FieldState): boolean {
+  switch (s.t) {
+    case 'reg':
+      return s.heads.length > 0;
+    case 'counter':
+      return counterPresent(s);
+    case 'set':
+      return s.elems.length > 0;
+    default:
+      return unreachable(s, 'field state');
+  }
+}
+
+function applyChange(s: FieldState, change: FieldChange, op: Op): FieldState {
+  const id = opIdentity(op);
+  switch (s.t) {
+    case 'reg':
+      if (change.k === 'set') return writeRegister(s, { dot: op.dot, hlc: op.hlc, value: change.value, id }, op.deps);
+      assert(change.k === 'unset', () => `change ${change.k} on a register field (validation should have refused it)`);
+      return writeRegister(s, { dot: op.dot, hlc: op.hlc, id }, op.deps);
+    case 'counter':
+      if (change.k === 'incr') return incrCounter(s, { dot: op.dot, id, delta: change.delta });
+      if (change.k === 'unset') return resetCounter(s, op.deps);
+      assert(change.k === 'set' && typeof change.value === 'number', () => `change ${change.k} on a counter field`);
+      return incrCounter(resetCounter(s, op.deps), { dot: op.dot, id, delta: change.value });
+    case 'set':
+      if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);
+      if (change.k === 'remove') return removeElements(s, change.elems, op.deps);
+      if (change.k === 'unset') return resetSet(s, op.deps);
+      assert(change.k === 'set' && Array.isArray(change.value), () => `change ${change.k} on a set field`);
+      return addElements(resetSet(s, op.deps), change.value as readonly JsonScalar[], op.dot, op.deps);
+    default:
+      return unreachable(s, 'field state');
+  }
+}
+
+function removeObserved(s: FieldState, ctx: VersionVector): FieldState {
+  switch (s.t) {
+    case 'reg':
+      return removeRegister(s, ctx);
+    case 'counter':
+      return resetCounter(s, ctx);
+    case 'set':
+      return resetSet(s, ctx);
+    default:
+      return unreachable(s, 'field state');
+  }
+}
+
+/** True when `op` is concurrent with a delete this row still remembers (delete-wins drops it). */
+export function killedByTombstone(row: RowState | undefined, op: Op): boolean {
+  return row !== undefined && row.tombs.some((t) => !covers(op.deps, t.dot));
+}
+
+export function applyWrite(row: RowState | undefined, op: Op, policy: TablePolicy): RowState {
+  assert(op.kind === 'write', 'applyWrite needs a write op');
+  const base = row ?? emptyRow;
+  if (policy.onDeleteUpdate === 'delete-wins' && killedByTombstone(base, op)) return base;
+  const fields: Record<string, FieldState> = { ...base.fields };
+  for (const [name, change] of Object.entries(op.changes)) {
+    const next = applyChange(fields[name] ?? emptyField(fieldType(policy, name)), change, op);
+    if (fieldHasContent(next)) fields[name] = next;
+    else delete fields[name];
+  }
+  return { fields, alive: addWriter(base.alive, { dot: op.dot, hlc: op.hlc }, op.deps), tombs: base.tombs };
+}
+
+export function applyDelete(row: RowState | undefined, op: Op, policy: TablePolicy): RowState {
+  assert(op.kind === 'delete', 'applyDelete needs a delete op');
+  const base = row ?? emptyRow;
+  if (policy.onDeleteUpdate === 'delete-wins') {
+    // Clears everything, including writes concurrent with the delete that arrived first; keeps a
+    // tombstone so concurrent writes arriving later are dropped too. Tombstones this delete saw
+    // are redundant: anything concurrent with them is concurrent with or before this one.
+    const tombs = base.tombs.filter((t) => !covers(op.deps, t.dot));
+    tombs.push({ dot: op.dot, hlc: op.hlc });
+    return { fields: {}, alive: [], tombs: tombs.sort((a, b) => compareDots(a.dot, b.dot)) };
+  }
+  const fields: Record<string, FieldState> = {};
+  for (const [name, s] of Object.entries(base.fields)) {
+    const next = removeObserved(s, op.deps);
+    if (fieldHasContent(next)) fields[name] = next;
+  }
+  return { fields, alive: removeSeenWriters(base.alive, op.deps), tombs: base.tombs };
+}
+
+export function applyOp(row: RowState | undefined, op: Op, policy: TablePolicy): RowState {
+  return op.kind === 'write' ? applyWrite(row, op, policy) : applyDelete(row, op, policy);
+}
+
+/** The value of one field, or undefined when it has no content. */
+export function fieldValue(s: FieldState, t: FieldType, merge: MergeRegistry): JsonValue | undefined {
+  switch (s.t) {
+    case 'reg': {
+      if (!isMergeType(t)) return lwwValue(s);
+      const fn = merge[mergeName(t)];
+      assert(fn !== undefined, () => `merge function ${mergeName(t)} is not registered`);
+      return mergeValue(s, fn);
+    }
+    case 'counter':
+      return counterPresent(s) ? counterValue(s) : undefined;
+    case 'set':
+      return s.elems.length > 0 ? setValues(s) : undefined;
+    default:
+      return unreachable(s, 'field state');
+  }
+}
+
+/** The row as clients see it (before unique-field masking), or null when it does not exist. */
+export function viewRow(key: string, row: RowState | undefined, policy: TablePolicy, merge: MergeRegistry): RowView | null {
+  if (row === undefined || !rowExists(row)) return null;
+  const fields: Record<string, JsonValue> = {};
+  for (const name of Object.keys(row.fields).sort()) {
+    const s = row.fields[name];
+    if (s === undefined) continue;
+    const v = fieldValue(s, fieldType(policy, name), merge);
+    if (v !== undefined) fields[name] = v;
+  }
+  return { key, fields, version: formatHlc((latestWriter(row.alive) as Stamp).hlc) };
+}
+
+/**
+ * Compacts metadata below the causally stable vector: drops redundant dots and heads, folds
+ * counters and purges stable tombstones older than the policy's retention. Never changes what
+ * `viewRow` returns, nor what any later op does to the row.
+ */
+export function compactRow(row: RowState, stable: VersionVector, policy: TablePolicy, nowMs: number): RowState {
+  const fields: Record<string, FieldState> = {};
+  let changed = false;
+  for (const [name, s] of Object.entries(row.fields)) {
+    const next = compactField(s, fieldType(policy, name), stable);
+    if (next !== s) changed = true;
+    if (next !== null) fields[name] = next;
+  }
+  const alive = compactExistence(row.alive, stable);
+  const retained = (t: Stamp) => policy.tombstoneRetentionMs > 0 && t.hlc.wall + policy.tombstoneRetentionMs > nowMs;
+  const tombs = row.tombs.filter((t) => !covers(stable, t.dot) || retained(t));
+  if (!changed && alive === row.alive && tombs.length === row.tombs.length) return row;
+  return { fields, alive, tombs };
+}
+
+function compactField(s: FieldState, t: FieldType, stable: VersionVector): FieldState | null {
+  switch (s.t) {
+    case 'reg': {
+      if (isMergeType(t)) {
+        // Siblings all feed the merge function, so only stable unsets (which feed nothing) go.
+        const heads = s.heads.filter((h) => h.value !== undefined || !covers(stable, h.dot));
+        if (heads.length === 0) return null;
+        return heads.length === s.heads.length ? s : { t: 'reg', heads };
+      }
+      const next = compactLww(s, stable);
+      const only = next.heads.length === 1 ? next.heads[0] : undefined;
+      if (only !== undefined && only.value === undefined && covers(stable, only.dot)) return null;
+      return next;
+    }
+    case 'counter':
+      return compactCounter(s, stable);
+    case 'set':
+      return compactSet(s, stable);
+    default:
+      return unreachable(s, 'field state');
+  }
+}
+
+/**
+ * State merge of two rows with their replicas' causal contexts (their applied vectors). Used to
+ * prove the algebra; replicas exchange ops, not states. Under delete-wins, what one side holds
+ * that the other never saw dies if the other holds a tombstone the first never saw: the two are
+ * concurrent, and the delete wins.
+ */
+export function mergeRows(a: RowState, ctxA: VersionVector, b: RowState, ctxB: VersionVector, policy: TablePolicy): RowState {
+  const names = new Set([...Object.keys(a.fields), ...Object.keys(b.fields)]);
+  const dw = policy.onDeleteUpdate === 'delete-wins';
+  const killOnlyA = dw && b.tombs.some((t) => !covers(ctxA, t.dot));
+  const killOnlyB = dw && a.tombs.some((t) => !covers(ctxB, t.dot));
+  const keep = (dot: { origin: string; seq: number }) =>
+    !(killOnlyA && !covers(ctxB, dot)) && !(killOnlyB && !covers(ctxA, dot));
+  const fields: Record<string, FieldState> = {};
+  for (const name of names) {
+    const t = fieldType(policy, name);
+    const x = a.fields[name] ?? emptyField(t);
+    const y = b.fields[name] ?? emptyField(t);
+    const merged = filterField(mergeField(x, ctxA, y, ctxB), keep);
+    if (fieldHasContent(merged)) fields[name] = merged;
+  }
+  const tombDots = mergeDotSets(a.tombs.map((t) => t.dot), ctxA, b.tombs.map((t) => t.dot), ctxB);
+  const tombs = tombDots.map((d) => [...a.tombs, ...b.tombs].find((t) => t.dot.origin === d.origin && t.dot.seq === d.seq) as Stamp);
+  return {
+    fields,
+    alive: mergeExistence(a.alive, ctxA, b.alive, ctxB).filter((x) => keep(x.dot)),
+    tombs,
+  };
+}
+
+function mergeField(x: FieldState, ctxA: VersionVector, y: FieldState, ctxB: VersionVector): FieldState {
+  if (x.t === 'reg' && y.t === 'reg') return mergeRegisters(x, ctxA, y, ctxB);
+  if (x.t === 'counter' && y.t === 'counter') return mergeCounters(x, ctxA, y, ctxB);
+  if (x.t === 'set' && y.t === 'set') return mergeSets(x, ctxA, y, ctxB);
+  throw new Error(`mergeField: field types differ (${x.t} vs ${y.t})`);
+}
+
+function filterField(s: FieldState, keep: (d: { origin: string; seq: number }) => boolean): FieldState {
+  switch (s.t) {
+    case 'reg':
+      return { t: 'reg', heads: s.heads.filter((h) => keep(h.dot)) };
+    case 'counter':
+      return { ...s, parts: s.parts.filter((p) => keep(p.dot)) };
+    case 'set': {
+      const elems = s.elems.map((e) => ({ ...e, dots: e.dots.filter(keep) })).filter((e) => e.dots.length > 0);
+      return { t: 'set', elems };
+    }
+    default:
+      return unreachable(s, 'field state');
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Applying one op to the replica's store: the row's CRDT state, its conflict window, the unique
+ * claims, the origin's log, the idempotency record and the applied vector, all in the step's
+ * transaction. Local writes and remote ops go through the same path, so a region's own writes
+ * are never special.
+ */
+import { assert } from '../util/assert.js';
+import { get, withEntry } from '../clock/version-vector.js';
+import { applyOp, killedByTombstone, type RowState } from '../crdt/row.js';
+import { compareStamps } from '../crdt/stamp.js';
+import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
+import type { ReplicaContext } from './context.js';
+import { opIdentity, type Op } from './op.js';
+import { claimKey, claimWindowNs, updateClaims } from './unique.js';
+import type { WindowEntry } from './window.js';
+
+export function policyOf(ctx: ReplicaContext, table: string): TablePolicy | undefined {
+  return Object.hasOwn(ctx.config.tables, table) ? ctx.config.tables[table] : undefined;
+}
+
+function windowEntry(op: Op, policy: TablePolicy): WindowEntry {
+  const fields = Object.keys(op.changes).filter((f) => {
+    const t = fieldType(policy, f);
+    return t === 'lww' || isMergeType(t);
+  });
+  return { dot: op.dot, hlc: op.hlc, deps: op.deps, id: opIdentity(op), del: op.kind === 'delete', fields, done: false, maxes: null };
+}
+
+/** The unique-field claims an op makes: writes that set a unique field. */
+export function claimsMadeBy(op: Op, policy: TablePolicy): Array<{ field: string; key: string }> {
+  const out: Array<{ field: string; key: string }> = [];
+  for (const { field } of policy.unique) {
+    const c = op.changes[field];
+    if (c !== undefined && c.k === 'set') out.push({ field, key: claimKey(op.table, field, c.value) });
+  }
+  return out;
+}
+
+/** Applies an op whose causal dependencies are all applied. Returns the row's new state. */
+export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): RowState {
+  assert(get(ctx.applied, op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq} with applied ${get(ctx.applied, op.dot.origin)}`);
+  const { storage } = ctx;
+  const record = storage.getRow(op.table, op.key);
+  const before = record?.state;
+  if (op.kind === 'write' && policy.onDeleteUpdate === 'delete-wins' && killedByTombstone(before, op)) ctx.metrics.writesKilledByTombstone++;
+  let after = applyOp(before, op, policy);
+  if (ctx.config.knobs?.tombstonesCollectedEarly && after.tombs.length > 0) after = { ...after, tombs: [] };
+  storage.putRow(op.table, op.key, { state: after, window: [...(record?.window ?? []), windowEntry(op, policy)] });
+
+  if (policy.unique.length > 0) {
+    updateClaims(storage, op.table, op.key, policy, before, after);
+    for (const claim of claimsMadeBy(op, policy)) {
+      const window = (storage.getAux(claimWindowNs, claim.key) as readonly WindowEntry[] | undefined) ?? [];
+      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id: opIdentity(op), del: false, fields: [], rowKey: op.key, done: false, maxes: null };
+      storage.putAux(claimWindowNs, claim.key, [...window, entry]);
+    }
+  }
+
+  if (op.idem !== undefined) recordIdempotency(ctx, op);
+  storage.appendOp(op);
+  ctx.applied = withEntry(ctx.applied, op.dot.origin, op.dot.seq);
+  ctx.metaDirty = true;
+  ctx.metrics.opsApplied++;
+  return after;
+}
+
+/** Keeps, per key, the record of the least op in op order, so every region keeps the same one. */
+function recordIdempotency(ctx: ReplicaContext, op: Op): void {
+  const stamp = op.idem;
+  if (stamp === undefined) return;
+  const prev = ctx.storage.getIdem(stamp.key);
+  if (prev !== undefined) {
+    ctx.metrics.idempotentCopies++;
+    if (compareStamps(prev, op) <= 0) return;
+  }
+  ctx.storage.putIdem(stamp.key, {
+    key: stamp.key,
+    digest: stamp.digest,
+    result: stamp.result,
+    dot: op.dot,
+    hlc: op.hlc,
+    table: op.table,
+    rowKey: op.key,
+    createdMs: op.hlc.wall,
+  });
+}

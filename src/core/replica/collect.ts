@@ -1,0 +1,179 @@
+/**
+ * Garbage collection below the causally stable point, and conflict decisions. When the stable
+ * vector advances, the ops between the last collection point and it are read from the logs; every
+ * row (and unique value) they touched is visited once: its conflict window decided, its metadata
+ * compacted, and the row purged if nothing is left. Then the logs are trimmed: every region has
+ * applied those ops, so nobody will ask for them again.
+ */
+import { covers, dominates, get, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import { compactRow, rowIsVacant } from '../crdt/row.js';
+import { compareStamps } from '../crdt/stamp.js';
+import { foldIdentity } from '../crdt/counter.js';
+import { limits } from '../limits.js';
+import type { TablePolicy } from '../schema/policy.js';
+import { claimsMadeBy, policyOf } from './apply.js';
+import type { ReplicaContext } from './context.js';
+import { recordConflict, type DecidedConflict } from './feed.js';
+import { idemIdentity, type Op } from './op.js';
+import { claimWindowNs } from './unique.js';
+import { processWindow, type DecidedPair, type Relevance, type WindowEntry } from './window.js';
+
+const rowRelevance: Relevance = {
+  scopes: (x) => (x.del ? ['#du'] : ['#du', ...x.fields]),
+  relevant: (x, y, scope) => (scope === '#du' ? x.del !== y.del : !x.del && !y.del && y.fields.includes(scope)),
+};
+
+const claimRelevance: Relevance = {
+  scopes: () => ['ii'],
+  relevant: (x, y) => x.rowKey !== y.rowKey,
+};
+
+function nextSeq(ctx: ReplicaContext): () => number {
+  return () => {
+    ctx.feedSeq++;
+    ctx.metaDirty = true;
+    return ctx.feedSeq;
+  };
+}
+
+function rowConflict(table: string, key: string, policy: TablePolicy, pair: DecidedPair): DecidedConflict {
+  const { first, second, scope } = pair;
+  if (scope === '#du') {
+    const del = first.del ? first : second;
+    const write = first.del ? second : first;
+    const deleteWins = policy.onDeleteUpdate === 'delete-wins';
+    return { kind: 'delete-update', table, key, field: null, rule: policy.onDeleteUpdate, winner: deleteWins ? del : write, loser: deleteWins ? write : del };
+  }
+  const [loser, winner] = compareStamps(first, second) < 0 ? [first, second] : [second, first];
+  const t = policy.fields[scope] ?? 'lww';
+  return { kind: 'write-write', table, key, field: scope, rule: t, winner, loser };
+}
+
+function countConflict(ctx: ReplicaContext, c: DecidedConflict): void {
+  if (c.kind === 'write-write') ctx.metrics.conflictsWriteWrite++;
+  else if (c.kind === 'delete-update') ctx.metrics.conflictsDeleteUpdate++;
+  else ctx.metrics.conflictsInsertInsert++;
+}
+
+function visitRow(ctx: ReplicaContext, table: string, key: string, stable: VersionVector): void {
+  const policy = policyOf(ctx, table);
+  const record = ctx.storage.getRow(table, key);
+  if (policy === undefined || record === undefined) return;
+  const { window, pairs } = processWindow(record.window, stable, rowRelevance);
+  for (const pair of pairs) {
+    const c = rowConflict(table, key, policy, pair);
+    countConflict(ctx, c);
+    recordConflict(ctx.storage, c, nextSeq(ctx));
+  }
+  const state = compactRow(record.state, stable, policy, ctx.nowMs);
+  ctx.metrics.tombstonesPurged += record.state.tombs.length - state.tombs.length;
+  scheduleRetainedTombs(ctx, table, key, state.tombs.filter((t) => covers(stable, t.dot)), policy);
+  if (rowIsVacant(state) && window.length === 0) {
+    ctx.storage.putRow(table, key, undefined);
+    ctx.metrics.rowsPurged++;
+  } else if (state !== record.state || window !== record.window) {
+    ctx.storage.putRow(table, key, { state, window });
+  }
+}
+
+function visitClaims(ctx: ReplicaContext, claimKey: string, stable: VersionVector): void {
+  const window = (ctx.storage.getAux(claimWindowNs, claimKey) as readonly WindowEntry[] | undefined) ?? [];
+  const [table, field] = claimKey.split('\u0000') as [string, string];
+  const result = processWindow(window, stable, claimRelevance);
+  for (const { first, second } of result.pairs) {
+    // First writer wins: the lesser claim in op order keeps the value.
+    const [winner, loser] = compareStamps(first, second) < 0 ? [first, second] : [second, first];
+    const c: DecidedConflict = { kind: 'insert-insert', table, key: winner.rowKey as string, field, rule: 'first-writer-wins', winner, loser };
+    countConflict(ctx, c);
+    recordConflict(ctx.storage, c, nextSeq(ctx));
+  }
+  if (result.window !== window) ctx.storage.putAux(claimWindowNs, claimKey, result.window.length > 0 ? result.window : undefined);
+}
+
+const tombDueNs = 'tomb-due';
+
+/**
+ * Stable tombstones kept for the policy's retention are purged by a later visit: remember when.
+ * Keys sort by due time, so a tick finds what is due with one ordered scan.
+ */
+function scheduleRetainedTombs(ctx: ReplicaContext, table: string, key: string, retained: readonly { hlc: { wall: number } }[], policy: TablePolicy): void {
+  if (retained.length === 0) return;
+  const dueMs = Math.max(...retained.map((t) => t.hlc.wall + policy.tombstoneRetentionMs));
+  ctx.storage.putAux(tombDueNs, `${String(Math.max(0, Math.ceil(dueMs))).padStart(16, '0')}\u0000${table}\u0000${key}`, 1);
+}
+
+/** Revisits rows whose retained tombstones are due. */
+export function purgeDueTombstones(ctx: ReplicaContext): void {
+  const stable = ctx.stability.stable(ctx.applied);
+  for (const [k] of ctx.storage.scanAux(tombDueNs, '', limits.gcOpsPerStepMax)) {
+    const [due, table, key] = k.split('\u0000') as [string, string, string];
+    if (Number(due) > ctx.nowMs) break;
+    ctx.storage.putAux(tombDueNs, k, undefined);
+    visitRow(ctx, table, key, stable);
+  }
+}
+
+/** Advances garbage collection towards the stable vector, within the per-step budget. */
+export function collect(ctx: ReplicaContext): void {
+  const stable = ctx.stability.stable(ctx.applied);
+  if (dominates(ctx.gcPoint, stable)) return;
+  const rows = new Map<string, [string, string]>();
+  const claims = new Set<string>();
+  const point: Record<RegionId, number> = { ...ctx.gcPoint };
+  let budget = limits.gcOpsPerStepMax;
+  for (const origin of ctx.config.regions) {
+    let from = get(ctx.gcPoint, origin);
+    const to = get(stable, origin);
+    while (from < to && budget > 0) {
+      const ops: Op[] = ctx.storage.readOps(origin, from, Math.min(budget, to - from));
+      if (ops.length === 0) break;
+      for (const op of ops) {
+        rows.set(`${op.table}\u0000${op.key}`, [op.table, op.key]);
+        const policy = policyOf(ctx, op.table);
+        if (policy !== undefined) for (const c of claimsMadeBy(op, policy)) claims.add(c.key);
+        from = op.dot.seq;
+        budget--;
+      }
+    }
+    point[origin] = from;
+  }
+  for (const [table, key] of rows.values()) visitRow(ctx, table, key, stable);
+  for (const key of claims) visitClaims(ctx, key, stable);
+  for (const origin of ctx.config.regions) {
+    const through = point[origin] ?? 0;
+    if (through > ctx.storage.trimmedThrough(origin)) {
+      ctx.metrics.logOpsTrimmed += through - ctx.storage.trimmedThrough(origin);
+      ctx.storage.trimOps(origin, through);
+    }
+  }
+  ctx.gcPoint = point;
+  ctx.metaDirty = true;
+}
+
+/**
+ * Expires idempotency records older than the retention window. A record goes only once its op is
+ * causally stable (every copy has arrived everywhere); then its counter parts fold like others.
+ */
+export function expireIdempotency(ctx: ReplicaContext): void {
+  const stable = ctx.stability.stable(ctx.applied);
+  const old = ctx.storage.idemCreatedBefore(ctx.nowMs - ctx.config.idempotencyRetentionMs, limits.idempotencyExpiriesPerStepMax);
+  for (const record of old) {
+    if (get(stable, record.dot.origin) < record.dot.seq) continue;
+    ctx.storage.putIdem(record.key, undefined);
+    ctx.metrics.idempotencyExpired++;
+    const row = ctx.storage.getRow(record.table, record.rowKey);
+    if (row === undefined) continue;
+    const id = idemIdentity(record.key, record.digest);
+    let changed = false;
+    const fields = { ...row.state.fields };
+    for (const [name, s] of Object.entries(fields)) {
+      if (s.t !== 'counter') continue;
+      const folded = foldIdentity(s, id, stable);
+      if (folded !== s) {
+        fields[name] = folded;
+        changed = true;
+      }
+    }
+    if (changed) ctx.storage.putRow(record.table, record.rowKey, { ...row, state: { ...row.state, fields } });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The replica's configuration: one validated object (DESIGN.md §4, "one way in"), with defaults.
+ */
+import { isRegionId, type RegionId } from '../clock/version-vector.js';
+import { badRequest, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
+import type { MergeRegistry } from '../crdt/merge-registry.js';
+import { isMergeType, mergeName, type TablePolicy } from '../schema/policy.js';
+
+/**
+ * Deliberate bugs, for proving that the checkers catch them (FoundationDB-style fault hooks that
+ * live in production code and are inert unless a test turns them on). Never set in production.
+ */
+export interface Knobs {
+  /** Stamp local ops with the raw physical clock instead of the HLC. */
+  readonly lwwByWallClock?: boolean;
+  /** Answer syncs with our own ops only, never relaying other origins'. */
+  readonly disableRelay?: boolean;
+  /** Keep no tombstones: a delete-wins delete forgets itself at once. */
+  readonly tombstonesCollectedEarly?: boolean;
+  /** Treat every retry as a new write. */
+  readonly ignoreIdempotency?: boolean;
+  /** Apply a remote op as soon as its origin's previous op is applied, without its other dependencies. */
+  readonly noCausalDelivery?: boolean;
+}
+
+export interface ReplicaConfig {
+  readonly region: RegionId;
+  /** Every region of the cluster, this one included. */
+  readonly regions: readonly RegionId[];
+  readonly tables: Readonly<Record<string, TablePolicy>>;
+  readonly mergeFunctions: MergeRegistry;
+  /** Clocks are assumed to be within this of each other; further-ahead timestamps are refused. */
+  readonly maxClockOffsetMs: number;
+  /** How often a replica sends its vector, reports and heartbeats to each peer. */
+  readonly syncIntervalMs: number;
+  /** How long ops sent to a peer count as in flight before a sync makes us send them again. */
+  readonly resendAfterMs: number;
+  /** How long a read or write waits for its session token before SESSION_UNAVAILABLE. */
+  readonly sessionWaitMs: number;
+  /** How often garbage collection runs (on a tick); larger batches cost less per op. */
+  readonly gcIntervalMs: number;
+  /** How long idempotency records are kept (24 h by default). */
+  readonly idempotencyRetentionMs: number;
+  readonly knobs?: Knobs;
+}
+
+export const replicaDefaults = {
+  maxClockOffsetMs: 500,
+  syncIntervalMs: 50,
+  resendAfterMs: 1_000,
+  sessionWaitMs: 1_000,
+  gcIntervalMs: 100,
+  idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+} as const;
+
+/** Checks a configuration; null when it is usable. */
+export function configProblem(c: ReplicaConfig): TernError | null {
+  if (!isRegionId(c.region)) return badRequest('region', 'must match /^[a-z0-9][a-z0-9-]*$/');
+  if (c.regions.length === 0 || c.regions.length > limits.regionsMax) return badRequest('regions', `must list 1 to ${limits.regionsMax} regions`);
+  if (new Set(c.regions).size !== c.regions.length) return badRequest('regions', 'lists a region twice');
+  for (const r of c.regions) if (!isRegionId(r)) return badRequest('regions', `bad region id ${JSON.stringify(r)}`);
+  if (!c.regions.includes(c.region)) return badRequest('region', `${c.region} is not one of the regions`);
+  for (const [name, v] of Object.entries({
+    maxClockOffsetMs: c.maxClockOffsetMs,
+    syncIntervalMs: c.syncIntervalMs,
+    resendAfterMs: c.resendAfterMs,
+    sessionWaitMs: c.sessionWaitMs,
+    gcIntervalMs: c.gcIntervalMs,
+    idempotencyRetentionMs: c.idempotencyRetentionMs,
+  })) {
+    if (!Number.isSafeInteger(v) || v < 0) return badRequest(name, 'must be a non-negative integer of milliseconds');
+  }
+  if (c.sessionWaitMs > limits.sessionWaitMsMax) return badRequest('sessionWaitMs', `at most ${limits.sessionWaitMsMax}`);
+  for (const [table, p] of Object.entries(c.tables)) {
+    for (const [field, t] of Object.entries(p.fields)) {
+      if (isMergeType(t) && c.mergeFunctions[mergeName(t)] === undefined) {
+        return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);
+      }
+    }
+    // Refuse what this build cannot honour rather than silently weakening it.
+    if (p.mode === 'async' && p.unique.some((u) => u.enforce === 'strong')) {
+      return badRequest(`tables.${table}.unique`, "enforce: 'strong' needs the Raft group, which this build does not have yet; use 'async'");
+    }
+    if (p.residency !== null && p.residency.length !== c.regions.length) {
+      return badRequest(`tables.${table}.residency`, 'residency restrictions are not enforced by this build yet; omit it (every region holds every row)');
+    }
+  }
+  return null;
+}

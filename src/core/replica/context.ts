@@ -1,0 +1,64 @@
+/**
+ * The replica's mutable state during a step, shared by the modules that handle one concern each
+ * (apply, receive, sync, reads, writes, collect). Only src/core/replica uses it.
+ */
+import type { HybridClock } from '../clock/hlc.js';
+import type { RegionId, VersionVector } from '../clock/version-vector.js';
+import type { Storage } from '../storage/storage.js';
+import type { ReplicaConfig } from './config.js';
+import type { Freshness } from './freshness.js';
+import type { ClientRequest, Output } from './messages.js';
+import type { ReplicaMetrics } from './metrics.js';
+import type { Op } from './op.js';
+import type { StabilityTracker } from './stability.js';
+
+/** A request waiting for its session token to be satisfied. */
+export interface Parked {
+  readonly id: number;
+  readonly request: ClientRequest;
+  readonly needs: VersionVector;
+  readonly deadlineMs: number;
+}
+
+/** What we have sent a peer, so a sync does not resend ops still in flight. */
+export interface PeerLink {
+  /** Per origin, the highest seq sent to the peer. */
+  readonly sentThrough: Map<RegionId, number>;
+  /** Per origin, when we last sent it ops of that origin. */
+  readonly sentAtMs: Map<RegionId, number>;
+  /** The peer's applied vector, as it last told us. */
+  vector: VersionVector;
+  /** Per origin, when the peer's vector last advanced for that origin (by our clock). */
+  readonly progressAtMs: Map<RegionId, number>;
+  /** When we last heard from the peer directly (-Infinity: never since start). */
+  heardAtMs: number;
+}
+
+export interface ReplicaContext {
+  readonly config: ReplicaConfig;
+  readonly storage: Storage;
+  readonly clock: HybridClock;
+  readonly stability: StabilityTracker;
+  readonly freshness: Freshness;
+  readonly metrics: ReplicaMetrics;
+  readonly peers: Map<RegionId, PeerLink>;
+  /** Out-of-order remote ops per origin, by seq. */
+  readonly buffer: Map<RegionId, Map<number, Op>>;
+  bufferedCount: number;
+  parked: Parked[];
+  /** Highest contiguous seq applied per origin. Persisted every step it changes. */
+  applied: VersionVector;
+  /** Log position per origin up to which garbage collection has visited ops. Persisted. */
+  gcPoint: VersionVector;
+  /** The last local conflict feed position handed out. Persisted. */
+  feedSeq: number;
+  lastSyncMs: number;
+  lastIdemSweepMs: number;
+  lastGcMs: number;
+  nowMs: number;
+  /** The current step's output, filled as it goes and returned after the commit. */
+  out: Output;
+  /** Local ops created this step, pushed to every peer at the end of it. */
+  pushed: Op[];
+  metaDirty: boolean;
+}

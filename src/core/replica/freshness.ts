@@ -1,0 +1,66 @@
+/**
+ * Freshness for bounded-staleness reads. Each origin periodically emits a heartbeat (its log's
+ * end at a physical time on its clock), relayed like reports. Once we have applied an origin's
+ * ops up to a heartbeat's seq, we hold every write that origin acknowledged before that time.
+ *
+ * A read with bound B is served only if, for every other origin X, now − fresh(X) + maxOffset ≤ B:
+ * the max clock offset turns X's clock reading into a safe bound on real time (docs/internals).
+ */
+import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import { limits } from '../limits.js';
+import type { Beat } from './messages.js';
+
+interface OriginBeats {
+  /** Latest heartbeat whose ops we have applied (wallMs -Infinity: none yet). */
+  covered: Beat;
+  /** Newer heartbeats waiting for their ops, in seq order. */
+  pending: Beat[];
+  /** Latest heartbeat seen at all, to relay. */
+  latest: Beat | null;
+}
+
+export class Freshness {
+  readonly #origins = new Map<RegionId, OriginBeats>();
+
+  constructor(regions: readonly RegionId[]) {
+    for (const r of regions) this.#origins.set(r, { covered: { seq: 0, wallMs: -Infinity }, pending: [], latest: null });
+  }
+
+  beat(origin: RegionId, beat: Beat, applied: VersionVector): void {
+    const o = this.#origins.get(origin);
+    if (o === undefined) return;
+    if (o.latest === null || beat.wallMs > o.latest.wallMs) o.latest = beat;
+    if (beat.wallMs <= o.covered.wallMs) return;
+    if (beat.seq <= get(applied, origin)) {
+      o.covered = beat;
+      o.pending = o.pending.filter((b) => b.wallMs > beat.wallMs);
+      return;
+    }
+    if (o.pending.some((b) => b.wallMs >= beat.wallMs && b.seq <= beat.seq)) return;
+    if (o.pending.length >= limits.pendingBeatsPerOriginMax) o.pending.pop();
+    o.pending.push(beat);
+    o.pending.sort((a, b) => a.seq - b.seq || a.wallMs - b.wallMs);
+  }
+
+  advance(applied: VersionVector): void {
+    for (const [origin, o] of this.#origins) {
+      while (o.pending.length > 0) {
+        const first = o.pending[0] as Beat;
+        if (first.seq > get(applied, origin)) break;
+        if (first.wallMs > o.covered.wallMs) o.covered = first;
+        o.pending.shift();
+      }
+    }
+  }
+
+  /** The origin time up to which we hold all of `origin`'s writes (-Infinity when unknown). */
+  freshAsOf(origin: RegionId): number {
+    return this.#origins.get(origin)?.covered.wallMs ?? -Infinity;
+  }
+
+  latestBeats(): Record<RegionId, Beat> {
+    const out: Record<RegionId, Beat> = {};
+    for (const [origin, o] of this.#origins) if (o.latest !== null) out[origin] = o.latest;
+    return out;
+  }
+}

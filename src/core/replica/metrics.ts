@@ -1,0 +1,61 @@
+/**
+ * Counters a replica keeps about itself. Plain numbers: the shell exports them as Prometheus
+ * metrics, the simulator asserts on them (coverage marks: "this interesting thing happened").
+ */
+export interface ReplicaMetrics {
+  opsCreated: number;
+  opsApplied: number;
+  opsDuplicate: number;
+  opsBuffered: number;
+  opsBufferDropped: number;
+  opsUnknownTable: number;
+  hlcRefused: number;
+  beatsRefused: number;
+  writesKilledByTombstone: number;
+  idempotentReplays: number;
+  idempotentCopies: number;
+  idempotencyExpired: number;
+  conflictsWriteWrite: number;
+  conflictsDeleteUpdate: number;
+  conflictsInsertInsert: number;
+  tombstonesPurged: number;
+  rowsPurged: number;
+  logOpsTrimmed: number;
+  syncsSent: number;
+  opsSent: number;
+  peerBehindLog: number;
+  sessionWaits: number;
+  sessionUnavailable: number;
+  staleRefusals: number;
+  uniqueRefusals: number;
+}
+
+export function newMetrics(): ReplicaMetrics {
+  return {
+    opsCreated: 0,
+    opsApplied: 0,
+    opsDuplicate: 0,
+    opsBuffered: 0,
+    opsBufferDropped: 0,
+    opsUnknownTable: 0,
+    hlcRefused: 0,
+    beatsRefused: 0,
+    writesKilledByTombstone: 0,
+    idempotentReplays: 0,
+    idempotentCopies: 0,
+    idempotencyExpired: 0,
+    conflictsWriteWrite: 0,
+    conflictsDeleteUpdate: 0,
+    conflictsInsertInsert: 0,
+    tombstonesPurged: 0,
+    rowsPurged: 0,
+    logOpsTrimmed: 0,
+    syncsSent: 0,
+    opsSent: 0,
+    peerBehindLog: 0,
+    sessionWaits: 0,
+    sessionUnavailable: 0,
+    staleRefusals: 0,
+    uniqueRefusals: 0,
+  };
+}

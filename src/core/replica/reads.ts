@@ -1,0 +1,133 @@
+/**
+ * Reads of async tables: point reads, scans and the conflict feed, at the requested consistency.
+ *
+ * Replicas apply ops in causal order, so every read sees a causally consistent state.
+ * - eventual: whatever this replica has applied;
+ * - session / causal: first waits (briefly) until the replica has applied the session token;
+ * - bounded: served only when the replica provably holds every write acknowledged anywhere more
+ *   than maxStalenessMs ago (heartbeats plus the max clock offset); otherwise STALE, never stale data.
+ */
+import { badRequest, ternError, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
+import { viewRow } from '../crdt/row.js';
+import type { TablePolicy } from '../schema/policy.js';
+import { utf8Length } from '../util/json.js';
+import { policyOf } from './apply.js';
+import type { ReplicaContext } from './context.js';
+import type { ClientRequest } from './messages.js';
+import type { RowView } from './op.js';
+import { park, parseSession, satisfied, tokenFor } from './session.js';
+import { maskView } from './unique.js';
+
+type ReadRequest = Extract<ClientRequest, { kind: 'read' } | { kind: 'scan' }>;
+
+function reply(ctx: ReplicaContext, id: number, error: TernError): void {
+  ctx.out.replies.push({ id, reply: { ok: false, error } });
+}
+
+/** The table's policy for a request, or the error to answer. */
+export function tableFor(ctx: ReplicaContext, table: unknown): TablePolicy | TernError {
+  if (typeof table !== 'string' || table === '') return badRequest('table', 'must be a table name');
+  const policy = policyOf(ctx, table);
+  if (policy === undefined) return ternError('NO_SUCH_TABLE', `no table named ${table}; list tables with GET /v1/tables`);
+  if (policy.mode !== 'async') return ternError('UNSUPPORTED', `table ${table} is strong; strong tables need the Raft group, which this build does not have yet`);
+  return policy;
+}
+
+export function keyProblem(key: unknown, field = 'key'): TernError | null {
+  if (typeof key !== 'string' || key === '') return badRequest(field, 'must be a non-empty string');
+  if (utf8Length(key) > limits.keyBytesMax) return ternError('TOO_LARGE', `${field} is longer than ${limits.keyBytesMax} bytes`, { field });
+  return null;
+}
+
+/** The visible row (masked for unique fields), or null. */
+export function visibleRow(ctx: ReplicaContext, table: string, key: string, policy: TablePolicy): RowView | null {
+  const view = viewRow(key, ctx.storage.getRow(table, key)?.state, policy, ctx.config.mergeFunctions);
+  return view === null ? null : maskView(ctx.storage, table, policy, view);
+}
+
+function stalenessProblem(ctx: ReplicaContext, boundMs: number): TernError | null {
+  for (const region of ctx.config.regions) {
+    if (region === ctx.config.region) continue;
+    const lagMs = ctx.nowMs - ctx.freshness.freshAsOf(region) + ctx.config.maxClockOffsetMs;
+    if (!(lagMs <= boundMs)) {
+      ctx.metrics.staleRefusals++;
+      const known = Number.isFinite(lagMs) ? `${Math.round(lagMs)} ms` : 'unknown';
+      return ternError('STALE', `region ${ctx.config.region} may be missing writes from ${region} (staleness ${known} > ${boundMs} ms); retry, or read in ${region}`);
+    }
+  }
+  return null;
+}
+
+export function handleRead(ctx: ReplicaContext, id: number, req: ReadRequest): void {
+  const policy = tableFor(ctx, req.table);
+  if ('code' in policy) return reply(ctx, id, policy);
+  if (req.kind === 'read') {
+    const bad = keyProblem(req.key);
+    if (bad !== null) return reply(ctx, id, bad);
+  }
+  const consistency = req.consistency ?? 'eventual';
+  if (consistency === 'strong') return reply(ctx, id, badRequest('consistency', 'async tables offer eventual, session, bounded and causal reads'));
+  if (!['eventual', 'session', 'bounded', 'causal'].includes(consistency)) {
+    return reply(ctx, id, badRequest('consistency', 'must be one of eventual, session, bounded, causal'));
+  }
+  const session = parseSession(ctx, req.session);
+  if (!session.ok) return reply(ctx, id, session.error);
+  let boundMs = 0;
+  if (consistency === 'bounded') {
+    const b = req.maxStalenessMs;
+    if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) return reply(ctx, id, badRequest('maxStalenessMs', 'bounded reads need a non-negative integer maxStalenessMs'));
+    boundMs = b;
+  }
+  const waits = consistency === 'session' || consistency === 'causal';
+  if (waits && !satisfied(ctx, session.value)) return park(ctx, id, req, session.value);
+  if (consistency === 'bounded') {
+    const stale = stalenessProblem(ctx, boundMs);
+    if (stale !== null) return reply(ctx, id, stale);
+  }
+  if (req.kind === 'read') {
+    const row = visibleRow(ctx, req.table, req.key, policy);
+    ctx.out.replies.push({ id, reply: { ok: true, kind: 'read', row, vector: ctx.applied, token: tokenFor(ctx, session.value) } });
+    return;
+  }
+  scan(ctx, id, req, policy, session.value);
+}
+
+function scan(ctx: ReplicaContext, id: number, req: Extract<ClientRequest, { kind: 'scan' }>, policy: TablePolicy, needs: Parameters<typeof tokenFor>[1]): void {
+  const limit = req.limit ?? 100;
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > limits.scanRowsMax) {
+    return reply(ctx, id, badRequest('limit', `must be an integer from 1 to ${limits.scanRowsMax}`));
+  }
+  for (const [name, v] of [['prefix', req.prefix], ['after', req.after]] as const) {
+    if (v !== undefined && (typeof v !== 'string' || utf8Length(v) > limits.keyBytesMax)) return reply(ctx, id, badRequest(name, 'must be a key-sized string'));
+  }
+  const rows: RowView[] = [];
+  let after = req.after;
+  let more = true;
+  // Stored rows include deleted ones awaiting purge; read in pages until `limit` are visible.
+  while (rows.length < limit && more) {
+    const page = ctx.storage.scanRows(req.table, { after, prefix: req.prefix, limit: limit * 2 });
+    more = page.length === limit * 2;
+    for (const [key, record] of page) {
+      after = key;
+      const view = viewRow(key, record.state, policy, ctx.config.mergeFunctions);
+      if (view !== null) rows.push(maskView(ctx.storage, req.table, policy, view));
+      if (rows.length === limit) break;
+    }
+  }
+  const next = rows.length === limit ? (rows[rows.length - 1] as RowView).key : null;
+  ctx.out.replies.push({ id, reply: { ok: true, kind: 'scan', rows, next, token: tokenFor(ctx, needs) } });
+}
+
+export function handleConflicts(ctx: ReplicaContext, id: number, req: Extract<ClientRequest, { kind: 'conflicts' }>): void {
+  const after = req.after ?? 0;
+  const limit = req.limit ?? 100;
+  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) return reply(ctx, id, badRequest('after', 'must be a feed position (a non-negative integer)'));
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > limits.conflictsPerPageMax) {
+    return reply(ctx, id, badRequest('limit', `must be an integer from 1 to ${limits.conflictsPerPageMax}`));
+  }
+  if (req.table !== undefined && policyOf(ctx, req.table) === undefined) return reply(ctx, id, ternError('NO_SUCH_TABLE', `no table named ${req.table}`));
+  const page = ctx.storage.conflictsAfter(after, limit, req.table);
+  const next = page.length > 0 ? (page[page.length - 1] as { seq: number }).seq : after;
+  ctx.out.replies.push({ id, reply: { ok: true, kind: 'conflicts', conflicts: page.map((r) => r.entry), next } });
+}

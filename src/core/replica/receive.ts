@@ -1,0 +1,90 @@
+/**
+ * Receiving remote ops: drop duplicates, refuse timestamps too far ahead, apply in causal order,
+ * buffer what arrives early (bounded; what does not fit is dropped and comes again with the next
+ * sync).
+ */
+import { covers, dominates, get, type RegionId } from '../clock/version-vector.js';
+import { limits } from '../limits.js';
+import { applyToStore, policyOf } from './apply.js';
+import type { ReplicaContext } from './context.js';
+import type { Op } from './op.js';
+
+function ready(ctx: ReplicaContext, op: Op): boolean {
+  if (get(ctx.applied, op.dot.origin) !== op.dot.seq - 1) return false;
+  return ctx.config.knobs?.noCausalDelivery === true || dominates(ctx.applied, op.deps);
+}
+
+/** Applies `op` now; false if its timestamp was refused (the caller stops that origin's batch). */
+function applyRemote(ctx: ReplicaContext, op: Op): boolean {
+  const policy = policyOf(ctx, op.table);
+  if (policy === undefined || policy.mode !== 'async') {
+    // Policies are cluster-wide configuration; an op for a table we do not know means the
+    // regions disagree about it. Applying it blind would diverge silently, so replication from
+    // its origin stops here until the table exists (visible as lag and as opsUnknownTable).
+    ctx.metrics.opsUnknownTable++;
+    return false;
+  }
+  const outcome = ctx.clock.receive(op.hlc, ctx.nowMs);
+  if (outcome.kind === 'refused') {
+    ctx.metrics.hlcRefused++;
+    return false;
+  }
+  applyToStore(ctx, op, policy);
+  return true;
+}
+
+function buffer(ctx: ReplicaContext, op: Op): void {
+  let q = ctx.buffer.get(op.dot.origin);
+  if (q === undefined) ctx.buffer.set(op.dot.origin, (q = new Map()));
+  if (q.has(op.dot.seq)) return;
+  if (ctx.bufferedCount >= limits.bufferedOpsMax) {
+    ctx.metrics.opsBufferDropped++;
+    return;
+  }
+  q.set(op.dot.seq, op);
+  ctx.bufferedCount++;
+  ctx.metrics.opsBuffered++;
+}
+
+/** Handles a batch of ops from a peer, then applies whatever the buffer can now release. */
+export function receiveOps(ctx: ReplicaContext, ops: readonly Op[]): void {
+  const refused = new Set<RegionId>();
+  for (const op of ops) {
+    if (refused.has(op.dot.origin)) continue;
+    if (covers(ctx.applied, op.dot)) {
+      ctx.metrics.opsDuplicate++;
+      continue;
+    }
+    if (ready(ctx, op)) {
+      if (!applyRemote(ctx, op)) refused.add(op.dot.origin);
+    } else buffer(ctx, op);
+  }
+  drainBuffer(ctx);
+}
+
+/** Applies buffered ops whose dependencies are now satisfied, until none is. */
+export function drainBuffer(ctx: ReplicaContext): void {
+  if (ctx.bufferedCount === 0) return;
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const [origin, q] of ctx.buffer) {
+      // Drop what was applied meanwhile (it came again by another path).
+      for (const seq of q.keys()) {
+        if (seq <= get(ctx.applied, origin)) {
+          q.delete(seq);
+          ctx.bufferedCount--;
+        }
+      }
+      for (;;) {
+        const next = q.get(get(ctx.applied, origin) + 1);
+        if (next === undefined || !ready(ctx, next)) break;
+        q.delete(next.dot.seq);
+        ctx.bufferedCount--;
+        if (!applyRemote(ctx, next)) break;
+        progress = true;
+      }
+      if (q.size === 0) ctx.buffer.delete(origin);
+    }
+  }
+}

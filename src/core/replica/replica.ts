@@ -1,0 +1,214 @@
+/**
+ * The async replication engine of one region (DESIGN.md §5): a deterministic state machine.
+ *
+ *   const replica = Replica.open(config, storage, nowMs);
+ *   const out = replica.step(inputs, nowMs);   // one storage transaction
+ *   // then send out.messages and give out.replies: they depend on what was just committed.
+ *
+ * Time enters only as `nowMs`; randomness not at all. The simulator drives the same code with
+ * simulated clocks, network and disks.
+ */
+import { assert } from '../util/assert.js';
+import { HybridClock, type Hlc } from '../clock/hlc.js';
+import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import type { Storage } from '../storage/storage.js';
+import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
+import { configProblem, type ReplicaConfig } from './config.js';
+import type { ReplicaContext } from './context.js';
+import { Freshness } from './freshness.js';
+import type { ClientRequest, Input, Output, PeerMessage } from './messages.js';
+import { newMetrics, type ReplicaMetrics } from './metrics.js';
+import { handleConflicts, handleRead } from './reads.js';
+import { drainBuffer, receiveOps } from './receive.js';
+import { releaseParked } from './session.js';
+import { StabilityTracker } from './stability.js';
+import { flushPushed, maybeSendSyncs, receiveSync } from './sync.js';
+import { handleWrite } from './writes.js';
+
+/** How often expired idempotency records are looked for. */
+const idemSweepIntervalMs = 1_000;
+
+interface Meta {
+  applied?: VersionVector;
+  stable?: VersionVector;
+  hlc?: Hlc;
+  gcPoint?: VersionVector;
+  feedSeq?: number;
+}
+
+export interface PeerStatus {
+  readonly region: RegionId;
+  /** When we last heard from it directly, by our clock (null: not since start). */
+  readonly heardAtMs: number | null;
+  /** How far behind that region's writes we may be, in ms (null: unknown). */
+  readonly lagMs: number | null;
+  /** Ops it had applied (as it last reported) that we have not. */
+  readonly lagOps: number;
+}
+
+export interface ReplicaStatus {
+  readonly region: RegionId;
+  readonly hlc: Hlc;
+  readonly vector: VersionVector;
+  readonly stable: VersionVector;
+  /** How far garbage collection has visited the logs. */
+  readonly gcPoint: VersionVector;
+  readonly bufferedOps: number;
+  readonly parkedRequests: number;
+  readonly peers: readonly PeerStatus[];
+}
+
+export class Replica {
+  readonly #ctx: ReplicaContext;
+
+  private constructor(ctx: ReplicaContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Opens the replica on its storage (recovering whatever was committed). Asserts a valid config: check it with configProblem first. */
+  static open(config: ReplicaConfig, storage: Storage, nowMs: number): Replica {
+    const problem = configProblem(config);
+    assert(problem === null, () => `invalid replica config: ${problem?.message}`);
+    const meta = (storage.getMeta('replica') as Meta | undefined) ?? {};
+    const applied = meta.applied ?? {};
+    const ctx: ReplicaContext = {
+      config,
+      storage,
+      clock: new HybridClock(config.region, config.maxClockOffsetMs, meta.hlc ?? null),
+      stability: new StabilityTracker(config.region, config.regions, meta.stable ?? {}),
+      freshness: new Freshness(config.regions),
+      metrics: newMetrics(),
+      peers: new Map(),
+      buffer: new Map(),
+      bufferedCount: 0,
+      parked: [],
+      applied,
+      gcPoint: meta.gcPoint ?? {},
+      feedSeq: meta.feedSeq ?? 0,
+      lastSyncMs: -Infinity,
+      lastIdemSweepMs: nowMs,
+      lastGcMs: -Infinity,
+      nowMs,
+      out: { messages: [], replies: [], created: [] },
+      pushed: [],
+      metaDirty: false,
+    };
+    return new Replica(ctx);
+  }
+
+  get region(): RegionId {
+    return this.#ctx.config.region;
+  }
+
+  get metrics(): Readonly<ReplicaMetrics> {
+    return this.#ctx.metrics;
+  }
+
+  /** The latest HLC issued or adopted. */
+  get hlc(): Hlc {
+    return this.#ctx.clock.last;
+  }
+
+  get vector(): VersionVector {
+    return this.#ctx.applied;
+  }
+
+  /**
+   * Handles a batch of inputs at physical time nowMs in one storage transaction. If the
+   * transaction throws (a crash), nothing of the step happened and this object must be discarded.
+   */
+  step(inputs: readonly Input[], nowMs: number): Output {
+    const ctx = this.#ctx;
+    // Time in the core never goes backwards, even if the physical clock does: deadlines and
+    // staleness then err on the safe side.
+    ctx.nowMs = Math.max(ctx.nowMs, nowMs);
+    ctx.out = { messages: [], replies: [], created: [] };
+    ctx.pushed = [];
+    ctx.storage.transaction(() => {
+      let ticked = false;
+      for (const input of inputs) {
+        if (input.kind === 'tick') ticked = true;
+        else if (input.kind === 'peer') this.#onPeer(input.from, input.message);
+        else this.#onRequest(input.id, input.request);
+      }
+      drainBuffer(ctx);
+      ctx.stability.advance(ctx.applied);
+      ctx.freshness.advance(ctx.applied);
+      releaseParked(ctx, (id, request) => this.#onRequest(id, request));
+      if (ticked) this.#onTick();
+      flushPushed(ctx);
+      if (ctx.metaDirty || ctx.out.created.length > 0) this.#persistMeta();
+    });
+    return ctx.out;
+  }
+
+  #onPeer(from: RegionId, message: PeerMessage): void {
+    if (!this.#ctx.config.regions.includes(from) || from === this.#ctx.config.region) return;
+    if (message.t === 'ops') receiveOps(this.#ctx, message.ops);
+    else receiveSync(this.#ctx, from, message);
+  }
+
+  #onRequest(id: number, request: ClientRequest): void {
+    switch (request.kind) {
+      case 'write':
+      case 'delete':
+        return handleWrite(this.#ctx, id, request);
+      case 'read':
+      case 'scan':
+        return handleRead(this.#ctx, id, request);
+      case 'conflicts':
+        return handleConflicts(this.#ctx, id, request);
+    }
+  }
+
+  #onTick(): void {
+    const ctx = this.#ctx;
+    maybeSendSyncs(ctx);
+    if (ctx.nowMs - ctx.lastGcMs >= ctx.config.gcIntervalMs) {
+      ctx.lastGcMs = ctx.nowMs;
+      collect(ctx);
+    }
+    if (ctx.nowMs - ctx.lastIdemSweepMs >= idemSweepIntervalMs) {
+      ctx.lastIdemSweepMs = ctx.nowMs;
+      expireIdempotency(ctx);
+      purgeDueTombstones(ctx);
+    }
+  }
+
+  #persistMeta(): void {
+    const ctx = this.#ctx;
+    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq };
+    ctx.storage.putMeta('replica', meta);
+    ctx.metaDirty = false;
+  }
+
+  /** A snapshot of where this replica stands, for status endpoints and the simulator. */
+  status(): ReplicaStatus {
+    const ctx = this.#ctx;
+    const peers: PeerStatus[] = [];
+    for (const region of ctx.config.regions) {
+      if (region === ctx.config.region) continue;
+      const link = ctx.peers.get(region);
+      const fresh = ctx.freshness.freshAsOf(region);
+      const reported = ctx.stability.reportOf(region);
+      let lagOps = 0;
+      for (const origin of ctx.config.regions) lagOps += Math.max(0, get(reported, origin) - get(ctx.applied, origin));
+      peers.push({
+        region,
+        heardAtMs: link !== undefined && Number.isFinite(link.heardAtMs) ? link.heardAtMs : null,
+        lagMs: Number.isFinite(fresh) ? Math.max(0, ctx.nowMs - fresh) : null,
+        lagOps,
+      });
+    }
+    return {
+      region: ctx.config.region,
+      hlc: ctx.clock.last,
+      vector: ctx.applied,
+      stable: ctx.stability.stable(ctx.applied),
+      gcPoint: ctx.gcPoint,
+      bufferedOps: ctx.bufferedCount,
+      parkedRequests: ctx.parked.length,
+      peers,
+    };
+  }
+}

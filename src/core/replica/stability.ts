@@ -1,0 +1,92 @@
+/**
+ * Causal stability: which ops every region has applied, so that every op that can still arrive
+ * happened after them (Baquero et al., "Making operation-based CRDTs operation-based", 2014).
+ *
+ * Each region reports its applied vector. A report R from region X is *usable* here only once we
+ * have applied X's own ops up to R[X]: X's ops before its report may be concurrent with what it
+ * reports, and until they are here one of them could still arrive and conflict. X's ops after
+ * the report saw everything in it. So with usable reports U_X from every region, every op ≤
+ * min_X U_X is stable: whatever arrives later happened after it.
+ *
+ * Stability is permanent (an op that is stable stays stable), and the join of stable vectors is
+ * stable, so the tracker never reports less than it reported before: `floor` carries what was
+ * known across restarts, when reports (soft state) start over. Without it, a restarted region
+ * would see ops it had already collected as unstable again and compact rows inconsistently.
+ */
+import { dominates, get, mergeVectors, minVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import { limits } from '../limits.js';
+
+interface PeerReports {
+  usable: VersionVector;
+  /** Newer reports waiting for their origin's ops to arrive, oldest first. */
+  pending: VersionVector[];
+}
+
+export class StabilityTracker {
+  readonly #self: RegionId;
+  readonly #regions: readonly RegionId[];
+  readonly #peers = new Map<RegionId, PeerReports>();
+  #floor: VersionVector;
+
+  constructor(self: RegionId, regions: readonly RegionId[], floor: VersionVector = {}) {
+    this.#self = self;
+    this.#regions = regions;
+    this.#floor = floor;
+    for (const r of regions) if (r !== self) this.#peers.set(r, { usable: {}, pending: [] });
+  }
+
+  /** A report of `from`'s applied vector, direct or relayed. */
+  report(from: RegionId, vector: VersionVector, applied: VersionVector): void {
+    const p = this.#peers.get(from);
+    if (p === undefined) return;
+    if (dominates(p.usable, vector)) return;
+    if (get(vector, from) <= get(applied, from)) {
+      p.usable = mergeVectors(p.usable, vector);
+      return;
+    }
+    const newest = p.pending[p.pending.length - 1];
+    if (newest !== undefined && dominates(newest, vector)) return;
+    // When full, drop the newest: older reports become usable first, and a newer one will come.
+    if (p.pending.length >= limits.pendingReportsPerPeerMax) p.pending.pop();
+    p.pending.push(vector);
+  }
+
+  /** Promotes pending reports whose origin's ops have now been applied. */
+  advance(applied: VersionVector): void {
+    for (const [from, p] of this.#peers) {
+      while (p.pending.length > 0) {
+        const first = p.pending[0] as VersionVector;
+        if (get(first, from) > get(applied, from)) break;
+        p.usable = mergeVectors(p.usable, first);
+        p.pending.shift();
+      }
+    }
+  }
+
+  /** The causally stable vector: min over every region's usable report (ours is `applied`), never less than before. */
+  stable(applied: VersionVector): VersionVector {
+    const vectors: VersionVector[] = [applied];
+    for (const p of this.#peers.values()) vectors.push(p.usable);
+    const now = minVectors(vectors, this.#regions);
+    if (!dominates(this.#floor, now)) this.#floor = mergeVectors(this.#floor, now);
+    return this.#floor;
+  }
+
+  /** The latest known report of every other region, to relay. */
+  latest(): Record<RegionId, VersionVector> {
+    const out: Record<RegionId, VersionVector> = {};
+    for (const [from, p] of this.#peers) out[from] = p.pending[p.pending.length - 1] ?? p.usable;
+    return out;
+  }
+
+  /** What `region` last reported (usable or not), or the empty vector. */
+  reportOf(region: RegionId): VersionVector {
+    const p = this.#peers.get(region);
+    if (p === undefined) return {};
+    return p.pending[p.pending.length - 1] ?? p.usable;
+  }
+
+  get self(): RegionId {
+    return this.#self;
+  }
+}

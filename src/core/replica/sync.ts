@@ -1,0 +1,124 @@
+/**
+ * Anti-entropy between peers. New local ops are pushed to every peer at once; every
+ * syncIntervalMs each replica sends every peer its applied vector with the latest reports and
+ * heartbeats it knows; a peer answers with the ops the vector shows missing, from every origin's
+ * log (relay), so a region reachable only through another still converges. Ops sent recently are
+ * not sent again until resendAfterMs passes without the peer's vector showing them.
+ */
+import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import { limits } from '../limits.js';
+import type { PeerLink, ReplicaContext } from './context.js';
+import type { Op } from './op.js';
+
+/** How long a peer's vector for an origin must stall before we relay that origin's ops. */
+function relayAfterMs(ctx: ReplicaContext): number {
+  return 4 * ctx.config.syncIntervalMs;
+}
+
+export function newPeerLink(): PeerLink {
+  return { sentThrough: new Map(), sentAtMs: new Map(), vector: {}, progressAtMs: new Map(), heardAtMs: -Infinity };
+}
+
+function linkTo(ctx: ReplicaContext, peer: RegionId): PeerLink {
+  let link = ctx.peers.get(peer);
+  if (link === undefined) ctx.peers.set(peer, (link = newPeerLink()));
+  return link;
+}
+
+function peersOf(ctx: ReplicaContext): RegionId[] {
+  return ctx.config.regions.filter((r) => r !== ctx.config.region);
+}
+
+/** Sends this step's new local ops to every peer. */
+export function flushPushed(ctx: ReplicaContext): void {
+  if (ctx.pushed.length === 0) return;
+  const self = ctx.config.region;
+  const last = ctx.pushed[ctx.pushed.length - 1] as Op;
+  for (const peer of peersOf(ctx)) {
+    for (let i = 0; i < ctx.pushed.length; i += limits.opsPerMessageMax) {
+      ctx.out.messages.push({ to: peer, message: { t: 'ops', ops: ctx.pushed.slice(i, i + limits.opsPerMessageMax) } });
+    }
+    const link = linkTo(ctx, peer);
+    link.sentThrough.set(self, Math.max(link.sentThrough.get(self) ?? 0, last.dot.seq));
+    link.sentAtMs.set(self, ctx.nowMs);
+    ctx.metrics.opsSent += ctx.pushed.length;
+  }
+  ctx.pushed = [];
+}
+
+/** On tick: every syncIntervalMs, tell every peer where we are. */
+export function maybeSendSyncs(ctx: ReplicaContext): void {
+  if (ctx.nowMs - ctx.lastSyncMs < ctx.config.syncIntervalMs) return;
+  ctx.lastSyncMs = ctx.nowMs;
+  // Our own heartbeat: at this physical time, our log ends here.
+  ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.nowMs }, ctx.applied);
+  const message = { t: 'sync', vector: ctx.applied, reports: ctx.stability.latest(), beats: ctx.freshness.latestBeats() } as const;
+  for (const peer of peersOf(ctx)) {
+    ctx.out.messages.push({ to: peer, message });
+    ctx.metrics.syncsSent++;
+  }
+}
+
+/** Handles a peer's sync: record what it reports, then send what it is missing. */
+export function receiveSync(
+  ctx: ReplicaContext,
+  from: RegionId,
+  message: { vector: VersionVector; reports: Readonly<Record<RegionId, VersionVector>>; beats: Readonly<Record<RegionId, { seq: number; wallMs: number }>> },
+): void {
+  const link = linkTo(ctx, from);
+  for (const [origin, seq] of Object.entries(message.vector)) {
+    if (seq > get(link.vector, origin)) link.progressAtMs.set(origin, ctx.nowMs);
+  }
+  link.vector = message.vector;
+  link.heardAtMs = ctx.nowMs;
+  ctx.stability.report(from, message.vector, ctx.applied);
+  for (const [region, v] of Object.entries(message.reports)) {
+    if (region !== ctx.config.region && region !== from) ctx.stability.report(region, v, ctx.applied);
+  }
+  for (const [origin, beat] of Object.entries(message.beats)) {
+    if (origin === ctx.config.region) continue;
+    // A heartbeat from a clock further ahead than the max offset would vouch for a future that
+    // has not happened; refuse it, as the HLC refuses such timestamps.
+    if (beat.wallMs > ctx.nowMs + ctx.config.maxClockOffsetMs) {
+      ctx.metrics.beatsRefused++;
+      continue;
+    }
+    ctx.freshness.beat(origin, beat, ctx.applied);
+  }
+  sendMissing(ctx, from, link);
+}
+
+function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
+  const ops: Op[] = [];
+  const origins = ctx.config.knobs?.disableRelay ? [ctx.config.region] : ctx.config.regions;
+  for (const origin of origins) {
+    if (origin === to) continue;
+    const have = get(ctx.applied, origin);
+    const theirs = get(link.vector, origin);
+    if (have <= theirs) continue;
+    // Relay another origin's ops only when the peer has stopped getting them directly: while its
+    // vector for that origin advances, the direct link works and relaying would only duplicate.
+    if (origin !== ctx.config.region && ctx.nowMs - (link.progressAtMs.get(origin) ?? -Infinity) < relayAfterMs(ctx)) continue;
+    const sent = link.sentThrough.get(origin) ?? 0;
+    const inFlight = sent > theirs && ctx.nowMs - (link.sentAtMs.get(origin) ?? -Infinity) < ctx.config.resendAfterMs;
+    const from = inFlight ? sent : theirs;
+    if (from >= have) continue;
+    if (from < ctx.storage.trimmedThrough(origin)) {
+      // The peer needs ops every region had acknowledged applying; it must have lost state.
+      // It can only come back through a snapshot (docs/internals/replication.md).
+      ctx.metrics.peerBehindLog++;
+      continue;
+    }
+    const room = limits.opsPerMessageMax - ops.length;
+    if (room <= 0) break;
+    const batch = ctx.storage.readOps(origin, from, room);
+    if (batch.length === 0) continue;
+    ops.push(...batch);
+    link.sentThrough.set(origin, (batch[batch.length - 1] as Op).dot.seq);
+    link.sentAtMs.set(origin, ctx.nowMs);
+  }
+  if (ops.length > 0) {
+    ctx.out.messages.push({ to, message: { t: 'ops', ops } });
+    ctx.metrics.opsSent += ops.length;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Conflict windows: the recent ops on one row (or on one unique value) that conflict detection
+ * still needs, and the canonical pair rule of docs/internals/semantics.md.
+ *
+ * A pair (x, y) of concurrent, relevant ops is reported iff each is a maximal element of the set
+ * of relevant ops concurrent with the other. A region decides it once both are causally stable:
+ * then every op concurrent with either has arrived, so the decision is the same in every region
+ * whatever the order in which ops arrived. An entry leaves the window once it is decided and
+ * every op concurrent with it is decided too.
+ */
+import type { Hlc } from '../clock/hlc.js';
+import { covers, type Dot, type VersionVector } from '../clock/version-vector.js';
+import { compareStamps } from '../crdt/stamp.js';
+
+export interface WindowEntry {
+  readonly dot: Dot;
+  readonly hlc: Hlc;
+  readonly deps: VersionVector;
+  /** Op identity: copies of one idempotent write never conflict with each other. */
+  readonly id: string;
+  /** Row windows: true for a delete. */
+  readonly del: boolean;
+  /** Row windows: the lww and merge fields the write set or unset. */
+  readonly fields: readonly string[];
+  /** Claim windows: the row that claimed the value. */
+  readonly rowKey?: string;
+  /** Decided: causally stable and its maximal concurrent sets computed. */
+  readonly done: boolean;
+  /** Per scope, the maximal elements of the relevant ops concurrent with this one (when done). */
+  readonly maxes: Readonly<Record<string, readonly Dot[]>> | null;
+}
+
+/** Which scopes an entry takes part in, and which pairs of entries are relevant in a scope. */
+export interface Relevance {
+  scopes(x: WindowEntry): readonly string[];
+  relevant(x: WindowEntry, y: WindowEntry, scope: string): boolean;
+}
+
+export interface DecidedPair {
+  readonly scope: string;
+  readonly first: WindowEntry;
+  readonly second: WindowEntry;
+}
+
+export function concurrent(x: WindowEntry, y: WindowEntry): boolean {
+  if (x.dot.origin === y.dot.origin && x.dot.seq === y.dot.seq) return false;
+  return !covers(y.deps, x.dot) && !covers(x.deps, y.dot);
+}
+
+/** The elements of `set` that happen before no other element of it. */
+export function maximal(set: readonly WindowEntry[]): WindowEntry[] {
+  // Ops of one origin form a chain, so only the last of each origin can be maximal.
+  const last = new Map<string, WindowEntry>();
+  for (const e of set) {
+    const prev = last.get(e.dot.origin);
+    if (prev === undefined || e.dot.seq > prev.dot.seq) last.set(e.dot.origin, e);
+  }
+  const candidates = [...last.values()];
+  return candidates.filter((c) => !candidates.some((d) => d !== c && covers(d.deps, c.dot)));
+}
+
+function hasDot(dots: readonly Dot[] | undefined, d: Dot): boolean {
+  return dots !== undefined && dots.some((x) => x.origin === d.origin && x.seq === d.seq);
+}
+
+/**
+ * Decides every entry that `stable` now covers and returns the pairs to report, plus the window
+ * with finished entries removed. Returns the same array when nothing changed.
+ */
+export function processWindow(
+  window: readonly WindowEntry[],
+  stable: VersionVector,
+  rel: Relevance,
+): { window: readonly WindowEntry[]; pairs: DecidedPair[] } {
+  const pending = window.filter((e) => !e.done && covers(stable, e.dot));
+  if (pending.length === 0) return { window, pairs: [] };
+  // Fast path (the common case): every entry is stable and each saw all the earlier ones, so
+  // nothing is concurrent and the whole window is finished.
+  if (pending.length === window.length && window.every((e, i) => i === 0 || covers(e.deps, (window[i - 1] as WindowEntry).dot))) {
+    const sequential = window.every((e, i) => window.every((y, j) => j >= i || covers(e.deps, y.dot)));
+    if (sequential) return { window: [], pairs: [] };
+  }
+  pending.sort(compareStamps);
+  const entries = [...window];
+  const pairs: DecidedPair[] = [];
+  for (const x of pending) {
+    const maxes: Record<string, readonly Dot[]> = {};
+    const others: Record<string, WindowEntry[]> = {};
+    for (const scope of rel.scopes(x)) {
+      const c = entries.filter((y) => y.id !== x.id && rel.relevant(x, y, scope) && concurrent(x, y));
+      others[scope] = c;
+      maxes[scope] = maximal(c).map((e) => e.dot);
+    }
+    const decided: WindowEntry = { ...x, done: true, maxes };
+    entries[entries.indexOf(x)] = decided;
+    for (const [scope, c] of Object.entries(others)) {
+      for (const y of c) {
+        if (!y.done) continue;
+        const current = entries.find((e) => e.dot.origin === y.dot.origin && e.dot.seq === y.dot.seq) ?? y;
+        if (hasDot(current.maxes?.[scope], x.dot) && hasDot(maxes[scope], y.dot)) pairs.push({ scope, first: current, second: decided });
+      }
+    }
+  }
+  const kept = entries.filter((e) => !(e.done && entries.every((y) => y.done || !concurrent(e, y))));
+  return { window: kept, pairs };
+}

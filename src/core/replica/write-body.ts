@@ -1,0 +1,107 @@
+/**
+ * Validation of a client's write body into field changes. Everything a write could get wrong is
+ * caught here, before any state is touched, with the exact field named (API.md: "a failed
+ * request changes nothing").
+ */
+import { badRequest, ternError, type Result, ok, fail } from '../errors.js';
+import { limits } from '../limits.js';
+import { canonicalJson, isJsonScalar, jsonProblem, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
+import { fieldType, isValidFieldName, type FieldType, type TablePolicy } from '../schema/policy.js';
+import type { FieldChange } from './op.js';
+
+const patchKeys = ['set', 'unset', 'incr', 'add', 'remove'] as const;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkScalars(where: string, list: unknown): Result<JsonScalar[]> {
+  if (!Array.isArray(list)) return fail(badRequest(where, 'must be a list of JSON scalars'));
+  if (list.length > limits.setElementsPerOpMax) return fail(badRequest(where, `at most ${limits.setElementsPerOpMax} elements per request`));
+  for (const [i, v] of list.entries()) {
+    if (!isJsonScalar(v)) return fail(badRequest(`${where}[${i}]`, 'set elements are strings, finite numbers, booleans or null'));
+  }
+  // Duplicates are harmless but pointless; keep the first of each.
+  const seen = new Set<string>();
+  return ok((list as JsonScalar[]).filter((v) => {
+    const k = canonicalJson(v);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }));
+}
+
+function setChange(where: string, t: FieldType, value: unknown): Result<FieldChange> {
+  const problem = jsonProblem(value);
+  if (problem !== null) return fail(badRequest(where, problem));
+  if (t === 'counter') {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail(badRequest(where, 'a counter is set to a safe integer (use incr to add)'));
+    return ok({ k: 'set', value });
+  }
+  if (t === 'set') {
+    const elems = checkScalars(where, value);
+    return elems.ok ? ok({ k: 'set', value: elems.value }) : elems;
+  }
+  return ok({ k: 'set', value: value as JsonValue });
+}
+
+function groupChanges(group: (typeof patchKeys)[number], entries: unknown, policy: TablePolicy, out: Record<string, FieldChange>): Result<null> {
+  if (group === 'unset') {
+    if (!Array.isArray(entries)) return fail(badRequest('unset', 'must be a list of field names'));
+    for (const [i, f] of entries.entries()) {
+      if (typeof f !== 'string' || !isValidFieldName(f)) return fail(badRequest(`unset[${i}]`, 'must be a field name'));
+      if (f in out) return fail(badRequest(`unset[${i}]`, `field ${f} is changed twice in one request`));
+      out[f] = { k: 'unset' };
+    }
+    return ok(null);
+  }
+  if (!isRecord(entries)) return fail(badRequest(group, 'must be an object of field name to value'));
+  for (const [f, v] of Object.entries(entries)) {
+    const where = `${group}.${f}`;
+    if (!isValidFieldName(f)) return fail(badRequest(where, `field names match /^[A-Za-z_][A-Za-z0-9_.-]*$/ (at most ${limits.fieldNameCharsMax} characters)`));
+    if (f in out) return fail(badRequest(where, `field ${f} is changed twice in one request`));
+    const t = fieldType(policy, f);
+    if (group === 'set') {
+      const c = setChange(where, t, v);
+      if (!c.ok) return c;
+      out[f] = c.value;
+    } else if (group === 'incr') {
+      if (t !== 'counter') return fail(badRequest(where, `incr needs a counter field; ${f} is ${t}`));
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(badRequest(where, 'an increment is a safe integer'));
+      out[f] = { k: 'incr', delta: v };
+    } else {
+      if (t !== 'set') return fail(badRequest(where, `${group} needs a set field; ${f} is ${t}`));
+      const elems = checkScalars(where, v);
+      if (!elems.ok) return elems;
+      out[f] = { k: group, elems: elems.value };
+    }
+  }
+  return ok(null);
+}
+
+/** PATCH body {set, unset, incr, add, remove} or PUT body {fields} → changes sorted by field. */
+export function parseWriteBody(body: unknown, method: 'PATCH' | 'PUT', policy: TablePolicy): Result<Readonly<Record<string, FieldChange>>> {
+  if (!isRecord(body)) return fail(badRequest('body', 'must be a JSON object'));
+  const out: Record<string, FieldChange> = {};
+  if (method === 'PUT') {
+    for (const k of Object.keys(body)) if (k !== 'fields') return fail(badRequest(k, "unknown key (a PUT body is {\"fields\": {...}})"));
+    const r = groupChanges('set', body['fields'] ?? {}, policy, out);
+    if (!r.ok) return fail({ ...r.error, message: r.error.message.replace(/^set/, 'fields'), field: r.error.field?.replace(/^set/, 'fields') });
+  } else {
+    for (const k of Object.keys(body)) {
+      if (!(patchKeys as readonly string[]).includes(k)) return fail(badRequest(k, `unknown key (use ${patchKeys.join(', ')})`));
+    }
+    for (const group of patchKeys) {
+      if (body[group] === undefined) continue;
+      const r = groupChanges(group, body[group], policy, out);
+      if (!r.ok) return r;
+    }
+  }
+  const names = Object.keys(out).sort();
+  if (names.length === 0) return fail(badRequest('body', 'changes no field'));
+  if (names.length > limits.fieldsPerWriteMax) return fail(badRequest('body', `changes more than ${limits.fieldsPerWriteMax} fields`));
+  if (utf8Length(canonicalJson(out)) > limits.rowBytesMax) return fail(ternError('TOO_LARGE', `the changes exceed ${limits.rowBytesMax} bytes`, { field: 'body' }));
+  const sorted: Record<string, FieldChange> = {};
+  for (const n of names) sorted[n] = out[n] as FieldChange;
+  return ok(sorted);
+}

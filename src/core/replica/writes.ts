@@ -1,0 +1,142 @@
+/**
+ * Local writes to async tables. Validate everything first; then, in the step's transaction, turn
+ * the write into an op with the next dot, an HLC and the current vector as its dependencies, and
+ * apply it through the same path as remote ops. The answer leaves only after the commit.
+ */
+import { get } from '../clock/version-vector.js';
+import { badRequest, ternError, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
+import { counterValue } from '../crdt/counter.js';
+import { applyOp, viewRow, type RowState } from '../crdt/row.js';
+import type { TablePolicy } from '../schema/policy.js';
+import { hash64 } from '../util/hash.js';
+import { canonicalJson, utf8Length } from '../util/json.js';
+import { applyToStore } from './apply.js';
+import type { ReplicaContext } from './context.js';
+import type { ClientRequest } from './messages.js';
+import type { FieldChange, Op, WriteResult } from './op.js';
+import { keyProblem, tableFor } from './reads.js';
+import { park, parseSession, satisfied, tokenFor } from './session.js';
+import { maskView, otherHolder } from './unique.js';
+import { parseWriteBody } from './write-body.js';
+
+type WriteRequest = Extract<ClientRequest, { kind: 'write' } | { kind: 'delete' }>;
+
+function refuse(ctx: ReplicaContext, id: number, error: TernError): void {
+  ctx.out.replies.push({ id, reply: { ok: false, error } });
+}
+
+function digestOf(req: WriteRequest): string {
+  const method = req.kind === 'delete' ? 'DELETE' : (req.method ?? 'PATCH');
+  const body = req.kind === 'delete' ? null : req.body;
+  return hash64(canonicalJson({ method, table: req.table, key: req.key, body }));
+}
+
+/** For home-owned tables, the region that must accept this row's writes. */
+function homeOf(policy: TablePolicy, row: RowState | undefined, changes: Readonly<Record<string, FieldChange>>, mergeFns: ReplicaContext['config']['mergeFunctions'], key: string): string | null {
+  if (policy.ownership === 'multi-writer' || policy.home === null) return null;
+  if (policy.home.region !== undefined) return policy.home.region;
+  const field = policy.home.field as string;
+  const change = changes[field];
+  if (change !== undefined && change.k === 'set' && typeof change.value === 'string') return change.value;
+  const current = viewRow(key, row, policy, mergeFns)?.fields[field];
+  return typeof current === 'string' ? current : null;
+}
+
+/** Checks that need the current row: counter overflow and unique values. */
+function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolicy, row: RowState | undefined, changes: Readonly<Record<string, FieldChange>>): TernError | null {
+  for (const [field, change] of Object.entries(changes)) {
+    if (change.k === 'incr') {
+      const s = row?.fields[field];
+      const current = s !== undefined && s.t === 'counter' ? counterValue(s) : 0;
+      if (!Number.isSafeInteger(current + change.delta)) {
+        return badRequest(`incr.${field}`, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`);
+      }
+    }
+  }
+  for (const { field } of policy.unique) {
+    const change = changes[field];
+    if (change === undefined || change.k !== 'set') continue;
+    const holder = otherHolder(ctx.storage, req.table, field, change.value, req.key);
+    if (holder !== undefined) {
+      ctx.metrics.uniqueRefusals++;
+      return ternError('UNIQUE_VIOLATION', `${field} ${canonicalJson(change.value)} is already held by row ${holder}`, { field });
+    }
+  }
+  return null;
+}
+
+export function handleWrite(ctx: ReplicaContext, id: number, req: WriteRequest): void {
+  const policy = tableFor(ctx, req.table);
+  if ('code' in policy) return refuse(ctx, id, policy);
+  const badKey = keyProblem(req.key);
+  if (badKey !== null) return refuse(ctx, id, badKey);
+  let changes: Readonly<Record<string, FieldChange>> = {};
+  if (req.kind === 'write') {
+    const parsed = parseWriteBody(req.body, req.method ?? 'PATCH', policy);
+    if (!parsed.ok) return refuse(ctx, id, parsed.error);
+    changes = parsed.value;
+  }
+  const idemKey = req.idempotencyKey;
+  if (idemKey !== undefined && (typeof idemKey !== 'string' || idemKey === '' || idemKey.length > limits.idempotencyKeyCharsMax)) {
+    return refuse(ctx, id, badRequest('idempotencyKey', `must be 1 to ${limits.idempotencyKeyCharsMax} characters`));
+  }
+  const session = parseSession(ctx, req.session);
+  if (!session.ok) return refuse(ctx, id, session.error);
+  // Writes follow reads: a write must causally follow what its session has seen.
+  if (!satisfied(ctx, session.value)) return park(ctx, id, req, session.value);
+
+  const useIdem = idemKey !== undefined && ctx.config.knobs?.ignoreIdempotency !== true;
+  const digest = digestOf(req);
+  if (useIdem) {
+    const record = ctx.storage.getIdem(idemKey);
+    if (record !== undefined) {
+      if (record.digest !== digest) {
+        return refuse(ctx, id, ternError('IDEMPOTENCY_MISMATCH', `Idempotency-Key ${idemKey} was used with another request; use a new key for a new request`, { field: 'idempotencyKey' }));
+      }
+      ctx.metrics.idempotentReplays++;
+      ctx.out.replies.push({ id, reply: { ok: true, kind: 'write', result: record.result, replayed: true, token: tokenFor(ctx, session.value) } });
+      return;
+    }
+  }
+
+  const row = ctx.storage.getRow(req.table, req.key)?.state;
+  const home = homeOf(policy, row, changes, ctx.config.mergeFunctions, req.key);
+  if (home !== null && home !== ctx.config.region) {
+    return refuse(ctx, id, ternError('WRONG_REGION', `row ${req.key} of ${req.table} is homed in ${home}; send the write there`, { home }));
+  }
+  const problem = stateProblem(ctx, req, policy, row, changes);
+  if (problem !== null) return refuse(ctx, id, problem);
+  commitWrite(ctx, id, req, policy, changes, useIdem ? { key: idemKey as string, digest } : null, session.value);
+}
+
+function commitWrite(
+  ctx: ReplicaContext,
+  id: number,
+  req: WriteRequest,
+  policy: TablePolicy,
+  changes: Readonly<Record<string, FieldChange>>,
+  idem: { key: string; digest: string } | null,
+  needs: Parameters<typeof tokenFor>[1],
+): void {
+  const self = ctx.config.region;
+  const seq = get(ctx.applied, self) + 1;
+  const hlc = ctx.config.knobs?.lwwByWallClock ? { wall: ctx.nowMs, logical: 0, node: self } : ctx.clock.now(ctx.nowMs);
+  const draft: Op = { dot: { origin: self, seq }, hlc, deps: ctx.applied, table: req.table, key: req.key, kind: req.kind === 'delete' ? 'delete' : 'write', changes };
+
+  // A dry run first: nothing is stored unless the row fits. The answer is the row as this
+  // write leaves it (masked with the claims as they stand: this write's own unique values were
+  // checked free above). An idempotent op carries the answer so a retry in any region gets it.
+  const before = ctx.storage.getRow(req.table, req.key)?.state;
+  const view = viewRow(req.key, applyOp(before, draft, policy), policy, ctx.config.mergeFunctions);
+  if (view !== null && utf8Length(canonicalJson(view.fields)) > limits.rowBytesMax) {
+    return refuse(ctx, id, ternError('TOO_LARGE', `the row would exceed ${limits.rowBytesMax} bytes`, { field: 'body' }));
+  }
+  const result: WriteResult = { dot: draft.dot, row: draft.kind === 'delete' || view === null ? null : maskView(ctx.storage, req.table, policy, view) };
+  const op: Op = idem === null ? draft : { ...draft, idem: { key: idem.key, digest: idem.digest, result } };
+  applyToStore(ctx, op, policy);
+  ctx.metrics.opsCreated++;
+  ctx.out.created.push(op);
+  ctx.pushed.push(op);
+  ctx.out.replies.push({ id, reply: { ok: true, kind: 'write', result, replayed: false, token: tokenFor(ctx, needs) } });
+}

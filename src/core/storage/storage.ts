@@ -1,0 +1,98 @@
+/**
+ * The storage port of a replica. Synchronous and transactional, shaped for better-sqlite3 (whose
+ * calls are synchronous) and implemented in memory for the simulator (src/storage).
+ *
+ * Contract (every implementation, checked by test/storage/contract.ts):
+ * 1. Atomicity and durability. Everything written inside `transaction(fn)` becomes durable
+ *    together when `fn` returns, or not at all if it throws or the process crashes before it
+ *    returns. Nothing is durable outside a transaction; writes outside one are a bug (assert).
+ *    A durable commit survives kill -9 and power loss (SQLite: WAL with synchronous=FULL).
+ * 2. Read-your-writes. Reads inside a transaction see its own writes.
+ * 3. Values are immutable. A value passed to `put*` is never mutated afterwards by the caller,
+ *    and a value returned by `get*` is never mutated by the caller. An implementation may keep
+ *    references (memory) or copies (SQLite); callers cannot tell.
+ * 4. Values are JSON-like: plain objects, arrays, strings, finite numbers, booleans, null. No
+ *    undefined inside arrays; undefined object properties may be dropped.
+ * 5. Ordering. `scanRows` returns keys in code-unit order; `readOps` returns ops in seq order;
+ *    `conflictsAfter` in feed-seq order.
+ * 6. Failures. An IO failure (disk full, fsync error) throws; the caller treats it as fatal to
+ *    the process, never retries the commit (after a failed fsync the kernel may have dropped the
+ *    pages, and a retry can falsely succeed).
+ */
+import type { Hlc } from '../clock/hlc.js';
+import type { Dot, RegionId } from '../clock/version-vector.js';
+import type { RowState } from '../crdt/row.js';
+import type { ConflictEntry, Op, WriteResult } from '../replica/op.js';
+import type { WindowEntry } from '../replica/window.js';
+
+/** A stored row: its CRDT state and the ops on it that conflict detection still needs. */
+export interface RowRecord {
+  readonly state: RowState;
+  readonly window: readonly WindowEntry[];
+}
+
+/** An idempotency record: key → body digest → the original answer. */
+export interface IdemRecord {
+  readonly key: string;
+  readonly digest: string;
+  readonly result: WriteResult;
+  /** The op that carried the write first (least in op order among copies). */
+  readonly dot: Dot;
+  readonly hlc: Hlc;
+  readonly table: string;
+  readonly rowKey: string;
+  /** When the record was created, by the origin's HLC wall time; expiry counts from here. */
+  readonly createdMs: number;
+}
+
+/** A conflict feed entry with the local sequence number of its latest change. */
+export interface FeedRecord {
+  readonly entry: ConflictEntry;
+  readonly seq: number;
+}
+
+export interface ScanOptions {
+  /** Only keys strictly greater than this. */
+  readonly after?: string;
+  /** Only keys starting with this. */
+  readonly prefix?: string;
+  readonly limit: number;
+}
+
+export interface Storage {
+  transaction<T>(fn: () => T): T;
+
+  getMeta(name: string): unknown;
+  putMeta(name: string, value: unknown): void;
+
+  getRow(table: string, key: string): RowRecord | undefined;
+  /** undefined deletes the row. */
+  putRow(table: string, key: string, record: RowRecord | undefined): void;
+  scanRows(table: string, options: ScanOptions): Array<readonly [string, RowRecord]>;
+
+  /** Appends to the origin's log; seqs of one origin are appended in increasing order. */
+  appendOp(op: Op): void;
+  /** Ops of `origin` with seq > afterSeq, in seq order, at most `limit`. */
+  readOps(origin: RegionId, afterSeq: number, limit: number): Op[];
+  /** Drops ops of `origin` with seq <= throughSeq. */
+  trimOps(origin: RegionId, throughSeq: number): void;
+  /** The highest seq of `origin` trimmed so far (0 when nothing was trimmed). */
+  trimmedThrough(origin: RegionId): number;
+
+  getIdem(key: string): IdemRecord | undefined;
+  putIdem(key: string, record: IdemRecord | undefined): void;
+  /** Records created before `createdBeforeMs`, oldest first, at most `limit`. */
+  idemCreatedBefore(createdBeforeMs: number, limit: number): IdemRecord[];
+
+  getConflict(id: string): FeedRecord | undefined;
+  /** Inserts or replaces by entry id; the record's seq must exceed every seq stored before. */
+  putConflict(record: FeedRecord): void;
+  /** Entries whose seq > afterSeq, in seq order, at most `limit`; `table` filters. */
+  conflictsAfter(afterSeq: number, limit: number, table?: string): FeedRecord[];
+
+  /** Auxiliary keyed data (unique-field claims and their conflict windows). */
+  getAux(ns: string, key: string): unknown;
+  putAux(ns: string, key: string, value: unknown): void;
+  /** Auxiliary entries of `ns` with key > after, in key order, at most `limit`. */
+  scanAux(ns: string, after: string, limit: number): Array<readonly [string, unknown]>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Fault workloads, planned up front from the seed and kept apart from correctness workloads so
+ * the two combine freely: partitions of several shapes, crashes (between steps or during a
+ * commit), message loss, duplication and reordering, and clock skew, drift and jumps within and
+ * beyond the max offset.
+ */
+import type { LinkFaults } from './network.js';
+import type { Prng } from './prng.js';
+
+export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock'] as const;
+export type FaultKind = (typeof faultKinds)[number];
+
+export type FaultAction =
+  | { readonly k: 'partition'; readonly groups: readonly (readonly number[])[]; readonly label: string }
+  | { readonly k: 'heal-net' }
+  | { readonly k: 'crash'; readonly node: number; readonly duringCommit: boolean }
+  | { readonly k: 'restart'; readonly node: number }
+  | { readonly k: 'clock'; readonly node: number; readonly offsetMs: number }
+  | { readonly k: 'links'; readonly faults: LinkFaults };
+
+export interface FaultPlan {
+  readonly actions: ReadonlyArray<readonly [number, FaultAction]>;
+  readonly initialOffsetsMs: readonly number[];
+  readonly driftPpm: readonly number[];
+  /** Real-time intervals during which some clock was beyond the max offset. */
+  readonly offsetExceeded: ReadonlyArray<{ readonly fromMs: number; readonly toMs: number }>;
+  /** A link that stays cut through the heal phase (a permanent bridge: relay must carry it). */
+  readonly bridgeThroughHeal: readonly [number, number] | null;
+}
+
+function partitionShape(rng: Prng, n: number): { groups: number[][]; label: string } {
+  const all = Array.from({ length: n }, (_, i) => i);
+  const shape = n >= 3 ? rng.pick(['isolate', 'split', 'bridge']) : 'isolate';
+  if (shape === 'isolate') {
+    const x = rng.int(n);
+    return { groups: [[x], all.filter((i) => i !== x)], label: `isolate ${x}` };
+  }
+  if (shape === 'split') {
+    const cut = rng.between(1, n - 1);
+    const shuffled = [...all].sort(() => rng.float() - 0.5);
+    return { groups: [shuffled.slice(0, cut), shuffled.slice(cut)], label: `split ${shuffled.slice(0, cut).join('+')}` };
+  }
+  // Bridge: a and c cannot talk; b talks to both.
+  const a = rng.int(n);
+  let c = rng.int(n - 1);
+  if (c >= a) c++;
+  return { groups: [[a], [c]], label: `bridge ${a}/${c}` };
+}
+
+export function planFaults(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, durationMs: number, maxOffsetMs: number): FaultPlan {
+  const actions: Array<readonly [number, FaultAction]> = [];
+  if (kinds.has('partition')) {
+    let t = rng.between(100, 800);
+    while (t < durationMs) {
+      const { groups, label } = partitionShape(rng, n);
+      actions.push([t, { k: 'partition', groups, label }]);
+      t += rng.between(400, 2500);
+      actions.push([Math.min(t, durationMs), { k: 'heal-net' }]);
+      t += rng.between(200, 1200);
+    }
+  }
+  if (kinds.has('crash')) {
+    const count = rng.between(1, 3);
+    for (let i = 0; i < count; i++) {
+      const t = rng.between(0, durationMs);
+      const node = rng.int(n);
+      actions.push([t, { k: 'crash', node, duringCommit: rng.chance(0.5) }]);
+      actions.push([t + rng.between(200, 1500), { k: 'restart', node }]);
+    }
+  }
+  if (kinds.has('loss') || kinds.has('dup') || kinds.has('reorder')) {
+    const faults: LinkFaults = {
+      lossRate: kinds.has('loss') ? 0.05 : 0,
+      duplicateRate: kinds.has('dup') ? 0.03 : 0,
+      jitterMs: kinds.has('reorder') ? 80 : 2,
+      reorder: kinds.has('reorder'),
+    };
+    actions.push([0, { k: 'links', faults }]);
+  }
+  const clocky = kinds.has('clock');
+  const initialOffsetsMs = Array.from({ length: n }, () => (clocky ? (rng.float() - 0.5) * maxOffsetMs : (rng.float() - 0.5) * 10));
+  const driftPpm = Array.from({ length: n }, () => (clocky ? (rng.float() - 0.5) * 100 : 0));
+  const offsetExceeded: Array<{ fromMs: number; toMs: number }> = [];
+  if (clocky) {
+    for (let i = 0; i < 3; i++) {
+      actions.push([rng.between(0, durationMs), { k: 'clock', node: rng.int(n), offsetMs: (rng.float() - 0.5) * maxOffsetMs }]);
+    }
+    // One jump beyond the bound, then back: timestamps from it must be refused, not adopted.
+    const node = rng.int(n);
+    const from = rng.between(0, Math.max(0, durationMs - 1500));
+    const to = from + rng.between(500, 1500);
+    actions.push([from, { k: 'clock', node, offsetMs: maxOffsetMs * (3 + rng.float()) }]);
+    actions.push([to, { k: 'clock', node, offsetMs: (rng.float() - 0.5) * maxOffsetMs }]);
+    offsetExceeded.push({ fromMs: from, toMs: to });
+  }
+  actions.sort((a, b) => a[0] - b[0]);
+  let bridgeThroughHeal: readonly [number, number] | null = null;
+  if (kinds.has('partition') && n >= 3 && rng.chance(0.3)) {
+    const a = rng.int(n);
+    let c = rng.int(n - 1);
+    if (c >= a) c++;
+    bridgeThroughHeal = [a, c];
+  }
+  return { actions, initialOffsetsMs, driftPpm, offsetExceeded, bridgeThroughHeal };
+}
