@@ -1,7 +1,7 @@
 /** `terndb bench NAME`: runs a named benchmark and prints its figures (docs/benchmarks.md). */
 import { Command } from 'commander';
 import { runCoreBench } from '../bench/core-bench.js';
-import { intOption } from './main.js';
+import { intOption } from './options.js';
 
 export function benchCommand(): Command {
   return new Command('bench')

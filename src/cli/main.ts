@@ -2,18 +2,10 @@
  * The `terndb` command line. Exit codes (API.md): 0 success, 1 a checker or command failed,
  * 2 bad usage or bad configuration.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { simCommand } from './sim-command.js';
 import { benchCommand } from './bench-command.js';
 import { errorsCommand } from './errors-command.js';
-
-export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command('terndb')

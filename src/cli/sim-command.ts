@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { faultKinds } from '../sim/faults.js';
 import { parseFaults, runSimulation, simDefaults, type SimulationResult } from '../sim/run.js';
 import { runSweep } from '../sim/sweep.js';
-import { intOption } from './main.js';
+import { intOption } from './options.js';
 
 interface SimFlags {
   seed: number;

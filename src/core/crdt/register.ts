@@ -66,13 +66,17 @@ export function mergeValue(s: RegisterState, fn: MergeFn): JsonValue | undefined
 
 /**
  * For lww fields: drops causally stable heads that are not the greatest. Any future op covers a
- * stable head, so it can never become the winner again. (Merge fields keep every sibling.)
+ * stable head, so it can never become the winner again. The least head holding the winner's
+ * value stays too: it is the field's claim on that value when the field is unique (first writer
+ * wins). Merge fields keep every sibling.
  */
 export function compactLww(s: RegisterState, stable: VersionVector): RegisterState {
   const n = s.heads.length;
   if (n <= 1) return s;
-  const top = s.heads[n - 1];
-  const heads = s.heads.filter((h) => h === top || !covers(stable, h.dot));
+  const top = s.heads[n - 1] as RegisterHead;
+  const text = top.value === undefined ? undefined : canonicalJson(top.value);
+  const claim = text === undefined ? top : (s.heads.find((h) => h.value !== undefined && canonicalJson(h.value) === text) ?? top);
+  const heads = s.heads.filter((h) => h === top || h === claim || !covers(stable, h.dot));
   return heads.length === n ? s : { t: 'reg', heads };
 }
 

@@ -15,7 +15,7 @@ import { claimsMadeBy, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import { recordConflict, type DecidedConflict } from './feed.js';
 import { idemIdentity, type Op } from './op.js';
-import { claimWindowNs } from './unique.js';
+import { claimWindowNs, updateClaims } from './unique.js';
 import { processWindow, type DecidedPair, type Relevance, type WindowEntry } from './window.js';
 
 const rowRelevance: Relevance = {
@@ -68,6 +68,8 @@ function visitRow(ctx: ReplicaContext, table: string, key: string, stable: Versi
   const state = compactRow(record.state, stable, policy, ctx.nowMs);
   ctx.metrics.tombstonesPurged += record.state.tombs.length - state.tombs.length;
   scheduleRetainedTombs(ctx, table, key, state.tombs.filter((t) => covers(stable, t.dot)), policy);
+  // Compaction can change which head is a unique field's claim; keep the index in step.
+  if (policy.unique.length > 0 && state !== record.state) updateClaims(ctx.storage, table, key, policy, record.state, state);
   if (rowIsVacant(state) && window.length === 0) {
     ctx.storage.putRow(table, key, undefined);
     ctx.metrics.rowsPurged++;
