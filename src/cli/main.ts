@@ -13,9 +13,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.addCommand(simCommand());
-  program.addCommand(benchCommand());
-  program.addCommand(errorsCommand());
+  for (const command of [simCommand(), benchCommand(), errorsCommand()]) {
+    // Usage errors in a subcommand must reach runCli (exit 2), not exit the process with 1.
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+    program.addCommand(command);
+  }
   return program;
 }
 

@@ -14,6 +14,7 @@ export interface SimulationOptions {
   readonly ops?: number;
   readonly faults?: readonly FaultKind[];
   readonly knobs?: Knobs;
+  readonly bridgeThroughHeal?: boolean;
 }
 
 export interface SimulationResult {
@@ -55,6 +56,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     ops: o.ops ?? simDefaults.ops,
     faults: new Set(o.faults ?? []),
     ...(o.knobs === undefined ? {} : { knobs: o.knobs }),
+    ...(o.bridgeThroughHeal === undefined ? {} : { bridgeThroughHeal: o.bridgeThroughHeal }),
   });
   const { record, traceHash, stats } = world.run();
   const verdicts = runCheckers(record);

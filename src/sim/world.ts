@@ -29,6 +29,8 @@ export interface SimOptions {
   readonly knobs?: Knobs;
   readonly clientsPerRegion?: number;
   readonly maxClockOffsetMs?: number;
+  /** Keep one link cut through the heal phase (a permanent bridge that only relay can cross). */
+  readonly bridgeThroughHeal?: boolean;
 }
 
 const regionNames = ['us-east', 'eu-west', 'ap-south', 'sa-east', 'af-south', 'ap-east', 'us-west', 'eu-north'];
@@ -114,7 +116,7 @@ export interface WorldResult {
 }
 
 export class World {
-  readonly #opt: Required<Omit<SimOptions, 'knobs'>> & { knobs?: Knobs };
+  readonly #opt: Required<Omit<SimOptions, 'knobs' | 'bridgeThroughHeal'>> & { knobs?: Knobs; bridgeThroughHeal?: boolean };
   readonly #rng: Prng;
   readonly #names: string[];
   readonly #config: (i: number) => ReplicaConfig;
@@ -396,7 +398,7 @@ export class World {
     this.#healing = true;
     this.#healStartMs = this.#now;
     this.#net.heal();
-    const bridge = this.#plan.bridgeThroughHeal;
+    const bridge = this.#opt.bridgeThroughHeal === true && this.#nodes.length >= 3 ? ([0, 2] as const) : this.#opt.bridgeThroughHeal === false ? null : this.#plan.bridgeThroughHeal;
     if (bridge !== null) this.#net.partition([[bridge[0]], [bridge[1]]]);
     this.#net.faults = { ...noLinkFaults };
     for (let i = 0; i < this.#nodes.length; i++) {

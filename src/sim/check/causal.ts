@@ -1,5 +1,7 @@
 /**
- * Causal consistency on the `comments` table: a row whose fields include a string `parent` is a
+ * Causal consistency. Every read, of any table, must have been served from a causally closed
+ * state: its vector must include the dependencies of every op it includes (no effect without its
+ * cause). On the `comments` table, data-level: a row whose fields include a string `parent` is a
  * reply to the row with that key. A read that shows a reply must have applied the parent's
  * creation (the reply's author saw it), and a process that saw a reply and then reads the parent
  * (causal or session) must find it, unless the parent was deleted.
@@ -18,6 +20,7 @@ export const commentsTable = 'comments';
 
 export function checkCausal(run: RunRecord): CheckerVerdict {
   const f = new Findings();
+  checkClosedVectors(run, f);
   if (run.tables[commentsTable] === undefined) return f.verdict(causalName);
   const ops = run.ledger.filter((o) => o.table === commentsTable);
   const calls = callsOf(run.history);
@@ -31,6 +34,28 @@ export function checkCausal(run: RunRecord): CheckerVerdict {
   }
   for (const calls2 of byProcess(calls).values()) checkNextRead(ops, calls2, f);
   return f.verdict(causalName);
+}
+
+/**
+ * Every read's vector is causally closed: the last op it includes from each origin has all its
+ * dependencies included too (ops of one origin depend on their predecessors, so the last suffices).
+ */
+function checkClosedVectors(run: RunRecord, f: Findings): void {
+  const byDot = new Map(run.ledger.map((o) => [`${o.dot.origin}:${o.dot.seq}`, o]));
+  for (const call of callsOf(run.history)) {
+    const ack = readAckOf(call);
+    if (ack === null) continue;
+    f.examined();
+    for (const [origin, seq] of Object.entries(ack.vector)) {
+      const last = byDot.get(`${origin}:${seq}`);
+      if (last === undefined) continue; // the reads checker reports vectors covering unknown ops
+      const missing = Object.entries(last.deps).find(([o, s]) => (ack.vector[o] ?? 0) < s);
+      if (missing !== undefined) {
+        f.violation(`${fmtCall(call)} was served at ${fmtVector(ack.vector)}, which includes ${fmtDot(last.dot)} but not its cause ${missing[0]}:${missing[1]}`);
+        break;
+      }
+    }
+  }
 }
 
 function parentOf(row: RowView | null): string | null {

@@ -15,8 +15,9 @@ describe('causal checker', () => {
     const h = new History();
     h.read(1, EU, { table: 'comments', key: 'r1', consistency: 'causal' }, { [US]: 1, [EU]: 1 }, replyRow);
     h.read(1, EU, { table: 'comments', key: 'c1', consistency: 'causal' }, { [US]: 1, [EU]: 1 }, parentRow);
-    expect(checkCausal(runRecord({ tables, ledger, history: h.events }))).toMatchObject({ ok: true, checked: 2 });
-    expect(checkCausal(scenario())).toMatchObject({ ok: true, checked: 2 });
+    // Two reads with closed vectors, and one reply-parent check per read that shows a reply.
+    expect(checkCausal(runRecord({ tables, ledger, history: h.events }))).toMatchObject({ ok: true, checked: 4 });
+    expect(checkCausal(scenario()).ok).toBe(true);
   });
 
   it('fails when a reply is visible without its comment', () => {
@@ -24,7 +25,19 @@ describe('causal checker', () => {
     h.read(2, AP, { table: 'comments', key: 'r1' }, { [EU]: 1 }, replyRow);
     const v = checkCausal(runRecord({ tables, ledger, history: h.events }));
     expect(v.ok).toBe(false);
-    expect(v.violations).toEqual(['op 1 (process 2, ap-south) read reply comments/r1 (parent c1) at vector {eu-west:1} without its comment: the parent\'s write us-east.1 is not applied']);
+    expect(v.violations).toEqual([
+      'op 1 (process 2, ap-south) was served at {eu-west:1}, which includes eu-west.1 but not its cause us-east:1',
+      'op 1 (process 2, ap-south) read reply comments/r1 (parent c1) at vector {eu-west:1} without its comment: the parent\'s write us-east.1 is not applied',
+    ]);
+  });
+
+  it('fails when any read, of any table, was served from a state missing a cause of what it includes', () => {
+    const cause = op(US, 1, { wall: 1, table: 't', key: 'a', set: { x: 1 } });
+    const effect = op(EU, 1, { deps: { [US]: 1 }, wall: 2, table: 't', key: 'b', set: { y: 1 } });
+    const h = new History();
+    h.read(5, AP, { table: 't', key: 'b' }, { [EU]: 1 }, row('b', { y: 1 }, '2.0.eu-west'));
+    const v = checkCausal(runRecord({ tables: { t: policy() }, ledger: [cause, effect], history: h.events }));
+    expect(v.violations).toEqual(['op 1 (process 5, ap-south) was served at {eu-west:1}, which includes eu-west.1 but not its cause us-east:1']);
   });
 
   it('fails when a process that saw a reply then reads the comment and finds nothing', () => {
