@@ -5,6 +5,8 @@
  * stability reports and a tick in every step so garbage collection runs as in steady state.
  */
 import { Packr } from 'msgpackr';
+import { cpus } from 'node:os';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
 import type { Input } from '../core/replica/messages.js';
 import type { FieldChange, Op } from '../core/replica/op.js';
@@ -64,7 +66,9 @@ export function runCoreBench(o: { ops: number; rounds: number }, print: (line: s
     if (step.length > 0) messages.push(step);
     return messages;
   })();
-  print(`core bench: ${o.ops} single-field remote ops per round over ${keys} rows, ${o.rounds} rounds + 1 warm-up, node ${process.version}`);
+  const semiMb = Math.round((getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 / 1024 / 1024);
+  print(`core bench: ${o.ops} single-field remote ops per round over ${keys} rows, ${o.rounds} rounds + 1 warm-up`);
+  print(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'}, V8 flags: ${process.execArgv.join(' ') || '(none)'} (semi-space now ${semiMb} MiB)`);
   const rates: number[] = [];
   for (let round = 0; round <= o.rounds; round++) {
     const replica = Replica.open(config(), new MemoryStorage(), 1_700_000_000_000);

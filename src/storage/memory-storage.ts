@@ -16,7 +16,8 @@ type Slot<T> = T | typeof DELETED;
 
 interface Overlay {
   meta: Map<string, unknown>;
-  rows: Map<string, Slot<RowRecord>>;
+  /** table → key → row. */
+  rows: Map<string, Map<string, Slot<RowRecord>>>;
   appended: Op[];
   lastAppended: Map<RegionId, number>;
   trims: Map<RegionId, number>;
@@ -111,12 +112,13 @@ export class MemoryStorage implements Storage {
     const tx = this.#tx;
     assert(tx !== null, 'commit without a transaction');
     for (const [k, v] of tx.meta) this.#meta.set(k, v);
-    for (const [k, v] of tx.rows) {
-      const [table, key] = splitRowKey(k);
+    for (const [table, rows] of tx.rows) {
       let t = this.#rows.get(table);
       if (t === undefined) this.#rows.set(table, (t = new Map()));
-      if (v === DELETED) t.delete(key);
-      else t.set(key, v);
+      for (const [key, v] of rows) {
+        if (v === DELETED) t.delete(key);
+        else t.set(key, v);
+      }
     }
     for (const op of tx.appended) this.#logOf(op.dot.origin).ops.push(op);
     for (const [origin, through] of tx.trims) this.#applyTrim(origin, through);
@@ -158,26 +160,24 @@ export class MemoryStorage implements Storage {
   getRow(table: string, key: string): RowRecord | undefined {
     const tx = this.#tx;
     if (tx !== null && tx.rows.size > 0) {
-      const v = tx.rows.get(rowKey(table, key));
+      const v = tx.rows.get(table)?.get(key);
       if (v !== undefined) return v === DELETED ? undefined : v;
     }
     return this.#rows.get(table)?.get(key);
   }
 
   putRow(table: string, key: string, record: RowRecord | undefined): void {
-    this.#open().rows.set(rowKey(table, key), record === undefined ? DELETED : this.#stored(record));
+    const rows = this.#open().rows;
+    let t = rows.get(table);
+    if (t === undefined) rows.set(table, (t = new Map()));
+    t.set(key, record === undefined ? DELETED : this.#stored(record));
   }
 
   scanRows(table: string, options: ScanOptions): Array<readonly [string, RowRecord]> {
     const merged = new Map(this.#rows.get(table) ?? []);
-    const tx = this.#tx;
-    if (tx !== null) {
-      for (const [k, v] of tx.rows) {
-        const [t, key] = splitRowKey(k);
-        if (t !== table) continue;
-        if (v === DELETED) merged.delete(key);
-        else merged.set(key, v);
-      }
+    for (const [key, v] of this.#tx?.rows.get(table) ?? []) {
+      if (v === DELETED) merged.delete(key);
+      else merged.set(key, v);
     }
     const keys = [...merged.keys()]
       .filter((k) => (options.after === undefined || k > options.after) && (options.prefix === undefined || k.startsWith(options.prefix)))
@@ -314,11 +314,3 @@ export class MemoryStorage implements Storage {
   }
 }
 
-function rowKey(table: string, key: string): string {
-  return `${table}\u0000${key}`;
-}
-
-function splitRowKey(k: string): [string, string] {
-  const i = k.indexOf('\u0000');
-  return [k.slice(0, i), k.slice(i + 1)];
-}

@@ -53,7 +53,7 @@ describe('hybrid logical clock', () => {
             if (compareHlc(t, last) <= 0) return false;
           } else {
             const r = c.receive({ wall: e.wall, logical: e.logical, node: e.node }, e.tick);
-            if (r.kind === 'accepted' && compareHlc(r.now, { wall: e.wall, logical: e.logical, node: e.node }) <= 0) return false;
+            if (r.kind === 'accepted' && compareHlc(c.last, { wall: e.wall, logical: e.logical, node: e.node }) <= 0) return false;
             if (compareHlc(c.last, last) < 0) return false;
           }
           last = c.last;

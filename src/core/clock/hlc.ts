@@ -32,32 +32,40 @@ export function formatHlc(h: Hlc): string {
   return `${h.wall}.${h.logical}.${h.node}`;
 }
 
-export type ReceiveOutcome =
-  | { readonly kind: 'accepted'; readonly now: Hlc }
-  | { readonly kind: 'refused'; readonly aheadMs: number };
+export type ReceiveOutcome = { readonly kind: 'accepted' } | { readonly kind: 'refused'; readonly aheadMs: number };
+
+const accepted: ReceiveOutcome = Object.freeze({ kind: 'accepted' });
 
 export class HybridClock {
   readonly node: string;
   readonly maxOffsetMs: number;
-  #last: Hlc;
+  // The latest timestamp as two numbers; receive() is on every remote op's path and allocates nothing.
+  #wall: number;
+  #logical: number;
+  #cached: Hlc | null = null;
 
   constructor(node: string, maxOffsetMs: number, last: Hlc | null = null) {
     this.node = node;
     this.maxOffsetMs = maxOffsetMs;
-    this.#last = last === null ? { wall: 0, logical: 0, node } : { wall: last.wall, logical: last.logical, node };
+    this.#wall = last?.wall ?? 0;
+    this.#logical = last?.logical ?? 0;
   }
 
   /** The latest timestamp issued or received; persisted so a restart never goes backwards. */
   get last(): Hlc {
-    return this.#last;
+    if (this.#cached === null || this.#cached.wall !== this.#wall || this.#cached.logical !== this.#logical) {
+      this.#cached = { wall: this.#wall, logical: this.#logical, node: this.node };
+    }
+    return this.#cached;
   }
 
   /** A new timestamp for a local event at physical time tickMs. Strictly greater than all before. */
   now(tickMs: number): Hlc {
-    const last = this.#last;
-    const next = tickMs > last.wall ? { wall: tickMs, logical: 0, node: this.node } : { wall: last.wall, logical: last.logical + 1, node: this.node };
-    this.#last = next;
-    return next;
+    if (tickMs > this.#wall) {
+      this.#wall = tickMs;
+      this.#logical = 0;
+    } else this.#logical++;
+    return this.last;
   }
 
   /**
@@ -67,14 +75,13 @@ export class HybridClock {
   receive(remote: Hlc, tickMs: number): ReceiveOutcome {
     const aheadMs = remote.wall - tickMs;
     if (aheadMs > this.maxOffsetMs) return { kind: 'refused', aheadMs };
-    const last = this.#last;
-    const wall = Math.max(tickMs, last.wall, remote.wall);
-    let logical: number;
-    if (wall === last.wall && wall === remote.wall) logical = Math.max(last.logical, remote.logical) + 1;
-    else if (wall === last.wall) logical = last.logical + 1;
-    else if (wall === remote.wall) logical = remote.logical + 1;
-    else logical = 0;
-    this.#last = { wall, logical, node: this.node };
-    return { kind: 'accepted', now: this.#last };
+    const lastWall = this.#wall;
+    const wall = Math.max(tickMs, lastWall, remote.wall);
+    if (wall === lastWall && wall === remote.wall) this.#logical = Math.max(this.#logical, remote.logical) + 1;
+    else if (wall === lastWall) this.#logical++;
+    else if (wall === remote.wall) this.#logical = remote.logical + 1;
+    else this.#logical = 0;
+    this.#wall = wall;
+    return accepted;
   }
 }

@@ -10,7 +10,8 @@ import { limits } from '../limits.js';
 
 export interface CounterPart {
   readonly dot: Dot;
-  readonly id: string;
+  /** The identity shared with copies of one idempotent write; absent: the part is only itself. */
+  readonly id?: string;
   readonly delta: number;
 }
 
@@ -49,8 +50,10 @@ export function counterValue(s: CounterState): number {
   let sum = s.base;
   let exact = true;
   for (const p of s.parts) {
-    if (seen.has(p.id)) continue;
-    seen.add(p.id);
+    if (p.id !== undefined) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+    }
     sum += p.delta;
     if (!Number.isSafeInteger(sum)) exact = false;
   }
@@ -58,17 +61,16 @@ export function counterValue(s: CounterState): number {
   let big = BigInt(s.base);
   seen.clear();
   for (const p of s.parts) {
-    if (seen.has(p.id)) continue;
-    seen.add(p.id);
+    if (p.id !== undefined) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+    }
     big += BigInt(p.delta);
   }
   const max = BigInt(limits.counterAbsMax);
   return big > max ? limits.counterAbsMax : big < -max ? -limits.counterAbsMax : Number(big);
 }
 
-export function isIdempotentIdentity(id: string): boolean {
-  return id.startsWith('k:');
-}
 
 /**
  * Folds causally stable parts into the base. Parts of idempotent writes are kept (until their
@@ -80,7 +82,7 @@ export function compactCounter(s: CounterState, stable: VersionVector): CounterS
   let folded = s.folded;
   const keep: CounterPart[] = [];
   for (const p of s.parts) {
-    if (covers(stable, p.dot) && !isIdempotentIdentity(p.id)) {
+    if (covers(stable, p.dot) && p.id === undefined) {
       base += p.delta;
       folded = true;
     } else keep.push(p);

@@ -67,14 +67,14 @@ export function setValues(s: SetState): JsonScalar[] {
 }
 
 export function compactSet(s: SetState, stable: VersionVector): SetState {
-  let changed = false;
-  const elems = s.elems.map((e) => {
+  let elems: SetElement[] | null = null;
+  s.elems.forEach((e, i) => {
     const dots = compactDots(e.dots, stable);
-    if (dots === e.dots) return e;
-    changed = true;
-    return { ...e, dots };
+    if (dots === e.dots) return;
+    elems ??= [...s.elems];
+    elems[i] = { ...e, dots };
   });
-  return changed ? { t: 'set', elems } : s;
+  return elems === null ? s : { t: 'set', elems };
 }
 
 export function mergeSets(a: SetState, ctxA: VersionVector, b: SetState, ctxB: VersionVector): SetState {

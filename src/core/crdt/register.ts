@@ -15,8 +15,8 @@ import type { MergeFn } from './merge-registry.js';
 export interface RegisterHead extends Stamp {
   /** The written value; absent for an `unset`. */
   readonly value?: JsonValue;
-  /** The op identity (copies of one idempotent write share it). */
-  readonly id: string;
+  /** The identity shared with copies of one idempotent write; absent: the head is only itself. */
+  readonly id?: string;
 }
 
 export interface RegisterState {
@@ -57,8 +57,11 @@ export function mergeValue(s: RegisterState, fn: MergeFn): JsonValue | undefined
   const seen = new Set<string>();
   const values: JsonValue[] = [];
   for (const h of s.heads) {
-    if (h.value === undefined || seen.has(h.id)) continue;
-    seen.add(h.id);
+    if (h.value === undefined) continue;
+    if (h.id !== undefined) {
+      if (seen.has(h.id)) continue;
+      seen.add(h.id);
+    }
     values.push(h.value);
   }
   return values.length === 0 ? undefined : fn(values);

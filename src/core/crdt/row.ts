@@ -16,7 +16,7 @@ import { compareDots, covers, type VersionVector } from '../clock/version-vector
 import type { JsonScalar, JsonValue } from '../util/json.js';
 import { fieldType, isMergeType, mergeName, type FieldType, type TablePolicy } from '../schema/policy.js';
 import type { FieldChange, Op, RowView } from '../replica/op.js';
-import { opIdentity } from '../replica/op.js';
+import { sharedIdentity } from '../replica/op.js';
 import { mergeDotSets } from './dot-set.js';
 import { addWriter, compactExistence, latestWriter, mergeExistence, removeSeenWriters, type Existence } from './existence.js';
 import {
@@ -70,8 +70,7 @@ function fieldHasContent(s: FieldState): boolean {
   }
 }
 
-function applyChange(s: FieldState, change: FieldChange, op: Op): FieldState {
-  const id = opIdentity(op);
+function applyChange(s: FieldState, change: FieldChange, op: Op, id: string | undefined): FieldState {
   switch (s.t) {
     case 'reg':
       if (change.k === 'set') return writeRegister(s, { dot: op.dot, hlc: op.hlc, value: change.value, id }, op.deps);
@@ -111,13 +110,14 @@ export function killedByTombstone(row: RowState | undefined, op: Op): boolean {
   return row !== undefined && row.tombs.some((t) => !covers(op.deps, t.dot));
 }
 
-export function applyWrite(row: RowState | undefined, op: Op, policy: TablePolicy): RowState {
+export function applyWrite(row: RowState | undefined, op: Op, policy: TablePolicy, id: string | undefined = sharedIdentity(op)): RowState {
   assert(op.kind === 'write', 'applyWrite needs a write op');
   const base = row ?? emptyRow;
   if (policy.onDeleteUpdate === 'delete-wins' && killedByTombstone(base, op)) return base;
   const fields: Record<string, FieldState> = { ...base.fields };
-  for (const [name, change] of Object.entries(op.changes)) {
-    const next = applyChange(fields[name] ?? emptyField(fieldType(policy, name)), change, op);
+  for (const name in op.changes) {
+    const change = op.changes[name] as FieldChange;
+    const next = applyChange(fields[name] ?? emptyField(fieldType(policy, name)), change, op, id);
     if (fieldHasContent(next)) fields[name] = next;
     else delete fields[name];
   }
@@ -143,8 +143,9 @@ export function applyDelete(row: RowState | undefined, op: Op, policy: TablePoli
   return { fields, alive: removeSeenWriters(base.alive, op.deps), tombs: base.tombs };
 }
 
-export function applyOp(row: RowState | undefined, op: Op, policy: TablePolicy): RowState {
-  return op.kind === 'write' ? applyWrite(row, op, policy) : applyDelete(row, op, policy);
+/** `id` is the op's sharedIdentity, when the caller already has it. */
+export function applyOp(row: RowState | undefined, op: Op, policy: TablePolicy, id: string | undefined = sharedIdentity(op)): RowState {
+  return op.kind === 'write' ? applyWrite(row, op, policy, id) : applyDelete(row, op, policy);
 }
 
 /** The value of one field, or undefined when it has no content. */
@@ -184,18 +185,20 @@ export function viewRow(key: string, row: RowState | undefined, policy: TablePol
  * `viewRow` returns, nor what any later op does to the row.
  */
 export function compactRow(row: RowState, stable: VersionVector, policy: TablePolicy, nowMs: number): RowState {
-  const fields: Record<string, FieldState> = {};
-  let changed = false;
-  for (const [name, s] of Object.entries(row.fields)) {
+  let fields: Record<string, FieldState> | null = null;
+  for (const name in row.fields) {
+    const s = row.fields[name] as FieldState;
     const next = compactField(s, fieldType(policy, name), stable);
-    if (next !== s) changed = true;
-    if (next !== null) fields[name] = next;
+    if (next === s) continue;
+    fields ??= { ...row.fields };
+    if (next === null) delete fields[name];
+    else fields[name] = next;
   }
   const alive = compactExistence(row.alive, stable);
   const retained = (t: Stamp) => policy.tombstoneRetentionMs > 0 && t.hlc.wall + policy.tombstoneRetentionMs > nowMs;
   const tombs = row.tombs.filter((t) => !covers(stable, t.dot) || retained(t));
-  if (!changed && alive === row.alive && tombs.length === row.tombs.length) return row;
-  return { fields, alive, tombs };
+  if (fields === null && alive === row.alive && tombs.length === row.tombs.length) return row;
+  return { fields: fields ?? row.fields, alive, tombs: tombs.length === row.tombs.length ? row.tombs : tombs };
 }
 
 function compactField(s: FieldState, t: FieldType, stable: VersionVector): FieldState | null {

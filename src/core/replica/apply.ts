@@ -5,12 +5,11 @@
  * are never special.
  */
 import { assert } from '../util/assert.js';
-import { get, withEntry } from '../clock/version-vector.js';
 import { applyOp, killedByTombstone, type RowState } from '../crdt/row.js';
 import { compareStamps } from '../crdt/stamp.js';
 import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
 import type { ReplicaContext } from './context.js';
-import { opIdentity, type Op } from './op.js';
+import { sharedIdentity, type Op } from './op.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
 import type { WindowEntry } from './window.js';
 
@@ -18,12 +17,15 @@ export function policyOf(ctx: ReplicaContext, table: string): TablePolicy | unde
   return Object.hasOwn(ctx.config.tables, table) ? ctx.config.tables[table] : undefined;
 }
 
-function windowEntry(op: Op, policy: TablePolicy): WindowEntry {
-  const fields = Object.keys(op.changes).filter((f) => {
+const noFields: readonly string[] = Object.freeze([]);
+
+function windowEntry(op: Op, policy: TablePolicy, id: string | undefined): WindowEntry {
+  let fields: string[] | null = null;
+  for (const f in op.changes) {
     const t = fieldType(policy, f);
-    return t === 'lww' || isMergeType(t);
-  });
-  return { dot: op.dot, hlc: op.hlc, deps: op.deps, id: opIdentity(op), del: op.kind === 'delete', fields, done: false, maxes: null };
+    if (t === 'lww' || isMergeType(t)) (fields ??= []).push(f);
+  }
+  return { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: op.kind === 'delete', fields: fields ?? noFields, done: false, maxes: null };
 }
 
 /** The unique-field claims an op makes: writes that set a unique field. */
@@ -38,27 +40,28 @@ export function claimsMadeBy(op: Op, policy: TablePolicy): Array<{ field: string
 
 /** Applies an op whose causal dependencies are all applied. Returns the row's new state. */
 export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): RowState {
-  assert(get(ctx.applied, op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq} with applied ${get(ctx.applied, op.dot.origin)}`);
+  assert(ctx.live.get(op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq} with applied ${ctx.live.get(op.dot.origin)}`);
   const { storage } = ctx;
   const record = storage.getRow(op.table, op.key);
   const before = record?.state;
   if (op.kind === 'write' && policy.onDeleteUpdate === 'delete-wins' && killedByTombstone(before, op)) ctx.metrics.writesKilledByTombstone++;
-  let after = applyOp(before, op, policy);
+  const id = sharedIdentity(op);
+  let after = applyOp(before, op, policy, id);
   if (ctx.config.knobs?.tombstonesCollectedEarly && after.tombs.length > 0) after = { ...after, tombs: [] };
-  storage.putRow(op.table, op.key, { state: after, window: [...(record?.window ?? []), windowEntry(op, policy)] });
+  storage.putRow(op.table, op.key, { state: after, window: [...(record?.window ?? []), windowEntry(op, policy, id)] });
 
   if (policy.unique.length > 0) {
     updateClaims(storage, op.table, op.key, policy, before, after);
     for (const claim of claimsMadeBy(op, policy)) {
       const window = (storage.getAux(claimWindowNs, claim.key) as readonly WindowEntry[] | undefined) ?? [];
-      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id: opIdentity(op), del: false, fields: [], rowKey: op.key, done: false, maxes: null };
+      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: false, fields: noFields, rowKey: op.key, done: false, maxes: null };
       storage.putAux(claimWindowNs, claim.key, [...window, entry]);
     }
   }
 
   if (op.idem !== undefined) recordIdempotency(ctx, op);
   storage.appendOp(op);
-  ctx.applied = withEntry(ctx.applied, op.dot.origin, op.dot.seq);
+  ctx.live.set(op.dot.origin, op.dot.seq);
   ctx.metaDirty = true;
   ctx.metrics.opsApplied++;
   return after;

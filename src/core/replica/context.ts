@@ -3,6 +3,7 @@
  * (apply, receive, sync, reads, writes, collect). Only src/core/replica uses it.
  */
 import type { HybridClock } from '../clock/hlc.js';
+import type { LiveVector } from '../clock/live-vector.js';
 import type { RegionId, VersionVector } from '../clock/version-vector.js';
 import type { Storage } from '../storage/storage.js';
 import type { ReplicaConfig } from './config.js';
@@ -46,8 +47,10 @@ export interface ReplicaContext {
   readonly buffer: Map<RegionId, Map<number, Op>>;
   bufferedCount: number;
   parked: Parked[];
-  /** Highest contiguous seq applied per origin. Persisted every step it changes. */
-  applied: VersionVector;
+  /** Highest contiguous seq applied per origin, changed in place on the hot path. */
+  readonly live: LiveVector;
+  /** Snapshot of `live` (immutable; safe to keep). Persisted every step it changes. */
+  readonly applied: VersionVector;
   /** Log position per origin up to which garbage collection has visited ops. Persisted. */
   gcPoint: VersionVector;
   /** The last local conflict feed position handed out. Persisted. */

@@ -54,6 +54,14 @@ export function opIdentity(op: Pick<Op, 'dot' | 'idem'>): string {
   return op.idem ? idemIdentity(op.idem.key, op.idem.digest) : `d:${op.dot.origin}:${op.dot.seq}`;
 }
 
+/**
+ * The identity an op shares with its copies, or undefined when it has none (an op without an
+ * idempotency key is only itself). The engine stores this on the hot path instead of a dot string.
+ */
+export function sharedIdentity(op: Pick<Op, 'idem'>): string | undefined {
+  return op.idem ? idemIdentity(op.idem.key, op.idem.digest) : undefined;
+}
+
 export function idemIdentity(key: string, digest: string): string {
   return `k:${hash64(key + '\u0000' + digest)}`;
 }

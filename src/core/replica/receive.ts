@@ -3,15 +3,15 @@
  * buffer what arrives early (bounded; what does not fit is dropped and comes again with the next
  * sync).
  */
-import { covers, dominates, get, type RegionId } from '../clock/version-vector.js';
+import { dominates, type RegionId } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import { applyToStore, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import type { Op } from './op.js';
 
 function ready(ctx: ReplicaContext, op: Op): boolean {
-  if (get(ctx.applied, op.dot.origin) !== op.dot.seq - 1) return false;
-  return ctx.config.knobs?.noCausalDelivery === true || dominates(ctx.applied, op.deps);
+  if (ctx.live.get(op.dot.origin) !== op.dot.seq - 1) return false;
+  return ctx.config.knobs?.noCausalDelivery === true || dominates(ctx.live.view(), op.deps);
 }
 
 /** Applies `op` now; false if its timestamp was refused (the caller stops that origin's batch). */
@@ -51,7 +51,7 @@ export function receiveOps(ctx: ReplicaContext, ops: readonly Op[]): void {
   const refused = new Set<RegionId>();
   for (const op of ops) {
     if (refused.has(op.dot.origin)) continue;
-    if (covers(ctx.applied, op.dot)) {
+    if (ctx.live.get(op.dot.origin) >= op.dot.seq) {
       ctx.metrics.opsDuplicate++;
       continue;
     }
@@ -71,13 +71,13 @@ export function drainBuffer(ctx: ReplicaContext): void {
     for (const [origin, q] of ctx.buffer) {
       // Drop what was applied meanwhile (it came again by another path).
       for (const seq of q.keys()) {
-        if (seq <= get(ctx.applied, origin)) {
+        if (seq <= ctx.live.get(origin)) {
           q.delete(seq);
           ctx.bufferedCount--;
         }
       }
       for (;;) {
-        const next = q.get(get(ctx.applied, origin) + 1);
+        const next = q.get(ctx.live.get(origin) + 1);
         if (next === undefined || !ready(ctx, next)) break;
         q.delete(next.dot.seq);
         ctx.bufferedCount--;

@@ -10,6 +10,7 @@
  */
 import { assert } from '../util/assert.js';
 import { HybridClock, type Hlc } from '../clock/hlc.js';
+import { LiveVector } from '../clock/live-vector.js';
 import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
@@ -70,7 +71,7 @@ export class Replica {
     const problem = configProblem(config);
     assert(problem === null, () => `invalid replica config: ${problem?.message}`);
     const meta = (storage.getMeta('replica') as Meta | undefined) ?? {};
-    const applied = meta.applied ?? {};
+    const live = new LiveVector(meta.applied ?? {});
     const ctx: ReplicaContext = {
       config,
       storage,
@@ -82,7 +83,10 @@ export class Replica {
       buffer: new Map(),
       bufferedCount: 0,
       parked: [],
-      applied,
+      live,
+      get applied() {
+        return live.snapshot();
+      },
       gcPoint: meta.gcPoint ?? {},
       feedSeq: meta.feedSeq ?? 0,
       lastSyncMs: -Infinity,

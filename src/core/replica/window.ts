@@ -16,8 +16,8 @@ export interface WindowEntry {
   readonly dot: Dot;
   readonly hlc: Hlc;
   readonly deps: VersionVector;
-  /** Op identity: copies of one idempotent write never conflict with each other. */
-  readonly id: string;
+  /** Identity shared with copies of one idempotent write (which never conflict with each other); absent: only itself. */
+  readonly id?: string;
   /** Row windows: true for a delete. */
   readonly del: boolean;
   /** Row windows: the lww and merge fields the write set or unset. */
@@ -59,6 +59,8 @@ export function maximal(set: readonly WindowEntry[]): WindowEntry[] {
   return candidates.filter((c) => !candidates.some((d) => d !== c && covers(d.deps, c.dot)));
 }
 
+const emptyWindow: readonly WindowEntry[] = Object.freeze([]);
+
 function hasDot(dots: readonly Dot[] | undefined, d: Dot): boolean {
   return dots !== undefined && dots.some((x) => x.origin === d.origin && x.seq === d.seq);
 }
@@ -72,14 +74,15 @@ export function processWindow(
   stable: VersionVector,
   rel: Relevance,
 ): { window: readonly WindowEntry[]; pairs: DecidedPair[] } {
+  if (window.length === 0) return { window, pairs: [] };
+  // Fast path (the common case): every entry is stable and each saw the one before it. Entries
+  // are in apply order, and deps are whole causal pasts, so each then saw all earlier ones:
+  // nothing is concurrent and the whole window is finished.
+  if (window.every((e, i) => !e.done && covers(stable, e.dot) && (i === 0 || covers(e.deps, (window[i - 1] as WindowEntry).dot)))) {
+    return { window: emptyWindow, pairs: [] };
+  }
   const pending = window.filter((e) => !e.done && covers(stable, e.dot));
   if (pending.length === 0) return { window, pairs: [] };
-  // Fast path (the common case): every entry is stable and each saw all the earlier ones, so
-  // nothing is concurrent and the whole window is finished.
-  if (pending.length === window.length && window.every((e, i) => i === 0 || covers(e.deps, (window[i - 1] as WindowEntry).dot))) {
-    const sequential = window.every((e, i) => window.every((y, j) => j >= i || covers(e.deps, y.dot)));
-    if (sequential) return { window: [], pairs: [] };
-  }
   pending.sort(compareStamps);
   const entries = [...window];
   const pairs: DecidedPair[] = [];
@@ -87,7 +90,7 @@ export function processWindow(
     const maxes: Record<string, readonly Dot[]> = {};
     const others: Record<string, WindowEntry[]> = {};
     for (const scope of rel.scopes(x)) {
-      const c = entries.filter((y) => y.id !== x.id && rel.relevant(x, y, scope) && concurrent(x, y));
+      const c = entries.filter((y) => (x.id === undefined || y.id !== x.id) && rel.relevant(x, y, scope) && concurrent(x, y));
       others[scope] = c;
       maxes[scope] = maximal(c).map((e) => e.dot);
     }
