@@ -26,7 +26,8 @@ function printRun(r: SimulationResult, json: boolean): void {
     return;
   }
   const s = r.stats;
-  process.stdout.write(`seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  process.stdout.write(`seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${plural(s.crashes, 'crash', 'crashes')}, ${plural(s.partitions, 'partition', 'partitions')}, ` +
     `${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
   for (const v of r.verdicts) {
     process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
