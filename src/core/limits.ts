@@ -44,6 +44,8 @@ export const limits = {
   idempotencyExpiriesPerStepMax: 1_000,
   /** Rows returned by one scan. */
   scanRowsMax: 1_000,
+  /** Stored rows (deleted ones included) one scan may read before it answers with a cursor. */
+  scanRowsVisitedMax: 10_000,
   /** Conflict feed entries returned by one page. */
   conflictsPerPageMax: 1_000,
   /** Losers listed in one conflict feed entry (further losers are counted, not listed). */

@@ -70,6 +70,33 @@ describe('replication', () => {
     expect(c.replica(EU).vector[US]).toBe(1);
   });
 
+  it('a lost push is resent even while its origin keeps writing', () => {
+    const c = new Cluster({ regions: [US, EU] });
+    c.ok(US, patch('k', { incr: { n: 1 } }));
+    c.inFlight = []; // the first push is lost
+    for (let i = 0; i < 40; i++) {
+      c.ok(US, patch('k', { incr: { n: 1 } }));
+      c.tick(100);
+    }
+    // Resent within resendAfterMs of the loss, not after the writes stop.
+    expect(c.replica(EU).vector[US]).toBeGreaterThanOrEqual(30);
+  });
+
+  it('a forward clock glitch does not silence a region: syncs and collection carry on', () => {
+    const c = new Cluster();
+    c.settle();
+    const before = c.replica(US).metrics.syncsSent;
+    const t = c.nowMs;
+    c.nowMs = t + 60_000; // us-east's clock jumps a minute ahead for one tick
+    c.step(US, [{ kind: 'tick' }]);
+    c.nowMs = t;
+    c.tick(100, 5);
+    expect(c.replica(US).metrics.syncsSent - before).toBeGreaterThanOrEqual(2 * 5);
+    c.ok(EU, patch('k', { incr: { n: 1 } }));
+    c.settle();
+    expect(c.replica(US).status().stable).toEqual(c.replica(US).vector);
+  });
+
   it('an acknowledged write survives a crash; an uncommitted step is lost whole', () => {
     const c = new Cluster();
     c.ok(US, patch('k', { incr: { n: 1 } }));
@@ -126,6 +153,28 @@ describe('idempotency', () => {
     c.ok(US, patch('k', { incr: { n: 7 } }, { idempotencyKey: 'retry-me' }));
     const got = c.ok(US, read('k'));
     expect(got.kind === 'read' && got.row?.fields['n']).toBe(14);
+  });
+
+  it('a retry after the record expired in some regions but not others is one new write, the same everywhere', () => {
+    const c = new Cluster({ config: { idempotencyRetentionMs: 5_000 } });
+    c.ok(US, patch('k', { incr: { n: 5 } }, { idempotencyKey: 'K' }));
+    c.settle();
+    // us-east and eu-west pass the retention window; ap-south's clock lags and keeps the record.
+    c.nowMs += 7_000;
+    for (let i = 0; i < 3; i++) {
+      c.nowMs += 1_100;
+      for (const r of [US, EU]) c.step(r, [{ kind: 'tick' }]);
+    }
+    c.inFlight = [];
+    expect(c.replica(EU).metrics.idempotencyExpired).toBe(1);
+    const retry = c.ok(EU, patch('k', { incr: { n: 5 } }, { idempotencyKey: 'K' }));
+    expect(retry.kind === 'write' && retry.replayed).toBe(false);
+    c.settle();
+    const values = [US, EU, AP].map((r) => {
+      const got = c.ok(r, read('k'));
+      return got.kind === 'read' ? got.row?.fields['n'] : undefined;
+    });
+    expect(values).toEqual([10, 10, 10]);
   });
 
   it('records expire after the retention window, once their op is stable', () => {
@@ -221,6 +270,27 @@ describe('conflicts', () => {
     }
     const f = c.ok(AP, { kind: 'conflicts' });
     expect(f.kind === 'conflicts' && f.conflicts).toMatchObject([{ kind: 'insert-insert', key: 'a', field: 'handle', rule: 'first-writer-wins', losers: [{ key: 'c' }] }]);
+  });
+});
+
+describe('ownership and field names', () => {
+  it('a row homed by a field accepts writes, moves included, only in its current home', () => {
+    const c = new Cluster({ tables: { t: { fields: { home: 'lww' }, ownership: 'home', home: { field: 'home' } } } });
+    c.ok(US, patch('k', { set: { home: US, v: 1 } }));
+    c.deliverAll();
+    expect(c.request(EU, patch('k', { set: { v: 2 } }))).toMatchObject({ ok: false, error: { code: 'WRONG_REGION', home: US } });
+    expect(c.request(EU, patch('k', { set: { home: EU } }))).toMatchObject({ ok: false, error: { code: 'WRONG_REGION', home: US } });
+    c.ok(US, patch('k', { set: { home: AP } })); // the current home moves it
+    c.deliverAll();
+    expect(c.request(US, patch('k', { set: { v: 3 } }))).toMatchObject({ ok: false, error: { code: 'WRONG_REGION', home: AP } });
+    expect(c.ok(AP, patch('k', { set: { v: 3 } }))).toMatchObject({ ok: true });
+  });
+
+  it('fields named like Object.prototype members are ordinary fields; __proto__ is refused', () => {
+    const c = new Cluster({ tables: { t: {} } });
+    const w = c.ok(US, patch('k', { set: { constructor: 1, toString: 'x', hasOwnProperty: true } }));
+    expect(w.kind === 'write' && w.result.row?.fields).toEqual({ constructor: 1, hasOwnProperty: true, toString: 'x' });
+    expect(c.request(US, patch('k', { set: JSON.parse('{"__proto__": 1}') as Record<string, unknown> }))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
   });
 });
 

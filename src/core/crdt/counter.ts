@@ -12,6 +12,8 @@ export interface CounterPart {
   readonly dot: Dot;
   /** The identity shared with copies of one idempotent write; absent: the part is only itself. */
   readonly id?: string;
+  /** For parts with an identity: what the op saw, to tell copies (concurrent) from later retries. */
+  readonly deps?: VersionVector;
   readonly delta: number;
 }
 
@@ -44,45 +46,81 @@ export function counterPresent(s: CounterState): boolean {
   return s.folded || s.parts.length > 0;
 }
 
+/**
+ * How many times a group of parts with one identity counts: copies (concurrent) count once, and
+ * a part that saw another of its identity (a retry after the record expired) is a new write. So:
+ * the length of the longest causal chain in the group. Parts are in dot order; groups are tiny.
+ */
+function multiplicity(group: readonly CounterPart[]): number {
+  const longest = group.map(() => 1);
+  // Dot order is not causal order across origins; relax until stable (at most group size rounds).
+  for (let round = 0; round < group.length; round++) {
+    let changed = false;
+    group.forEach((p, i) => {
+      group.forEach((q, j) => {
+        if (i !== j && q.deps !== undefined && covers(q.deps, p.dot) && (longest[j] as number) < (longest[i] as number) + 1) {
+          longest[j] = (longest[i] as number) + 1;
+          changed = true;
+        }
+      });
+    });
+    if (!changed) break;
+  }
+  return Math.max(...longest);
+}
+
+/** Each part's weight: 1, or for identity groups the group's multiplicity on its first part. */
+function weights(s: CounterState): Array<[CounterPart, number]> {
+  const groups = new Map<string, CounterPart[]>();
+  for (const p of s.parts) if (p.id !== undefined) groups.set(p.id, [...(groups.get(p.id) ?? []), p]);
+  const out: Array<[CounterPart, number]> = [];
+  for (const p of s.parts) {
+    if (p.id === undefined) out.push([p, 1]);
+    else {
+      const group = groups.get(p.id) as CounterPart[];
+      if (group[0] === p) out.push([p, group.length === 1 ? 1 : multiplicity(group)]);
+    }
+  }
+  return out;
+}
+
 /** The counter's value, saturating at ±(2^53 − 1) (concurrent increments can overflow together). */
 export function counterValue(s: CounterState): number {
-  const seen = new Set<string>();
+  const parts = weights(s);
   let sum = s.base;
-  let exact = true;
-  for (const p of s.parts) {
-    if (p.id !== undefined) {
-      if (seen.has(p.id)) continue;
-      seen.add(p.id);
-    }
-    sum += p.delta;
-    if (!Number.isSafeInteger(sum)) exact = false;
-  }
-  if (exact) return sum;
+  for (const [p, w] of parts) sum += p.delta * w;
+  if (Number.isSafeInteger(sum)) return sum;
   let big = BigInt(s.base);
-  seen.clear();
-  for (const p of s.parts) {
-    if (p.id !== undefined) {
-      if (seen.has(p.id)) continue;
-      seen.add(p.id);
-    }
-    big += BigInt(p.delta);
-  }
+  for (const [p, w] of parts) big += BigInt(p.delta) * BigInt(w);
   const max = BigInt(limits.counterAbsMax);
   return big > max ? limits.counterAbsMax : big < -max ? -limits.counterAbsMax : Number(big);
 }
 
 
 /**
- * Folds causally stable parts into the base. Parts of idempotent writes are kept (until their
- * idempotency record expires) because a retry copy of them may still arrive from a region that
- * accepted it before it saw the original; counting that copy once needs the identity.
+ * Folds causally stable parts into the base. Copies of one idempotent write fold together, once
+ * all of them are stable, and count once: by then every copy has arrived (a region that made a
+ * copy before it saw the original reported the copy before it could report the original, and
+ * a report is usable here only once its region's earlier ops are).
  */
 export function compactCounter(s: CounterState, stable: VersionVector): CounterState {
   let base = s.base;
   let folded = s.folded;
+  const groups = new Map<string, CounterPart[]>();
+  for (const p of s.parts) if (p.id !== undefined) groups.set(p.id, [...(groups.get(p.id) ?? []), p]);
+  const foldedIds = new Set<string>();
+  for (const [id, parts] of groups) {
+    if (parts.every((p) => covers(stable, p.dot))) {
+      base += (parts[0] as CounterPart).delta * multiplicity(parts);
+      foldedIds.add(id);
+      folded = true;
+    }
+  }
   const keep: CounterPart[] = [];
   for (const p of s.parts) {
-    if (covers(stable, p.dot) && p.id === undefined) {
+    if (p.id !== undefined) {
+      if (!foldedIds.has(p.id)) keep.push(p);
+    } else if (covers(stable, p.dot)) {
       base += p.delta;
       folded = true;
     } else keep.push(p);
@@ -91,15 +129,6 @@ export function compactCounter(s: CounterState, stable: VersionVector): CounterS
   // A base beyond the safe range would lose precision; keep such parts unfolded instead.
   if (!Number.isSafeInteger(base)) return s;
   return { t: 'counter', base, folded, parts: keep };
-}
-
-/** Folds the (stable) parts of one idempotent identity whose record has expired. */
-export function foldIdentity(s: CounterState, id: string, stable: VersionVector): CounterState {
-  const mine = s.parts.filter((p) => p.id === id);
-  if (mine.length === 0 || !mine.every((p) => covers(stable, p.dot))) return s;
-  const base = s.base + (mine[0]?.delta ?? 0);
-  if (!Number.isSafeInteger(base)) return s;
-  return { t: 'counter', base, folded: true, parts: s.parts.filter((p) => p.id !== id) };
 }
 
 /** State merge with causal contexts, for states that have not been compacted. */

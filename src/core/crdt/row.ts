@@ -76,11 +76,13 @@ function applyChange(s: FieldState, change: FieldChange, op: Op, id: string | un
       if (change.k === 'set') return writeRegister(s, { dot: op.dot, hlc: op.hlc, value: change.value, id }, op.deps);
       assert(change.k === 'unset', () => `change ${change.k} on a register field (validation should have refused it)`);
       return writeRegister(s, { dot: op.dot, hlc: op.hlc, id }, op.deps);
-    case 'counter':
-      if (change.k === 'incr') return incrCounter(s, { dot: op.dot, id, delta: change.delta });
+    case 'counter': {
       if (change.k === 'unset') return resetCounter(s, op.deps);
+      const part = id === undefined ? { dot: op.dot } : { dot: op.dot, id, deps: op.deps };
+      if (change.k === 'incr') return incrCounter(s, { ...part, delta: change.delta });
       assert(change.k === 'set' && typeof change.value === 'number', () => `change ${change.k} on a counter field`);
-      return incrCounter(resetCounter(s, op.deps), { dot: op.dot, id, delta: change.value });
+      return incrCounter(resetCounter(s, op.deps), { ...part, delta: change.value });
+    }
     case 'set':
       if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);
       if (change.k === 'remove') return removeElements(s, change.elems, op.deps);
@@ -117,7 +119,8 @@ export function applyWrite(row: RowState | undefined, op: Op, policy: TablePolic
   const fields: Record<string, FieldState> = { ...base.fields };
   for (const name in op.changes) {
     const change = op.changes[name] as FieldChange;
-    const next = applyChange(fields[name] ?? emptyField(fieldType(policy, name)), change, op, id);
+    const current = Object.hasOwn(fields, name) ? (fields[name] as FieldState) : emptyField(fieldType(policy, name));
+    const next = applyChange(current, change, op, id);
     if (fieldHasContent(next)) fields[name] = next;
     else delete fields[name];
   }
@@ -153,7 +156,7 @@ export function fieldValue(s: FieldState, t: FieldType, merge: MergeRegistry): J
   switch (s.t) {
     case 'reg': {
       if (!isMergeType(t)) return lwwValue(s);
-      const fn = merge[mergeName(t)];
+      const fn = Object.hasOwn(merge, mergeName(t)) ? merge[mergeName(t)] : undefined;
       assert(fn !== undefined, () => `merge function ${mergeName(t)} is not registered`);
       return mergeValue(s, fn);
     }
@@ -240,8 +243,8 @@ export function mergeRows(a: RowState, ctxA: VersionVector, b: RowState, ctxB: V
   const fields: Record<string, FieldState> = {};
   for (const name of names) {
     const t = fieldType(policy, name);
-    const x = a.fields[name] ?? emptyField(t);
-    const y = b.fields[name] ?? emptyField(t);
+    const x = Object.hasOwn(a.fields, name) ? (a.fields[name] as FieldState) : emptyField(t);
+    const y = Object.hasOwn(b.fields, name) ? (b.fields[name] as FieldState) : emptyField(t);
     const merged = filterField(mergeField(x, ctxA, y, ctxB), keep);
     if (fieldHasContent(merged)) fields[name] = merged;
   }

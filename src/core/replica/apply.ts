@@ -32,7 +32,7 @@ function windowEntry(op: Op, policy: TablePolicy, id: string | undefined): Windo
 export function claimsMadeBy(op: Op, policy: TablePolicy): Array<{ field: string; key: string }> {
   const out: Array<{ field: string; key: string }> = [];
   for (const { field } of policy.unique) {
-    const c = op.changes[field];
+    const c = Object.hasOwn(op.changes, field) ? op.changes[field] : undefined;
     if (c !== undefined && c.k === 'set') out.push({ field, key: claimKey(op.table, field, c.value) });
   }
   return out;

@@ -8,13 +8,12 @@
 import { covers, dominates, get, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { compactRow, rowIsVacant } from '../crdt/row.js';
 import { compareStamps } from '../crdt/stamp.js';
-import { foldIdentity } from '../crdt/counter.js';
 import { limits } from '../limits.js';
-import type { TablePolicy } from '../schema/policy.js';
+import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { claimsMadeBy, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import { recordConflict, type DecidedConflict } from './feed.js';
-import { idemIdentity, type Op } from './op.js';
+import type { Op } from './op.js';
 import { claimWindowNs, updateClaims } from './unique.js';
 import { processWindow, type DecidedPair, type Relevance, type WindowEntry } from './window.js';
 
@@ -45,7 +44,7 @@ function rowConflict(table: string, key: string, policy: TablePolicy, pair: Deci
     return { kind: 'delete-update', table, key, field: null, rule: policy.onDeleteUpdate, winner: deleteWins ? del : write, loser: deleteWins ? write : del };
   }
   const [loser, winner] = compareStamps(first, second) < 0 ? [first, second] : [second, first];
-  const t = policy.fields[scope] ?? 'lww';
+  const t = fieldType(policy, scope);
   return { kind: 'write-write', table, key, field: scope, rule: t, winner, loser };
 }
 
@@ -101,15 +100,16 @@ const tombDueNs = 'tomb-due';
 function scheduleRetainedTombs(ctx: ReplicaContext, table: string, key: string, retained: readonly { hlc: { wall: number } }[], policy: TablePolicy): void {
   if (retained.length === 0) return;
   const dueMs = Math.max(...retained.map((t) => t.hlc.wall + policy.tombstoneRetentionMs));
-  ctx.storage.putAux(tombDueNs, `${String(Math.max(0, Math.ceil(dueMs))).padStart(16, '0')}\u0000${table}\u0000${key}`, 1);
+  // The key orders by due time and stays unique per row; the value says which row (keys may hold any character).
+  ctx.storage.putAux(tombDueNs, `${String(Math.max(0, Math.ceil(dueMs))).padStart(16, '0')}\u0000${JSON.stringify([table, key])}`, { table, key });
 }
 
 /** Revisits rows whose retained tombstones are due. */
 export function purgeDueTombstones(ctx: ReplicaContext): void {
   const stable = ctx.stability.stable(ctx.applied);
-  for (const [k] of ctx.storage.scanAux(tombDueNs, '', limits.gcOpsPerStepMax)) {
-    const [due, table, key] = k.split('\u0000') as [string, string, string];
-    if (Number(due) > ctx.nowMs) break;
+  for (const [k, v] of ctx.storage.scanAux(tombDueNs, '', limits.gcOpsPerStepMax)) {
+    if (Number(k.slice(0, 16)) > ctx.nowMs) break;
+    const { table, key } = v as { table: string; key: string };
     ctx.storage.putAux(tombDueNs, k, undefined);
     visitRow(ctx, table, key, stable);
   }
@@ -153,29 +153,15 @@ export function collect(ctx: ReplicaContext): void {
 }
 
 /**
- * Expires idempotency records older than the retention window. A record goes only once its op is
- * causally stable (every copy has arrived everywhere); then its counter parts fold like others.
+ * Expires idempotency records older than the retention window (by the physical clock), never
+ * before their op is causally stable. Counter parts need nothing: they fold at stability.
  */
 export function expireIdempotency(ctx: ReplicaContext): void {
   const stable = ctx.stability.stable(ctx.applied);
-  const old = ctx.storage.idemCreatedBefore(ctx.nowMs - ctx.config.idempotencyRetentionMs, limits.idempotencyExpiriesPerStepMax);
+  const old = ctx.storage.idemCreatedBefore(ctx.physicalMs - ctx.config.idempotencyRetentionMs, limits.idempotencyExpiriesPerStepMax);
   for (const record of old) {
     if (get(stable, record.dot.origin) < record.dot.seq) continue;
     ctx.storage.putIdem(record.key, undefined);
     ctx.metrics.idempotencyExpired++;
-    const row = ctx.storage.getRow(record.table, record.rowKey);
-    if (row === undefined) continue;
-    const id = idemIdentity(record.key, record.digest);
-    let changed = false;
-    const fields = { ...row.state.fields };
-    for (const [name, s] of Object.entries(fields)) {
-      if (s.t !== 'counter') continue;
-      const folded = foldIdentity(s, id, stable);
-      if (folded !== s) {
-        fields[name] = folded;
-        changed = true;
-      }
-    }
-    if (changed) ctx.storage.putRow(record.table, record.rowKey, { ...row, state: { ...row.state, fields } });
   }
 }

@@ -74,7 +74,7 @@ export function configProblem(c: ReplicaConfig): TernError | null {
   if (c.sessionWaitMs > limits.sessionWaitMsMax) return badRequest('sessionWaitMs', `at most ${limits.sessionWaitMsMax}`);
   for (const [table, p] of Object.entries(c.tables)) {
     for (const [field, t] of Object.entries(p.fields)) {
-      if (isMergeType(t) && c.mergeFunctions[mergeName(t)] === undefined) {
+      if (isMergeType(t) && !Object.hasOwn(c.mergeFunctions, mergeName(t))) {
         return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);
       }
     }

@@ -25,12 +25,17 @@ export interface Parked {
 export interface PeerLink {
   /** Per origin, the highest seq sent to the peer. */
   readonly sentThrough: Map<RegionId, number>;
-  /** Per origin, when we last sent it ops of that origin. */
-  readonly sentAtMs: Map<RegionId, number>;
-  /** The peer's applied vector, as it last told us. */
+  /**
+   * Per origin, when the current in-flight window opened: the first send beyond what the peer
+   * had. Later sends do not move it, so a lost op is resent even while new ones keep flowing.
+   */
+  readonly windowStartMs: Map<RegionId, number>;
+  /** The peer's applied vector, as it last told us (joined: a late duplicate cannot move it back). */
   vector: VersionVector;
   /** Per origin, when the peer's vector last advanced for that origin (by our clock). */
   readonly progressAtMs: Map<RegionId, number>;
+  /** Other origins whose ops we are relaying to this peer (its direct link stalled). */
+  readonly relaying: Set<RegionId>;
   /** When we last heard from the peer directly (-Infinity: never since start). */
   heardAtMs: number;
 }
@@ -58,7 +63,10 @@ export interface ReplicaContext {
   lastSyncMs: number;
   lastIdemSweepMs: number;
   lastGcMs: number;
+  /** Monotonic time: never less than before (deadlines, staleness, HLC). */
   nowMs: number;
+  /** The physical clock as given to this step (periodic work, heartbeats, expiry). */
+  physicalMs: number;
   /** The current step's output, filled as it goes and returned after the commit. */
   out: Output;
   /** Local ops created this step, pushed to every peer at the end of it. */

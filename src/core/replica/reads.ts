@@ -103,19 +103,23 @@ function scan(ctx: ReplicaContext, id: number, req: Extract<ClientRequest, { kin
   }
   const rows: RowView[] = [];
   let after = req.after;
-  let more = true;
-  // Stored rows include deleted ones awaiting purge; read in pages until `limit` are visible.
-  while (rows.length < limit && more) {
-    const page = ctx.storage.scanRows(req.table, { after, prefix: req.prefix, limit: limit * 2 });
-    more = page.length === limit * 2;
+  let visited = 0;
+  let exhausted = false;
+  // Stored rows include deleted ones awaiting purge; read pages until `limit` are visible, but
+  // never more than scanRowsVisitedMax stored rows in one step: then answer with a cursor.
+  while (rows.length < limit && !exhausted && visited < limits.scanRowsVisitedMax) {
+    const pageSize = Math.min(limit * 2, limits.scanRowsVisitedMax - visited);
+    const page = ctx.storage.scanRows(req.table, { after, prefix: req.prefix, limit: pageSize });
+    exhausted = page.length < pageSize;
     for (const [key, record] of page) {
       after = key;
+      visited++;
       const view = viewRow(key, record.state, policy, ctx.config.mergeFunctions);
       if (view !== null) rows.push(maskView(ctx.storage, req.table, policy, view));
       if (rows.length === limit) break;
     }
   }
-  const next = rows.length === limit ? (rows[rows.length - 1] as RowView).key : null;
+  const next = exhausted && rows.length < limit ? null : (after ?? null);
   ctx.out.replies.push({ id, reply: { ok: true, kind: 'scan', rows, next, token: tokenFor(ctx, needs) } });
 }
 

@@ -23,7 +23,7 @@ import { handleConflicts, handleRead } from './reads.js';
 import { drainBuffer, receiveOps } from './receive.js';
 import { releaseParked } from './session.js';
 import { StabilityTracker } from './stability.js';
-import { flushPushed, maybeSendSyncs, receiveSync } from './sync.js';
+import { due, flushPushed, maybeSendSyncs, receiveSync } from './sync.js';
 import { handleWrite } from './writes.js';
 
 /** How often expired idempotency records are looked for. */
@@ -93,6 +93,7 @@ export class Replica {
       lastIdemSweepMs: nowMs,
       lastGcMs: -Infinity,
       nowMs,
+      physicalMs: nowMs,
       out: { messages: [], replies: [], created: [] },
       pushed: [],
       metaDirty: false,
@@ -126,6 +127,7 @@ export class Replica {
     // Time in the core never goes backwards, even if the physical clock does: deadlines and
     // staleness then err on the safe side.
     ctx.nowMs = Math.max(ctx.nowMs, nowMs);
+    ctx.physicalMs = nowMs;
     ctx.out = { messages: [], replies: [], created: [] };
     ctx.pushed = [];
     ctx.storage.transaction(() => {
@@ -168,12 +170,12 @@ export class Replica {
   #onTick(): void {
     const ctx = this.#ctx;
     maybeSendSyncs(ctx);
-    if (ctx.nowMs - ctx.lastGcMs >= ctx.config.gcIntervalMs) {
-      ctx.lastGcMs = ctx.nowMs;
+    if (due(ctx.physicalMs, ctx.lastGcMs, ctx.config.gcIntervalMs)) {
+      ctx.lastGcMs = ctx.physicalMs;
       collect(ctx);
     }
-    if (ctx.nowMs - ctx.lastIdemSweepMs >= idemSweepIntervalMs) {
-      ctx.lastIdemSweepMs = ctx.nowMs;
+    if (due(ctx.physicalMs, ctx.lastIdemSweepMs, idemSweepIntervalMs)) {
+      ctx.lastIdemSweepMs = ctx.physicalMs;
       expireIdempotency(ctx);
       purgeDueTombstones(ctx);
     }

@@ -5,10 +5,18 @@
  * log (relay), so a region reachable only through another still converges. Ops sent recently are
  * not sent again until resendAfterMs passes without the peer's vector showing them.
  */
-import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
+import { get, mergeVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { PeerLink, ReplicaContext } from './context.js';
 import type { Op } from './op.js';
+
+/**
+ * Periodic work runs on the raw physical clock: if it jumped back, start the period over rather
+ * than wait for time to catch up with the glitch.
+ */
+export function due(physicalMs: number, lastMs: number, intervalMs: number): boolean {
+  return physicalMs - lastMs >= intervalMs || physicalMs < lastMs;
+}
 
 /** How long a peer's vector for an origin must stall before we relay that origin's ops. */
 function relayAfterMs(ctx: ReplicaContext): number {
@@ -16,13 +24,20 @@ function relayAfterMs(ctx: ReplicaContext): number {
 }
 
 export function newPeerLink(): PeerLink {
-  return { sentThrough: new Map(), sentAtMs: new Map(), vector: {}, progressAtMs: new Map(), heardAtMs: -Infinity };
+  return { sentThrough: new Map(), windowStartMs: new Map(), vector: {}, progressAtMs: new Map(), relaying: new Set(), heardAtMs: -Infinity };
 }
 
 function linkTo(ctx: ReplicaContext, peer: RegionId): PeerLink {
   let link = ctx.peers.get(peer);
   if (link === undefined) ctx.peers.set(peer, (link = newPeerLink()));
   return link;
+}
+
+/** Records ops of `origin` through `lastSeq` as sent to the peer behind `link`. */
+function noteSent(ctx: ReplicaContext, link: PeerLink, origin: RegionId, lastSeq: number): void {
+  const sent = link.sentThrough.get(origin) ?? 0;
+  if (sent <= get(link.vector, origin)) link.windowStartMs.set(origin, ctx.physicalMs);
+  link.sentThrough.set(origin, Math.max(sent, lastSeq));
 }
 
 function peersOf(ctx: ReplicaContext): RegionId[] {
@@ -38,9 +53,7 @@ export function flushPushed(ctx: ReplicaContext): void {
     for (let i = 0; i < ctx.pushed.length; i += limits.opsPerMessageMax) {
       ctx.out.messages.push({ to: peer, message: { t: 'ops', ops: ctx.pushed.slice(i, i + limits.opsPerMessageMax) } });
     }
-    const link = linkTo(ctx, peer);
-    link.sentThrough.set(self, Math.max(link.sentThrough.get(self) ?? 0, last.dot.seq));
-    link.sentAtMs.set(self, ctx.nowMs);
+    noteSent(ctx, linkTo(ctx, peer), self, last.dot.seq);
     ctx.metrics.opsSent += ctx.pushed.length;
   }
   ctx.pushed = [];
@@ -48,10 +61,12 @@ export function flushPushed(ctx: ReplicaContext): void {
 
 /** On tick: every syncIntervalMs, tell every peer where we are. */
 export function maybeSendSyncs(ctx: ReplicaContext): void {
-  if (ctx.nowMs - ctx.lastSyncMs < ctx.config.syncIntervalMs) return;
-  ctx.lastSyncMs = ctx.nowMs;
-  // Our own heartbeat: at this physical time, our log ends here.
-  ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.nowMs }, ctx.applied);
+  if (!due(ctx.physicalMs, ctx.lastSyncMs, ctx.config.syncIntervalMs)) return;
+  ctx.lastSyncMs = ctx.physicalMs;
+  // Our own heartbeat: at this physical time, our log ends here. (The raw clock, not the
+  // monotonic one: after a forward glitch, beats from the glitch are refused by peers, and the
+  // next honest ones are accepted again.)
+  ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.physicalMs }, ctx.applied);
   const message = { t: 'sync', vector: ctx.applied, reports: ctx.stability.latest(), beats: ctx.freshness.latestBeats() } as const;
   for (const peer of peersOf(ctx)) {
     ctx.out.messages.push({ to: peer, message });
@@ -67,9 +82,9 @@ export function receiveSync(
 ): void {
   const link = linkTo(ctx, from);
   for (const [origin, seq] of Object.entries(message.vector)) {
-    if (seq > get(link.vector, origin)) link.progressAtMs.set(origin, ctx.nowMs);
+    if (seq > get(link.vector, origin)) link.progressAtMs.set(origin, ctx.physicalMs);
   }
-  link.vector = message.vector;
+  link.vector = mergeVectors(link.vector, message.vector);
   link.heardAtMs = ctx.nowMs;
   ctx.stability.report(from, message.vector, ctx.applied);
   for (const [region, v] of Object.entries(message.reports)) {
@@ -90,17 +105,27 @@ export function receiveSync(
 
 function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
   const ops: Op[] = [];
+  const now = ctx.physicalMs;
   const origins = ctx.config.knobs?.disableRelay ? [ctx.config.region] : ctx.config.regions;
   for (const origin of origins) {
     if (origin === to) continue;
     const have = get(ctx.applied, origin);
     const theirs = get(link.vector, origin);
-    if (have <= theirs) continue;
-    // Relay another origin's ops only when the peer has stopped getting them directly: while its
-    // vector for that origin advances, the direct link works and relaying would only duplicate.
-    if (origin !== ctx.config.region && ctx.nowMs - (link.progressAtMs.get(origin) ?? -Infinity) < relayAfterMs(ctx)) continue;
+    if (have <= theirs) {
+      link.relaying.delete(origin);
+      continue;
+    }
+    // Relay another origin's ops only once the peer has stopped getting them directly (its
+    // vector for that origin stalled); then keep relaying until it has caught up.
+    if (origin !== ctx.config.region && !link.relaying.has(origin)) {
+      if (now - (link.progressAtMs.get(origin) ?? -Infinity) < relayAfterMs(ctx)) continue;
+      link.relaying.add(origin);
+    }
+    // Ops in flight are not sent again, unless the peer has made no progress on this origin for
+    // resendAfterMs since the window opened: then something was lost (or refused), resend it.
     const sent = link.sentThrough.get(origin) ?? 0;
-    const inFlight = sent > theirs && ctx.nowMs - (link.sentAtMs.get(origin) ?? -Infinity) < ctx.config.resendAfterMs;
+    const lastProgress = Math.max(link.progressAtMs.get(origin) ?? -Infinity, link.windowStartMs.get(origin) ?? -Infinity);
+    const inFlight = sent > theirs && now - lastProgress < ctx.config.resendAfterMs;
     const from = inFlight ? sent : theirs;
     if (from >= have) continue;
     if (from < ctx.storage.trimmedThrough(origin)) {
@@ -114,8 +139,8 @@ function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
     const batch = ctx.storage.readOps(origin, from, room);
     if (batch.length === 0) continue;
     ops.push(...batch);
-    link.sentThrough.set(origin, (batch[batch.length - 1] as Op).dot.seq);
-    link.sentAtMs.set(origin, ctx.nowMs);
+    if (!inFlight) link.windowStartMs.set(origin, now);
+    noteSent(ctx, link, origin, (batch[batch.length - 1] as Op).dot.seq);
   }
   if (ops.length > 0) {
     ctx.out.messages.push({ to, message: { t: 'ops', ops } });

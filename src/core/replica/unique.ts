@@ -35,7 +35,7 @@ export function claimKey(table: string, field: string, value: JsonValue): string
  * stamp, the least live head holding that value (first writer wins, also within one row).
  */
 function currentClaim(row: RowState | undefined, field: string): { value: JsonValue; dot: Dot; hlc: Hlc } | null {
-  if (row === undefined || !rowExists(row)) return null;
+  if (row === undefined || !rowExists(row) || !Object.hasOwn(row.fields, field)) return null;
   const s = row.fields[field];
   if (s === undefined || s.t !== 'reg') return null;
   const top = s.heads[s.heads.length - 1];
@@ -80,8 +80,8 @@ export function maskView(storage: Storage, table: string, policy: TablePolicy, v
   if (policy.unique.length === 0) return view;
   let fields: Record<string, JsonValue> | null = null;
   for (const { field } of policy.unique) {
-    const v = view.fields[field];
-    if (v === undefined) continue;
+    if (!Object.hasOwn(view.fields, field)) continue;
+    const v = view.fields[field] as JsonValue;
     const winner = claimant(claimsOf(storage, claimKey(table, field, v)));
     if (winner !== undefined && winner.rowKey !== view.key) {
       fields ??= { ...view.fields };

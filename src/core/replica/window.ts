@@ -65,6 +65,41 @@ function hasDot(dots: readonly Dot[] | undefined, d: Dot): boolean {
   return dots !== undefined && dots.some((x) => x.origin === d.origin && x.seq === d.seq);
 }
 
+/** Index of the first element of `chain` (sorted by seq) for which `pred` holds; pred is monotone. */
+function firstWhere(chain: readonly WindowEntry[], pred: (e: WindowEntry) => boolean): number {
+  let lo = 0;
+  let hi = chain.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pred(chain[mid] as WindowEntry)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The maximal elements of the relevant entries concurrent with x. Entries of one origin form a
+ * chain in seq order, and the ones concurrent with x are a contiguous run of it: after those x
+ * saw (seq > x.deps[origin]) and before those that saw x (deps cover x, monotone along the
+ * chain). Only the last relevant entry of each run can be maximal: O(regions × log n).
+ */
+function maxConcurrent(x: WindowEntry, chains: ReadonlyMap<string, readonly WindowEntry[]>, rel: Relevance, scope: string): WindowEntry[] {
+  const candidates: WindowEntry[] = [];
+  for (const [origin, chain] of chains) {
+    if (origin === x.dot.origin) continue; // x's own origin: it saw the earlier ones, the later ones saw it
+    const lo = firstWhere(chain, (y) => y.dot.seq > (x.deps[origin] ?? 0));
+    const hi = firstWhere(chain, (y) => covers(y.deps, x.dot));
+    for (let i = hi - 1; i >= lo; i--) {
+      const y = chain[i] as WindowEntry;
+      if ((x.id === undefined || y.id !== x.id) && rel.relevant(x, y, scope)) {
+        candidates.push(y);
+        break;
+      }
+    }
+  }
+  return maximal(candidates);
+}
+
 /**
  * Decides every entry that `stable` now covers and returns the pairs to report, plus the window
  * with finished entries removed. Returns the same array when nothing changed.
@@ -85,25 +120,30 @@ export function processWindow(
   if (pending.length === 0) return { window, pairs: [] };
   pending.sort(compareStamps);
   const entries = [...window];
+  const index = new Map<string, number>(entries.map((e, i) => [`${e.dot.origin}:${e.dot.seq}`, i]));
+  const chains = new Map<string, WindowEntry[]>();
+  for (const e of entries) {
+    const chain = chains.get(e.dot.origin);
+    if (chain === undefined) chains.set(e.dot.origin, [e]);
+    else chain.push(e); // apply order is seq order within an origin
+  }
+  const at = (d: Dot): WindowEntry => entries[index.get(`${d.origin}:${d.seq}`) as number] as WindowEntry;
   const pairs: DecidedPair[] = [];
   for (const x of pending) {
     const maxes: Record<string, readonly Dot[]> = {};
-    const others: Record<string, WindowEntry[]> = {};
-    for (const scope of rel.scopes(x)) {
-      const c = entries.filter((y) => (x.id === undefined || y.id !== x.id) && rel.relevant(x, y, scope) && concurrent(x, y));
-      others[scope] = c;
-      maxes[scope] = maximal(c).map((e) => e.dot);
-    }
+    for (const scope of rel.scopes(x)) maxes[scope] = maxConcurrent(x, chains, rel, scope).map((e) => e.dot);
     const decided: WindowEntry = { ...x, done: true, maxes };
-    entries[entries.indexOf(x)] = decided;
-    for (const [scope, c] of Object.entries(others)) {
-      for (const y of c) {
-        if (!y.done) continue;
-        const current = entries.find((e) => e.dot.origin === y.dot.origin && e.dot.seq === y.dot.seq) ?? y;
-        if (hasDot(current.maxes?.[scope], x.dot) && hasDot(maxes[scope], y.dot)) pairs.push({ scope, first: current, second: decided });
+    entries[index.get(`${x.dot.origin}:${x.dot.seq}`) as number] = decided;
+    // A pair needs each in the other's maximal set, so only x's maximal entries can pair with it.
+    for (const [scope, dots] of Object.entries(maxes)) {
+      for (const d of dots) {
+        const y = at(d);
+        if (y.done && hasDot(y.maxes?.[scope], x.dot)) pairs.push({ scope, first: y, second: decided });
       }
     }
   }
-  const kept = entries.filter((e) => !(e.done && entries.every((y) => y.done || !concurrent(e, y))));
+  // An entry is finished once decided and no undecided entry is concurrent with it.
+  const undecided = entries.filter((e) => !e.done);
+  const kept = entries.filter((e) => !e.done || undecided.some((y) => concurrent(e, y)));
   return { window: kept, pairs };
 }

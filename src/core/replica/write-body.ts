@@ -50,7 +50,7 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
     if (!Array.isArray(entries)) return fail(badRequest('unset', 'must be a list of field names'));
     for (const [i, f] of entries.entries()) {
       if (typeof f !== 'string' || !isValidFieldName(f)) return fail(badRequest(`unset[${i}]`, 'must be a field name'));
-      if (f in out) return fail(badRequest(`unset[${i}]`, `field ${f} is changed twice in one request`));
+      if (Object.hasOwn(out, f)) return fail(badRequest(`unset[${i}]`, `field ${f} is changed twice in one request`));
       out[f] = { k: 'unset' };
     }
     return ok(null);
@@ -59,7 +59,7 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
   for (const [f, v] of Object.entries(entries)) {
     const where = `${group}.${f}`;
     if (!isValidFieldName(f)) return fail(badRequest(where, `field names match /^[A-Za-z_][A-Za-z0-9_.-]*$/ (at most ${limits.fieldNameCharsMax} characters)`));
-    if (f in out) return fail(badRequest(where, `field ${f} is changed twice in one request`));
+    if (Object.hasOwn(out, f)) return fail(badRequest(where, `field ${f} is changed twice in one request`));
     const t = fieldType(policy, f);
     if (group === 'set') {
       const c = setChange(where, t, v);

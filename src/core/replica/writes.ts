@@ -32,22 +32,27 @@ function digestOf(req: WriteRequest): string {
   return hash64(canonicalJson({ method, table: req.table, key: req.key, body }));
 }
 
-/** For home-owned tables, the region that must accept this row's writes. */
+/**
+ * For home-owned tables, the region that must accept this row's writes: the table's home, or the
+ * row's current home field. Moving a row (writing a new home) is itself a write its current home
+ * must accept; only a row that has no home yet takes the one it is written with.
+ */
 function homeOf(policy: TablePolicy, row: RowState | undefined, changes: Readonly<Record<string, FieldChange>>, mergeFns: ReplicaContext['config']['mergeFunctions'], key: string): string | null {
   if (policy.ownership === 'multi-writer' || policy.home === null) return null;
   if (policy.home.region !== undefined) return policy.home.region;
   const field = policy.home.field as string;
-  const change = changes[field];
-  if (change !== undefined && change.k === 'set' && typeof change.value === 'string') return change.value;
-  const current = viewRow(key, row, policy, mergeFns)?.fields[field];
-  return typeof current === 'string' ? current : null;
+  const view = viewRow(key, row, policy, mergeFns);
+  const current = view !== null && Object.hasOwn(view.fields, field) ? view.fields[field] : undefined;
+  if (typeof current === 'string') return current;
+  const change = Object.hasOwn(changes, field) ? changes[field] : undefined;
+  return change !== undefined && change.k === 'set' && typeof change.value === 'string' ? change.value : null;
 }
 
 /** Checks that need the current row: counter overflow and unique values. */
 function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolicy, row: RowState | undefined, changes: Readonly<Record<string, FieldChange>>): TernError | null {
   for (const [field, change] of Object.entries(changes)) {
     if (change.k === 'incr') {
-      const s = row?.fields[field];
+      const s = row !== undefined && Object.hasOwn(row.fields, field) ? row.fields[field] : undefined;
       const current = s !== undefined && s.t === 'counter' ? counterValue(s) : 0;
       if (!Number.isSafeInteger(current + change.delta)) {
         return badRequest(`incr.${field}`, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`);
@@ -55,7 +60,7 @@ function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolic
     }
   }
   for (const { field } of policy.unique) {
-    const change = changes[field];
+    const change = Object.hasOwn(changes, field) ? changes[field] : undefined;
     if (change === undefined || change.k !== 'set') continue;
     const holder = otherHolder(ctx.storage, req.table, field, change.value, req.key);
     if (holder !== undefined) {

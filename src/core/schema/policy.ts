@@ -41,7 +41,7 @@ export const fieldNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const mergeNamePattern = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 export function fieldType(policy: TablePolicy, field: string): FieldType {
-  return policy.fields[field] ?? 'lww';
+  return Object.hasOwn(policy.fields, field) ? (policy.fields[field] as FieldType) : 'lww';
 }
 
 export function isMergeType(t: FieldType): t is MergeFieldType {
@@ -52,12 +52,15 @@ export function mergeName(t: MergeFieldType): string {
   return t.slice('merge:'.length);
 }
 
+/** `__proto__` as a property name changes an object's prototype instead of setting a field. */
+const reservedNames = new Set(['__proto__']);
+
 export function isValidFieldName(name: string): boolean {
-  return name.length > 0 && name.length <= limits.fieldNameCharsMax && fieldNamePattern.test(name);
+  return name.length > 0 && name.length <= limits.fieldNameCharsMax && fieldNamePattern.test(name) && !reservedNames.has(name);
 }
 
 export function isValidTableName(name: string): boolean {
-  return name.length > 0 && name.length <= limits.tableNameCharsMax && tableNamePattern.test(name);
+  return name.length > 0 && name.length <= limits.tableNameCharsMax && tableNamePattern.test(name) && !reservedNames.has(name);
 }
 
 export interface PolicyContext {
@@ -90,7 +93,7 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
   const fields: Record<string, FieldType> = {};
   for (const name of Object.keys(fieldsIn).sort()) {
     const where = `${path}.fields.${name}`;
-    if (!isValidFieldName(name)) return fail(badRequest(where, `field names match ${fieldNamePattern} and have at most ${limits.fieldNameCharsMax} characters`));
+    if (!isValidFieldName(name)) return fail(badRequest(where, `field names match ${fieldNamePattern}, have at most ${limits.fieldNameCharsMax} characters and are not __proto__`));
     const t = fieldsIn[name];
     if (t === 'lww' || t === 'counter' || t === 'set') fields[name] = t;
     else if (typeof t === 'string' && t.startsWith('merge:')) {
@@ -118,7 +121,7 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
       return fail(badRequest(`${path}.home.region`, `must be one of the cluster's regions (${ctx.regions.join(', ')})`));
     }
     if (field !== undefined && (typeof field !== 'string' || !isValidFieldName(field))) return fail(badRequest(`${path}.home.field`, 'must be a field name'));
-    if (typeof field === 'string' && (fields[field] ?? 'lww') !== 'lww') return fail(badRequest(`${path}.home.field`, 'the home field must be an lww field'));
+    if (typeof field === 'string' && Object.hasOwn(fields, field) && fields[field] !== 'lww') return fail(badRequest(`${path}.home.field`, 'the home field must be an lww field'));
     home = region !== undefined ? { region: region as RegionId } : { field: field as string };
   }
   if (ownership === 'multi-writer' && home !== null) return fail(badRequest(`${path}.home`, "only tables with 'home' ownership have a home"));
@@ -140,7 +143,7 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
     const field = spec['field'];
     const enforce = spec['enforce'] ?? 'async';
     if (typeof field !== 'string' || !isValidFieldName(field)) return fail(badRequest(`${where}.field`, 'must be a field name'));
-    if ((fields[field] ?? 'lww') !== 'lww') return fail(badRequest(`${where}.field`, 'only lww fields can be unique'));
+    if (Object.hasOwn(fields, field) && fields[field] !== 'lww') return fail(badRequest(`${where}.field`, 'only lww fields can be unique'));
     if (enforce !== 'async' && enforce !== 'strong') return fail(badRequest(`${where}.enforce`, "must be 'async' or 'strong'"));
     if (unique.some((x) => x.field === field)) return fail(badRequest(`${where}.field`, `${field} is listed twice`));
     unique.push({ field, enforce });

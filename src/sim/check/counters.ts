@@ -2,7 +2,7 @@
  * Counters: the final value of every counter that was only ever incremented (no delete of the
  * row, no set/unset of the field) lies within what the history allows — every ok increment
  * counted exactly once, each info increment either counted once or not at all — and equals the
- * sum over distinct identities of the ledger's increments. Retries (same idempotency key) are one
+ * sum over identities of the ledger's increments (each counted as often as its longest causal chain). Retries (same idempotency key) are one
  * logical increment, so a retry that was applied twice shows up as a value above the bound.
  */
 import { opIdentity, type Op } from '../../core/replica/op.js';
@@ -12,7 +12,7 @@ import type { RunRecord } from '../history.js';
 import { callsOf, isAsyncTable, type Call, type Outcome } from './calls.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot } from './format.js';
-import { saturatingSum } from './reference.js';
+import { chainLength, saturatingSum } from './reference.js';
 import { groupBy } from './group.js';
 
 export const countersName = 'counters';
@@ -121,12 +121,19 @@ function checkCounter(run: RunRecord, counter: Counter, increments: readonly Log
     return;
   }
   checkBounds(name, final.region, raw, increments, f);
-  const perIdentity = new Map<string, number>();
-  for (const op of ledgerOps) {
-    const c = op.changes[counter.field];
-    if (c?.k === 'incr' && !perIdentity.has(opIdentity(op))) perIdentity.set(opIdentity(op), c.delta);
+  // Copies (concurrent ops with one identity) count once; a later op with the same identity (a
+  // retry after its record expired) counts again: each identity counts its longest causal chain.
+  const perIdentity = groupBy(
+    ledgerOps.filter((op) => op.changes[counter.field]?.k === 'incr'),
+    (op) => opIdentity(op),
+  );
+  const terms: number[] = [];
+  for (const ops of perIdentity.values()) {
+    const c = (ops[0] as Op).changes[counter.field];
+    const delta = c?.k === 'incr' ? c.delta : 0;
+    for (let i = chainLength(ops); i > 0; i--) terms.push(delta);
   }
-  const ledgerSum = saturatingSum([...perIdentity.values()]);
+  const ledgerSum = saturatingSum(terms);
   if (raw !== ledgerSum) {
     f.violation(`${name}: region ${final.region} has ${raw} but the ledger's ${ledgerOps.length} increments (${perIdentity.size} distinct identities) sum to ${ledgerSum}`);
   }

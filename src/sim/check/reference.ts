@@ -142,11 +142,31 @@ export function saturatingSum(terms: readonly number[]): number {
   return Number(total);
 }
 
+/** The longest chain of causally ordered ops in `ops` (its height as a partial order). */
+export function chainLength(ops: readonly Op[]): number {
+  const sorted = [...ops].sort((a, b) => opOrder(a, b)); // a linear extension: HLC order respects causality
+  const longest: number[] = [];
+  sorted.forEach((o, i) => {
+    longest[i] = 1 + Math.max(0, ...sorted.slice(0, i).map((p, j) => (happenedBefore(p, o) ? (longest[j] as number) : 0)));
+  });
+  return Math.max(0, ...longest);
+}
+
+/**
+ * Copies of one idempotent write (concurrent ops with the same identity) count once; an op that
+ * saw an earlier op with its identity is a retry after the record expired, a new write. So each
+ * identity counts as many times as its longest causal chain of live ops.
+ */
 function counterValue(f: string, survivors: readonly Op[], writes: readonly Op[]): FieldValue | null {
   const contributes = (c: FieldChange): boolean => c.k === 'incr' || (c.k === 'set' && typeof c.value === 'number');
-  const live = firstOfEachIdentity(liveChanges(f, survivors, writes, contributes));
+  const live = liveChanges(f, survivors, writes, contributes);
   if (live.length === 0) return null;
-  const terms = live.map(({ change: c }) => (c.k === 'incr' ? c.delta : c.k === 'set' && typeof c.value === 'number' ? c.value : 0));
+  const terms: number[] = [];
+  for (const group of groupBy(live, (c) => opIdentity(c.op)).values()) {
+    const c = (group[0] as LiveChange).change;
+    const delta = c.k === 'incr' ? c.delta : c.k === 'set' && typeof c.value === 'number' ? c.value : 0;
+    for (let i = chainLength(group.map((g) => g.op)); i > 0; i--) terms.push(delta);
+  }
   return { value: saturatingSum(terms) };
 }
 

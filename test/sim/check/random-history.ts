@@ -54,7 +54,10 @@ export function simulate(actions: readonly [number, Action][]): Op[] {
     let next: Op;
     if (a.kind === 'copy') {
       // A retry landing here before the original: same changes and idempotency stamp, new dot.
-      const candidates = ops.filter((o) => o.idem !== undefined && (vec[o.dot.origin] ?? 0) < o.dot.seq);
+      // Only where no op with that key has been applied yet: a region that has one answers the
+      // retry from its record instead (and a later op with the key would be a new write).
+      const seenKey = (k: string) => ops.some((o) => o.idem?.key === k && (vec[o.dot.origin] ?? 0) >= o.dot.seq);
+      const candidates = ops.filter((o) => o.idem !== undefined && (vec[o.dot.origin] ?? 0) < o.dot.seq && !seenKey(o.idem.key));
       const original = candidates[a.pick % Math.max(1, candidates.length)];
       if (original === undefined) continue;
       next = { ...op(origin, seq, { ...base, key: original.key }), changes: original.changes, ...(original.idem ? { idem: original.idem } : {}) };
