@@ -403,7 +403,8 @@ export class World {
     this.#net.faults = { ...noLinkFaults };
     for (let i = 0; i < this.#nodes.length; i++) {
       const node = this.#nodes[i] as SimNode;
-      node.clock.setOffset(this.#now, Math.max(-this.#opt.maxClockOffsetMs / 2, Math.min(this.#opt.maxClockOffsetMs / 2, node.clock.offsetAt(this.#now))));
+      const bound = 0.45 * this.#opt.maxClockOffsetMs;
+      node.clock.setOffset(this.#now, Math.max(-bound, Math.min(bound, node.clock.offsetAt(this.#now))));
       this.#restart(i);
     }
     this.#events.push(this.#now + 200, { k: 'check' });

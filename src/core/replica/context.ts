@@ -63,6 +63,8 @@ export interface ReplicaContext {
   lastSyncMs: number;
   lastIdemSweepMs: number;
   lastGcMs: number;
+  /** Physical time of our latest heartbeat (heartbeat times only increase). */
+  lastBeatMs: number;
   /** Monotonic time: never less than before (deadlines, staleness, HLC). */
   nowMs: number;
   /** The physical clock as given to this step (periodic work, heartbeats, expiry). */

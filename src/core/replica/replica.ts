@@ -92,6 +92,7 @@ export class Replica {
       lastSyncMs: -Infinity,
       lastIdemSweepMs: nowMs,
       lastGcMs: -Infinity,
+      lastBeatMs: -Infinity,
       nowMs,
       physicalMs: nowMs,
       out: { messages: [], replies: [], created: [] },

@@ -63,10 +63,16 @@ export function flushPushed(ctx: ReplicaContext): void {
 export function maybeSendSyncs(ctx: ReplicaContext): void {
   if (!due(ctx.physicalMs, ctx.lastSyncMs, ctx.config.syncIntervalMs)) return;
   ctx.lastSyncMs = ctx.physicalMs;
-  // Our own heartbeat: at this physical time, our log ends here. (The raw clock, not the
-  // monotonic one: after a forward glitch, beats from the glitch are refused by peers, and the
-  // next honest ones are accepted again.)
-  ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.physicalMs }, ctx.applied);
+  // Our own heartbeat: every write we acknowledged before physical time wallMs is in our log up
+  // to seq. Its time is the physical clock (within the max offset of real time, which readers
+  // rely on), and strictly increasing: after the clock steps back we send none until it passes
+  // the last one, else one time would name two log positions. After a forward glitch beyond the
+  // max offset, peers refuse the glitched heartbeats and then get none until real time catches
+  // up: their bounded reads answer STALE meanwhile, never stale data.
+  if (ctx.physicalMs > ctx.lastBeatMs) {
+    ctx.lastBeatMs = ctx.physicalMs;
+    ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.physicalMs }, ctx.applied);
+  }
   const message = { t: 'sync', vector: ctx.applied, reports: ctx.stability.latest(), beats: ctx.freshness.latestBeats() } as const;
   for (const peer of peersOf(ctx)) {
     ctx.out.messages.push({ to: peer, message });
