@@ -104,8 +104,22 @@ export function counterValue(s: CounterState): number {
  * a report is usable here only once its region's earlier ops are).
  */
 export function compactCounter(s: CounterState, stable: VersionVector): CounterState {
+  if (s.parts.length === 0) return s;
   let base = s.base;
   let folded = s.folded;
+  if (!s.parts.some((p) => p.id !== undefined)) {
+    // The common case: no idempotent parts, fold every stable one.
+    let keep: CounterPart[] | null = null;
+    for (let i = 0; i < s.parts.length; i++) {
+      const p = s.parts[i] as CounterPart;
+      if (covers(stable, p.dot)) {
+        keep ??= s.parts.slice(0, i);
+        base += p.delta;
+      } else keep?.push(p);
+    }
+    if (keep === null) return s;
+    return Number.isSafeInteger(base) ? { t: 'counter', base, folded: true, parts: keep } : s;
+  }
   const groups = new Map<string, CounterPart[]>();
   for (const p of s.parts) if (p.id !== undefined) groups.set(p.id, [...(groups.get(p.id) ?? []), p]);
   const foldedIds = new Set<string>();

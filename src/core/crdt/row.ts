@@ -78,10 +78,10 @@ function applyChange(s: FieldState, change: FieldChange, op: Op, id: string | un
       return writeRegister(s, { dot: op.dot, hlc: op.hlc, id }, op.deps);
     case 'counter': {
       if (change.k === 'unset') return resetCounter(s, op.deps);
-      const part = id === undefined ? { dot: op.dot } : { dot: op.dot, id, deps: op.deps };
-      if (change.k === 'incr') return incrCounter(s, { ...part, delta: change.delta });
-      assert(change.k === 'set' && typeof change.value === 'number', () => `change ${change.k} on a counter field`);
-      return incrCounter(resetCounter(s, op.deps), { ...part, delta: change.value });
+      assert(change.k === 'incr' || (change.k === 'set' && typeof change.value === 'number'), () => `change ${change.k} on a counter field`);
+      const delta = change.k === 'incr' ? change.delta : (change.value as number);
+      const part = id === undefined ? { dot: op.dot, delta } : { dot: op.dot, id, deps: op.deps, delta };
+      return incrCounter(change.k === 'set' ? resetCounter(s, op.deps) : s, part);
     }
     case 'set':
       if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);

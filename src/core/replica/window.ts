@@ -110,11 +110,13 @@ export function processWindow(
   rel: Relevance,
 ): { window: readonly WindowEntry[]; pairs: DecidedPair[] } {
   if (window.length === 0) return { window, pairs: [] };
-  // Fast path (the common case): every entry is stable and each saw the one before it. Entries
-  // are in apply order, and deps are whole causal pasts, so each then saw all earlier ones:
-  // nothing is concurrent and the whole window is finished.
-  if (window.every((e, i) => !e.done && covers(stable, e.dot) && (i === 0 || covers(e.deps, (window[i - 1] as WindowEntry).dot)))) {
-    return { window: emptyWindow, pairs: [] };
+  // Fast path (the common case): a sequential window. Entries are in apply order and deps are
+  // whole causal pasts, so if each entry saw the one before it, it saw all earlier ones: nothing
+  // in the window is concurrent with anything else in it, and a stable entry can meet nothing
+  // new. Drop the stable ones undecided; keep the rest for later.
+  if (window.every((e, i) => !e.done && (i === 0 || covers(e.deps, (window[i - 1] as WindowEntry).dot)))) {
+    const rest = window.filter((e) => !covers(stable, e.dot));
+    return { window: rest.length === 0 ? emptyWindow : rest.length === window.length ? window : rest, pairs: [] };
   }
   const pending = window.filter((e) => !e.done && covers(stable, e.dot));
   if (pending.length === 0) return { window, pairs: [] };
