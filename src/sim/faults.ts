@@ -37,7 +37,7 @@ function partitionShape(rng: Prng, n: number): { groups: number[][]; label: stri
   }
   if (shape === 'split') {
     const cut = rng.between(1, n - 1);
-    const shuffled = [...all].sort(() => rng.float() - 0.5);
+    const shuffled = rng.shuffle(all);
     return { groups: [shuffled.slice(0, cut), shuffled.slice(cut)], label: `split ${shuffled.slice(0, cut).join('+')}` };
   }
   // Bridge: a and c cannot talk; b talks to both.

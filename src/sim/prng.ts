@@ -59,6 +59,16 @@ export class Prng {
     return items[this.int(items.length)] as T;
   }
 
+  /** A uniformly shuffled copy of `items` (Fisher–Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  }
+
   /** A child generator, so independent parts of a run do not shift each other's streams. */
   fork(): Prng {
     return new Prng(this.next());

@@ -36,7 +36,7 @@ export interface SimOptions {
 const regionNames = ['us-east', 'eu-west', 'ap-south', 'sa-east', 'af-south', 'ap-east', 'us-west', 'eu-north'];
 const demoRttMs: Record<string, number> = { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
 
-export function regionName(i: number): string {
+function regionName(i: number): string {
   return regionNames[i] ?? `r${i}`;
 }
 

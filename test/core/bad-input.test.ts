@@ -87,6 +87,13 @@ describe('bad policies and configurations', () => {
     if (!r.ok) expect(r.error).toMatchObject({ code: 'BAD_REQUEST', field });
   });
 
+  it('a configuration with a bad table name is refused, naming it', () => {
+    const p = validatePolicy({}, ctx);
+    if (!p.ok) throw new Error(p.error.message);
+    const problem = configProblem({ ...replicaDefaults, region: 'us-east', regions: ctx.regions, tables: { 'no spaces': p.value }, mergeFunctions: {} });
+    expect(problem).toMatchObject({ code: 'BAD_REQUEST', field: 'tables.no spaces' });
+  });
+
   it('a configuration with a policy this build cannot honour is refused, naming the field', () => {
     const p = validatePolicy({ unique: [{ field: 'h', enforce: 'strong' }] }, ctx);
     if (!p.ok) throw new Error(p.error.message);

@@ -21,12 +21,6 @@ export function compareHlc(a: Hlc, b: Hlc): number {
   return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
 }
 
-export function maxHlc(a: Hlc | null, b: Hlc | null): Hlc | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return compareHlc(a, b) >= 0 ? a : b;
-}
-
 /** Compact text form: `<wall>.<logical>.<node>`, used for row versions. */
 export function formatHlc(h: Hlc): string {
   return `${h.wall}.${h.logical}.${h.node}`;

@@ -18,8 +18,6 @@ export interface Dot {
 
 export type VersionVector = Readonly<Record<RegionId, number>>;
 
-export const emptyVector: VersionVector = Object.freeze({});
-
 export function get(v: VersionVector, origin: RegionId): number {
   return v[origin] ?? 0;
 }

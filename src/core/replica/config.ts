@@ -5,7 +5,7 @@ import { isRegionId, type RegionId } from '../clock/version-vector.js';
 import { badRequest, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MergeRegistry } from '../crdt/merge-registry.js';
-import { isMergeType, mergeName, type TablePolicy } from '../schema/policy.js';
+import { isMergeType, isValidTableName, mergeName, tableNamePattern, type TablePolicy } from '../schema/policy.js';
 
 /**
  * Deliberate bugs, for proving that the checkers catch them (FoundationDB-style fault hooks that
@@ -73,6 +73,7 @@ export function configProblem(c: ReplicaConfig): TernError | null {
   }
   if (c.sessionWaitMs > limits.sessionWaitMsMax) return badRequest('sessionWaitMs', `at most ${limits.sessionWaitMsMax}`);
   for (const [table, p] of Object.entries(c.tables)) {
+    if (!isValidTableName(table)) return badRequest(`tables.${table}`, `table names match ${tableNamePattern} and have at most ${limits.tableNameCharsMax} characters`);
     for (const [field, t] of Object.entries(p.fields)) {
       if (isMergeType(t) && !Object.hasOwn(c.mergeFunctions, mergeName(t))) {
         return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);

@@ -27,7 +27,7 @@ export function tokenFor(ctx: ReplicaContext, needs: VersionVector): string {
   return encodeSessionToken(mergeVectors(needs, ctx.applied));
 }
 
-/** Parks a request until its token is satisfied; false (and OVERLOADED answered) when full. */
+/** Parks a request until its token is satisfied, or answers OVERLOADED when too many wait. */
 export function park(ctx: ReplicaContext, id: number, request: ClientRequest, needs: VersionVector): void {
   if (ctx.parked.length >= limits.parkedRequestsMax) {
     ctx.out.replies.push({ id, reply: { ok: false, error: ternError('OVERLOADED', `more than ${limits.parkedRequestsMax} requests are waiting for session tokens; retry with backoff`) } });

@@ -69,7 +69,7 @@ export function updateClaims(storage: Storage, table: string, rowKey: string, po
 }
 
 /** The row that keeps a contested value: the first claim in op order. */
-export function claimant(claims: readonly Claim[]): Claim | undefined {
+function claimant(claims: readonly Claim[]): Claim | undefined {
   let best: Claim | undefined;
   for (const c of claims) if (best === undefined || compareStamps(c, best) < 0) best = c;
   return best;

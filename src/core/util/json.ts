@@ -55,13 +55,6 @@ export function canonicalJson(value: unknown): string {
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(record[k])).join(',') + '}';
 }
 
-/** A total order on JSON values through their canonical encoding. */
-export function compareJson(a: JsonValue, b: JsonValue): number {
-  const x = canonicalJson(a);
-  const y = canonicalJson(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /** Length of a string in UTF-8 bytes, without Buffer or TextEncoder allocation. */
 export function utf8Length(text: string): number {
   let n = 0;
