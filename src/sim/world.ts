@@ -335,9 +335,12 @@ export class World {
     const call = p.planned.call;
     // A write with an idempotency key is safe to retry elsewhere: it must take effect once.
     if (call.f !== 'read' && call.idempotencyKey !== undefined && p.attempt === 1 && this.#names.length > 1) {
-      let other = client.rng.int(this.#names.length - 1);
-      if (other >= p.node) other++;
-      this.#send(client, p.planned, other, 2, p.firstId);
+      // Retry elsewhere; usually in a region cut off from the first one, if there is one, as a
+      // client whose region became unreachable would. That is where copies are made.
+      const others = this.#names.map((_, i) => i).filter((i) => i !== p.node);
+      const cutOff = others.filter((i) => this.#net.isCut(p.node, i));
+      const pool = cutOff.length > 0 && client.rng.chance(0.7) ? cutOff : others;
+      this.#send(client, p.planned, client.rng.pick(pool), 2, p.firstId);
       return;
     }
     this.#events.push(this.#now + client.rng.between(2, 20), { k: 'client', client: c });
