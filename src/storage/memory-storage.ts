@@ -9,6 +9,7 @@
 import { assert } from '../core/util/assert.js';
 import type { RegionId } from '../core/clock/version-vector.js';
 import type { Op } from '../core/replica/op.js';
+import { compareKeys } from './key-order.js';
 import type { FeedRecord, IdemRecord, RowRecord, ScanOptions, Storage } from '../core/storage/storage.js';
 
 const DELETED = Symbol('deleted');
@@ -180,8 +181,8 @@ export class MemoryStorage implements Storage {
       else merged.set(key, v);
     }
     const keys = [...merged.keys()]
-      .filter((k) => (options.after === undefined || k > options.after) && (options.prefix === undefined || k.startsWith(options.prefix)))
-      .sort();
+      .filter((k) => (options.after === undefined || compareKeys(k, options.after) > 0) && (options.prefix === undefined || k.startsWith(options.prefix)))
+      .sort(compareKeys);
     return keys.slice(0, options.limit).map((k) => [k, merged.get(k) as RowRecord] as const);
   }
 
@@ -292,8 +293,8 @@ export class MemoryStorage implements Storage {
       else merged.set(k.slice(prefix.length), v);
     }
     return [...merged.keys()]
-      .filter((k) => k > after)
-      .sort()
+      .filter((k) => compareKeys(k, after) > 0)
+      .sort(compareKeys)
       .slice(0, limit)
       .map((k) => [k, merged.get(k)] as const);
   }

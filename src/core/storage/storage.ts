@@ -13,8 +13,9 @@
  *    references (memory) or copies (SQLite); callers cannot tell.
  * 4. Values are JSON-like: plain objects, arrays, strings, finite numbers, booleans, null. No
  *    undefined inside arrays; undefined object properties may be dropped.
- * 5. Ordering. `scanRows` returns keys in code-unit order; `readOps` returns ops in seq order;
- *    `conflictsAfter` in feed-seq order.
+ * 5. Ordering. `scanRows` and `scanAux` return keys in Unicode code point order (UTF-8 byte
+ *    order, SQLite's TEXT order); `readOps` returns ops in seq order; `conflictsAfter` in
+ *    feed-seq order.
  * 6. Failures. An IO failure (disk full, fsync error) throws; the caller treats it as fatal to
  *    the process, never retries the commit (after a failed fsync the kernel may have dropped the
  *    pages, and a retry can falsely succeed).
