@@ -42,6 +42,8 @@ export interface ReplicaConfig {
   readonly gcIntervalMs: number;
   /** How long idempotency records are kept (24 h by default). */
   readonly idempotencyRetentionMs: number;
+  /** Report every remote op applied in Output.appliedRemote (for replication-lag metrics). */
+  readonly reportRemoteApplies?: boolean;
   readonly knobs?: Knobs;
 }
 

@@ -79,4 +79,6 @@ export interface Output {
   readonly replies: Array<{ readonly id: number; readonly reply: ClientReply }>;
   /** Ops this replica created (committed) in this step, for observers such as the simulator. */
   readonly created: Op[];
+  /** Remote ops applied in this step, as (origin, HLC wall ms), when config.reportRemoteApplies. */
+  readonly appliedRemote: Array<readonly [RegionId, number]>;
 }

@@ -30,6 +30,7 @@ function applyRemote(ctx: ReplicaContext, op: Op): boolean {
     return false;
   }
   applyToStore(ctx, op, policy);
+  if (ctx.config.reportRemoteApplies === true) ctx.out.appliedRemote.push([op.dot.origin, op.hlc.wall]);
   return true;
 }
 

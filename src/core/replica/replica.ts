@@ -95,7 +95,7 @@ export class Replica {
       lastBeatMs: -Infinity,
       nowMs,
       physicalMs: nowMs,
-      out: { messages: [], replies: [], created: [] },
+      out: { messages: [], replies: [], created: [], appliedRemote: [] },
       pushed: [],
       metaDirty: false,
     };
@@ -129,7 +129,7 @@ export class Replica {
     // staleness then err on the safe side.
     ctx.nowMs = Math.max(ctx.nowMs, nowMs);
     ctx.physicalMs = nowMs;
-    ctx.out = { messages: [], replies: [], created: [] };
+    ctx.out = { messages: [], replies: [], created: [], appliedRemote: [] };
     ctx.pushed = [];
     ctx.storage.transaction(() => {
       let ticked = false;

@@ -1,0 +1,47 @@
+/** `terndb node --config FILE --node NAME`: runs one region node until SIGTERM or SIGINT. */
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../server/config.js';
+import { NodeServer } from '../server/node-server.js';
+
+export function nodeCommand(): Command {
+  return new Command('node')
+    .description('run one region node (its HTTP API, peer links and storage) from the cluster configuration')
+    .requiredOption('--config <file>', 'cluster configuration (YAML or JSON)')
+    .requiredOption('--node <name>', 'the region name or node id to run')
+    .addHelpText('after', '\nStops cleanly on SIGTERM or SIGINT: finishes the batch in progress, closes links and the database.')
+    .action(async (flags: { config: string; node: string }) => {
+      let server: NodeServer;
+      try {
+        server = new NodeServer(loadConfig(flags.config), flags.node);
+      } catch (err) {
+        process.stderr.write(`terndb node: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        await server.run();
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`terndb node: ${err.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        server.log.fatal({ err }, 'could not start');
+        process.exitCode = 1;
+        await server.stop().catch(() => undefined);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          server.log.info({ signal }, 'stopping');
+          server.stop().then(resolve, (err: unknown) => {
+            server.log.error({ err }, 'error while stopping');
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,214 @@
+/**
+ * The cluster configuration file (API.md "Cluster configuration"), YAML or JSON. Every field is
+ * validated at start; a bad file is a ConfigError naming the field (the CLI exits 2 with it).
+ * `terndb node` and `terndb wan` read the same file and derive the same addresses from it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { isRegionId, type RegionId } from '../core/clock/version-vector.js';
+import { limits } from '../core/limits.js';
+import { replicaDefaults } from '../core/replica/config.js';
+import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
+import { builtinMergeFunctions } from './merge-functions.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'BAD_CONFIG';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RegionSpec {
+  readonly name: RegionId;
+  readonly node: { readonly id: string; readonly api: HostPort; readonly peer: HostPort; readonly data: string };
+}
+
+export interface WanSpec {
+  readonly control: HostPort;
+  /** Round trip per unordered pair of regions, keyed `a/b` with a < b. */
+  readonly rttMs: Readonly<Record<string, number>>;
+  /** Link (i → j) listens on linkPortBase + i·n + j. */
+  readonly linkPortBase: number;
+}
+
+export interface Settings {
+  readonly maxClockOffsetMs: number;
+  readonly syncIntervalMs: number;
+  readonly tickIntervalMs: number;
+  readonly sessionWaitMs: number;
+  readonly idempotencyRetentionMs: number;
+}
+
+export interface ClusterConfig {
+  readonly cluster: string;
+  readonly regions: readonly RegionSpec[];
+  readonly wan: WanSpec | null;
+  readonly router: { readonly api: HostPort } | null;
+  readonly tables: Readonly<Record<string, TablePolicy>>;
+  readonly settings: Settings;
+}
+
+const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function pairKey(a: string, b: string): string {
+  return a < b ? `${a}/${b}` : `${b}/${a}`;
+}
+
+export function parseHostPort(value: unknown, field: string): HostPort {
+  if (typeof value !== 'string') throw new ConfigError(field, 'must be "host:port"');
+  const i = value.lastIndexOf(':');
+  const host = value.slice(0, i);
+  const port = Number(value.slice(i + 1));
+  if (i <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(field, `must be "host:port" with a port from 1 to 65535, not ${JSON.stringify(value)}`);
+  return { host, port };
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], field: string): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) throw new ConfigError(`${field}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+}
+
+function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
+  if (!Array.isArray(value) || value.length === 0) throw new ConfigError('regions', 'must be a non-empty list');
+  if (value.length > limits.regionsMax) throw new ConfigError('regions', `at most ${limits.regionsMax} regions`);
+  const out: RegionSpec[] = [];
+  for (const [i, r] of value.entries()) {
+    const where = `regions[${i}]`;
+    if (!isRecord(r)) throw new ConfigError(where, 'must be {name, node}');
+    checkKeys(r, ['name', 'node'], where);
+    if (!isRegionId(r['name'])) throw new ConfigError(`${where}.name`, 'must be a region id: lowercase letters, digits and dashes');
+    const node = r['node'];
+    if (!isRecord(node)) throw new ConfigError(`${where}.node`, 'must be {id, api, peer, data}');
+    checkKeys(node, ['id', 'api', 'peer', 'data'], `${where}.node`);
+    if (typeof node['id'] !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(node['id'])) throw new ConfigError(`${where}.node.id`, 'must be 1 to 64 letters, digits, _ or -');
+    if (typeof node['data'] !== 'string' || node['data'] === '') throw new ConfigError(`${where}.node.data`, 'must be a directory path');
+    out.push({
+      name: r['name'],
+      node: {
+        id: node['id'],
+        api: parseHostPort(node['api'], `${where}.node.api`),
+        peer: parseHostPort(node['peer'], `${where}.node.peer`),
+        data: path.resolve(baseDir, node['data']),
+      },
+    });
+  }
+  const names = new Set<string>();
+  for (const [i, r] of out.entries()) {
+    if (names.has(r.name)) throw new ConfigError(`regions[${i}].name`, `${r.name} is listed twice`);
+    names.add(r.name);
+  }
+  return out;
+}
+
+function parseWan(value: unknown, regions: readonly RegionSpec[]): WanSpec | null {
+  if (value === undefined || value === null) return null;
+  if (!isRecord(value)) throw new ConfigError('wan', 'must be {control, rttMs}');
+  checkKeys(value, ['control', 'rttMs', 'linkPortBase'], 'wan');
+  const control = parseHostPort(value['control'], 'wan.control');
+  const rttIn = value['rttMs'] ?? {};
+  if (!isRecord(rttIn)) throw new ConfigError('wan.rttMs', 'must map "a/b" region pairs to round trips in ms');
+  const names = regions.map((r) => r.name);
+  const rttMs: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rttIn)) {
+    const [a, b, extra] = k.split('/');
+    if (a === undefined || b === undefined || extra !== undefined || !names.includes(a) || !names.includes(b) || a === b) {
+      throw new ConfigError(`wan.rttMs.${k}`, `must name two different regions of the cluster as "a/b" (regions: ${names.join(', ')})`);
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 60_000) throw new ConfigError(`wan.rttMs.${k}`, 'must be a round trip from 0 to 60000 ms');
+    rttMs[pairKey(a, b)] = v;
+  }
+  const base = value['linkPortBase'] ?? control.port + 100;
+  if (typeof base !== 'number' || !Number.isInteger(base) || base < 1 || base + names.length * names.length > 65535) {
+    throw new ConfigError('wan.linkPortBase', 'must be a port such that base + regions² stays below 65536');
+  }
+  return { control, rttMs, linkPortBase: base };
+}
+
+function parseSettings(value: unknown): Settings {
+  const defaults: Settings = {
+    maxClockOffsetMs: replicaDefaults.maxClockOffsetMs,
+    syncIntervalMs: replicaDefaults.syncIntervalMs,
+    tickIntervalMs: 10,
+    sessionWaitMs: replicaDefaults.sessionWaitMs,
+    idempotencyRetentionMs: replicaDefaults.idempotencyRetentionMs,
+  };
+  if (value === undefined || value === null) return defaults;
+  if (!isRecord(value)) throw new ConfigError('settings', 'must be an object');
+  checkKeys(value, Object.keys(defaults), 'settings');
+  const out: Record<string, number> = { ...defaults };
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`settings.${k}`, 'must be a non-negative integer of milliseconds');
+    out[k] = v;
+  }
+  if ((out['tickIntervalMs'] ?? 0) < 1) throw new ConfigError('settings.tickIntervalMs', 'must be at least 1');
+  return out as unknown as Settings;
+}
+
+/** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
+export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
+  if (!isRecord(input)) throw new ConfigError('(file)', 'must be a mapping with cluster, regions and tables');
+  for (const k of Object.keys(input)) if (!topKeys.has(k)) throw new ConfigError(k, `unknown field (known: ${[...topKeys].join(', ')})`);
+  const cluster = input['cluster'];
+  if (typeof cluster !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(cluster)) throw new ConfigError('cluster', 'must be a name of 1 to 64 letters, digits, _, . or -');
+  const regions = parseRegions(input['regions'], baseDir);
+  const names = regions.map((r) => r.name);
+  const wan = parseWan(input['wan'], regions);
+  let router: ClusterConfig['router'] = null;
+  if (input['router'] !== undefined && input['router'] !== null) {
+    const r = input['router'];
+    if (!isRecord(r)) throw new ConfigError('router', 'must be {api}');
+    checkKeys(r, ['api'], 'router');
+    router = { api: parseHostPort(r['api'], 'router.api') };
+  }
+  const tablesIn = input['tables'] ?? {};
+  if (!isRecord(tablesIn)) throw new ConfigError('tables', 'must map table names to policies');
+  const tables: Record<string, TablePolicy> = {};
+  for (const [name, spec] of Object.entries(tablesIn)) {
+    if (!isValidTableName(name)) throw new ConfigError(`tables.${name}`, 'table names are letters, digits, _ and -, starting with a letter or _');
+    const p = validatePolicy(spec ?? {}, { regions: names, mergeFunctions: Object.keys(builtinMergeFunctions) }, `tables.${name}`);
+    if (!p.ok) throw new ConfigError(p.error.field ?? `tables.${name}`, p.error.message.replace(/^[^:]+: /, ''));
+    tables[name] = p.value;
+  }
+  return { cluster, regions, wan, router, tables, settings: parseSettings(input['settings']) };
+}
+
+/** Reads and validates a configuration file (.yaml, .yml or .json). */
+export function loadConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('(file)', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  return parseConfig(parsed, path.dirname(path.resolve(file)));
+}
+
+/** Where region `from` connects to reach region `to`: through the WAN emulator when configured. */
+export function peerAddress(config: ClusterConfig, from: RegionId, to: RegionId): HostPort {
+  const target = config.regions.find((r) => r.name === to);
+  if (target === undefined) throw new Error(`no region ${to}`);
+  if (config.wan === null) return target.node.peer;
+  const n = config.regions.length;
+  const i = config.regions.findIndex((r) => r.name === from);
+  const j = config.regions.findIndex((r) => r.name === to);
+  return { host: config.wan.control.host, port: config.wan.linkPortBase + i * n + j };
+}

@@ -1,0 +1,167 @@
+/**
+ * The HTTP API of a region node (API.md), on Fastify. Handlers only translate: HTTP in, a core
+ * ClientRequest to the node, the core's reply out. Validation of bodies and parameters is the
+ * core's (it names the field at fault and changes nothing on failure); this layer enforces the
+ * transport limits (body 1.5 MiB before buffering, header and request timeouts) and maps every
+ * error to `{"error": {code, message, retryable}}` through the one registry.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
+import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
+import type { ReplicaStatus } from '../core/replica/replica.js';
+import type { TablePolicy } from '../core/schema/policy.js';
+import type { NodeMetrics } from './metrics.js';
+import type { Stage } from './region-node.js';
+
+export const requestBodyBytesMax = 1.5 * 1024 * 1024;
+
+/** What the API needs from a node. */
+export interface ApiNode {
+  readonly region: string;
+  readonly nodeId: string;
+  submit(request: ClientRequest): Promise<ClientReply>;
+  status(): ReplicaStatus & { stage: Stage };
+  tables(): Readonly<Record<string, TablePolicy>>;
+  readonly metrics: NodeMetrics;
+}
+
+function errorBody(e: TernError): { error: Record<string, unknown> } {
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}) } };
+}
+
+function sendError(reply: FastifyReply, e: TernError): FastifyReply {
+  return reply.code(errorRegistry[e.code].status).send(errorBody(e));
+}
+
+function fail(code: ErrorCode, message: string, field?: string): TernError {
+  return { code, message, ...(field !== undefined ? { field } : {}) };
+}
+
+/** Query values that look like integers become numbers; anything else goes to the core as is, to be refused by name. */
+function num(v: string | undefined): unknown {
+  if (v === undefined) return undefined;
+  return /^-?\d{1,16}$/.test(v) ? Number(v) : v;
+}
+
+type RowParams = { table: string; key: string };
+type Query = Record<string, string | undefined>;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: requestBodyBytesMax,
+    // Keys are up to 1 KiB in UTF-8: up to 3 KiB percent-encoded in the path.
+    routerOptions: { maxParamLength: 4 * 1024 },
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 30_000,
+    return503OnClosing: true,
+  });
+  // Node's own header timeout (slowloris): headers must arrive within 10 s.
+  app.server.headersTimeout = 10_000;
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('tern-region', node.region);
+    reply.header('cache-control', 'no-store');
+    return undefined;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    node.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, fail('TOO_LARGE', `the request body exceeds ${requestBodyBytesMax} bytes`, 'body'));
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, fail('BAD_REQUEST', 'body: send JSON with Content-Type: application/json', 'body'));
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return sendError(reply, fail('BAD_REQUEST', `body: malformed JSON (${err.message})`, 'body'));
+    }
+    if ((err.statusCode ?? 500) < 500) return sendError(reply, fail('BAD_REQUEST', err.message));
+    app.log.error({ err }, 'unexpected error in a request handler');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the node log', retryable: true } });
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see API.md`)));
+
+  /** Sends the core's reply: the success body from `ok`, or the mapped error. */
+  async function answer(reply: FastifyReply, req: ClientRequest, ok: (r: Extract<ClientReply, { ok: true }>) => unknown, notFound?: (r: Extract<ClientReply, { ok: true }>) => boolean): Promise<FastifyReply> {
+    const r = await node.submit(req);
+    if (!r.ok) return sendError(reply, r.error);
+    if ('token' in r) reply.header('tern-session', r.token);
+    if (notFound?.(r)) return sendError(reply, fail('NOT_FOUND', `no row ${(req as { key?: string }).key ?? ''} in ${(req as { table?: string }).table ?? ''} (absent or deleted)`));
+    return reply.send(ok(r));
+  }
+
+  app.get('/livez', async () => ({ status: 'ok', region: node.region }));
+  app.get('/readyz', async (_req, reply) => {
+    const { stage } = node.status();
+    return reply.code(stage === 'write-ready' ? 200 : 503).send({ stage });
+  });
+  app.get('/v1/status', async () => {
+    const s = node.status();
+    return {
+      region: node.region,
+      node: node.nodeId,
+      stage: s.stage,
+      hlc: s.hlc,
+      vector: s.vector,
+      stable: s.stable,
+      peers: s.peers.map((p) => ({ region: p.region, reachable: p.heardAtMs !== null, lagMs: p.lagMs, lagOps: p.lagOps })),
+      raft: null,
+    };
+  });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
+
+  app.get('/v1/tables', async () => ({ tables: node.tables() }));
+  app.put('/v1/tables/:table', async (_req, reply) =>
+    sendError(reply, fail('UNSUPPORTED', 'table policies come from the cluster configuration in this build; changing them online needs the strong log (coming with strong tables)')),
+  );
+  app.post('/v1/txn', async (_req, reply) => sendError(reply, fail('UNSUPPORTED', 'transactions run on strong tables, which need the Raft group this build does not have yet')));
+
+  const session = (req: FastifyRequest) => header(req, 'tern-session');
+  const idem = (req: FastifyRequest) => header(req, 'idempotency-key');
+
+  app.get<{ Params: RowParams; Querystring: Query }>('/v1/tables/:table/rows/:key', async (req, reply) => {
+    const { consistency, maxStalenessMs } = req.query;
+    const r = request({ kind: 'read', table: req.params.table, key: req.params.key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
+    return answer(reply, r, (x) => (x.kind === 'read' ? x.row : null), (x) => x.kind === 'read' && x.row === null);
+  });
+
+  const write = (method: 'PATCH' | 'PUT') => async (req: FastifyRequest<{ Params: RowParams }>, reply: FastifyReply) => {
+    const r = request({ kind: 'write', method, table: req.params.table, key: req.params.key, body: req.body, idempotencyKey: idem(req), session: session(req) });
+    return answer(reply, r, (x) => (x.kind === 'write' ? (x.result.row ?? { key: req.params.key, fields: {}, version: null }) : null));
+  };
+  app.patch<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PATCH'));
+  app.put<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PUT'));
+  app.delete<{ Params: RowParams }>('/v1/tables/:table/rows/:key', async (req, reply) => {
+    const r = request({ kind: 'delete', table: req.params.table, key: req.params.key, idempotencyKey: idem(req), session: session(req) });
+    return answer(reply, r, () => ({ key: req.params.key, deleted: true }));
+  });
+
+  app.get<{ Params: { table: string }; Querystring: Query }>('/v1/tables/:table/rows', async (req, reply) => {
+    const { prefix, after, limit, consistency, maxStalenessMs } = req.query;
+    const r = request({ kind: 'scan', table: req.params.table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
+    return answer(reply, r, (x) => (x.kind === 'scan' ? { rows: x.rows, next: x.next } : null));
+  });
+
+  app.get<{ Querystring: Query }>('/v1/conflicts', async (req, reply) => {
+    const { table, after, limit } = req.query;
+    const r = request({ kind: 'conflicts', table, after: num(after), limit: num(limit) });
+    return answer(reply, r, (x) => (x.kind === 'conflicts' ? { conflicts: x.conflicts, next: x.next } : null));
+  });
+
+  return app;
+}
+
+/**
+ * The request for the core, without the fields that were not given. The core validates every
+ * field it gets and names the one at fault; this cast is the one place HTTP input enters typed.
+ */
+function request(fields: Record<string, unknown>): ClientRequest {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
+  return out as unknown as ClientRequest;
+}

@@ -1,0 +1,109 @@
+/**
+ * A node's Prometheus metrics (prom-client), on a registry of its own: request latency, per-peer
+ * replication lag in ms and ops, link state, ops applied, conflicts by class, clock refusals.
+ * Replica counters are read at scrape time.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReplicaMetrics } from '../core/replica/metrics.js';
+import type { ReplicaStatus } from '../core/replica/replica.js';
+import type { PeerLinkStats } from './transport/peer-transport.js';
+
+export interface MetricsSource {
+  status(): ReplicaStatus & { links: Record<string, PeerLinkStats> };
+  metrics(): Readonly<ReplicaMetrics> | null;
+}
+
+/** A counter whose value is read from elsewhere at scrape time. */
+function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((labels, v) => this.inc(labels, v));
+    },
+  });
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Histogram<string>;
+  readonly applyLag: Histogram<string>;
+
+  constructor(region: string, source: () => MetricsSource | null) {
+    this.registry.setDefaultLabels({ region });
+    collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Histogram({
+      name: 'tern_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.applyLag = new Histogram({
+      name: 'tern_replication_apply_lag_seconds',
+      help: 'Time from an op\u2019s commit at its origin (its HLC) to its apply here',
+      labelNames: ['origin'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    const status = () => source()?.status();
+    new Gauge({
+      name: 'tern_replication_lag_ms',
+      help: 'How far behind a peer region\u2019s writes this region may be, in ms (heartbeats)',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of status()?.peers ?? []) if (p.lagMs !== null) this.set({ peer: p.region }, p.lagMs);
+      },
+    });
+    new Gauge({
+      name: 'tern_replication_lag_ops',
+      help: 'Ops a peer region has applied (as it last reported) that this region has not',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of status()?.peers ?? []) this.set({ peer: p.region }, p.lagOps);
+      },
+    });
+    new Gauge({
+      name: 'tern_peer_link_up',
+      help: '1 when the outbound link to the peer is connected and welcomed',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [peer, l] of Object.entries(status()?.links ?? {})) this.set({ peer }, l.connected ? 1 : 0);
+      },
+    });
+    const m = () => source()?.metrics() ?? null;
+    readCounter(this.registry, 'tern_ops_applied_total', 'Ops applied (local and remote)', [], (set) => set({}, m()?.opsApplied ?? 0));
+    readCounter(this.registry, 'tern_ops_created_total', 'Ops accepted from clients in this region', [], (set) => set({}, m()?.opsCreated ?? 0));
+    readCounter(this.registry, 'tern_conflicts_total', 'Conflicts resolved, by class', ['kind'], (set) => {
+      const x = m();
+      set({ kind: 'write-write' }, x?.conflictsWriteWrite ?? 0);
+      set({ kind: 'delete-update' }, x?.conflictsDeleteUpdate ?? 0);
+      set({ kind: 'insert-insert' }, x?.conflictsInsertInsert ?? 0);
+    });
+    readCounter(this.registry, 'tern_hlc_refused_total', 'Remote timestamps refused for being further ahead than the max clock offset', [], (set) => set({}, m()?.hlcRefused ?? 0));
+    readCounter(this.registry, 'tern_peer_frames_dropped_total', 'Messages dropped because a peer\u2019s send queue was full', ['peer'], (set) => {
+      for (const [peer, l] of Object.entries(status()?.links ?? {})) set({ peer }, l.framesDropped);
+    });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    this.#requests.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A running region node: the runtime shell, its HTTP API and its metrics, with run() and stop().
+ */
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { ClusterConfig } from './config.js';
+import { buildApi } from './http-api.js';
+import { NodeMetrics } from './metrics.js';
+import { RegionNode } from './region-node.js';
+
+export interface NodeServerOptions {
+  readonly log?: Logger;
+  readonly onFatal?: (err: unknown) => void;
+}
+
+export class NodeServer {
+  readonly node: RegionNode;
+  readonly metrics: NodeMetrics;
+  readonly api: FastifyInstance;
+  readonly log: Logger;
+
+  constructor(config: ClusterConfig, nameOrId: string, options: NodeServerOptions = {}) {
+    const spec = config.regions.find((r) => r.name === nameOrId || r.node.id === nameOrId);
+    if (spec === undefined) throw new Error(`no region or node named ${nameOrId} in the configuration (regions: ${config.regions.map((r) => `${r.name} (${r.node.id})`).join(', ')})`);
+    this.log = (options.log ?? pino({ name: 'terndb' })).child({ region: spec.name, node: spec.node.id });
+    this.metrics = new NodeMetrics(spec.name, () => (this.node ? { status: () => this.node.status(), metrics: () => this.node.metrics() } : null));
+    this.node = new RegionNode(config, spec.name, {
+      log: this.log,
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      onRemoteApply: (lagMs, origin) => this.metrics.applyLag.observe({ origin }, lagMs / 1000),
+    });
+    const node = this.node;
+    this.api = buildApi({
+      region: spec.name,
+      nodeId: spec.node.id,
+      submit: (r) => node.submit(r),
+      status: () => node.status(),
+      tables: () => config.tables,
+      metrics: this.metrics,
+    });
+  }
+
+  async run(): Promise<void> {
+    await this.node.run();
+    const { host, port } = this.node.spec.node.api;
+    await this.api.listen({ host, port });
+    this.log.info({ api: `http://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}` }, 'region node ready');
+  }
+
+  /** Stops taking requests, finishes the batch in progress, closes links and the store. */
+  async stop(): Promise<void> {
+    await this.api.close();
+    await this.node.stop();
+    this.log.info('region node stopped');
+  }
+}

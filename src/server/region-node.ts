@@ -1,0 +1,181 @@
+/**
+ * The runtime shell of one region: it drives the pure replica core with real time, timers, a
+ * SQLite store, peer links and client requests. Everything that arrives during one event-loop
+ * turn becomes one `step` (one transaction: group commit); its messages and replies are released
+ * after the commit. A storage or invariant failure is fatal: the node stops rather than diverge.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
+import type { ClientReply, ClientRequest, Input, PeerMessage } from '../core/replica/messages.js';
+import { Replica, type ReplicaStatus } from '../core/replica/replica.js';
+import type { ReplicaMetrics } from '../core/replica/metrics.js';
+import { SqliteStorage } from '../storage/sqlite-storage.js';
+import { peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
+import { builtinMergeFunctions } from './merge-functions.js';
+import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
+
+export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
+
+/** A peer holding this many ops we have not applied keeps us out of write-ready. */
+const catchUpOpsMax = 10_000;
+
+export interface RegionNodeOptions {
+  readonly log: Logger;
+  /** Called on a fatal error (storage failure, broken invariant). Default: log and exit(1). */
+  readonly onFatal?: (err: unknown) => void;
+  /** Ops applied from other regions are reported here (for lag histograms). */
+  readonly onRemoteApply?: (lagMs: number, origin: string) => void;
+}
+
+export class RegionNode {
+  readonly config: ClusterConfig;
+  readonly spec: RegionSpec;
+  readonly #log: Logger;
+  readonly #onFatal: (err: unknown) => void;
+  readonly #onRemoteApply: ((lagMs: number, origin: string) => void) | undefined;
+  #storage: SqliteStorage | null = null;
+  #replica: Replica | null = null;
+  #transport: PeerTransport | null = null;
+  #inbox: Input[] = [];
+  #scheduled = false;
+  #tick: NodeJS.Timeout | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, (reply: ClientReply) => void>();
+  #stopping = false;
+  #failed = false;
+  #steps = 0;
+
+  constructor(config: ClusterConfig, region: string, options: RegionNodeOptions) {
+    const spec = config.regions.find((r) => r.name === region);
+    if (spec === undefined) throw new Error(`region ${region} is not in the configuration (regions: ${config.regions.map((r) => r.name).join(', ')})`);
+    this.config = config;
+    this.spec = spec;
+    this.#log = options.log;
+    this.#onRemoteApply = options.onRemoteApply;
+    this.#onFatal =
+      options.onFatal ??
+      ((err) => {
+        options.log.fatal({ err }, 'fatal error; stopping this node (restart it: committed data is safe on disk)');
+        process.exit(1);
+      });
+  }
+
+  get region(): string {
+    return this.spec.name;
+  }
+
+  replicaConfig(): ReplicaConfig {
+    const s = this.config.settings;
+    return {
+      ...replicaDefaults,
+      region: this.spec.name,
+      regions: this.config.regions.map((r) => r.name),
+      tables: this.config.tables,
+      mergeFunctions: builtinMergeFunctions,
+      maxClockOffsetMs: s.maxClockOffsetMs,
+      syncIntervalMs: s.syncIntervalMs,
+      sessionWaitMs: s.sessionWaitMs,
+      idempotencyRetentionMs: s.idempotencyRetentionMs,
+      reportRemoteApplies: true,
+    };
+  }
+
+  /** Opens the store, recovers, starts peer links and timers. */
+  async run(): Promise<void> {
+    mkdirSync(this.spec.node.data, { recursive: true });
+    const file = path.join(this.spec.node.data, 'tern.sqlite');
+    const t0 = Date.now();
+    this.#storage = new SqliteStorage(file);
+    this.#replica = Replica.open(this.replicaConfig(), this.#storage, Date.now());
+    this.#log.info({ file, vector: this.#replica.vector, openMs: Date.now() - t0 }, 'storage open');
+    const peers = new Map(this.config.regions.filter((r) => r.name !== this.spec.name).map((r) => [r.name, peerAddress(this.config, this.spec.name, r.name)] as const));
+    this.#transport = new PeerTransport({
+      cluster: this.config.cluster,
+      region: this.spec.name,
+      node: this.spec.node.id,
+      listen: this.spec.node.peer,
+      peers,
+      log: this.#log.child({ component: 'transport' }),
+      onMessage: (from, message) => this.#enqueue({ kind: 'peer', from, message }),
+    });
+    await this.#transport.start();
+    this.#tick = setInterval(() => this.#enqueue({ kind: 'tick' }), this.config.settings.tickIntervalMs);
+  }
+
+  /** Submits a client request; resolves with the reply once its step has committed. */
+  submit(request: ClientRequest): Promise<ClientReply> {
+    if (this.#stopping || this.#failed) {
+      return Promise.resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } });
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#enqueue({ kind: 'request', id, request });
+    });
+  }
+
+  #enqueue(input: Input): void {
+    if (this.#failed) return;
+    this.#inbox.push(input);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  /** One event-loop turn's inputs → one step → one transaction; then speak. */
+  #flush(): void {
+    this.#scheduled = false;
+    const replica = this.#replica;
+    if (replica === null || this.#inbox.length === 0 || this.#failed) return;
+    const inputs = this.#inbox;
+    this.#inbox = [];
+    let out;
+    try {
+      out = replica.step(inputs, Date.now());
+    } catch (err) {
+      this.#failed = true;
+      this.#onFatal(err);
+      return;
+    }
+    this.#steps++;
+    if (out.appliedRemote.length > 0 && this.#onRemoteApply !== undefined) {
+      const now = Date.now();
+      for (const [origin, wall] of out.appliedRemote) this.#onRemoteApply(now - wall, origin);
+    }
+    for (const { to, message } of out.messages) this.#transport?.send(to, message as PeerMessage);
+    for (const { id, reply } of out.replies) {
+      const resolve = this.#pending.get(id);
+      this.#pending.delete(id);
+      resolve?.(reply);
+    }
+  }
+
+  status(): ReplicaStatus & { stage: Stage; node: string; links: Record<string, PeerLinkStats>; steps: number } {
+    const replica = this.#replica;
+    if (replica === null) throw new Error('node not running');
+    const st = replica.status();
+    const behind = Math.max(0, ...st.peers.map((p) => p.lagOps));
+    const stage: Stage = behind > catchUpOpsMax ? 'catching-up' : 'write-ready';
+    return { ...st, stage, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
+  }
+
+  metrics(): Readonly<ReplicaMetrics> | null {
+    return this.#replica?.metrics ?? null;
+  }
+
+  /** Finishes the current batch, closes links and the store. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#tick !== null) clearInterval(this.#tick);
+    if (!this.#failed) this.#flush();
+    for (const resolve of this.#pending.values()) resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} stopped before answering; retry` } });
+    this.#pending.clear();
+    await this.#transport?.stop();
+    this.#storage?.close();
+    this.#replica = null;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Persistent TCP links between region nodes. Each node listens for its peers' inbound links and
+ * keeps one outbound link to every peer; it sends on its outbound links and receives on inbound
+ * ones. A link starts with a handshake naming the cluster and the node: a peer of another cluster
+ * (or an unknown region) is refused and logged. Outbound links reconnect with jittered
+ * exponential backoff. Each peer's send queue is bounded in bytes: when full, new messages are
+ * dropped and counted (replication resends what a peer misses), so a slow peer cannot make this
+ * node run out of memory.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { RegionId } from '../../core/clock/version-vector.js';
+import type { PeerMessage } from '../../core/replica/messages.js';
+import type { HostPort } from '../config.js';
+import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
+
+export const protocolVersion = 1;
+
+type Hello = { t: 'hello'; cluster: string; region: RegionId; node: string; protocol: number };
+type Welcome = { t: 'welcome'; region: RegionId };
+type Refused = { t: 'refused'; reason: string };
+type Wire = { t: 'msg'; m: PeerMessage };
+
+export interface TransportOptions {
+  readonly cluster: string;
+  readonly region: RegionId;
+  readonly node: string;
+  readonly listen: HostPort;
+  /** Where to connect to reach each peer region (directly, or through the WAN emulator). */
+  readonly peers: ReadonlyMap<RegionId, HostPort>;
+  readonly log: Logger;
+  readonly onMessage: (from: RegionId, message: PeerMessage) => void;
+  readonly sendQueueBytesMax?: number;
+  readonly backoffMsMin?: number;
+  readonly backoffMsMax?: number;
+}
+
+export interface PeerLinkStats {
+  connected: boolean;
+  framesSent: number;
+  framesDropped: number;
+  framesReceived: number;
+  queuedBytes: number;
+  refusals: number;
+}
+
+class OutboundLink {
+  socket: net.Socket | null = null;
+  ready = false;
+  queue: Buffer[] = [];
+  queuedBytes = 0;
+  writable = true;
+  backoffMs: number;
+  timer: NodeJS.Timeout | null = null;
+  readonly stats: PeerLinkStats = { connected: false, framesSent: 0, framesDropped: 0, framesReceived: 0, queuedBytes: 0, refusals: 0 };
+
+  constructor(readonly region: RegionId, readonly address: HostPort, backoffMs: number) {
+    this.backoffMs = backoffMs;
+  }
+}
+
+export class PeerTransport {
+  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage'>;
+  readonly #links = new Map<RegionId, OutboundLink>();
+  readonly #inbound = new Set<net.Socket>();
+  readonly #received = new Map<RegionId, number>();
+  #server: net.Server | null = null;
+  #stopped = false;
+  refusedInbound = 0;
+
+  constructor(options: TransportOptions) {
+    this.#o = { sendQueueBytesMax: 32 * 1024 * 1024, backoffMsMin: 50, backoffMsMax: 2_000, ...options };
+    for (const [region, address] of options.peers) this.#links.set(region, new OutboundLink(region, address, this.#o.backoffMsMin));
+  }
+
+  async start(): Promise<void> {
+    const server = net.createServer((socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#o.listen.port, this.#o.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    for (const link of this.#links.values()) this.#connect(link);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const link of this.#links.values()) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.socket?.destroy();
+    }
+    for (const s of this.#inbound) s.destroy();
+    await new Promise<void>((resolve) => (this.#server === null ? resolve() : this.#server.close(() => resolve())));
+  }
+
+  /** Queues a message for a peer; false if it was dropped because the peer's queue is full. */
+  send(to: RegionId, message: PeerMessage): boolean {
+    const link = this.#links.get(to);
+    if (link === undefined) return false;
+    for (const frame of this.#frames(message)) {
+      if (link.queuedBytes + frame.length > this.#o.sendQueueBytesMax) {
+        link.stats.framesDropped++;
+        return false;
+      }
+      link.queue.push(frame);
+      link.queuedBytes += frame.length;
+    }
+    this.#flush(link);
+    return true;
+  }
+
+  /** Encodes a message, splitting an ops batch in halves until every frame fits. */
+  #frames(message: PeerMessage): Buffer[] {
+    const frame = encodeFrame({ t: 'msg', m: message } satisfies Wire);
+    if (frame.length - 4 <= frameBytesMax || message.t !== 'ops' || message.ops.length <= 1) return [frame];
+    const mid = Math.ceil(message.ops.length / 2);
+    return [...this.#frames({ t: 'ops', ops: message.ops.slice(0, mid) }), ...this.#frames({ t: 'ops', ops: message.ops.slice(mid) })];
+  }
+
+  stats(): Record<RegionId, PeerLinkStats> {
+    const out: Record<RegionId, PeerLinkStats> = {};
+    for (const [region, link] of this.#links) {
+      out[region] = { ...link.stats, connected: link.ready, queuedBytes: link.queuedBytes, framesReceived: this.#received.get(region) ?? 0 };
+    }
+    return out;
+  }
+
+  #flush(link: OutboundLink): void {
+    const socket = link.socket;
+    if (!link.ready || socket === null || !link.writable) return;
+    while (link.queue.length > 0 && link.writable) {
+      const frame = link.queue.shift() as Buffer;
+      link.queuedBytes -= frame.length;
+      link.stats.framesSent++;
+      link.writable = socket.write(frame);
+    }
+  }
+
+  #connect(link: OutboundLink): void {
+    if (this.#stopped) return;
+    const socket = net.connect({ host: link.address.host, port: link.address.port });
+    socket.setNoDelay(true);
+    link.socket = socket;
+    const reader = new FrameReader();
+    socket.on('connect', () => {
+      socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.#o.log.warn({ peer: link.region, err: (err as Error).message }, 'peer sent a bad frame; dropping the link');
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) {
+        const msg = f as Welcome | Refused;
+        if (msg.t === 'welcome' && msg.region === link.region) {
+          link.ready = true;
+          link.writable = true;
+          link.backoffMs = this.#o.backoffMsMin;
+          this.#o.log.info({ peer: link.region }, 'peer link up');
+          this.#flush(link);
+        } else if (msg.t === 'refused') {
+          link.stats.refusals++;
+          this.#o.log.error({ peer: link.region, reason: msg.reason }, 'peer refused our link; check that both use the same cluster configuration');
+          socket.destroy();
+        }
+      }
+    });
+    socket.on('drain', () => {
+      link.writable = true;
+      this.#flush(link);
+    });
+    socket.on('error', () => undefined); // 'close' follows; reconnecting is the answer
+    socket.on('close', () => {
+      if (link.ready) this.#o.log.warn({ peer: link.region }, 'peer link down; reconnecting');
+      link.ready = false;
+      link.socket = null;
+      if (this.#stopped) return;
+      const delay = link.backoffMs * (0.5 + Math.random());
+      link.backoffMs = Math.min(this.#o.backoffMsMax, link.backoffMs * 2);
+      link.timer = setTimeout(() => this.#connect(link), delay);
+    });
+  }
+
+  #accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    this.#inbound.add(socket);
+    socket.on('close', () => this.#inbound.delete(socket));
+    socket.on('error', () => undefined);
+    const reader = new FrameReader();
+    let from: RegionId | null = null;
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.#o.log.warn({ peer: from, err: (err as Error).message }, 'peer sent a bad frame; dropping the link');
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) {
+        if (from === null) {
+          from = this.#handshake(socket, f as Hello);
+          if (from === null) return;
+          continue;
+        }
+        const wire = f as Wire;
+        if (wire.t !== 'msg') continue;
+        this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
+        this.#o.onMessage(from, wire.m);
+      }
+    });
+  }
+
+  /** Checks a hello; answers welcome (and returns the peer's region) or refused (and null). */
+  #handshake(socket: net.Socket, hello: Hello): RegionId | null {
+    const refuse = (reason: string): null => {
+      this.refusedInbound++;
+      this.#o.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, cluster: hello?.cluster, region: hello?.region, reason }, 'refused a peer link');
+      socket.end(encodeFrame({ t: 'refused', reason } satisfies Refused));
+      return null;
+    };
+    if (typeof hello !== 'object' || hello === null || hello.t !== 'hello') return refuse('expected a hello');
+    if (hello.protocol !== protocolVersion) return refuse(`protocol ${String(hello.protocol)} is not ${protocolVersion}`);
+    if (hello.cluster !== this.#o.cluster) return refuse(`this node belongs to cluster ${this.#o.cluster}, not ${String(hello.cluster)}`);
+    if (!this.#links.has(hello.region)) return refuse(`region ${String(hello.region)} is not a peer of ${this.#o.region} in this cluster`);
+    socket.write(encodeFrame({ t: 'welcome', region: this.#o.region } satisfies Welcome));
+    return hello.region;
+  }
+}

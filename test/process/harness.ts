@@ -1,0 +1,183 @@
+/**
+ * Real processes on 127.0.0.1: the WAN emulator and one `terndb node` per region, started from a
+ * generated configuration on free ports in a temporary directory. Every process started is
+ * stopped in stop(), and also when the test process exits, even after a failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const bin = new URL('../../bin/terndb.js', import.meta.url).pathname;
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of started) p.kill('SIGKILL');
+});
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** `count` consecutive free ports. */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error('no block of free ports found');
+}
+
+export interface ClusterOptions {
+  regions?: string[];
+  rttMs?: Record<string, number>;
+  cluster?: string;
+  tables?: Record<string, unknown>;
+  wan?: boolean;
+}
+
+export const defaultTables = {
+  profiles: { mode: 'async', fields: { name: 'lww', visits: 'counter', tags: 'set', bio: 'merge:longest' } },
+  carts: { mode: 'async', fields: { items: 'set', note: 'lww' }, onDeleteUpdate: 'update-wins' },
+  docs: { mode: 'async', fields: { title: 'lww' }, onDeleteUpdate: 'delete-wins' },
+  accounts: { mode: 'strong' },
+};
+
+export class ProcessCluster {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'tern-cluster-'));
+  readonly regions: string[];
+  readonly procs = new Map<string, ChildProcess>();
+  base = 0;
+  configPath = '';
+  #wan: ChildProcess | null = null;
+
+  constructor(private readonly o: ClusterOptions = {}) {
+    this.regions = o.regions ?? ['us-east', 'eu-west', 'ap-south'];
+  }
+
+  apiPort(region: string): number {
+    return this.base + 1 + this.regions.indexOf(region);
+  }
+
+  get controlPort(): number {
+    return this.base + 50;
+  }
+
+  async start(): Promise<void> {
+    const n = this.regions.length;
+    this.base = await freePortBlock(100 + n * n + 1);
+    const rtt = this.o.rttMs ?? { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
+    const config = {
+      cluster: this.o.cluster ?? 'test',
+      regions: this.regions.map((name, i) => ({
+        name,
+        node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}` },
+      })),
+      ...(this.o.wan === false ? {} : { wan: { control: `127.0.0.1:${this.controlPort}`, rttMs: rtt, linkPortBase: this.base + 100 } }),
+      tables: this.o.tables ?? defaultTables,
+      settings: { tickIntervalMs: 10 },
+    };
+    this.configPath = path.join(this.dir, 'cluster.json');
+    writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+    if (this.o.wan !== false) {
+      this.#wan = this.#spawn('wan', ['wan', '--config', this.configPath]);
+      await this.waitFor(`http://127.0.0.1:${this.controlPort}/v1/wan`);
+    }
+    await Promise.all(this.regions.map((r) => this.startNode(r)));
+  }
+
+  #spawn(name: string, args: string[]): ChildProcess {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(path.join(this.dir, `${name}.log`), { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    started.add(child);
+    child.on('exit', () => started.delete(child));
+    return child;
+  }
+
+  async startNode(region: string): Promise<void> {
+    this.procs.set(region, this.#spawn(region, ['node', '--config', this.configPath, '--node', region]));
+    await this.waitFor(`${this.url(region)}/readyz`);
+  }
+
+  url(region: string): string {
+    return `http://127.0.0.1:${this.apiPort(region)}`;
+  }
+
+  async waitFor(url: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const r = await fetch(url);
+        if (r.ok) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms; logs in ${this.dir}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Kills a node (SIGKILL by default) and waits for it to exit. */
+  async kill(region: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.procs.get(region);
+    if (p === undefined || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  async http(region: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const r = await fetch(`${this.url(region)}${route}`, init);
+    const text = await r.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON (metrics)
+    }
+    return { status: r.status, body: parsed, headers: r.headers };
+  }
+
+  async wan(method: string, route: string, body?: unknown): Promise<unknown> {
+    const r = await fetch(`http://127.0.0.1:${this.controlPort}${route}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return r.json();
+  }
+
+  /** Polls until `check` passes or the timeout expires (then throws with the last value). */
+  async eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: T = await read();
+    while (!check(last)) {
+      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      last = await read();
+    }
+    return last;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((r) => this.kill(r, 'SIGTERM')));
+    if (this.#wan !== null && this.#wan.exitCode === null) {
+      const w = this.#wan;
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.kill('SIGTERM');
+      });
+    }
+    if (process.env['TERN_KEEP_TEST_DIRS'] === undefined) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
