@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import type { ReplicaStatus } from '../core/replica/replica.js';
-import type { TablePolicy } from '../core/schema/policy.js';
+import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Stage } from './region-node.js';
 
@@ -22,6 +22,8 @@ export interface ApiNode {
   submit(request: ClientRequest): Promise<ClientReply>;
   status(): ReplicaStatus & { stage: Stage };
   tables(): Readonly<Record<string, TablePolicy>>;
+  readonly regions: readonly string[];
+  readonly mergeFunctions: readonly string[];
   readonly metrics: NodeMetrics;
 }
 
@@ -116,9 +118,13 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 
   app.get('/v1/tables', async () => ({ tables: node.tables() }));
-  app.put('/v1/tables/:table', async (_req, reply) =>
-    sendError(reply, fail('UNSUPPORTED', 'table policies come from the cluster configuration in this build; changing them online needs the strong log (coming with strong tables)')),
-  );
+  app.put<{ Params: { table: string } }>('/v1/tables/:table', async (req, reply) => {
+    // Validate first, so a bad policy gets its field named even though this build cannot apply it.
+    if (!isValidTableName(req.params.table)) return sendError(reply, fail('BAD_REQUEST', 'table: names are letters, digits, _ and -, starting with a letter or _', 'table'));
+    const p = validatePolicy(req.body, { regions: node.regions, mergeFunctions: node.mergeFunctions }, 'body');
+    if (!p.ok) return sendError(reply, p.error);
+    return sendError(reply, fail('UNSUPPORTED', 'table policies come from the cluster configuration in this build; changing them online needs the strong log (coming with strong tables)'));
+  });
   app.post('/v1/txn', async (_req, reply) => sendError(reply, fail('UNSUPPORTED', 'transactions run on strong tables, which need the Raft group this build does not have yet')));
 
   const session = (req: FastifyRequest) => header(req, 'tern-session');

@@ -7,6 +7,7 @@ import type { ClusterConfig } from './config.js';
 import { buildApi } from './http-api.js';
 import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
+import { builtinMergeFunctions } from './merge-functions.js';
 
 export interface NodeServerOptions {
   readonly log?: Logger;
@@ -36,6 +37,8 @@ export class NodeServer {
       submit: (r) => node.submit(r),
       status: () => node.status(),
       tables: () => config.tables,
+      regions: config.regions.map((r) => r.name),
+      mergeFunctions: Object.keys(builtinMergeFunctions),
       metrics: this.metrics,
     });
   }

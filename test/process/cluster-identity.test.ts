@@ -1,0 +1,41 @@
+/** A peer of another cluster is refused at the handshake, and the refusal is logged. */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { encodeFrame, FrameReader } from '../../src/server/transport/frames.js';
+import { ProcessCluster } from './harness.js';
+
+const c = new ProcessCluster({ regions: ['us-east', 'eu-west'], wan: false, cluster: 'prod' });
+beforeAll(() => c.start(), 60_000);
+afterAll(() => c.stop(), 60_000);
+
+function handshake(port: number, hello: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const reader = new FrameReader();
+    socket.on('connect', () => socket.write(encodeFrame(hello)));
+    socket.on('data', (chunk) => {
+      const [frame] = reader.push(chunk);
+      if (frame !== undefined) {
+        socket.destroy();
+        resolve(frame);
+      }
+    });
+    socket.on('error', reject);
+    setTimeout(() => reject(new Error('no answer to the handshake')), 5_000);
+  });
+}
+
+it('refuses a node that names another cluster, and logs it', async () => {
+  const peerPort = c.base + 60; // us-east's peer port in the harness layout
+  const answer = await handshake(peerPort, { t: 'hello', cluster: 'staging', region: 'eu-west', node: 'intruder', protocol: 1 });
+  expect(answer).toMatchObject({ t: 'refused' });
+  expect((answer as { reason: string }).reason).toMatch(/cluster prod, not staging/);
+  await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('refused a peer link'));
+});
+
+it('accepts a node of its own cluster', async () => {
+  const answer = await handshake(c.base + 60, { t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: 1 });
+  expect(answer).toMatchObject({ t: 'welcome', region: 'us-east' });
+});
