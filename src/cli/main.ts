@@ -8,6 +8,8 @@ import { benchCommand } from './bench-command.js';
 import { errorsCommand } from './errors-command.js';
 import { nodeCommand } from './node-command.js';
 import { wanCommand } from './wan-command.js';
+import { demoCommand } from './demo-command.js';
+import { statusCommand } from './status-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('terndb')
@@ -15,7 +17,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [nodeCommand(), wanCommand(), simCommand(), benchCommand(), errorsCommand()]) {
+  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand()]) {
     // Usage errors in a subcommand must reach runCli (exit 2), not exit the process with 1.
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(command);

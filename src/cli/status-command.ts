@@ -1,0 +1,38 @@
+/** `terndb status --url URL`: a region's stage, position and peers, as a person reads them. */
+import { Command } from 'commander';
+
+interface Status {
+  region: string;
+  node: string;
+  stage: string;
+  vector: Record<string, number>;
+  peers: Array<{ region: string; reachable: boolean; lagMs: number | null; lagOps: number }>;
+}
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description("print a region's stage, applied vector and replication lag per peer")
+    .requiredOption('--url <url>', 'the region node API, for example http://localhost:7001')
+    .option('--json', 'print the raw /v1/status JSON')
+    .action(async (flags: { url: string; json?: boolean }) => {
+      let s: Status;
+      try {
+        const r = await fetch(new URL('/v1/status', flags.url));
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        s = (await r.json()) as Status;
+      } catch (err) {
+        process.stderr.write(`terndb status: cannot reach ${flags.url} (${(err as Error).message}); is the node running?\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(s) + '\n');
+        return;
+      }
+      process.stdout.write(`${s.region} (${s.node}): ${s.stage}\n`);
+      process.stdout.write(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}\n`);
+      for (const p of s.peers) {
+        process.stdout.write(`  peer ${p.region.padEnd(12)} ${p.reachable ? 'reachable  ' : 'UNREACHABLE'}  lag ${p.lagMs === null ? '?' : `${Math.round(p.lagMs)} ms`}, ${p.lagOps} ops\n`);
+      }
+    });
+}

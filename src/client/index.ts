@@ -1,0 +1,154 @@
+/**
+ * The Tern client SDK: `import { connect } from 'terndb/client'`.
+ *
+ *   const db = connect({ regions: ['http://localhost:7001', 'http://localhost:7002'] });
+ *   const profiles = db.table<{ name: string; visits: number; tags: string[] }>('profiles');
+ *   await profiles.patch('ann', { set: { name: 'Ann' }, incr: { visits: 1 } });
+ *   const ann = await profiles.get('ann', { consistency: 'session' });
+ *
+ * It carries the session token from every answer to the next request (read-your-writes and
+ * monotonic reads in any region), gives every write an idempotency key and reuses it when it
+ * retries, so a retry has one effect, and fails over to the next preferred region on connection
+ * errors and retryable 503s. It uses the platform's fetch: no native module.
+ */
+export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Row<F> {
+  readonly key: string;
+  readonly fields: Partial<F>;
+  readonly version: string | null;
+}
+
+export interface Patch {
+  readonly set?: Record<string, JsonValue>;
+  readonly unset?: readonly string[];
+  readonly incr?: Record<string, number>;
+  readonly add?: Record<string, ReadonlyArray<string | number | boolean | null>>;
+  readonly remove?: Record<string, ReadonlyArray<string | number | boolean | null>>;
+}
+
+export interface ReadOptions {
+  readonly consistency?: Consistency;
+  readonly maxStalenessMs?: number;
+}
+
+export interface ConnectOptions {
+  /** Region node URLs in order of preference. */
+  readonly regions: readonly string[];
+  /** Per-attempt timeout. */
+  readonly timeoutMs?: number;
+  /** A session token to start from (to continue another client's session). */
+  readonly session?: string;
+  readonly fetch?: typeof fetch;
+}
+
+/** A typed error from the database (or from every region being unreachable). */
+export class TernClientError extends Error {
+  override readonly name = 'TernClientError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly retryable: boolean,
+    readonly region: string | null,
+    readonly field?: string,
+    readonly home?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Table<F> {
+  /** The row, or null when it is absent or deleted. */
+  get(key: string, options?: ReadOptions): Promise<Row<F> | null>;
+  /** Sets the given fields (upsert). */
+  put(key: string, fields: Partial<F> & Record<string, JsonValue>): Promise<Row<F>>;
+  /** Field operations: set, unset, incr, add, remove. */
+  patch(key: string, patch: Patch): Promise<Row<F>>;
+  delete(key: string): Promise<void>;
+  scan(options?: { prefix?: string; after?: string; limit?: number } & ReadOptions): Promise<{ rows: Array<Row<F>>; next: string | null }>;
+}
+
+export interface Client {
+  table<F = Record<string, JsonValue>>(name: string): Table<F>;
+  conflicts(options?: { table?: string; after?: number; limit?: number }): Promise<{ conflicts: unknown[]; next: number }>;
+  /** The current session token (send it to another client to share the session). */
+  readonly session: string | undefined;
+}
+
+export function connect(options: ConnectOptions): Client {
+  if (options.regions.length === 0) throw new TypeError('connect: give at least one region URL');
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let session = options.session;
+
+  async function call(method: string, path: string, body: unknown, idempotencyKey?: string): Promise<{ status: number; json: unknown; region: string }> {
+    let last: TernClientError | null = null;
+    for (const base of options.regions) {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (session !== undefined) headers['tern-session'] = session;
+      if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+      let res: Response;
+      try {
+        res = await doFetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(timeoutMs) });
+      } catch (err) {
+        last = new TernClientError('UNREACHABLE', `${base}: ${(err as Error).message}`, 0, true, null);
+        continue; // connection error or timeout: the next region
+      }
+      const token = res.headers.get('tern-session');
+      if (token !== null) session = token;
+      const region = res.headers.get('tern-region');
+      const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
+      if (res.ok || res.status === 404) return { status: res.status, json, region: region ?? base };
+      const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string } } | null)?.error ?? {};
+      last = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home);
+      if (!(res.status === 503 && last.retryable)) throw last;
+    }
+    throw last ?? new TernClientError('UNREACHABLE', 'no region answered', 0, true, null);
+  }
+
+  const rowPath = (table: string, key: string) => `/v1/tables/${encodeURIComponent(table)}/rows/${encodeURIComponent(key)}`;
+  const query = (o: Record<string, string | number | undefined>) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(o)) if (v !== undefined) q.set(k, String(v));
+    const s = q.toString();
+    return s === '' ? '' : `?${s}`;
+  };
+
+  return {
+    get session() {
+      return session;
+    },
+    table<F>(name: string): Table<F> {
+      return {
+        async get(key, o = {}) {
+          const r = await call('GET', rowPath(name, key) + query({ consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
+          if (r.status === 404) {
+            const code = (r.json as { error?: { code?: string } } | null)?.error?.code;
+            if (code === 'NOT_FOUND') return null;
+            throw new TernClientError(code ?? 'NOT_FOUND', 'not found', 404, false, r.region);
+          }
+          return r.json as Row<F>;
+        },
+        async put(key, fields) {
+          return (await call('PUT', rowPath(name, key), { fields }, globalThis.crypto.randomUUID())).json as Row<F>;
+        },
+        async patch(key, patch) {
+          return (await call('PATCH', rowPath(name, key), patch, globalThis.crypto.randomUUID())).json as Row<F>;
+        },
+        async delete(key) {
+          await call('DELETE', rowPath(name, key), undefined, globalThis.crypto.randomUUID());
+        },
+        async scan(o = {}) {
+          const r = await call('GET', `/v1/tables/${encodeURIComponent(name)}/rows` + query({ prefix: o.prefix, after: o.after, limit: o.limit, consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
+          return r.json as { rows: Array<Row<F>>; next: string | null };
+        },
+      };
+    },
+    async conflicts(o = {}) {
+      return (await call('GET', '/v1/conflicts' + query({ table: o.table, after: o.after, limit: o.limit }), undefined)).json as { conflicts: unknown[]; next: number };
+    },
+  };
+}
