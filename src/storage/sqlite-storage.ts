@@ -285,6 +285,12 @@ export class SqliteStorage implements Storage {
     return (this.#s.scanAux.all(ns, after, limit) as Array<{ key: string; value: Buffer }>).map((r) => [r.key, this.#decode(r.value)] as const);
   }
 
+  /** Average stored size of a table's rows, in bytes (for benchmarks and capacity planning). */
+  averageRowBytes(table: string): number {
+    const r = this.#db.prepare('SELECT avg(length(value)) AS bytes FROM rows WHERE tbl = ?').get(table) as { bytes: number | null };
+    return r.bytes ?? 0;
+  }
+
   close(): void {
     this.#db.close();
   }

@@ -3,7 +3,9 @@
  * first), checking output and exit codes (API.md: 0 ok, 1 a checker failed, 2 bad usage).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/terndb.js', import.meta.url).pathname;
@@ -50,8 +52,27 @@ describe('terndb command line', () => {
     expect(terndb('frobnicate').code).toBe(2);
   });
 
+  it('a bad configuration file exits 2 naming the field', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tern-cfg-'));
+    try {
+      const file = path.join(dir, 'c.yaml');
+      writeFileSync(file, 'cluster: x\nregions:\n  - name: us-east\n    node: { id: a, api: "127.0.0.1:notaport", peer: "127.0.0.1:1", data: d }\n');
+      const r = terndb('node', '--config', file, '--node', 'us-east');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/regions\[0\]\.node\.api: must be "host:port"/);
+      writeFileSync(file, 'cluster: x\nregions: []\ntables: {}\n');
+      expect(terndb('wan', '--config', file).err).toMatch(/regions: must be a non-empty list/);
+      writeFileSync(file, 'cluster: x\nregions:\n  - name: us-east\n    node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: d }\ntables:\n  t: { fields: { f: blob } }\n');
+      const t = terndb('node', '--config', file, '--node', 'us-east');
+      expect(t.code).toBe(2);
+      expect(t.err).toMatch(/tables\.t\.fields\.f/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('every command has --help', () => {
-    for (const args of [['--help'], ['sim', '--help'], ['bench', '--help'], ['errors', '--help']]) {
+    for (const args of [['--help'], ['demo', '--help'], ['node', '--help'], ['wan', '--help'], ['status', '--help'], ['sim', '--help'], ['bench', '--help'], ['errors', '--help']]) {
       const r = terndb(...args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.out).toMatch(/Usage: terndb/);

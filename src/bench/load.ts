@@ -1,0 +1,82 @@
+/**
+ * A small HTTP load generator for the benchmarks: closed-loop (N requests in flight, as fast as
+ * the server answers) and open-loop (a fixed rate, latency measured from the intended send time,
+ * so a slow server cannot hide its queueing: no coordinated omission).
+ */
+import http from 'node:http';
+
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+  readonly method: string;
+  /** Path and body of the i-th request. */
+  readonly request: (i: number) => { path: string; body?: string };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function send(agent: http.Agent, t: Target, i: number): Promise<number> {
+  const { path, body } = t.request(i);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: t.host, port: t.port, method: t.method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** Requests per second with `inFlight` concurrent requests for `durationMs`. */
+export async function closedLoop(t: Target, inFlight: number, durationMs: number): Promise<{ rps: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  let done = 0;
+  let errors = 0;
+  let next = 0;
+  const end = Date.now() + durationMs;
+  const start = Date.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (Date.now() < end) {
+        const status = await send(agent, t, next++).catch(() => 0);
+        if (status >= 200 && status < 300) done++;
+        else errors++;
+      }
+    }),
+  );
+  agent.destroy();
+  return { rps: (done / (Date.now() - start)) * 1000, errors };
+}
+
+/** Latencies (ms, from the intended send time) at a fixed `rate` per second for `durationMs`. */
+export async function openLoop(t: Target, rate: number, durationMs: number): Promise<{ latenciesMs: number[]; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const total = Math.floor((rate * durationMs) / 1000);
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const intended = start + (i * 1000) / rate;
+    const wait = intended - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      send(agent, t, i).then(
+        (status) => {
+          if (status >= 200 && status < 300) latencies.push(performance.now() - intended);
+          else errors++;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return { latenciesMs: latencies.sort((a, b) => a - b), errors };
+}
