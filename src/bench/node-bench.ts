@@ -157,7 +157,6 @@ export async function runNodeBench(print: (line: string) => void, seconds = 5): 
     await openLoop(patchTarget(base3 + 1), rate, seconds * 1000);
     await new Promise((r) => setTimeout(r, 1_000));
     const after = await Promise.all([lagBuckets(base3 + 2, 'us-east'), lagBuckets(base3 + 3, 'us-east')]);
-    if (process.env['TERN_BENCH_DEBUG']) print(JSON.stringify({ before, after }));
     const window = after.map((a, k) => a.map(([le, n], j) => [le, n - (before[k]?.[j]?.[1] ?? 0)] as [number, number]));
     for (const [k, peer, oneWay] of [[0, 'eu-west', 40], [1, 'ap-south', 95]] as const) {
       const b = window[k] ?? [];
