@@ -77,6 +77,28 @@ export interface Client {
   readonly session: string | undefined;
 }
 
+/** Joins two session tokens (`t1.region~seq36...`): the component-wise max, so a late answer never moves a session back. */
+export function mergeTokens(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const parse = (t: string) => {
+    const out = new Map<string, number>();
+    const parts = t.split('.');
+    if (parts[0] !== 't1') return null;
+    for (const p of parts.slice(1)) {
+      const [region, seq] = p.split('~');
+      if (region === undefined || seq === undefined) return null;
+      out.set(region, parseInt(seq, 36));
+    }
+    return out;
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) return b;
+  for (const [region, seq] of y) x.set(region, Math.max(seq, x.get(region) ?? 0));
+  return ['t1', ...[...x.keys()].sort().map((r) => `${r}~${(x.get(r) as number).toString(36)}`)].join('.');
+}
+
 export function connect(options: ConnectOptions): Client {
   if (options.regions.length === 0) throw new TypeError('connect: give at least one region URL');
   const doFetch = options.fetch ?? fetch;
@@ -98,10 +120,12 @@ export function connect(options: ConnectOptions): Client {
         continue; // connection error or timeout: the next region
       }
       const token = res.headers.get('tern-session');
-      if (token !== null) session = token;
+      if (token !== null) session = mergeTokens(session, token);
       const region = res.headers.get('tern-region');
       const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-      if (res.ok || res.status === 404) return { status: res.status, json, region: region ?? base };
+      if (res.ok) return { status: res.status, json, region: region ?? base };
+      const code = (json as { error?: { code?: string } } | null)?.error?.code;
+      if (res.status === 404 && code === 'NOT_FOUND' && method === 'GET' && path.includes('/rows/')) return { status: 404, json, region: region ?? base };
       const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string } } | null)?.error ?? {};
       last = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home);
       if (!(res.status === 503 && last.retryable)) throw last;
@@ -109,7 +133,11 @@ export function connect(options: ConnectOptions): Client {
     throw last ?? new TernClientError('UNREACHABLE', 'no region answered', 0, true, null);
   }
 
-  const rowPath = (table: string, key: string) => `/v1/tables/${encodeURIComponent(table)}/rows/${encodeURIComponent(key)}`;
+  const rowPath = (table: string, key: string) => {
+    // URLs drop "." and ".." segments, so such keys cannot be addressed in a path.
+    if (key === '.' || key === '..') throw new TernClientError('BAD_REQUEST', `key: ${JSON.stringify(key)} cannot be used as a row key in a URL path`, 400, false, null, 'key');
+    return `/v1/tables/${encodeURIComponent(table)}/rows/${encodeURIComponent(key)}`;
+  };
   const query = (o: Record<string, string | number | undefined>) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(o)) if (v !== undefined) q.set(k, String(v));
@@ -125,12 +153,7 @@ export function connect(options: ConnectOptions): Client {
       return {
         async get(key, o = {}) {
           const r = await call('GET', rowPath(name, key) + query({ consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
-          if (r.status === 404) {
-            const code = (r.json as { error?: { code?: string } } | null)?.error?.code;
-            if (code === 'NOT_FOUND') return null;
-            throw new TernClientError(code ?? 'NOT_FOUND', 'not found', 404, false, r.region);
-          }
-          return r.json as Row<F>;
+          return r.status === 404 ? null : (r.json as Row<F>);
         },
         async put(key, fields) {
           return (await call('PUT', rowPath(name, key), { fields }, globalThis.crypto.randomUUID())).json as Row<F>;

@@ -30,6 +30,8 @@ export const limits = {
   bufferedOpsMax: 20_000,
   /** Ops in one replication message. */
   opsPerMessageMax: 512,
+  /** Approximate bytes of ops in one replication message (a single larger op still goes alone). */
+  opsBytesPerMessageMax: 4 * 1024 * 1024,
   /** Stability reports from one peer waiting for their ops to arrive. */
   pendingReportsPerPeerMax: 16,
   /** Heartbeats from one origin waiting for their ops to arrive. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isRegionId, type RegionId } from '../core/clock/version-vector.js';
 import { limits } from '../core/limits.js';
-import { replicaDefaults } from '../core/replica/config.js';
+import { configProblem, replicaDefaults } from '../core/replica/config.js';
 import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 
@@ -182,7 +182,47 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
     if (!p.ok) throw new ConfigError(p.error.field ?? `tables.${name}`, p.error.message.replace(/^[^:]+: /, ''));
     tables[name] = p.value;
   }
-  return { cluster, regions, wan, router, tables, settings: parseSettings(input['settings']) };
+  const settings = parseSettings(input['settings']);
+  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings };
+  checkDistinct(config);
+  // What the replica core would refuse at start, refused here with the field named (exit 2).
+  const problem = configProblem({
+    ...replicaDefaults,
+    region: regions[0]?.name ?? '',
+    regions: names,
+    tables,
+    mergeFunctions: builtinMergeFunctions,
+    maxClockOffsetMs: settings.maxClockOffsetMs,
+    syncIntervalMs: settings.syncIntervalMs,
+    sessionWaitMs: settings.sessionWaitMs,
+    idempotencyRetentionMs: settings.idempotencyRetentionMs,
+  });
+  if (problem !== null) {
+    const field = problem.field === 'sessionWaitMs' || problem.field === 'maxClockOffsetMs' || problem.field === 'syncIntervalMs' ? `settings.${problem.field}` : (problem.field ?? '(file)');
+    throw new ConfigError(field, problem.message.replace(/^[^:]+: /, ''));
+  }
+  return config;
+}
+
+/** Two regions may not share a data directory or a port. */
+function checkDistinct(config: ClusterConfig): void {
+  const seen = new Map<string, string>();
+  const claim = (what: string, value: string, field: string) => {
+    const prev = seen.get(`${what}:${value}`);
+    if (prev !== undefined) throw new ConfigError(field, `${what} ${value} is also used by ${prev}`);
+    seen.set(`${what}:${value}`, field);
+  };
+  config.regions.forEach((r, i) => {
+    claim('data directory', r.node.data, `regions[${i}].node.data`);
+    claim('address', `${r.node.api.host}:${r.node.api.port}`, `regions[${i}].node.api`);
+    claim('address', `${r.node.peer.host}:${r.node.peer.port}`, `regions[${i}].node.peer`);
+  });
+  if (config.wan !== null) {
+    claim('address', `${config.wan.control.host}:${config.wan.control.port}`, 'wan.control');
+    const n = config.regions.length;
+    for (let p = config.wan.linkPortBase; p < config.wan.linkPortBase + n * n; p++) claim('address', `${config.wan.control.host}:${p}`, 'wan.linkPortBase');
+  }
+  if (config.router !== null) claim('address', `${config.router.api.host}:${config.router.api.port}`, 'router.api');
 }
 
 /** Reads and validates a configuration file (.yaml, .yml or .json). */

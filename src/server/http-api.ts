@@ -24,6 +24,8 @@ export interface ApiNode {
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
+  /** A peer heard from within this long counts as reachable. */
+  readonly reachableWithinMs: number;
   readonly metrics: NodeMetrics;
 }
 
@@ -63,12 +65,21 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     requestTimeout: 30_000,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
+    // Errors Fastify raises before a route runs get the contract's shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const code = (err as { code?: string }).code;
+      if (code === 'FST_ERR_BAD_URL') return void sendError(reply, fail('BAD_REQUEST', 'path: malformed percent-encoding', 'path'));
+      return void sendError(reply, fail('BAD_REQUEST', err.message));
+    },
   });
   // Node's own header timeout (slowloris): headers must arrive within 10 s.
   app.server.headersTimeout = 10_000;
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('tern-region', node.region);
+    // Every response carries a session token: the reply's, else the one the client sent.
+    const sent = header(request, 'tern-session');
+    if (!reply.hasHeader('tern-session') && sent !== undefined) reply.header('tern-session', sent);
     reply.header('cache-control', 'no-store');
     return undefined;
   });
@@ -82,6 +93,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return sendError(reply, fail('BAD_REQUEST', `body: malformed JSON (${err.message})`, 'body'));
     }
+    if (err.statusCode === 414) return sendError(reply, fail('TOO_LARGE', 'the path is too long (keys are at most 1 KiB)', 'key'));
     if ((err.statusCode ?? 500) < 500) return sendError(reply, fail('BAD_REQUEST', err.message));
     app.log.error({ err }, 'unexpected error in a request handler');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the node log', retryable: true } });
@@ -111,7 +123,8 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
       hlc: s.hlc,
       vector: s.vector,
       stable: s.stable,
-      peers: s.peers.map((p) => ({ region: p.region, reachable: p.heardAtMs !== null, lagMs: p.lagMs, lagOps: p.lagOps })),
+      // Reachable: heard from directly within the last few sync intervals.
+      peers: s.peers.map((p) => ({ region: p.region, reachable: p.heardAtMs !== null && Date.now() - p.heardAtMs < node.reachableWithinMs, lagMs: p.lagMs, lagOps: p.lagOps })),
       raft: null,
     };
   });

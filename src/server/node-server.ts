@@ -39,6 +39,7 @@ export class NodeServer {
       tables: () => config.tables,
       regions: config.regions.map((r) => r.name),
       mergeFunctions: Object.keys(builtinMergeFunctions),
+      reachableWithinMs: Math.max(1_000, 5 * config.settings.syncIntervalMs),
       metrics: this.metrics,
     });
   }
@@ -52,7 +53,14 @@ export class NodeServer {
 
   /** Stops taking requests, finishes the batch in progress, closes links and the store. */
   async stop(): Promise<void> {
-    await this.api.close();
+    // Requests in progress get a few seconds; then connections are closed, so one slow client
+    // cannot hold a shutdown (Node stops enforcing request timeouts once the server closes).
+    const grace = setTimeout(() => this.api.server.closeAllConnections(), 5_000);
+    try {
+      await this.api.close();
+    } finally {
+      clearTimeout(grace);
+    }
     await this.node.stop();
     this.log.info('region node stopped');
   }

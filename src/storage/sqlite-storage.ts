@@ -34,6 +34,11 @@ export class StorageCorruptError extends Error {
   readonly code = 'STORAGE_CORRUPT';
 }
 
+export class StorageLockedError extends Error {
+  override readonly name = 'StorageLockedError';
+  readonly code = 'STORAGE_LOCKED';
+}
+
 export interface SqliteStorageOptions {
   /** Decoded rows kept in memory. */
   readonly rowCacheMax?: number;
@@ -61,8 +66,20 @@ export class SqliteStorage implements Storage {
   constructor(path: string, options: SqliteStorageOptions = {}) {
     this.path = path;
     this.#rowCacheMax = options.rowCacheMax ?? 100_000;
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
+    // One process per store: take SQLite's exclusive lock now and keep it (the OS releases it if
+    // the process dies, so kill -9 never leaves a stale lock behind). Lock contention fails fast.
+    this.#db = new Database(path, { timeout: 200 });
+    try {
+      this.#db.pragma('locking_mode = EXCLUSIVE');
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.exec('BEGIN IMMEDIATE; COMMIT');
+    } catch (err) {
+      this.#db.close();
+      if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+        throw new StorageLockedError(`${path} is in use by another process; run one node per data directory`);
+      }
+      throw err;
+    }
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = OFF');
     if (options.checkOnOpen ?? true) {
@@ -86,9 +103,11 @@ export class SqliteStorage implements Storage {
     assert(version <= migrations.length, `${this.path} has schema version ${version}, newer than this build (${migrations.length}); upgrade Tern`);
     for (let v = version; v < migrations.length; v++) {
       this.#db.transaction(() => {
+        // Re-read inside the transaction: the version is what the lock holder sees now.
+        if ((this.#db.pragma('user_version', { simple: true }) as number) !== v) return;
         this.#db.exec(migrations[v] as string);
         this.#db.pragma(`user_version = ${v + 1}`);
-      })();
+      }).immediate();
     }
   }
 

@@ -25,6 +25,7 @@ export class DelayPipe {
   ) {
     source.on('data', (chunk: Buffer) => this.#push(chunk));
     source.on('end', () => this.#push(null));
+    dest.on('drain', () => this.#throttle());
   }
 
   #push(chunk: Buffer | null): void {
@@ -34,7 +35,7 @@ export class DelayPipe {
     this.#queue.push({ at, chunk: chunk ?? END });
     if (chunk !== null) {
       this.#waiting += chunk.length;
-      if (this.#waiting > waitingBytesMax) this.source.pause();
+      this.#throttle();
     }
     this.#arm();
   }
@@ -57,8 +58,18 @@ export class DelayPipe {
       this.#waiting -= chunk.length;
       if (!this.dest.destroyed) this.dest.write(chunk);
     }
-    if (this.#waiting <= waitingBytesMax / 2 && this.source.isPaused()) this.source.resume();
+    this.#throttle();
     this.#arm();
+  }
+
+  /**
+   * Bytes held here plus bytes the destination has not taken yet: over the budget, pause the
+   * source; resume once under half of it (checked again when the destination drains).
+   */
+  #throttle(): void {
+    const held = this.#waiting + this.dest.writableLength;
+    if (held > waitingBytesMax && !this.source.isPaused()) this.source.pause();
+    else if (held <= waitingBytesMax / 2 && this.source.isPaused()) this.source.resume();
   }
 
   close(): void {

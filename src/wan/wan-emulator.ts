@@ -54,7 +54,7 @@ export class WanEmulator {
           to: to.name,
           listen: { host: wan.control.host, port: wan.linkPortBase + i * n + j },
           target: to.node.peer,
-          server: net.createServer((socket) => this.#accept(link, socket)),
+          server: net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(link, socket)),
           sockets: new Set(),
           pipes: new Set(),
           cut: false,
@@ -82,21 +82,25 @@ export class WanEmulator {
       return;
     }
     link.connections++;
-    const upstream = net.connect({ host: link.target.host, port: link.target.port });
+    // Half-open: when one side ends, the other keeps receiving what is still delayed in flight,
+    // then is ended in turn (DelayPipe forwards the end after the delay).
+    const upstream = net.connect({ host: link.target.host, port: link.target.port, allowHalfOpen: true });
+    let closed = 0;
     for (const s of [client, upstream]) {
       s.setNoDelay(true);
       link.sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        link.sockets.delete(s);
+      s.on('error', () => {
         client.destroy();
         upstream.destroy();
+      });
+      s.on('close', () => {
+        link.sockets.delete(s);
+        if (++closed === 2) pipes.forEach((p) => (p.close(), link.pipes.delete(p)));
       });
     }
     const oneWay = () => this.rttMs(link.from, link.to) / 2;
     const pipes = [new DelayPipe(client, upstream, oneWay), new DelayPipe(upstream, client, oneWay)];
     for (const p of pipes) link.pipes.add(p);
-    client.on('close', () => pipes.forEach((p) => (p.close(), link.pipes.delete(p))));
   }
 
   /** Cuts every link between different groups; links inside a group keep working. */

@@ -62,6 +62,10 @@ describe('terndb command line', () => {
       expect(r.err).toMatch(/regions\[0\]\.node\.api: must be "host:port"/);
       writeFileSync(file, 'cluster: x\nregions: []\ntables: {}\n');
       expect(terndb('wan', '--config', file).err).toMatch(/regions: must be a non-empty list/);
+      writeFileSync(file, 'cluster: x\nregions:\n  - { name: a, node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: d } }\n  - { name: b, node: { id: b, api: "127.0.0.1:3", peer: "127.0.0.1:4", data: d } }\n');
+      expect(terndb('node', '--config', file, '--node', 'a').err).toMatch(/regions\[1\]\.node\.data: data directory .* is also used by regions\[0\]\.node\.data/);
+      writeFileSync(file, 'cluster: x\nregions:\n  - { name: a, node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: d } }\nsettings: { sessionWaitMs: 20000 }\n');
+      expect(terndb('node', '--config', file, '--node', 'a').err).toMatch(/settings\.sessionWaitMs/);
       writeFileSync(file, 'cluster: x\nregions:\n  - name: us-east\n    node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: d }\ntables:\n  t: { fields: { f: blob } }\n');
       const t = terndb('node', '--config', file, '--node', 'us-east');
       expect(t.code).toBe(2);

@@ -35,6 +35,18 @@ it('refuses a node that names another cluster, and logs it', async () => {
   await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('refused a peer link'));
 });
 
+it('drops a link that sends a malformed message, and stays up', async () => {
+  const socket = net.connect({ host: '127.0.0.1', port: c.base + 60 });
+  socket.resume(); // read (and ignore) the welcome, so the socket can see its end
+  await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+  socket.write(encodeFrame({ t: 'hello', cluster: 'prod', region: 'eu-west', node: 'x', protocol: 1 }));
+  socket.write(encodeFrame({ t: 'msg', m: { t: 'sync', vector: null, reports: null, beats: null } }));
+  await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const live = await c.http('us-east', 'GET', '/livez');
+  expect(live.status).toBe(200);
+  await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('malformed message'));
+});
+
 it('accepts a node of its own cluster', async () => {
   const answer = await handshake(c.base + 60, { t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: 1 });
   expect(answer).toMatchObject({ t: 'welcome', region: 'us-east' });

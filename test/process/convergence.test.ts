@@ -70,6 +70,14 @@ describe('three regions through the WAN emulator', () => {
     expect(r.body.fields.name).toBe('Bo');
   });
 
+  it('large rows written during a partition all arrive after it heals', async () => {
+    await c.wan('POST', '/v1/wan/partition', { isolate: 'ap-south' });
+    const big = 'x'.repeat(600 * 1024);
+    for (let i = 0; i < 60; i++) expect((await c.http('us-east', 'PUT', `/v1/tables/docs/rows/big${i}`, { fields: { title: `${i}${big}` } })).status).toBe(200);
+    await c.wan('POST', '/v1/wan/heal');
+    await c.eventually(() => row('ap-south', 'docs', 'big59'), (r) => r.status === 200, 60_000);
+  }, 90_000);
+
   it('writes on both sides of a partition converge after it heals', async () => {
     await c.wan('POST', '/v1/wan/partition', { isolate: 'ap-south' });
     await patch('ap-south', 'profiles', 'p4', { incr: { visits: 5 }, set: { name: 'island' } });

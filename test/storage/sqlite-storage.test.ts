@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Storage } from '../../src/core/storage/storage.js';
-import { SqliteStorage, StorageCorruptError } from '../../src/storage/sqlite-storage.js';
+import { SqliteStorage, StorageCorruptError, StorageLockedError } from '../../src/storage/sqlite-storage.js';
 import { describeStorageContract } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tern-sqlite-'));
@@ -34,6 +34,14 @@ it('refuses to start on a file corrupted in the middle, saying what to do', () =
   writeFileSync(path, bytes);
   expect(() => new SqliteStorage(path)).toThrow(StorageCorruptError);
   expect(() => new SqliteStorage(path)).toThrow(/integrity check[\s\S]*restore it/);
+});
+
+it('refuses a second process (or handle) on the same store, and takes it over once the first is gone', () => {
+  const path = join(dir, 'locked.sqlite');
+  const first = new SqliteStorage(path);
+  expect(() => new SqliteStorage(path)).toThrow(StorageLockedError);
+  first.close();
+  new SqliteStorage(path).close();
 });
 
 it('keys scan in code point order, like the memory store', () => {

@@ -8,6 +8,7 @@ import type { Hlc } from '../clock/hlc.js';
 import type { Dot, VersionVector } from '../clock/version-vector.js';
 import type { JsonScalar, JsonValue } from '../util/json.js';
 import { hash64 } from '../util/hash.js';
+import { canonicalJson } from '../util/json.js';
 
 /** One field's change inside a write. A field appears at most once per write. */
 export type FieldChange =
@@ -116,6 +117,22 @@ export interface ConflictEntry {
   readonly loserCount: number;
   /** Regions of the winner and losers, sorted. */
   readonly regions: readonly string[];
+}
+
+/**
+ * An op's approximate encoded size in bytes: enough to bound replication messages, cheap enough
+ * to compute for every op sent.
+ */
+export function approxOpBytes(op: Op): number {
+  let n = 160 + op.key.length + op.table.length;
+  for (const name in op.changes) {
+    const c = op.changes[name] as FieldChange;
+    n += name.length + 8;
+    if (c.k === 'set') n += canonicalJson(c.value).length;
+    else if (c.k === 'add' || c.k === 'remove') n += canonicalJson(c.elems).length;
+  }
+  if (op.idem !== undefined) n += op.idem.key.length + 32 + (op.idem.result.row === null ? 0 : canonicalJson(op.idem.result.row.fields).length);
+  return n;
 }
 
 /** The conflict feed id: a function of what was decided, so every region computes the same one. */

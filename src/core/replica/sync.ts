@@ -8,7 +8,7 @@
 import { get, mergeVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { PeerLink, ReplicaContext } from './context.js';
-import type { Op } from './op.js';
+import { approxOpBytes, type Op } from './op.js';
 
 /**
  * Periodic work runs on the raw physical clock: if it jumped back, start the period over rather
@@ -44,15 +44,33 @@ function peersOf(ctx: ReplicaContext): RegionId[] {
   return ctx.config.regions.filter((r) => r !== ctx.config.region);
 }
 
+/** Splits ops into messages bounded by count and approximate bytes (an oversized op goes alone). */
+function byteBoundedBatches(ops: readonly Op[]): Op[][] {
+  const out: Op[][] = [];
+  let batch: Op[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    const size = approxOpBytes(op);
+    if (batch.length > 0 && (batch.length >= limits.opsPerMessageMax || bytes + size > limits.opsBytesPerMessageMax)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(op);
+    bytes += size;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
 /** Sends this step's new local ops to every peer. */
 export function flushPushed(ctx: ReplicaContext): void {
   if (ctx.pushed.length === 0) return;
   const self = ctx.config.region;
   const last = ctx.pushed[ctx.pushed.length - 1] as Op;
+  const batches = byteBoundedBatches(ctx.pushed);
   for (const peer of peersOf(ctx)) {
-    for (let i = 0; i < ctx.pushed.length; i += limits.opsPerMessageMax) {
-      ctx.out.messages.push({ to: peer, message: { t: 'ops', ops: ctx.pushed.slice(i, i + limits.opsPerMessageMax) } });
-    }
+    for (const ops of batches) ctx.out.messages.push({ to: peer, message: { t: 'ops', ops } });
     noteSent(ctx, linkTo(ctx, peer), self, last.dot.seq);
     ctx.metrics.opsSent += ctx.pushed.length;
   }
@@ -111,6 +129,7 @@ export function receiveSync(
 
 function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
   const ops: Op[] = [];
+  let bytes = 0;
   const now = ctx.physicalMs;
   const origins = ctx.config.knobs?.disableRelay ? [ctx.config.region] : ctx.config.regions;
   for (const origin of origins) {
@@ -141,8 +160,14 @@ function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
       continue;
     }
     const room = limits.opsPerMessageMax - ops.length;
-    if (room <= 0) break;
-    const batch = ctx.storage.readOps(origin, from, room);
+    if (room <= 0 || bytes >= limits.opsBytesPerMessageMax) break;
+    const batch: Op[] = [];
+    for (const op of ctx.storage.readOps(origin, from, room)) {
+      const size = approxOpBytes(op);
+      if (ops.length + batch.length > 0 && bytes + size > limits.opsBytesPerMessageMax) break;
+      batch.push(op);
+      bytes += size;
+    }
     if (batch.length === 0) continue;
     ops.push(...batch);
     if (!inFlight) link.windowStartMs.set(origin, now);

@@ -26,7 +26,8 @@ export class FrameReader {
   #chunks: Buffer[] = [];
   #buffered = 0;
 
-  constructor(private readonly maxBytes = frameBytesMax) {}
+  /** The largest frame accepted now (raised after a handshake). */
+  constructor(public limit = frameBytesMax) {}
 
   /** Adds a chunk; returns the frames it completed. Throws FrameTooLarge on an oversized frame. */
   push(chunk: Buffer): unknown[] {
@@ -37,7 +38,7 @@ export class FrameReader {
       if (this.#buffered < 4) break;
       const head = this.#peek(4);
       const length = head.readUInt32BE(0);
-      if (length > this.maxBytes) throw new FrameTooLarge(`frame of ${length} bytes exceeds ${this.maxBytes}`);
+      if (length > this.limit) throw new FrameTooLarge(`frame of ${length} bytes exceeds ${this.limit}`);
       if (this.#buffered < 4 + length) break;
       const frame = this.#take(4 + length);
       out.push(packr.unpack(frame.subarray(4)));

@@ -12,7 +12,12 @@ import type { Logger } from 'pino';
 import type { RegionId } from '../../core/clock/version-vector.js';
 import type { PeerMessage } from '../../core/replica/messages.js';
 import type { HostPort } from '../config.js';
+import { peerMessageProblem } from '../../core/replica/peer-message.js';
 import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
+
+/** Frames allowed before the handshake completes, and how long a handshake may take. */
+const helloBytesMax = 4 * 1024;
+const handshakeMs = 5_000;
 
 export const protocolVersion = 1;
 
@@ -67,6 +72,7 @@ export class PeerTransport {
   #server: net.Server | null = null;
   #stopped = false;
   refusedInbound = 0;
+  badMessages = 0;
 
   constructor(options: TransportOptions) {
     this.#o = { sendQueueBytesMax: 32 * 1024 * 1024, backoffMsMin: 50, backoffMsMax: 2_000, ...options };
@@ -101,7 +107,8 @@ export class PeerTransport {
     const link = this.#links.get(to);
     if (link === undefined) return false;
     for (const frame of this.#frames(message)) {
-      if (link.queuedBytes + frame.length > this.#o.sendQueueBytesMax) {
+      // An empty queue always takes one frame, so no message is too big ever to be sent.
+      if (link.queue.length > 0 && link.queuedBytes + frame.length > this.#o.sendQueueBytesMax) {
         link.stats.framesDropped++;
         return false;
       }
@@ -112,10 +119,11 @@ export class PeerTransport {
     return true;
   }
 
-  /** Encodes a message, splitting an ops batch in halves until every frame fits. */
+  /** Encodes a message, splitting an ops batch in halves until every frame fits (half a queue at most). */
   #frames(message: PeerMessage): Buffer[] {
     const frame = encodeFrame({ t: 'msg', m: message } satisfies Wire);
-    if (frame.length - 4 <= frameBytesMax || message.t !== 'ops' || message.ops.length <= 1) return [frame];
+    const max = Math.min(frameBytesMax, this.#o.sendQueueBytesMax / 2);
+    if (frame.length - 4 <= max || message.t !== 'ops' || message.ops.length <= 1) return [frame];
     const mid = Math.ceil(message.ops.length / 2);
     return [...this.#frames({ t: 'ops', ops: message.ops.slice(0, mid) }), ...this.#frames({ t: 'ops', ops: message.ops.slice(mid) })];
   }
@@ -144,7 +152,11 @@ export class PeerTransport {
     const socket = net.connect({ host: link.address.host, port: link.address.port });
     socket.setNoDelay(true);
     link.socket = socket;
-    const reader = new FrameReader();
+    const reader = new FrameReader(helloBytesMax);
+    const deadline = setTimeout(() => {
+      this.#o.log.warn({ peer: link.region, address: `${link.address.host}:${link.address.port}` }, 'peer did not answer our handshake in time; reconnecting');
+      socket.destroy();
+    }, handshakeMs);
     socket.on('connect', () => {
       socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello));
     });
@@ -160,11 +172,15 @@ export class PeerTransport {
       for (const f of frames) {
         const msg = f as Welcome | Refused;
         if (msg.t === 'welcome' && msg.region === link.region) {
+          clearTimeout(deadline);
           link.ready = true;
           link.writable = true;
           link.backoffMs = this.#o.backoffMsMin;
           this.#o.log.info({ peer: link.region }, 'peer link up');
           this.#flush(link);
+        } else if (msg.t === 'welcome') {
+          this.#o.log.error({ peer: link.region, answeredBy: msg.region }, 'the address configured for this peer is another region; check the configuration');
+          socket.destroy();
         } else if (msg.t === 'refused') {
           link.stats.refusals++;
           this.#o.log.error({ peer: link.region, reason: msg.reason }, 'peer refused our link; check that both use the same cluster configuration');
@@ -178,6 +194,7 @@ export class PeerTransport {
     });
     socket.on('error', () => undefined); // 'close' follows; reconnecting is the answer
     socket.on('close', () => {
+      clearTimeout(deadline);
       if (link.ready) this.#o.log.warn({ peer: link.region }, 'peer link down; reconnecting');
       link.ready = false;
       link.socket = null;
@@ -193,8 +210,10 @@ export class PeerTransport {
     this.#inbound.add(socket);
     socket.on('close', () => this.#inbound.delete(socket));
     socket.on('error', () => undefined);
-    const reader = new FrameReader();
+    const reader = new FrameReader(helloBytesMax);
     let from: RegionId | null = null;
+    const deadline = setTimeout(() => socket.destroy(), handshakeMs);
+    socket.on('close', () => clearTimeout(deadline));
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
       try {
@@ -208,10 +227,18 @@ export class PeerTransport {
         if (from === null) {
           from = this.#handshake(socket, f as Hello);
           if (from === null) return;
+          clearTimeout(deadline);
+          reader.limit = frameBytesMax;
           continue;
         }
         const wire = f as Wire;
-        if (wire.t !== 'msg') continue;
+        const problem = typeof wire === 'object' && wire !== null && wire.t === 'msg' ? peerMessageProblem(wire.m) : 'not a message frame';
+        if (problem !== null) {
+          this.badMessages++;
+          this.#o.log.error({ peer: from, problem }, 'peer sent a malformed message; dropping the link (check that both run the same Tern version)');
+          socket.destroy();
+          return;
+        }
         this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
         this.#o.onMessage(from, wire.m);
       }

@@ -1,0 +1,75 @@
+/**
+ * Shape checks for messages from peers. A peer message crosses a process boundary; one that is
+ * malformed (a bug, a version skew, a stranger who knows the cluster name) must be refused, not
+ * allowed to throw inside a step, which is fatal by design.
+ */
+import { isRegionId } from '../clock/version-vector.js';
+import type { PeerMessage } from './messages.js';
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const isSeq = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function isVector(v: unknown): boolean {
+  return isRecord(v) && Object.entries(v).every(([k, n]) => isRegionId(k) && isSeq(n));
+}
+
+function isHlc(v: unknown): boolean {
+  return isRecord(v) && isSeq(v['wall']) && isSeq(v['logical']) && typeof v['node'] === 'string';
+}
+
+const changeKinds = new Set(['set', 'unset', 'incr', 'add', 'remove']);
+
+function changeProblem(c: unknown): boolean {
+  if (!isRecord(c) || !changeKinds.has(c['k'] as string)) return true;
+  if (c['k'] === 'incr') return typeof c['delta'] !== 'number' || !Number.isSafeInteger(c['delta']);
+  if (c['k'] === 'add' || c['k'] === 'remove') return !Array.isArray(c['elems']);
+  if (c['k'] === 'set') return !('value' in c);
+  return false;
+}
+
+/** Why an op from a peer is malformed, or null. */
+function opProblem(op: unknown): string | null {
+  if (!isRecord(op)) return 'an op is not an object';
+  const dot = op['dot'];
+  if (!isRecord(dot) || !isRegionId(dot['origin']) || !isSeq(dot['seq']) || (dot['seq'] as number) < 1) return 'an op has a bad dot';
+  if (!isHlc(op['hlc'])) return 'an op has a bad hlc';
+  if (!isVector(op['deps'])) return 'an op has bad deps';
+  if (typeof op['table'] !== 'string' || typeof op['key'] !== 'string') return 'an op has a bad table or key';
+  if (op['kind'] !== 'write' && op['kind'] !== 'delete') return 'an op has a bad kind';
+  const changes = op['changes'];
+  if (!isRecord(changes) || Object.values(changes).some(changeProblem)) return 'an op has bad changes';
+  const idem = op['idem'];
+  if (idem !== undefined && (!isRecord(idem) || typeof idem['key'] !== 'string' || typeof idem['digest'] !== 'string' || !isRecord(idem['result']))) return 'an op has a bad idempotency stamp';
+  return null;
+}
+
+/** Why a peer message is malformed, or null when it is a well-formed PeerMessage. */
+export function peerMessageProblem(m: unknown): string | null {
+  if (!isRecord(m)) return 'not an object';
+  if (m['t'] === 'ops') {
+    if (!Array.isArray(m['ops'])) return 'ops is not a list';
+    for (const op of m['ops']) {
+      const p = opProblem(op);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  if (m['t'] === 'sync') {
+    if (!isVector(m['vector'])) return 'sync has a bad vector';
+    const reports = m['reports'];
+    if (!isRecord(reports) || !Object.entries(reports).every(([k, v]) => isRegionId(k) && isVector(v))) return 'sync has bad reports';
+    const beats = m['beats'];
+    if (!isRecord(beats) || !Object.entries(beats).every(([k, b]) => isRegionId(k) && isRecord(b) && isSeq(b['seq']) && typeof b['wallMs'] === 'number' && Number.isFinite(b['wallMs']))) {
+      return 'sync has bad heartbeats';
+    }
+    return null;
+  }
+  return `unknown message type ${JSON.stringify(m['t'])}`;
+}
+
+export function isPeerMessage(m: unknown): m is PeerMessage {
+  return peerMessageProblem(m) === null;
+}
