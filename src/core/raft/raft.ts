@@ -1,0 +1,584 @@
+/**
+ * A sans-IO Raft node (Ongaro & Ousterhout 2014; Ongaro's thesis 2014), in the shape of
+ * etcd-io/raft: `tick(nowMs)` and `step(message)` change state, `ready()` says what to persist,
+ * send and apply, `advance(ready)` says it was persisted. No IO, no clocks, no global randomness:
+ * election timeouts come from the injected random source.
+ *
+ * Beyond the paper: pre-vote and check-quorum (thesis §9.6), so a partitioned node cannot disrupt
+ * a healthy leader and a leader that lost its quorum steps down; leases and ReadIndex for
+ * linearizable reads (thesis §6.4); leadership transfer towards a preferred node (thesis §3.10).
+ */
+import { assert } from '../util/assert.js';
+import { RaftLog } from './log.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, ReadState, Ready, Role, Snapshot, Term } from './types.js';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  /** Base election timeout in ticks; each timeout is drawn from [electionTicks, 2·electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Milliseconds per tick, for leases. */
+  readonly tickMs: number;
+  /** Clocks may differ in rate and reading by this much; leases are shortened by it. */
+  readonly maxClockOffsetMs: number;
+  /** Seeded uniform random numbers in [0, 1). */
+  readonly random: () => number;
+  /** When set, a leader hands leadership to this node once it is caught up. */
+  readonly preferredLeader?: NodeId;
+  readonly maxEntriesPerAppend?: number;
+  readonly maxInflightAppends?: number;
+}
+
+export interface RaftInitialState<C, S> {
+  readonly hardState: HardState | null;
+  readonly snapshot: Snapshot<S> | null;
+  readonly entries: ReadonlyArray<Entry<C>>;
+  /** The state machine already holds entries up to here (it is persisted with them); they are not handed out again. */
+  readonly applied?: LogIndex;
+}
+
+interface Progress {
+  match: LogIndex;
+  next: LogIndex;
+  /** probe: one append in flight until it answers; replicate: pipelined up to the inflight limit. */
+  state: 'probe' | 'replicate';
+  inflight: number;
+  probeSent: boolean;
+  /** Heard from since the last check-quorum. */
+  active: boolean;
+  /** Heartbeat round current when entries were last sent: an answer to a later round that still lacks them means they were lost. */
+  entriesRound: number;
+}
+
+export type ProposeResult = { readonly ok: true; readonly index: LogIndex; readonly term: Term } | { readonly ok: false; readonly leader: NodeId | null };
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: Term;
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly commit: LogIndex;
+  readonly applied: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly leaseValid: boolean;
+  /** A leadership transfer is under way: proposals are refused until it ends. */
+  readonly transferring: boolean;
+}
+
+export class Raft<C = unknown, S = unknown> {
+  readonly id: NodeId;
+  readonly #c: Required<Omit<RaftConfig, 'preferredLeader'>> & { preferredLeader?: NodeId };
+  voters: readonly NodeId[];
+  term: Term;
+  vote: NodeId | null;
+  leader: NodeId | null = null;
+  role: Role = 'follower';
+  readonly log: RaftLog<C>;
+  #prs = new Map<NodeId, Progress>();
+  #votes = new Map<NodeId, boolean>();
+  #electionElapsed = 0;
+  #heartbeatElapsed = 0;
+  #timeout: number;
+  #nowMs = 0;
+  #now: Array<Message<C, S>> = [];
+  #after: Array<Message<C, S>> = [];
+  #persisted: HardState;
+  #receivedSnapshot: Snapshot<S> | null = null;
+  #snapshot: Snapshot<S> | null;
+  // Heartbeat rounds: which followers answered each, and when it was sent (leases, ReadIndex).
+  #round = 0;
+  #roundSentMs = new Map<number, number>();
+  #roundAcks = new Map<number, Set<NodeId>>();
+  #leaseUntilMs = -Infinity;
+  #pendingReads: Array<{ ctx: number; index: LogIndex; round: number }> = [];
+  #waitingReads: number[] = [];
+  #reads: ReadState[] = [];
+  #abandonedReads: number[] = [];
+  #transferSent = -Infinity;
+  /**
+   * Set once this leader sent timeout-now in its term. The target's election skips the followers'
+   * lease check, and the message may arrive late, so this leader never trusts a lease again in
+   * this term: its reads go through ReadIndex.
+   */
+  #transferAttempted = false;
+  /** Ticks since this node started: it votes for nobody in its first election timeout (see #inLease). */
+  #ticksSinceBoot = 0;
+
+  constructor(config: RaftConfig, initial: RaftInitialState<C, S>) {
+    assert(config.voters.includes(config.id), () => `${config.id} is not a voter of ${config.voters.join(',')}`);
+    this.id = config.id;
+    this.#c = { maxEntriesPerAppend: 256, maxInflightAppends: 64, ...config };
+    this.voters = initial.snapshot?.voters ?? config.voters;
+    this.term = initial.hardState?.term ?? 0;
+    this.vote = initial.hardState?.vote ?? null;
+    this.#snapshot = initial.snapshot;
+    this.log = new RaftLog<C>(initial.snapshot, initial.entries, initial.hardState?.commit ?? 0);
+    if (initial.applied !== undefined) this.log.applied = Math.max(this.log.applied, Math.min(initial.applied, this.log.committed));
+    this.#persisted = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.#timeout = this.#randomTimeout();
+  }
+
+  #randomTimeout(): number {
+    return this.#c.electionTicks + Math.floor(this.#c.random() * this.#c.electionTicks);
+  }
+
+  #quorum(): number {
+    return Math.floor(this.voters.length / 2) + 1;
+  }
+
+  #peers(): NodeId[] {
+    return this.voters.filter((v) => v !== this.id);
+  }
+
+  #send(m: Message<C, S>): void {
+    if (m.type === 'append' || m.type === 'snapshot') this.#now.push(m);
+    else this.#after.push(m);
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+
+  /** One tick at physical time nowMs (leases are measured in ms, timeouts in ticks). */
+  tick(nowMs: number): void {
+    this.#nowMs = Math.max(this.#nowMs, nowMs);
+    this.#ticksSinceBoot++;
+    if (this.role === 'leader') return this.#tickLeader();
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#timeout) {
+      this.#electionElapsed = 0;
+      this.#campaign(true, false);
+    }
+  }
+
+  #tickLeader(): void {
+    this.#heartbeatElapsed++;
+    this.#electionElapsed++;
+    // Check-quorum (thesis §6.2): a leader that has not heard from a majority within an
+    // election timeout steps down, so a partitioned leader stops serving.
+    if (this.#electionElapsed >= this.#c.electionTicks) {
+      this.#electionElapsed = 0;
+      const active = 1 + this.#peers().filter((p) => this.#prs.get(p)?.active === true).length;
+      for (const p of this.#prs.values()) p.active = false;
+      if (active < this.#quorum()) return this.#becomeFollower(this.term, null);
+    }
+    if (this.#heartbeatElapsed >= this.#c.heartbeatTicks) {
+      this.#heartbeatElapsed = 0;
+      this.#broadcastAppend(true);
+    }
+    this.#maybeTransfer();
+  }
+
+  // ---- roles -------------------------------------------------------------------------------
+
+  #transferring(): boolean {
+    return this.role === 'leader' && this.#nowMs - this.#transferSent < this.#c.electionTicks * this.#c.tickMs;
+  }
+
+  #becomeFollower(term: Term, leader: NodeId | null): void {
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.#electionElapsed = 0;
+    this.#timeout = this.#randomTimeout();
+    this.#leaseUntilMs = -Infinity;
+    // Reads this node was confirming as leader can no longer be answered here: say so.
+    this.#abandonedReads.push(...this.#pendingReads.map((p) => p.ctx), ...this.#waitingReads);
+    this.#pendingReads = [];
+    this.#waitingReads = [];
+  }
+
+  /** §5.2; with pre-vote, a candidate first asks whether it could win, without changing its term. */
+  #campaign(pre: boolean, transfer: boolean): void {
+    this.#votes = new Map([[this.id, true]]);
+    if (pre) {
+      this.role = 'pre-candidate';
+      this.leader = null;
+    } else {
+      this.term++;
+      this.vote = this.id;
+      this.role = 'candidate';
+      this.leader = null;
+    }
+    if (this.#votes.size >= this.#quorum()) {
+      if (pre) return this.#campaign(false, false);
+      return this.#becomeLeader();
+    }
+    const term = pre ? this.term + 1 : this.term;
+    for (const to of this.#peers()) {
+      const base = { from: this.id, to, term, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
+      this.#send(pre ? { type: 'pre-vote', ...base } : { type: 'vote', ...base, transfer });
+    }
+  }
+
+  #becomeLeader(): void {
+    this.role = 'leader';
+    this.leader = this.id;
+    this.#electionElapsed = 0;
+    this.#heartbeatElapsed = 0;
+    this.#transferSent = -Infinity;
+    this.#transferAttempted = false;
+    this.#prs = new Map(this.#peers().map((p) => [p, { match: 0, next: this.log.lastIndex() + 1, state: 'probe', inflight: 0, probeSent: false, active: true, entriesRound: 0 }]));
+    // §8: a new leader commits an entry of its own term before it can tell what is committed.
+    this.log.append([{ term: this.term, index: this.log.lastIndex() + 1, data: null }]);
+    this.#broadcastAppend(true);
+  }
+
+  // ---- the public inputs -------------------------------------------------------------------
+
+  /** Appends a command when leader; otherwise says who the leader is (if known). */
+  propose(data: C): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, leader: this.leader };
+    // During a transfer the target must stay the most up-to-date node, or the others refuse it.
+    if (this.#transferring()) return { ok: false, leader: null };
+    const index = this.log.lastIndex() + 1;
+    this.log.append([{ term: this.term, index, data }]);
+    this.#broadcastAppend(false);
+    return { ok: true, index, term: this.term };
+  }
+
+  /**
+   * Asks for a linearizable read point (§6.4). A leader with a valid lease answers at once; otherwise
+   * it confirms its leadership with a heartbeat round first. False when not leader.
+   */
+  readIndex(ctx: number, nowMs: number): boolean {
+    if (this.role !== 'leader') return false;
+    this.#nowMs = Math.max(this.#nowMs, nowMs);
+    if (this.log.termAt(this.log.committed) !== this.term) {
+      this.#waitingReads.push(ctx); // until this term's first entry commits
+      return true;
+    }
+    this.#startRead(ctx);
+    return true;
+  }
+
+  #startRead(ctx: number): void {
+    if (this.#leaseHeld()) {
+      this.#reads.push({ ctx, index: this.log.committed });
+      return;
+    }
+    this.#pendingReads.push({ ctx, index: this.log.committed, round: this.#round + 1 });
+    this.#broadcastAppend(true);
+  }
+
+  /** A snapshot of the state machine at `snapshot.index` exists: drop the log up to it. */
+  compact(snapshot: Snapshot<S>): void {
+    this.#snapshot = snapshot;
+    this.log.compact(snapshot.index);
+  }
+
+  step(m: Message<C, S>): void {
+    if (m.to !== this.id || !this.voters.includes(m.from)) return;
+    if (m.term > this.term) {
+      if ((m.type === 'vote' || m.type === 'pre-vote') && !(m.type === 'vote' && m.transfer) && this.#inLease()) {
+        return; // thesis §4.2.3: ignore a disruptive candidate while a leader is alive
+      }
+      if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && m.granted)) {
+        // Pre-votes carry the term they would use; they change nobody's term.
+      } else {
+        this.#becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === 'append' || m.type === 'snapshot') {
+        // Tell a stale leader about the newer term so it steps down (needed with check-quorum).
+        this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, round: 0 });
+      } else if (m.type === 'pre-vote') {
+        this.#send({ type: 'pre-vote-resp', from: this.id, to: m.from, term: this.term, granted: false });
+      }
+      return;
+    }
+    if (m.type === 'pre-vote' || m.type === 'vote') return this.#onVoteRequest(m);
+    switch (this.role) {
+      case 'leader':
+        return this.#stepLeader(m);
+      case 'candidate':
+      case 'pre-candidate':
+        return this.#stepCandidate(m);
+      case 'follower':
+        return this.#stepFollower(m);
+    }
+  }
+
+  /**
+   * Has this node heard from a live leader within the minimum election timeout? Then it helps
+   * nobody else become leader: this is what the leader's lease rests on (thesis §6.4.1). A node
+   * that just started does not know whom it last heard from, so it abstains for one election
+   * timeout after boot: a leader's lease counted on it from before the crash may still run.
+   */
+  #inLease(): boolean {
+    if (this.#ticksSinceBoot < this.#c.electionTicks) return true;
+    return this.leader !== null && this.leader !== this.id && this.#electionElapsed < this.#c.electionTicks;
+  }
+
+  /** The leader may serve reads from its state without asking anyone (thesis §6.4.1). */
+  #leaseHeld(): boolean {
+    if (this.role !== 'leader' || this.#transferAttempted) return false;
+    return this.voters.length === 1 || this.#nowMs < this.#leaseUntilMs;
+  }
+
+  #onVoteRequest(m: Extract<Message<C, S>, { type: 'vote' | 'pre-vote' }>): void {
+    const upToDate = this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const canVote = m.type === 'pre-vote' ? m.term > this.term : this.vote === m.from || (this.vote === null && this.leader === null);
+    const granted = canVote && upToDate;
+    if (m.type === 'vote') {
+      if (granted) {
+        this.vote = m.from;
+        this.#electionElapsed = 0;
+      }
+      this.#send({ type: 'vote-resp', from: this.id, to: m.from, term: this.term, granted });
+    } else {
+      this.#send({ type: 'pre-vote-resp', from: this.id, to: m.from, term: granted ? m.term : this.term, granted });
+    }
+  }
+
+  #stepCandidate(m: Message<C, S>): void {
+    if (m.type === 'append' || m.type === 'snapshot') {
+      this.#becomeFollower(m.term, m.from);
+      return this.#stepFollower(m);
+    }
+    const pre = this.role === 'pre-candidate';
+    if ((pre && m.type === 'pre-vote-resp') || (!pre && m.type === 'vote-resp')) {
+      this.#votes.set(m.from, m.granted);
+      const yes = [...this.#votes.values()].filter(Boolean).length;
+      const no = this.#votes.size - yes;
+      if (yes >= this.#quorum()) {
+        if (pre) this.#campaign(false, false);
+        else this.#becomeLeader();
+      } else if (no >= this.#quorum()) this.#becomeFollower(this.term, null);
+    }
+  }
+
+  #stepFollower(m: Message<C, S>): void {
+    switch (m.type) {
+      case 'append':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        return this.#onAppend(m);
+      case 'snapshot':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        return this.#onSnapshot(m);
+      case 'timeout-now':
+        // Leadership transfer: campaign at once, past the lease of the current leader.
+        return this.#campaign(false, true);
+      default:
+        return;
+    }
+  }
+
+  /** §5.3: accept the leader's entries if our log matches at prevIndex, else tell it where to retry. */
+  #onAppend(m: Extract<Message<C, S>, { type: 'append' }>): void {
+    const reply = (index: LogIndex, reject: boolean) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject, round: m.round });
+    if (m.prevIndex < this.log.committed) return reply(this.log.committed, false);
+    if (this.log.termAt(m.prevIndex) === m.prevTerm) {
+      const last = this.log.mergeFromLeader(m.prevIndex, m.entries);
+      this.log.commitTo(Math.min(m.commit, last));
+      // Log Matching (§5.3): if our last entry is from the leader's term, our whole log is the
+      // leader's up to it. Saying so lets a heartbeat reveal entries lost on the way.
+      const matched = this.log.lastTerm() === m.term ? Math.max(last, this.log.lastIndex()) : last;
+      return reply(matched, false);
+    }
+    // Hint (§5.3's optimisation): our last index if our log is short; else skip back over the
+    // whole conflicting term, never below what is committed.
+    const conflictTerm = this.log.termAt(m.prevIndex);
+    let hint = conflictTerm === undefined ? this.log.lastIndex() : m.prevIndex - 1;
+    while (conflictTerm !== undefined && hint > this.log.committed && this.log.termAt(hint) === conflictTerm) hint--;
+    reply(hint, true);
+  }
+
+  #onSnapshot(m: Extract<Message<C, S>, { type: 'snapshot' }>): void {
+    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject: false, round: m.round });
+    if (m.snapshot.index <= this.log.committed) return reply(this.log.committed);
+    this.log.restore(m.snapshot);
+    this.voters = m.snapshot.voters;
+    this.#snapshot = m.snapshot;
+    this.#receivedSnapshot = m.snapshot;
+    reply(m.snapshot.index);
+  }
+
+  #stepLeader(m: Message<C, S>): void {
+    if (m.type !== 'append-resp') return;
+    const pr = this.#prs.get(m.from);
+    if (pr === undefined) return;
+    pr.active = true;
+    this.#ackRound(m.round, m.from);
+    if (m.reject) {
+      // Back off to the hint and probe one append at a time until the logs match.
+      pr.state = 'probe';
+      pr.inflight = 0;
+      pr.probeSent = false;
+      pr.next = Math.max(1, Math.min(pr.next - 1, m.index + 1));
+      return this.#sendAppend(m.from, false);
+    }
+    if (m.index > pr.match) {
+      pr.match = m.index;
+      pr.state = 'replicate';
+    }
+    pr.next = Math.max(pr.next, m.index + 1);
+    pr.inflight = Math.max(0, pr.inflight - 1);
+    pr.probeSent = false;
+    if (pr.state === 'replicate' && m.round > pr.entriesRound && pr.match < pr.next - 1) {
+      // This answers a heartbeat sent after our last entries, and they are not there: lost on the
+      // way (a dropped connection). Probe from what the follower has.
+      pr.state = 'probe';
+      pr.inflight = 0;
+      pr.next = pr.match + 1;
+    }
+    if (this.#maybeCommit()) this.#broadcastAppend(false);
+    else if (pr.next <= this.log.lastIndex()) this.#sendAppend(m.from, false);
+  }
+
+  /** A follower answered heartbeat round `round`: renew the lease and confirm reads once a majority did. */
+  #ackRound(round: number, from: NodeId): void {
+    const acks = this.#roundAcks.get(round);
+    if (acks === undefined) return;
+    acks.add(from);
+    if (acks.size + 1 < this.#quorum()) return;
+    // A majority heard from us at `sentMs`; none of them will vote for another leader within a
+    // minimum election timeout of that, by its own clock. Shorten by the offset between clocks.
+    const sentMs = this.#roundSentMs.get(round) ?? -Infinity;
+    this.#leaseUntilMs = Math.max(this.#leaseUntilMs, sentMs + this.#c.electionTicks * this.#c.tickMs - this.#c.maxClockOffsetMs);
+    for (const r of [...this.#roundAcks.keys()]) {
+      if (r <= round) {
+        this.#roundAcks.delete(r);
+        this.#roundSentMs.delete(r);
+      }
+    }
+    const ready = this.#pendingReads.filter((p) => p.round <= round);
+    this.#pendingReads = this.#pendingReads.filter((p) => p.round > round);
+    for (const p of ready) this.#reads.push({ ctx: p.ctx, index: p.index });
+  }
+
+  /** §5.3 and §5.4.2: commit the highest index a majority holds, if it is from this term. */
+  #maybeCommit(): boolean {
+    const matches = [this.log.stable, ...this.#peers().map((p) => this.#prs.get(p)?.match ?? 0)].sort((a, b) => b - a);
+    const index = matches[this.#quorum() - 1] as LogIndex;
+    if (index <= this.log.committed || this.log.termAt(index) !== this.term) return false;
+    this.log.commitTo(index);
+    if (this.#waitingReads.length > 0) {
+      const waiting = this.#waitingReads;
+      this.#waitingReads = [];
+      for (const ctx of waiting) this.#startRead(ctx);
+    }
+    return true;
+  }
+
+  #broadcastAppend(heartbeat: boolean): void {
+    if (heartbeat) {
+      this.#round++;
+      this.#roundSentMs.set(this.#round, this.#nowMs);
+      this.#roundAcks.set(this.#round, new Set());
+      // Keep a bounded number of unanswered rounds.
+      for (const r of this.#roundAcks.keys()) {
+        if (r >= this.#round - 64) continue;
+        this.#roundAcks.delete(r);
+        this.#roundSentMs.delete(r);
+      }
+    }
+    for (const p of this.#peers()) this.#sendAppend(p, heartbeat);
+  }
+
+  /** Sends the follower what it is missing: entries, a snapshot, or (heartbeat) nothing new. */
+  #sendAppend(to: NodeId, heartbeat: boolean): void {
+    const pr = this.#prs.get(to);
+    if (pr === undefined) return;
+    if (pr.next <= this.log.offset) {
+      if (this.#snapshot === null) return;
+      this.#send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot: this.#snapshot, round: this.#round });
+      pr.next = this.#snapshot.index + 1;
+      pr.state = 'probe';
+      pr.probeSent = true;
+      return;
+    }
+    const blocked = pr.state === 'probe' ? pr.probeSent : pr.inflight >= this.#c.maxInflightAppends;
+    const entries = blocked ? [] : this.log.slice(pr.next, this.#c.maxEntriesPerAppend);
+    if (entries.length === 0 && !heartbeat) return;
+    // A heartbeat points at what the follower is known to hold, so it is never refused for
+    // entries still on their way (etcd's heartbeats carry no index at all).
+    let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
+    if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
+    const prevTerm = this.log.termAt(prevIndex) as Term;
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: Math.min(this.log.committed, prevIndex + entries.length), round: this.#round });
+    if (entries.length > 0) {
+      pr.entriesRound = this.#round;
+      if (pr.state === 'replicate') {
+        pr.next = (entries[entries.length - 1] as Entry<C>).index + 1; // pipelining: do not wait
+        pr.inflight++;
+      } else pr.probeSent = true;
+    }
+  }
+
+  /** Hands leadership to the preferred node once it holds the whole log (thesis §3.10). */
+  #maybeTransfer(): void {
+    const target = this.#c.preferredLeader;
+    if (target === undefined || target === this.id || !this.voters.includes(target)) return;
+    const pr = this.#prs.get(target);
+    if (pr === undefined || pr.match !== this.log.lastIndex() || this.#nowMs - this.#transferSent < this.#c.electionTicks * this.#c.tickMs) return;
+    // The target will be elected past everyone's lease: ours ends now, for good (#leaseHeld).
+    this.#transferSent = this.#nowMs;
+    this.#transferAttempted = true;
+    this.#leaseUntilMs = -Infinity;
+    this.#send({ type: 'timeout-now', from: this.id, to: target, term: this.term });
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return (
+      this.#now.length + this.#after.length + this.#reads.length + this.#abandonedReads.length > 0 ||
+      this.log.unstableFrom <= this.log.lastIndex() ||
+      this.#receivedSnapshot !== null ||
+      this.#hardStateChanged() ||
+      Math.min(this.log.committed, this.log.stable) > this.log.applied
+    );
+  }
+
+  #hardStateChanged(): boolean {
+    const p = this.#persisted;
+    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed;
+  }
+
+  ready(): Ready<C, S> {
+    const rd: Ready<C, S> = {
+      hardState: this.#hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.log.committed } : null,
+      entries: this.log.takeUnstable(),
+      snapshot: this.#receivedSnapshot,
+      sendNow: this.#now,
+      sendAfterPersist: this.#after,
+      committed: this.log.takeCommitted(),
+      reads: this.#reads,
+      abandonedReads: this.#abandonedReads,
+    };
+    this.#abandonedReads = [];
+    this.#now = [];
+    this.#after = [];
+    this.#reads = [];
+    this.#receivedSnapshot = null;
+    return rd;
+  }
+
+  /** The Ready was persisted: its entries are stable (a leader counts itself towards quorums now). */
+  advance(rd: Ready<C, S>): void {
+    if (rd.hardState !== null) this.#persisted = rd.hardState;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined && this.log.termAt(last.index) === last.term) this.log.stable = Math.max(this.log.stable, last.index);
+    if (rd.snapshot !== null) this.log.stable = Math.max(this.log.stable, rd.snapshot.index);
+    if (this.role === 'leader' && this.#maybeCommit()) this.#broadcastAppend(false);
+  }
+
+  status(): RaftStatus {
+    return {
+      id: this.id,
+      term: this.term,
+      role: this.role,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      leaseValid: this.#leaseHeld(),
+      transferring: this.#transferring(),
+    };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Types of the sans-IO Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus
+ * Algorithm", 2014; Ongaro's thesis, 2014, for pre-vote, check-quorum, leases and ReadIndex).
+ * Modelled on etcd-io/raft: the application calls `tick` and `step`, takes a `Ready` (what to
+ * persist, what to send and when, what to apply) and calls `advance` once it is persisted.
+ */
+export type NodeId = string;
+export type Term = number;
+export type LogIndex = number;
+
+export interface Entry<C = unknown> {
+  readonly term: Term;
+  readonly index: LogIndex;
+  /** The command for the state machine; null for the no-op a new leader appends (§8). */
+  readonly data: C | null;
+}
+
+/** What must be on disk before any message that depends on it is sent (§5, Figure 2). */
+export interface HardState {
+  readonly term: Term;
+  readonly vote: NodeId | null;
+  readonly commit: LogIndex;
+}
+
+export interface Snapshot<S = unknown> {
+  /** The last index (and its term) the snapshot includes. */
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly voters: readonly NodeId[];
+  /** The state machine's state at `index`. */
+  readonly data: S;
+}
+
+export type Message<C = unknown, S = unknown> =
+  | { readonly type: 'pre-vote'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly lastIndex: LogIndex; readonly lastTerm: Term }
+  | { readonly type: 'pre-vote-resp'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly granted: boolean }
+  | { readonly type: 'vote'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly lastIndex: LogIndex; readonly lastTerm: Term; readonly transfer: boolean }
+  | { readonly type: 'vote-resp'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly granted: boolean }
+  | {
+      readonly type: 'append';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly term: Term;
+      readonly prevIndex: LogIndex;
+      readonly prevTerm: Term;
+      readonly entries: ReadonlyArray<Entry<C>>;
+      readonly commit: LogIndex;
+      /** Heartbeat round, echoed in the response: confirms leadership for leases and ReadIndex. */
+      readonly round: number;
+    }
+  | {
+      readonly type: 'append-resp';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly term: Term;
+      /** On success the follower's last matching index; on rejection a hint where to retry. */
+      readonly index: LogIndex;
+      readonly reject: boolean;
+      readonly round: number;
+    }
+  | { readonly type: 'snapshot'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly snapshot: Snapshot<S>; readonly round: number }
+  | { readonly type: 'timeout-now'; readonly from: NodeId; readonly to: NodeId; readonly term: Term };
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** A linearizable read ready to serve once the state machine has applied `index` (§6.4). */
+export interface ReadState {
+  readonly ctx: number;
+  readonly index: LogIndex;
+}
+
+export interface Ready<C = unknown, S = unknown> {
+  /** Set when term, vote or commit changed: persist it. */
+  readonly hardState: HardState | null;
+  /** Entries to persist, in index order; the first may overwrite (truncate) what is stored from its index on. */
+  readonly entries: ReadonlyArray<Entry<C>>;
+  /** A snapshot received from the leader: persist it and restore the state machine from it. */
+  readonly snapshot: Snapshot<S> | null;
+  /**
+   * The leader's appends to followers: safe to send before this Ready is persisted (§10.2.1 of
+   * the thesis: the leader's own disk write runs in parallel with replication; it counts itself
+   * towards a quorum only once persisted).
+   */
+  readonly sendNow: ReadonlyArray<Message<C, S>>;
+  /** Everything else (votes, responses): send only after this Ready is persisted. */
+  readonly sendAfterPersist: ReadonlyArray<Message<C, S>>;
+  /** Entries known committed and not yet handed out: apply them in order. */
+  readonly committed: ReadonlyArray<Entry<C>>;
+  /** Reads whose index is now confirmed. */
+  readonly reads: readonly ReadState[];
+  /** Reads asked of this node as leader that it cannot answer any more (it lost leadership): fail or redirect them. */
+  readonly abandonedReads: readonly number[];
+}
