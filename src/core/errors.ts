@@ -11,7 +11,7 @@ export const errorRegistry = {
   UNIQUE_VIOLATION: { status: 409, retryable: false, meaning: 'Another live row already holds this value of a unique field.' },
   TOO_LARGE: { status: 413, retryable: false, meaning: 'A key, value, row or body exceeds its limit.' },
   WRONG_REGION: { status: 421, retryable: false, meaning: 'The row is homed in another region; the body names it.' },
-  UNSUPPORTED: { status: 501, retryable: false, meaning: 'The operation is not available in this build (for example strong tables before the Raft group).' },
+  UNSUPPORTED: { status: 501, retryable: false, meaning: 'The operation is not available in this build.' },
   NOT_READY: { status: 503, retryable: true, meaning: 'The region is not ready to serve this request.' },
   FENCED: { status: 503, retryable: true, meaning: 'The region is fenced and may not accept this write.' },
   STALE: { status: 503, retryable: true, meaning: 'The region cannot meet the requested staleness bound right now.' },
@@ -30,9 +30,13 @@ export interface TernError {
   readonly field?: string;
   /** The home region, for WRONG_REGION. */
   readonly home?: string;
+  /** For QUORUM_TIMEOUT: whether the write may still commit (true) or certainly did not (false). */
+  readonly mayHaveCommitted?: boolean;
+  /** The strong group's leader region, when known (QUORUM_TIMEOUT, NOT_READY of strong requests). */
+  readonly leader?: string;
 }
 
-export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string } = {}): TernError {
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string } = {}): TernError {
   return { code, message, ...extra };
 }
 

@@ -9,7 +9,7 @@
 import { assert } from '../core/util/assert.js';
 import type { RegionId } from '../core/clock/version-vector.js';
 import type { Op } from '../core/replica/op.js';
-import { compareKeys } from './key-order.js';
+import { compareKeys } from '../core/util/key-order.js';
 import type { FeedRecord, IdemRecord, RowRecord, ScanOptions, Storage } from '../core/storage/storage.js';
 
 const DELETED = Symbol('deleted');

@@ -263,10 +263,15 @@ export class Raft<C = unknown, S = unknown> {
     this.#broadcastAppend(true);
   }
 
-  /** A snapshot of the state machine at `snapshot.index` exists: drop the log up to it. */
-  compact(snapshot: Snapshot<S>): void {
+  /**
+   * A snapshot of the state machine at `snapshot.index` exists: followers too far behind get it.
+   * The log is dropped up to `through` (at most the snapshot's index): keeping some entries below
+   * the snapshot lets a follower that is only a little behind catch up without it.
+   */
+  compact(snapshot: Snapshot<S>, through: LogIndex = snapshot.index): void {
+    assert(through <= snapshot.index, () => `compact through ${through} beyond the snapshot at ${snapshot.index}`);
     this.#snapshot = snapshot;
-    this.log.compact(snapshot.index);
+    this.log.compact(through);
   }
 
   step(m: Message<C, S>): void {
@@ -500,7 +505,7 @@ export class Raft<C = unknown, S = unknown> {
     let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
     if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
     const prevTerm = this.log.termAt(prevIndex) as Term;
-    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: Math.min(this.log.committed, prevIndex + entries.length), round: this.#round });
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: Math.min(this.log.committed, prevIndex + entries.length), round: this.#round, leaderMs: this.#nowMs });
     if (entries.length > 0) {
       pr.entriesRound = this.#round;
       if (pr.state === 'replicate') {

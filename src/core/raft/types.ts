@@ -47,6 +47,8 @@ export type Message<C = unknown, S = unknown> =
       readonly commit: LogIndex;
       /** Heartbeat round, echoed in the response: confirms leadership for leases and ReadIndex. */
       readonly round: number;
+      /** The leader's clock when it sent this (as of its last tick): followers know how fresh their state is. */
+      readonly leaderMs: number;
     }
   | {
       readonly type: 'append-resp';

@@ -75,19 +75,26 @@ export function configProblem(c: ReplicaConfig): TernError | null {
   }
   if (c.sessionWaitMs > limits.sessionWaitMsMax) return badRequest('sessionWaitMs', `at most ${limits.sessionWaitMsMax}`);
   for (const [table, p] of Object.entries(c.tables)) {
-    if (!isValidTableName(table)) return badRequest(`tables.${table}`, `table names match ${tableNamePattern} and have at most ${limits.tableNameCharsMax} characters`);
-    for (const [field, t] of Object.entries(p.fields)) {
-      if (isMergeType(t) && !Object.hasOwn(c.mergeFunctions, mergeName(t))) {
-        return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);
-      }
+    const problem = tableProblem(table, p, Object.keys(c.mergeFunctions), c.regions);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/** What this build cannot honour in one table's policy (checked for the config file and for PUT /v1/tables). */
+export function tableProblem(table: string, p: TablePolicy, mergeFunctions: readonly string[], regions: readonly RegionId[]): TernError | null {
+  if (!isValidTableName(table)) return badRequest(`tables.${table}`, `table names match ${tableNamePattern} and have at most ${limits.tableNameCharsMax} characters`);
+  for (const [field, t] of Object.entries(p.fields)) {
+    if (isMergeType(t) && !mergeFunctions.includes(mergeName(t))) {
+      return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);
     }
-    // Refuse what this build cannot honour rather than silently weakening it.
-    if (p.mode === 'async' && p.unique.some((u) => u.enforce === 'strong')) {
-      return badRequest(`tables.${table}.unique`, "enforce: 'strong' needs the Raft group, which this build does not have yet; use 'async'");
-    }
-    if (p.residency !== null && p.residency.length !== c.regions.length) {
-      return badRequest(`tables.${table}.residency`, 'residency restrictions are not enforced by this build yet; omit it (every region holds every row)');
-    }
+  }
+  // Refuse what this build cannot honour rather than silently weakening it.
+  if (p.mode === 'async' && p.unique.some((u) => u.enforce === 'strong')) {
+    return badRequest(`tables.${table}.unique`, "enforce: 'strong' for async tables is not available in this build yet; use 'async', or make the table strong");
+  }
+  if (p.residency !== null && p.residency.length !== regions.length) {
+    return badRequest(`tables.${table}.residency`, 'residency restrictions are not enforced by this build yet; omit it (every region holds every row)');
   }
   return null;
 }

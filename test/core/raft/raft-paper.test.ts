@@ -115,7 +115,7 @@ describe('§5.3 log replication', () => {
       { term: 1, index: 3, data: 'stale-y' },
     ];
     const r = single('n3', {}, stale, 1);
-    r.step({ type: 'append', from: 'n1', to: 'n3', term: 2, prevIndex: 1, prevTerm: 1, entries: [{ term: 2, index: 2, data: 'b' }], commit: 2, round: 1 });
+    r.step({ type: 'append', from: 'n1', to: 'n3', term: 2, prevIndex: 1, prevTerm: 1, entries: [{ term: 2, index: 2, data: 'b' }], commit: 2, round: 1, leaderMs: 0 });
     const rd = r.ready();
     expect(rd.entries).toEqual([{ term: 2, index: 2, data: 'b' }]); // persist from index 2: truncates 2..3
     expect(rd.committed.map((e) => e.data)).toEqual(['a']); // index 2 is not on disk yet: not applied
@@ -128,7 +128,7 @@ describe('§5.3 log replication', () => {
   it('a rejection carries a hint that skips the whole conflicting term', () => {
     const entries: Array<Entry<Cmd>> = [1, 2, 3, 4, 5, 6].map((index) => ({ term: index === 1 ? 1 : 3, index, data: `e${index}` }));
     const r = single('n2', {}, entries, 3);
-    r.step({ type: 'append', from: 'n1', to: 'n2', term: 4, prevIndex: 6, prevTerm: 4, entries: [], commit: 0, round: 1 });
+    r.step({ type: 'append', from: 'n1', to: 'n2', term: 4, prevIndex: 6, prevTerm: 4, entries: [], commit: 0, round: 1, leaderMs: 0 });
     const resp = drain(r).find((m) => m.type === 'append-resp');
     expect(resp).toMatchObject({ reject: true, index: 1 });
   });

@@ -1,0 +1,92 @@
+/**
+ * Raft's durable state on the Storage port: the hard state and the latest snapshot in meta, one
+ * aux entry per log entry. Writes happen inside the caller's transaction (Storage contract: one
+ * transaction is atomic and durable), so a Ready is persisted all or nothing.
+ *
+ * The store remembers which indexes it holds, so truncating or compacting deletes exactly those
+ * keys without scanning.
+ */
+import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import type { Storage } from '../storage/storage.js';
+import type { StrongSnapshotData } from './state-machine.js';
+import type { StrongCommand } from './types.js';
+
+export type StrongEntry = Entry<StrongCommand>;
+export type StrongSnapshot = Snapshot<StrongSnapshotData>;
+
+const logNs = 'raft.log';
+const hardKey = 'raft.hard';
+const snapshotKey = 'raft.snapshot';
+
+/** Fixed width, so key order (code points) is index order. */
+function entryKey(index: number): string {
+  return index.toString().padStart(16, '0');
+}
+
+export interface RaftDisk {
+  readonly hardState: HardState | null;
+  readonly snapshot: StrongSnapshot | null;
+  readonly entries: StrongEntry[];
+}
+
+export class RaftStore {
+  readonly #storage: Storage;
+  /** Lowest and highest index stored (first > last: none). */
+  #first = 1;
+  #last = 0;
+
+  constructor(storage: Storage) {
+    this.#storage = storage;
+  }
+
+  /** Reads everything back after a start or crash. */
+  load(): RaftDisk {
+    const hardState = (this.#storage.getMeta(hardKey) as HardState | undefined) ?? null;
+    const snapshot = (this.#storage.getMeta(snapshotKey) as StrongSnapshot | undefined) ?? null;
+    const entries: StrongEntry[] = [];
+    let after = '';
+    for (;;) {
+      const page = this.#storage.scanAux(logNs, after, 1024);
+      for (const [, e] of page) entries.push(e as StrongEntry);
+      if (page.length < 1024) break;
+      after = (page[page.length - 1] as readonly [string, unknown])[0];
+    }
+    this.#first = entries[0]?.index ?? (snapshot?.index ?? 0) + 1;
+    this.#last = entries[entries.length - 1]?.index ?? this.#first - 1;
+    return { hardState, snapshot, entries };
+  }
+
+  saveHardState(hs: HardState): void {
+    this.#storage.putMeta(hardKey, hs);
+  }
+
+  /** Stores entries; the first may overwrite what is stored from its index on (a new leader's log wins). */
+  appendEntries(entries: readonly StrongEntry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    for (let i = first.index; i <= this.#last; i++) this.#storage.putAux(logNs, entryKey(i), undefined);
+    for (const e of entries) this.#storage.putAux(logNs, entryKey(e.index), e);
+    if (this.#last < this.#first) this.#first = first.index;
+    this.#last = (entries[entries.length - 1] as StrongEntry).index;
+  }
+
+  /** A snapshot from the leader replaces the whole log. */
+  installSnapshot(snapshot: StrongSnapshot): void {
+    this.#storage.putMeta(snapshotKey, snapshot);
+    for (let i = this.#first; i <= this.#last; i++) this.#storage.putAux(logNs, entryKey(i), undefined);
+    this.#first = snapshot.index + 1;
+    this.#last = snapshot.index;
+  }
+
+  /** Our own snapshot: stored, and entries up to `through` dropped. */
+  saveSnapshot(snapshot: StrongSnapshot, through: number): void {
+    this.#storage.putMeta(snapshotKey, snapshot);
+    const upTo = Math.min(through, this.#last);
+    for (let i = this.#first; i <= upTo; i++) this.#storage.putAux(logNs, entryKey(i), undefined);
+    this.#first = Math.max(this.#first, upTo + 1);
+  }
+
+  get entryCount(): number {
+    return Math.max(0, this.#last - this.#first + 1);
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The strong state machine: what every node applies from the Raft log, in log order. Applying the
+ * same entries gives every node the same rows, idempotency records, table policies, fencing
+ * epochs and unique claims; it depends on nothing but the entries (no clock, no randomness).
+ *
+ * State lives in memory and is rebuilt on start from the latest snapshot plus the log (Raft's own
+ * durability covers it); snapshots are taken every so many entries so the log stays short.
+ */
+import { compareKeys } from '../util/key-order.js';
+import { badRequest, ternError, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
+import type { RowView } from '../replica/op.js';
+import { fieldType, type TablePolicy } from '../schema/policy.js';
+import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
+import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
+import { alterProblem } from './table-change.js';
+
+interface IdemEntry {
+  readonly digest: string;
+  readonly result: ApplyResult;
+  readonly createdMs: number;
+}
+
+/** Everything the state machine holds, as plain data (a Raft snapshot's payload). */
+export interface StrongSnapshotData {
+  readonly index: number;
+  readonly wallMs: number;
+  readonly rows: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, StrongRow]>]>;
+  readonly idem: ReadonlyArray<readonly [string, IdemEntry]>;
+  /** Tables created or altered through the log (they override the configuration file). */
+  readonly tables: Readonly<Record<string, TablePolicy>>;
+  readonly fences: Readonly<Record<string, number>>;
+  readonly claims: ReadonlyArray<readonly [string, string]>;
+}
+
+export function claimId(table: string, field: string, value: JsonValue): string {
+  return `${table}\u0000${field}\u0000${canonicalJson(value)}`;
+}
+
+export function strongRowView(key: string, row: StrongRow | undefined): RowView | null {
+  return row === undefined ? null : { key, fields: row.fields, version: String(row.version) };
+}
+
+function sortedUnique(values: readonly JsonScalar[]): JsonScalar[] {
+  const byKey = new Map(values.map((v) => [canonicalJson(v), v]));
+  return [...byKey.keys()].sort().map((k) => byKey.get(k) as JsonScalar);
+}
+
+function compareValues(current: JsonValue, op: Compare & { kind: 'field' | 'version' }): boolean {
+  const target = op.value;
+  if (op.op === '==' || op.op === '!=') {
+    const a = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedUnique(current as JsonScalar[])) : canonicalJson(current);
+    const b = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedUnique(target as JsonScalar[])) : canonicalJson(target);
+    return (a === b) === (op.op === '==');
+  }
+  // Ordering compares numbers with numbers and strings with strings; anything else is false.
+  if (!((typeof current === 'number' && typeof target === 'number') || (typeof current === 'string' && typeof target === 'string'))) return false;
+  switch (op.op) {
+    case '<':
+      return current < target;
+    case '<=':
+      return current <= target;
+    case '>':
+      return current > target;
+    default:
+      return current >= target;
+  }
+}
+
+export class StrongState {
+  /** The index of the last entry applied. */
+  index = 0;
+  /** The latest proposer time seen: idempotency records expire by it. */
+  wallMs = 0;
+  readonly #rows = new Map<string, Map<string, StrongRow>>();
+  /** In creation order (wallMs is monotone), so expiry pops from the front. */
+  readonly #idem = new Map<string, IdemEntry>();
+  readonly #tables = new Map<string, TablePolicy>();
+  readonly #fences = new Map<string, number>();
+  readonly #claims = new Map<string, string>();
+  readonly #baseTables: Readonly<Record<string, TablePolicy>>;
+  readonly #idemRetentionMs: number;
+
+  /** `baseTables` are the configuration file's; the log's table commands override them. */
+  constructor(baseTables: Readonly<Record<string, TablePolicy>>, idemRetentionMs: number) {
+    this.#baseTables = baseTables;
+    this.#idemRetentionMs = idemRetentionMs;
+  }
+
+  /** Every table's effective policy: the configuration's, overridden by the log. */
+  tables(): Record<string, TablePolicy> {
+    const out: Record<string, TablePolicy> = { ...this.#baseTables };
+    for (const [name, p] of this.#tables) out[name] = p;
+    return out;
+  }
+
+  policy(table: string): TablePolicy | undefined {
+    return this.#tables.get(table) ?? (Object.hasOwn(this.#baseTables, table) ? this.#baseTables[table] : undefined);
+  }
+
+  get(table: string, key: string): StrongRow | undefined {
+    return this.#rows.get(table)?.get(key);
+  }
+
+  /** Rows of `table` in key order after `after` and with `prefix`, at most `limit`. */
+  scan(table: string, options: { prefix?: string; after?: string; limit: number }): Array<readonly [string, StrongRow]> {
+    const rows = this.#rows.get(table);
+    if (rows === undefined) return [];
+    const keys = [...rows.keys()].filter((k) => (options.prefix === undefined || k.startsWith(options.prefix)) && (options.after === undefined || compareKeys(k, options.after) > 0));
+    keys.sort(compareKeys);
+    return keys.slice(0, options.limit).map((k) => [k, rows.get(k) as StrongRow] as const);
+  }
+
+  fenceEpoch(region: string): number {
+    return this.#fences.get(region) ?? 0;
+  }
+
+  claimHolder(table: string, field: string, value: JsonValue): string | undefined {
+    return this.#claims.get(claimId(table, field, value));
+  }
+
+  rowCount(): number {
+    let n = 0;
+    for (const rows of this.#rows.values()) n += rows.size;
+    return n;
+  }
+
+  /** Applies the entry at `index` (null data: a leader's no-op). */
+  apply(index: number, command: StrongCommand | null): ApplyResult | null {
+    if (index <= this.index) return null; // already in the state (a replay after restart)
+    this.index = index;
+    if (command === null) return null;
+    this.wallMs = Math.max(this.wallMs, command.wallMs);
+    this.#expireIdem();
+    switch (command.t) {
+      case 'txn':
+        return this.#applyTxn(index, command.txn, command.idem);
+      case 'table': {
+        const problem = alterProblem(command.table, this.policy(command.table), command.policy);
+        if (problem !== null) return { ok: false, error: problem };
+        this.#tables.set(command.table, command.policy);
+        return { ok: true, kind: 'table', table: command.table, policy: command.policy };
+      }
+      case 'fence': {
+        const epoch = Math.max(this.fenceEpoch(command.region), command.epoch);
+        this.#fences.set(command.region, epoch);
+        return { ok: true, kind: 'fence', region: command.region, epoch };
+      }
+      case 'claim': {
+        const id = claimId(command.table, command.field, command.value);
+        const holder = this.#claims.get(id);
+        if (holder !== undefined && holder !== command.key) return { ok: true, kind: 'claim', granted: false, holder };
+        this.#claims.set(id, command.key);
+        return { ok: true, kind: 'claim', granted: true, holder: command.key };
+      }
+      case 'release': {
+        const id = claimId(command.table, command.field, command.value);
+        if (this.#claims.get(id) === command.key) this.#claims.delete(id);
+        return { ok: true, kind: 'release' };
+      }
+    }
+  }
+
+  #expireIdem(): void {
+    const before = this.wallMs - this.#idemRetentionMs;
+    for (const [key, e] of this.#idem) {
+      if (e.createdMs >= before) break;
+      this.#idem.delete(key);
+    }
+  }
+
+  #applyTxn(index: number, txn: Txn, idem: TxnIdem | null): ApplyResult {
+    if (idem !== null) {
+      const record = this.#idem.get(idem.key);
+      if (record !== undefined) {
+        if (record.digest !== idem.digest) {
+          return { ok: false, error: ternError('IDEMPOTENCY_MISMATCH', `Idempotency-Key ${idem.key} was used with another request body; use a new key for a new request`) };
+        }
+        return record.result.ok && record.result.kind === 'txn' ? { ...record.result, replayed: true } : record.result;
+      }
+    }
+    const result = this.#executeTxn(index, txn);
+    if (idem !== null) this.#idem.set(idem.key, { digest: idem.digest, result, createdMs: this.wallMs });
+    return result;
+  }
+
+  /** Evaluates the compares, runs the branch on a working copy, and commits it only if every op succeeded. */
+  #executeTxn(index: number, txn: Txn): ApplyResult {
+    const succeeded = txn.compare.every((c) => this.#holds(c));
+    const branch = succeeded ? txn.success : txn.failure;
+    const name = succeeded ? 'success' : 'failure';
+    const staged = new Map<string, StrongRow | null>();
+    const read = (table: string, key: string): StrongRow | undefined => {
+      const id = `${table}\u0000${key}`;
+      return staged.has(id) ? (staged.get(id) ?? undefined) : this.get(table, key);
+    };
+    const results: Array<RowView | null> = [];
+    for (const [i, op] of branch.entries()) {
+      const id = `${op.table}\u0000${op.key}`;
+      if (op.kind === 'get') {
+        results.push(strongRowView(op.key, read(op.table, op.key)));
+      } else if (op.kind === 'delete') {
+        staged.set(id, null);
+        results.push(null);
+      } else {
+        const next = this.#write(read(op.table, op.key), op, index, `${name}[${i}]`);
+        if ('code' in next) return { ok: false, error: next };
+        staged.set(id, next);
+        results.push(strongRowView(op.key, next));
+      }
+    }
+    for (const [id, row] of staged) {
+      const [table, key] = id.split('\u0000') as [string, string];
+      let rows = this.#rows.get(table);
+      if (row === null) {
+        rows?.delete(key);
+        continue;
+      }
+      if (rows === undefined) this.#rows.set(table, (rows = new Map()));
+      rows.set(key, row);
+    }
+    const outcome: TxnOutcome = { succeeded, results, index };
+    return { ok: true, kind: 'txn', outcome, replayed: false };
+  }
+
+  #holds(c: Compare): boolean {
+    const row = this.get(c.table, c.key);
+    switch (c.kind) {
+      case 'exists':
+        return row !== undefined;
+      case 'missing':
+        return row === undefined;
+      case 'version':
+        return compareValues(row?.version ?? 0, c);
+      case 'field':
+        return compareValues(row !== undefined && Object.hasOwn(row.fields, c.field) ? (row.fields[c.field] as JsonValue) : null, c);
+    }
+  }
+
+  /** One write op on a row, in order; an error (overflow, size) refuses the whole transaction. */
+  #write(row: StrongRow | undefined, op: TxnOp & { kind: 'write' }, index: number, where: string): StrongRow | TernError {
+    const policy = this.policy(op.table) as TablePolicy;
+    const fields: Record<string, JsonValue> = { ...(row?.fields ?? {}) };
+    for (const [f, change] of Object.entries(op.changes)) {
+      const t = fieldType(policy, f);
+      const current = Object.hasOwn(fields, f) ? fields[f] : undefined;
+      switch (change.k) {
+        case 'unset':
+          delete fields[f];
+          break;
+        case 'set':
+          if (t === 'set') {
+            const elems = sortedUnique(change.value as JsonScalar[]);
+            if (elems.length > 0) fields[f] = elems;
+            else delete fields[f];
+          } else fields[f] = change.value;
+          break;
+        case 'incr': {
+          if (current !== undefined && typeof current !== 'number') return badRequest(`${where}.incr.${f}`, `${f} holds ${canonicalJson(current)}, not a number`);
+          const next = (current ?? 0) + change.delta;
+          if (!Number.isSafeInteger(next)) return badRequest(`${where}.incr.${f}`, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`);
+          fields[f] = next;
+          break;
+        }
+        case 'add':
+        case 'remove': {
+          const have = Array.isArray(current) ? (current as JsonScalar[]) : [];
+          const drop = new Set(change.elems.map((e) => canonicalJson(e)));
+          const elems = change.k === 'add' ? sortedUnique([...have, ...change.elems]) : have.filter((e) => !drop.has(canonicalJson(e)));
+          if (elems.length > 0) fields[f] = elems;
+          else delete fields[f];
+          break;
+        }
+      }
+    }
+    const sorted: Record<string, JsonValue> = {};
+    for (const name of Object.keys(fields).sort()) sorted[name] = fields[name] as JsonValue;
+    if (utf8Length(canonicalJson(sorted)) > limits.rowBytesMax) return ternError('TOO_LARGE', `${where}: the row would exceed ${limits.rowBytesMax} bytes`, { field: where });
+    return { fields: sorted, version: index };
+  }
+
+  snapshot(): StrongSnapshotData {
+    return {
+      index: this.index,
+      wallMs: this.wallMs,
+      rows: [...this.#rows.entries()].map(([t, rows]) => [t, [...rows.entries()]] as const),
+      idem: [...this.#idem.entries()],
+      tables: Object.fromEntries(this.#tables),
+      fences: Object.fromEntries(this.#fences),
+      claims: [...this.#claims.entries()],
+    };
+  }
+
+  restore(data: StrongSnapshotData): void {
+    this.index = data.index;
+    this.wallMs = data.wallMs;
+    this.#rows.clear();
+    for (const [t, rows] of data.rows) this.#rows.set(t, new Map(rows));
+    this.#idem.clear();
+    for (const [k, e] of data.idem) this.#idem.set(k, e);
+    this.#tables.clear();
+    for (const [t, p] of Object.entries(data.tables)) this.#tables.set(t, p);
+    this.#fences.clear();
+    for (const [r, e] of Object.entries(data.fences)) this.#fences.set(r, e);
+    this.#claims.clear();
+    for (const [c, k] of data.claims) this.#claims.set(c, k);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The strong state machine's transactions (API.md POST /v1/txn) and the validation in front of
+ * them: compares, branches, atomicity, idempotency, table changes, claims, snapshots.
+ */
+import { describe, expect, it } from 'vitest';
+import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
+import { StrongState } from '../../../src/core/strong/state-machine.js';
+import { parseTxnBody } from '../../../src/core/strong/txn-body.js';
+import type { ApplyResult, StrongCommand } from '../../../src/core/strong/types.js';
+
+function policy(input: unknown): TablePolicy {
+  const p = validatePolicy(input, { regions: ['a', 'b', 'c'] });
+  if (!p.ok) throw new Error(p.error.message);
+  return p.value;
+}
+
+const tables: Record<string, TablePolicy> = {
+  accounts: policy({ mode: 'strong', fields: { balance: 'counter', tags: 'set' } }),
+  claims: policy({ mode: 'strong' }),
+  profiles: policy({ mode: 'async' }),
+};
+
+class Machine {
+  readonly state = new StrongState(tables, 60_000);
+  index = 0;
+  wallMs = 1000;
+
+  txn(body: unknown, idem: { key: string; digest: string } | null = null): ApplyResult {
+    const txn = parseTxnBody(body, this.state.tables());
+    if (!txn.ok) throw new Error(txn.error.message);
+    return this.run({ t: 'txn', txn: txn.value, idem, wallMs: this.wallMs }) as ApplyResult;
+  }
+
+  run(cmd: StrongCommand | null): ApplyResult | null {
+    return this.state.apply(++this.index, cmd);
+  }
+}
+
+const transfer = (from: string, to: string, amount: number): unknown => ({
+  compare: [{ table: 'accounts', key: from, field: 'balance', op: '>=', value: amount }],
+  success: [
+    { table: 'accounts', key: from, incr: { balance: -amount } },
+    { table: 'accounts', key: to, incr: { balance: amount } },
+  ],
+  failure: [{ table: 'accounts', key: from, get: true }],
+});
+
+describe('transactions', () => {
+  it('runs the success branch when every compare holds, the failure branch otherwise', () => {
+    const m = new Machine();
+    m.txn({ success: [{ table: 'accounts', key: 'a', set: { balance: 100 } }] });
+    const ok = m.txn(transfer('a', 'b', 30));
+    expect(ok).toMatchObject({ ok: true, outcome: { succeeded: true, results: [{ key: 'a', fields: { balance: 70 } }, { key: 'b', fields: { balance: 30 } }] } });
+    const refused = m.txn(transfer('a', 'b', 71));
+    expect(refused).toMatchObject({ ok: true, outcome: { succeeded: false, results: [{ key: 'a', fields: { balance: 70 }, version: '2' }] } });
+    expect(m.state.get('accounts', 'b')).toEqual({ fields: { balance: 30 }, version: 2 });
+  });
+
+  it('compares on existence, version and values; an absent field compares as null', () => {
+    const m = new Machine();
+    const claim = (key: string, owner: string): unknown => ({
+      compare: [{ table: 'claims', key, op: 'missing' }],
+      success: [{ table: 'claims', key, set: { owner } }],
+      failure: [{ table: 'claims', key, get: true }],
+    });
+    expect(m.txn(claim('x', 'p1'))).toMatchObject({ outcome: { succeeded: true } });
+    expect(m.txn(claim('x', 'p2'))).toMatchObject({ outcome: { succeeded: false, results: [{ fields: { owner: 'p1' } }] } });
+    const v = m.state.get('claims', 'x')?.version as number;
+    expect(m.txn({ compare: [{ table: 'claims', key: 'x', op: '==', version: v }], success: [{ table: 'claims', key: 'x', set: { owner: 'p3' } }] })).toMatchObject({ outcome: { succeeded: true } });
+    expect(m.txn({ compare: [{ table: 'claims', key: 'x', op: '==', version: v }], success: [{ table: 'claims', key: 'x', set: { owner: 'p4' } }] })).toMatchObject({ outcome: { succeeded: false } });
+    expect(m.txn({ compare: [{ table: 'claims', key: 'nope', op: '==', version: 0 }, { table: 'claims', key: 'x', field: 'gone', op: '==', value: null }] })).toMatchObject({ outcome: { succeeded: true } });
+    expect(m.txn({ compare: [{ table: 'claims', key: 'x', field: 'owner', op: '<', value: 5 }] })).toMatchObject({ outcome: { succeeded: false } }); // string vs number
+    expect(m.txn({ compare: [{ table: 'accounts', key: 'q', field: 'tags', op: '==', value: ['b', 'a', 'a'] }], success: [{ table: 'accounts', key: 'q', add: { tags: ['a', 'b'] } }] })).toMatchObject({ outcome: { succeeded: false } });
+    m.txn({ success: [{ table: 'accounts', key: 'q', add: { tags: ['b', 'a'] } }] });
+    expect(m.txn({ compare: [{ table: 'accounts', key: 'q', field: 'tags', op: '==', value: ['b', 'a', 'a'] }] })).toMatchObject({ outcome: { succeeded: true } });
+  });
+
+  it('is atomic: an op that fails (counter overflow) leaves every row as it was', () => {
+    const m = new Machine();
+    m.txn({ success: [{ table: 'accounts', key: 'big', set: { balance: Number.MAX_SAFE_INTEGER } }] });
+    const r = m.txn({ success: [{ table: 'accounts', key: 'other', set: { balance: 1 } }, { table: 'accounts', key: 'big', incr: { balance: 1 } }] });
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', field: 'success[1].incr.balance' } });
+    expect(m.state.get('accounts', 'other')).toBeUndefined();
+  });
+
+  it('applies ops in order within a branch (a get sees the earlier write; delete then write recreates)', () => {
+    const m = new Machine();
+    const r = m.txn({
+      success: [
+        { table: 'claims', key: 'k', set: { v: 1 } },
+        { table: 'claims', key: 'k', get: true },
+        { table: 'claims', key: 'k', delete: true },
+        { table: 'claims', key: 'k', get: true },
+      ],
+    });
+    expect(r).toMatchObject({ ok: true, outcome: { results: [{ fields: { v: 1 } }, { fields: { v: 1 } }, null, null] } });
+    expect(m.state.get('claims', 'k')).toBeUndefined();
+  });
+
+  it('executes a transaction with an idempotency key at most once and answers retries with the first answer', () => {
+    const m = new Machine();
+    m.txn({ success: [{ table: 'accounts', key: 'a', set: { balance: 100 } }] });
+    const idem = { key: 'k1', digest: 'd1' };
+    const first = m.txn(transfer('a', 'b', 10), idem);
+    const retry = m.txn(transfer('a', 'b', 10), idem);
+    expect(retry).toEqual({ ...(first as object), replayed: true });
+    expect(m.state.get('accounts', 'a')?.fields).toEqual({ balance: 90 });
+    expect(m.txn(transfer('a', 'b', 10), { key: 'k1', digest: 'other' })).toMatchObject({ ok: false, error: { code: 'IDEMPOTENCY_MISMATCH' } });
+    // After the retention window the key may be used again.
+    m.wallMs += 60_001;
+    m.run({ t: 'fence', region: 'a', epoch: 1, wallMs: m.wallMs });
+    expect(m.txn(transfer('a', 'b', 10), idem)).toMatchObject({ ok: true, replayed: false });
+  });
+
+  it('table changes: creation, safe alteration, and refused alteration, decided at apply time', () => {
+    const m = new Machine();
+    expect(m.run({ t: 'table', table: 'orders', policy: policy({ mode: 'strong' }), wallMs: 1 })).toMatchObject({ ok: true, kind: 'table' });
+    expect(m.run({ t: 'table', table: 'orders', policy: policy({ mode: 'strong', fields: { n: 'counter' } }), wallMs: 1 })).toMatchObject({ ok: true });
+    expect(m.run({ t: 'table', table: 'orders', policy: policy({ mode: 'async' }), wallMs: 1 })).toMatchObject({ ok: false, error: { field: 'mode' } });
+    expect(m.run({ t: 'table', table: 'orders', policy: policy({ mode: 'strong', fields: { n: 'set' } }), wallMs: 1 })).toMatchObject({ ok: false, error: { field: 'fields.n' } });
+    expect(m.state.tables()['orders']?.fields).toEqual({ n: 'counter' });
+  });
+
+  it('claims: first holder keeps the value until it releases it', () => {
+    const m = new Machine();
+    const c = (key: string): StrongCommand => ({ t: 'claim', table: 'users', field: 'email', value: 'a@x', key, wallMs: 1 });
+    expect(m.run(c('u1'))).toMatchObject({ granted: true });
+    expect(m.run(c('u1'))).toMatchObject({ granted: true });
+    expect(m.run(c('u2'))).toMatchObject({ granted: false, holder: 'u1' });
+    m.run({ t: 'release', table: 'users', field: 'email', value: 'a@x', key: 'u2', wallMs: 1 }); // not the holder: no effect
+    expect(m.run(c('u2'))).toMatchObject({ granted: false });
+    m.run({ t: 'release', table: 'users', field: 'email', value: 'a@x', key: 'u1', wallMs: 1 });
+    expect(m.run(c('u2'))).toMatchObject({ granted: true });
+  });
+
+  it('a snapshot restores the same state, and replayed entries are skipped', () => {
+    const m = new Machine();
+    m.txn({ success: [{ table: 'accounts', key: 'a', set: { balance: 5, tags: ['x'] } }] }, { key: 'i', digest: 'd' });
+    m.run({ t: 'fence', region: 'b', epoch: 3, wallMs: 2000 });
+    const copy = new StrongState(tables, 60_000);
+    copy.restore(structuredClone(m.state.snapshot()));
+    expect(copy.snapshot()).toEqual(m.state.snapshot());
+    expect(copy.apply(1, null)).toBeNull();
+    expect(copy.index).toBe(2);
+  });
+});
+
+describe('transaction bodies: bad input is refused with the field named', () => {
+  const cases: Array<[string, unknown, string, string]> = [
+    ['not an object', [], 'BAD_REQUEST', 'body'],
+    ['empty', {}, 'BAD_REQUEST', 'body'],
+    ['unknown key', { compare: [], sucess: [] }, 'BAD_REQUEST', 'sucess'],
+    ['too many ops', { success: Array.from({ length: 129 }, (_, i) => ({ table: 'claims', key: `k${i}`, get: true })) }, 'TOO_LARGE', 'body'],
+    ['unknown table', { success: [{ table: 'nope', key: 'k', get: true }] }, 'NO_SUCH_TABLE', 'success[0].table'],
+    ['async table', { success: [{ table: 'profiles', key: 'k', get: true }] }, 'BAD_REQUEST', 'success[0].table'],
+    ['missing key', { success: [{ table: 'claims', get: true }] }, 'BAD_REQUEST', 'success[0].key'],
+    ['compare without a field', { compare: [{ table: 'claims', key: 'k', op: '==', value: 1 }] }, 'BAD_REQUEST', 'compare[0].field'],
+    ['compare with a bad op', { compare: [{ table: 'claims', key: 'k', field: 'f', op: '=', value: 1 }] }, 'BAD_REQUEST', 'compare[0].op'],
+    ['ordering on a set field', { compare: [{ table: 'accounts', key: 'k', field: 'tags', op: '<', value: 1 }] }, 'BAD_REQUEST', 'compare[0].op'],
+    ['counter compared with a string', { compare: [{ table: 'accounts', key: 'k', field: 'balance', op: '==', value: 'x' }] }, 'BAD_REQUEST', 'compare[0].value'],
+    ['incr of an lww field', { success: [{ table: 'claims', key: 'k', incr: { v: 1 } }] }, 'BAD_REQUEST', 'success[0].incr.v'],
+    ['bad op shape', { failure: [{ table: 'claims', key: 'k', get: true, delete: true }] }, 'BAD_REQUEST', 'failure[0].get'],
+  ];
+  for (const [name, body, code, field] of cases) {
+    it(name, () => {
+      const r = parseTxnBody(body, tables);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect({ code: r.error.code, field: r.error.field }).toEqual({ code, field });
+    });
+  }
+});
