@@ -6,7 +6,8 @@ import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { faultKinds } from '../sim/faults.js';
 import { parseFaults, runSimulation, simDefaults, type SimulationResult } from '../sim/run.js';
-import { runSweep } from '../sim/sweep.js';
+import { runSweep, type SimWorld } from '../sim/sweep.js';
+import { runStrongSimulation, type StrongSimulationResult } from '../sim/strong/run.js';
 import { intOption } from './options.js';
 
 interface SimFlags {
@@ -17,6 +18,25 @@ interface SimFlags {
   faults: string;
   json?: boolean;
   workers?: number;
+  world: SimWorld;
+  duration?: number;
+}
+
+function printStrongRun(r: StrongSimulationResult, json: boolean): void {
+  if (json) {
+    const { record: _record, ...rest } = r;
+    process.stdout.write(JSON.stringify(rest) + '\n');
+    return;
+  }
+  const s = r.stats;
+  process.stdout.write(`seed ${r.seed} (strong): ${s.ops} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
+    `${s.elections} terms with a leader, ${s.leaseReads} lease reads, ${s.readIndexReads} read-index reads, ${s.forwarded} forwarded, ${s.snapshots} snapshots\n`);
+  for (const v of r.verdicts) {
+    process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
+    for (const line of v.violations) process.stdout.write(`         ${line.replace(/\n/g, '\n         ')}\n`);
+  }
+  process.stdout.write(`trace ${r.traceHash}\n`);
+  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
 }
 
 function printRun(r: SimulationResult, json: boolean): void {
@@ -45,12 +65,16 @@ export function simCommand(): Command {
     .option('--regions <n>', 'regions to simulate', intOption('--regions', 1, 8), simDefaults.regions)
     .option('--ops <n>', 'client calls in the fault phase', intOption('--ops', 1, 1_000_000), simDefaults.ops)
     .option('--faults <list>', `comma list of ${faultKinds.join(', ')}, or all, or none`, 'none')
+    .addOption(new Option('--world <world>', 'async: replicas of async tables; strong: the Raft group of strong tables').choices(['async', 'strong']).default('async'))
+    .option('--duration <ms>', 'strong world: length of the fault phase in simulated ms', intOption('--duration', 500, 600_000))
     .option('--json', 'print one JSON object per run')
     .addOption(new Option('--workers <n>', 'sweep: worker threads').argParser(intOption('--workers', 1, 64)).default(Math.max(1, cpus().length)))
     .addHelpText('after', `
 Examples:
   terndb sim --seed 7 --faults all        one run, every fault kind
   terndb sim --seeds 500 --faults all     a sweep over seeds 1..500
+  terndb sim --world strong --seeds 200 --faults all
+                                          the Raft group: registers checked for linearizability, a bank
 Exit code 1 when any checker finds a violation; the output names the command that replays it.`)
     .action(async (flags: SimFlags) => {
       const faults = parseFaults(flags.faults);
@@ -60,13 +84,19 @@ Exit code 1 when any checker finds a violation; the output names the command tha
         return;
       }
       const base = { regions: flags.regions, ops: flags.ops, faults };
+      if (flags.seeds === undefined && flags.world === 'strong') {
+        const r = runStrongSimulation({ seed: flags.seed, regions: flags.regions, faults, ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}) });
+        printStrongRun(r, flags.json === true);
+        process.exitCode = r.ok ? 0 : 1;
+        return;
+      }
       if (flags.seeds === undefined) {
         const r = runSimulation({ seed: flags.seed, ...base });
         printRun(r, flags.json === true);
         process.exitCode = r.ok ? 0 : 1;
         return;
       }
-      const summary = await runSweep({ first: flags.seed, count: flags.seeds, workers: flags.workers ?? 1, ...base }, {
+      const summary = await runSweep({ world: flags.world, first: flags.seed, count: flags.seeds, workers: flags.workers ?? 1, ...base }, {
         progress: (done, total, failed) => {
           if (process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total} seeds, ${failed} failed`);
         },

@@ -5,8 +5,13 @@
 import { Worker } from 'node:worker_threads';
 import type { FaultKind } from './faults.js';
 import { replayCommand } from './run.js';
+import { strongReplayCommand } from './strong/run.js';
+
+export type SimWorld = 'async' | 'strong';
 
 export interface SweepOptions {
+  /** async: the replicas of async tables; strong: the Raft group of strong tables. */
+  readonly world: SimWorld;
   readonly first: number;
   readonly count: number;
   readonly workers: number;
@@ -47,11 +52,19 @@ export const coverageMarks = [
   'idempotentCopies', 'hlcRefused', 'opsBuffered', 'sessionUnavailable', 'staleRefusals', 'tombstonesPurged', 'crashes', 'partitions', 'infos',
 ] as const;
 
+export const strongCoverageMarks = [
+  'elections', 'leaseReads', 'readIndexReads', 'forwarded', 'snapshots', 'idempotentReplays', 'quorumTimeouts', 'crashes', 'partitions', 'infos',
+] as const;
+
+export function marksOf(world: SimWorld): readonly string[] {
+  return world === 'strong' ? strongCoverageMarks : coverageMarks;
+}
+
 export async function runSweep(o: SweepOptions, listener: SweepListener): Promise<SweepSummary> {
   const started = performance.now();
   const seeds = Array.from({ length: o.count }, (_, i) => o.first + i);
   const outcomes: SeedOutcome[] = [];
-  const coverage: Record<string, number> = Object.fromEntries(coverageMarks.map((m) => [m, 0]));
+  const coverage: Record<string, number> = Object.fromEntries(marksOf(o.world).map((m) => [m, 0]));
   const workers = Math.max(1, Math.min(o.workers, o.count));
   let next = 0;
   await Promise.all(
@@ -64,14 +77,15 @@ export async function runSweep(o: SweepOptions, listener: SweepListener): Promis
             return;
           }
           const seed = seeds[next++] as number;
-          worker.postMessage({ seed, regions: o.regions, ops: o.ops, faults: o.faults });
+          worker.postMessage({ world: o.world, seed, regions: o.regions, ops: o.ops, faults: o.faults });
         };
         worker.on('message', (r: SeedOutcome) => {
           outcomes.push(r);
           for (const [k, v] of Object.entries(r.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
           if (!r.ok) {
             listener.failure(`seed ${r.seed} FAILED: ${r.failures.join(' | ')}`);
-            listener.failure(`  replay: ${replayCommand({ seed: r.seed, regions: o.regions, ops: o.ops, faults: o.faults })}`);
+            const replay = o.world === 'strong' ? strongReplayCommand({ seed: r.seed, regions: o.regions, faults: o.faults }) : replayCommand({ seed: r.seed, regions: o.regions, ops: o.ops, faults: o.faults });
+            listener.failure(`  replay: ${replay}`);
           }
           listener.progress(outcomes.length, seeds.length, outcomes.filter((x) => !x.ok).length);
           feed();

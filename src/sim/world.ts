@@ -36,11 +36,11 @@ export interface SimOptions {
 const regionNames = ['us-east', 'eu-west', 'ap-south', 'sa-east', 'af-south', 'ap-east', 'us-west', 'eu-north'];
 const demoRttMs: Record<string, number> = { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
 
-function regionName(i: number): string {
+export function regionName(i: number): string {
   return regionNames[i] ?? `r${i}`;
 }
 
-function rttMatrix(names: readonly string[]): number[][] {
+export function rttMatrix(names: readonly string[]): number[][] {
   return names.map((a, i) =>
     names.map((b, j) => {
       if (i === j) return 0;

@@ -28,6 +28,8 @@ export interface RaftConfig {
   readonly preferredLeader?: NodeId;
   readonly maxEntriesPerAppend?: number;
   readonly maxInflightAppends?: number;
+  /** A leader that has not heard from a majority for an election timeout steps down (default true; leases rely on it). */
+  readonly checkQuorum?: boolean;
 }
 
 export interface RaftInitialState<C, S> {
@@ -108,7 +110,7 @@ export class Raft<C = unknown, S = unknown> {
   constructor(config: RaftConfig, initial: RaftInitialState<C, S>) {
     assert(config.voters.includes(config.id), () => `${config.id} is not a voter of ${config.voters.join(',')}`);
     this.id = config.id;
-    this.#c = { maxEntriesPerAppend: 256, maxInflightAppends: 64, ...config };
+    this.#c = { maxEntriesPerAppend: 256, maxInflightAppends: 64, checkQuorum: true, ...config };
     this.voters = initial.snapshot?.voters ?? config.voters;
     this.term = initial.hardState?.term ?? 0;
     this.vote = initial.hardState?.vote ?? null;
@@ -155,7 +157,7 @@ export class Raft<C = unknown, S = unknown> {
     this.#electionElapsed++;
     // Check-quorum (thesis §6.2): a leader that has not heard from a majority within an
     // election timeout steps down, so a partitioned leader stops serving.
-    if (this.#electionElapsed >= this.#c.electionTicks) {
+    if (this.#electionElapsed >= this.#c.electionTicks && this.#c.checkQuorum) {
       this.#electionElapsed = 0;
       const active = 1 + this.#peers().filter((p) => this.#prs.get(p)?.active === true).length;
       for (const p of this.#prs.values()) p.active = false;

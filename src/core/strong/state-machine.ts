@@ -31,7 +31,16 @@ export interface StrongSnapshotData {
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly fences: Readonly<Record<string, number>>;
   readonly claims: ReadonlyArray<readonly [string, string]>;
+  readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: readonly number[] }]>;
 }
+
+/**
+ * Forwarded commands remembered per origin, to apply each at most once (Raft thesis §6.3). A copy
+ * of a forward arrives within moments of the first, so a bounded memory is enough: the latest
+ * seqs of the latest origins.
+ */
+const forwardedSeqsMax = 4096;
+const forwardedOriginsMax = 256;
 
 export function claimId(table: string, field: string, value: JsonValue): string {
   return `${table}\u0000${field}\u0000${canonicalJson(value)}`;
@@ -78,6 +87,7 @@ export class StrongState {
   readonly #tables = new Map<string, TablePolicy>();
   readonly #fences = new Map<string, number>();
   readonly #claims = new Map<string, string>();
+  readonly #forwarded = new Map<string, { wallMs: number; seqs: Set<number> }>();
   readonly #baseTables: Readonly<Record<string, TablePolicy>>;
   readonly #idemRetentionMs: number;
 
@@ -132,6 +142,7 @@ export class StrongState {
     if (command === null) return null;
     this.wallMs = Math.max(this.wallMs, command.wallMs);
     this.#expireIdem();
+    if (command.from !== undefined && !this.#firstCopy(command.from.origin, command.from.seq)) return null;
     switch (command.t) {
       case 'txn':
         return this.#applyTxn(index, command.txn, command.idem);
@@ -159,6 +170,29 @@ export class StrongState {
         return { ok: true, kind: 'release' };
       }
     }
+  }
+
+  /** True the first time (origin, seq) is applied; false for a copy. */
+  #firstCopy(origin: string, seq: number): boolean {
+    let o = this.#forwarded.get(origin);
+    if (o === undefined) {
+      if (this.#forwarded.size >= forwardedOriginsMax) {
+        let oldest: string | null = null;
+        let oldestMs = Infinity;
+        for (const [name, x] of this.#forwarded) {
+          if (x.wallMs >= oldestMs) continue;
+          oldest = name;
+          oldestMs = x.wallMs;
+        }
+        if (oldest !== null) this.#forwarded.delete(oldest);
+      }
+      this.#forwarded.set(origin, (o = { wallMs: this.wallMs, seqs: new Set() }));
+    }
+    o.wallMs = this.wallMs;
+    if (o.seqs.has(seq)) return false;
+    o.seqs.add(seq);
+    if (o.seqs.size > forwardedSeqsMax) o.seqs.delete(o.seqs.values().next().value as number);
+    return true;
   }
 
   #expireIdem(): void {
@@ -288,6 +322,7 @@ export class StrongState {
       tables: Object.fromEntries(this.#tables),
       fences: Object.fromEntries(this.#fences),
       claims: [...this.#claims.entries()],
+      forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs] }] as const),
     };
   }
 
@@ -304,5 +339,7 @@ export class StrongState {
     for (const [r, e] of Object.entries(data.fences)) this.#fences.set(r, e);
     this.#claims.clear();
     for (const [c, k] of data.claims) this.#claims.set(c, k);
+    this.#forwarded.clear();
+    for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Set(o.seqs) });
   }
 }

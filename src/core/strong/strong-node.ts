@@ -56,6 +56,20 @@ export interface StrongConfig {
   readonly snapshotEveryEntries: number;
   /** Seeded uniform randoms in [0, 1) for election timeouts. */
   readonly random: () => number;
+  readonly knobs?: StrongKnobs;
+}
+
+/**
+ * Deliberate bugs, for proving that the simulator's checkers catch them. Inert unless a test
+ * turns them on; never set in production.
+ */
+export interface StrongKnobs {
+  /** Serve strong reads from whatever this node has applied, without a read index. */
+  readonly strongReadsFromLocalState?: boolean;
+  /** Drop idempotency keys: a retried transaction runs again. */
+  readonly ignoreIdempotencyKeys?: boolean;
+  /** Hold leases for five election timeouts, and keep leading without hearing from a majority (no check-quorum). */
+  readonly leaseTooLong?: boolean;
 }
 
 export const strongDefaults = {
@@ -65,23 +79,34 @@ export const strongDefaults = {
   snapshotEveryEntries: 10_000,
 } as const;
 
-/** A request waiting on the log (a write) or on a read point (a read). */
+/**
+ * A write waiting on the log. Proposed here (we lead): it waits on its (index, term), and an
+ * entry of another term at that index means it was overwritten, certainly not committed.
+ * Forwarded: the command carries (origin, seq) and waits to be applied under that name, wherever
+ * it lands; the state machine applies each (origin, seq) at most once, however many copies of
+ * the forward reach a leader.
+ */
 interface Waiter {
   readonly id: number;
   readonly request: StrongRequest;
   readonly deadlineMs: number;
   /** What the reply reports on success. */
   readonly answer: 'txn' | 'write' | 'table' | 'fence' | 'claim' | 'release';
-  /** Where the command sits in the log once known. */
+  state: 'waiting' | 'proposed' | 'forwarded';
+  /** Where the command sits in our log, when we proposed it. */
   index: number;
   term: number;
+  /** Its name when forwarded (0 until first forwarded). */
+  seq: number;
   /** True once the command may have reached a leader's log (a timeout must then say "may still commit"). */
   proposed: boolean;
-  command: StrongCommand;
+  readonly command: StrongCommand;
 }
 
 interface ReadWaiter {
   readonly id: number;
+  /** Its name when the read point is asked of the leader. */
+  readonly seq: number;
   readonly request: Extract<StrongRequest, { kind: 'read' | 'scan' }>;
   readonly deadlineMs: number;
   /** The read point; null until known. */
@@ -105,6 +130,15 @@ export class StrongNode {
   /** Log index → waiters on it. */
   readonly #byIndex = new Map<number, Set<Waiter>>();
   readonly #reads = new Map<number, ReadWaiter>();
+  /** Forwarded writes and reads by their name (seq). */
+  readonly #forwardedWrites = new Map<number, Waiter>();
+  readonly #forwardedReads = new Map<number, ReadWaiter>();
+  /**
+   * This boot's name for the commands it forwards, and their sequence. Random per boot: a reply
+   * or a command from before a restart can never be taken for one of this boot's.
+   */
+  readonly #origin: string;
+  #seq: number;
   readonly #readCtx = new Map<number, ReadCtx>();
   #nextCtx = 1;
   /** (commit index, leader clock) pairs heard from the leader: how fresh the applied state is. */
@@ -124,6 +158,8 @@ export class StrongNode {
     this.state = new StrongState(config.tables, config.idempotencyRetentionMs);
     if (disk.snapshot !== null) this.state.restore(disk.snapshot.data);
     this.#snapshotIndex = disk.snapshot?.index ?? 0;
+    this.#origin = `${config.region}.${Math.floor(config.random() * 2 ** 40).toString(36)}`;
+    this.#seq = Math.floor(config.random() * 2 ** 40);
     const ticks = (ms: number): number => Math.max(1, Math.round(ms / config.tickMs));
     this.raft = new Raft<StrongCommand, StrongSnapshotData>(
       {
@@ -132,7 +168,8 @@ export class StrongNode {
         electionTicks: ticks(config.electionMs),
         heartbeatTicks: ticks(config.heartbeatMs),
         tickMs: config.tickMs,
-        maxClockOffsetMs: config.maxClockOffsetMs,
+        maxClockOffsetMs: config.knobs?.leaseTooLong === true ? -4 * config.electionMs : config.maxClockOffsetMs,
+        ...(config.knobs?.leaseTooLong === true ? { checkQuorum: false } : {}),
         random: config.random,
         ...(config.preferredLeader !== undefined ? { preferredLeader: config.preferredLeader } : {}),
       },
@@ -221,7 +258,7 @@ export class StrongNode {
   }
 
   #idem(key: string | undefined, canonical: unknown): { ok: true; value: TxnIdem | null } | { ok: false; error: TernError } {
-    if (key === undefined) return { ok: true, value: null };
+    if (key === undefined || this.config.knobs?.ignoreIdempotencyKeys === true) return { ok: true, value: null };
     if (key === '' || key.length > limits.idempotencyKeyCharsMax) return { ok: false, error: badRequest('Idempotency-Key', `must have 1 to ${limits.idempotencyKeyCharsMax} characters`) };
     return { ok: true, value: { key, digest: hash64(canonicalJson(canonical)) } };
   }
@@ -239,43 +276,46 @@ export class StrongNode {
   }
 
   #submit(id: number, request: StrongRequest, answer: Waiter['answer'], command: StrongCommand): void {
-    const w: Waiter = { id, request, deadlineMs: this.#nowMs + this.config.requestTimeoutMs, answer, index: 0, term: 0, proposed: false, command };
+    const w: Waiter = { id, request, deadlineMs: this.#nowMs + this.config.requestTimeoutMs, answer, state: 'waiting', index: 0, term: 0, seq: 0, proposed: false, command };
     this.#writes.set(id, w);
     this.#route(w);
   }
 
-  /** Proposes at the leader, forwards from a follower, or waits for a leader. */
+  /** Proposes at the leader, forwards from a follower, or waits for a leader (retried each tick). */
   #route(w: Waiter): void {
-    if (this.raft.role === 'leader') {
+    // Once forwarded, a command may sit in some leader's log under its name: it is never proposed
+    // again under another (only forwarded again under the same one), or it could run twice.
+    if (this.raft.role === 'leader' && w.seq === 0) {
       const r = this.raft.propose(w.command);
-      if (r.ok) {
-        this.counters.proposals++;
-        w.proposed = true;
-        this.#await(w, r.index, r.term);
-      }
-      return; // transferring: retried on the next tick
+      if (!r.ok) return; // transferring leadership: retried on the next tick
+      this.counters.proposals++;
+      w.state = 'proposed';
+      w.proposed = true;
+      w.index = r.index;
+      w.term = r.term;
+      let set = this.#byIndex.get(r.index);
+      if (set === undefined) this.#byIndex.set(r.index, (set = new Set()));
+      set.add(w);
+      return;
     }
     const leader = this.raft.leader;
-    if (leader !== null && leader !== this.config.region) {
-      this.counters.forwarded++;
-      w.proposed = true; // the leader may propose it even if its answer is lost
-      this.#sendPeer(leader, { t: 'fwd', id: w.id, command: w.command });
-      w.index = -1; // forwarded, position unknown
+    if (leader === null || leader === this.config.region) return;
+    if (w.seq === 0) {
+      w.seq = ++this.#seq;
+      this.#forwardedWrites.set(w.seq, w);
     }
-  }
-
-  #await(w: Waiter, index: number, term: number): void {
-    w.index = index;
-    w.term = term;
-    let set = this.#byIndex.get(index);
-    if (set === undefined) this.#byIndex.set(index, (set = new Set()));
-    set.add(w);
+    this.counters.forwarded++;
+    w.state = 'forwarded';
+    w.proposed = true; // the leader may propose it even if its answer is lost
+    this.#sendPeer(leader, { t: 'fwd', id: w.seq, command: { ...w.command, from: { origin: this.#origin, seq: w.seq } } });
   }
 
   #settle(w: Waiter, reply: StrongReply): void {
     this.#writes.delete(w.id);
-    this.#byIndex.get(w.index)?.delete(w);
-    if (this.#byIndex.get(w.index)?.size === 0) this.#byIndex.delete(w.index);
+    this.#forwardedWrites.delete(w.seq);
+    const set = this.#byIndex.get(w.index);
+    set?.delete(w);
+    if (set?.size === 0) this.#byIndex.delete(w.index);
     this.#reply(w.id, reply);
   }
 
@@ -327,10 +367,11 @@ export class StrongNode {
       this.counters.followerReads++;
       return this.#serve(id, req);
     }
-    if (consistency === 'eventual') return this.#serve(id, req);
+    if (consistency === 'eventual' || (consistency === 'strong' && this.config.knobs?.strongReadsFromLocalState === true)) return this.#serve(id, req);
     const session = req.session ?? 0;
     const r: ReadWaiter = {
       id,
+      seq: ++this.#seq,
       request: req,
       deadlineMs: this.#nowMs + (consistency === 'strong' ? this.config.requestTimeoutMs : this.config.sessionWaitMs),
       index: consistency === 'strong' ? null : session,
@@ -364,7 +405,8 @@ export class StrongNode {
     const leader = this.raft.leader;
     if (leader !== null && leader !== this.config.region) {
       this.counters.readIndexReads++;
-      this.#sendPeer(leader, { t: 'fwd-read', id: r.id });
+      this.#forwardedReads.set(r.seq, r);
+      this.#sendPeer(leader, { t: 'fwd-read', id: r.seq });
     } else r.askedAtMs = 0; // ask again once a leader is known
   }
 
@@ -383,6 +425,7 @@ export class StrongNode {
     for (const r of this.#reads.values()) {
       if (r.index !== null && this.state.index >= r.index) {
         this.#reads.delete(r.id);
+        this.#forwardedReads.delete(r.seq);
         this.#serve(r.id, r.request);
       }
     }
@@ -413,20 +456,12 @@ export class StrongNode {
         this.counters.proposals++;
         return this.#sendPeer(from, { t: 'fwd-ack', id: msg.id, index: r.index, term: r.term });
       }
-      case 'fwd-ack': {
-        const w = this.#writes.get(msg.id);
-        if (w === undefined || w.index !== -1) return;
-        this.#await(w, msg.index, msg.term);
-        // Already applied here (the ack arrived after the entry): settle now.
-        if (this.state.index >= msg.index) this.#settleUnknown(w);
-        return;
-      }
+      case 'fwd-ack':
+        return; // informational: the write is answered when it is applied here
       case 'fwd-refused': {
-        const w = this.#writes.get(msg.id);
-        if (w === undefined || w.index !== -1) return;
-        // Certainly not proposed: try again where the leader now is (on the next tick).
-        w.index = 0;
-        w.proposed = false;
+        const w = this.#forwardedWrites.get(msg.id);
+        // This copy was not proposed (others may have been): forward it again, under the same name, on the next tick.
+        if (w !== undefined) w.state = 'waiting';
         return;
       }
       case 'fwd-read': {
@@ -437,7 +472,7 @@ export class StrongNode {
         return;
       }
       case 'read-index': {
-        const r = this.#reads.get(msg.id);
+        const r = this.#forwardedReads.get(msg.id);
         if (r === undefined || r.index !== null) return;
         if (msg.index === null) r.askedAtMs = 0; // ask again
         else r.index = msg.index;
@@ -467,11 +502,12 @@ export class StrongNode {
     for (const w of [...this.#writes.values()]) {
       if (this.#nowMs >= w.deadlineMs) {
         this.#settle(w, { ok: false, error: this.#timeoutError(w, `this ${w.answer === 'txn' || w.answer === 'write' ? 'write' : w.answer + ' change'}`) });
-      } else if (w.index === 0) this.#route(w); // waiting for a leader, or refused by a former one
+      } else if (w.state === 'waiting') this.#route(w); // waiting for a leader, or refused by a former one
     }
     for (const r of [...this.#reads.values()]) {
       if (this.#nowMs >= r.deadlineMs) {
         this.#reads.delete(r.id);
+        this.#forwardedReads.delete(r.seq);
         const strong = (r.request.consistency ?? 'strong') === 'strong';
         this.#refuse(
           r.id,
@@ -540,6 +576,10 @@ export class StrongNode {
       if (index > snapshot.index) continue;
       for (const w of set) this.#settle(w, { ok: false, error: this.#timeoutError(w, 'this write') });
     }
+    // Forwarded writes inside the snapshot were either applied there or not: we cannot tell.
+    for (const w of [...this.#forwardedWrites.values()]) {
+      if (w.state !== 'waiting') this.#settle(w, { ok: false, error: this.#timeoutError(w, 'this write') });
+    }
   }
 
   #applyEntry(index: number, term: number, data: StrongCommand | null): void {
@@ -550,25 +590,23 @@ export class StrongNode {
       this.#storage.transaction(() => this.#store.saveHardState({ term: this.raft.term, vote: this.raft.vote, commit: index }));
       this.#written = { term: this.raft.term, vote: this.raft.vote, commit: index };
     }
+    const from = data?.from;
+    if (from !== undefined && from.origin === this.#origin && result !== null) {
+      const w = this.#forwardedWrites.get(from.seq);
+      if (w !== undefined) this.#settle(w, this.#answer(w, result, index));
+    }
     const waiters = this.#byIndex.get(index);
     if (waiters === undefined) return;
     for (const w of [...waiters]) {
       if (w.term !== term || result === null) {
-        // Another leader's entry took this position: ours was never committed.
+        // Another leader's entry took the position of our proposal: it was never committed,
+        // and no copy of it exists (we proposed it once, here).
         this.#settle(w, {
           ok: false,
           error: ternError('QUORUM_TIMEOUT', 'leadership changed before this write committed; it was not applied: retrying is safe', { mayHaveCommitted: false }),
         });
       } else this.#settle(w, this.#answer(w, result, index));
     }
-  }
-
-  /** A waiter whose entry was applied before we learned its position cannot get its result. */
-  #settleUnknown(w: Waiter): void {
-    this.#settle(w, {
-      ok: false,
-      error: ternError('QUORUM_TIMEOUT', 'this write reached the log but its answer was lost here; retry with the same Idempotency-Key to learn the outcome', { mayHaveCommitted: true }),
-    });
   }
 
   #answer(w: Waiter, result: ApplyResult, index: number): StrongReply {

@@ -58,7 +58,18 @@ export interface TxnIdem {
  * An entry of the strong log. `wallMs` is the proposing leader's clock, kept monotone by the
  * state machine: idempotency records expire by it, the same way on every node.
  */
-export type StrongCommand =
+export type StrongCommand = StrongCommandBody & {
+  /** Set on a command forwarded by a follower: applied at most once per (origin, seq). */
+  readonly from?: ForwardedFrom;
+};
+
+export interface ForwardedFrom {
+  /** The forwarding node's boot: region and a random name. */
+  readonly origin: string;
+  readonly seq: number;
+}
+
+export type StrongCommandBody =
   | { readonly t: 'txn'; readonly txn: Txn; readonly idem: TxnIdem | null; readonly wallMs: number }
   /** Creates or alters a table (async or strong): every region applies schema changes in log order. */
   | { readonly t: 'table'; readonly table: string; readonly policy: TablePolicy; readonly wallMs: number }
