@@ -11,6 +11,7 @@ import { limits } from '../core/limits.js';
 import { configProblem, replicaDefaults } from '../core/replica/config.js';
 import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import { builtinMergeFunctions } from './merge-functions.js';
+import { strongDefaults } from '../core/strong/strong-node.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -47,6 +48,14 @@ export interface Settings {
   readonly tickIntervalMs: number;
   readonly sessionWaitMs: number;
   readonly idempotencyRetentionMs: number;
+  /** Strong group: the leader's heartbeat interval. */
+  readonly raftHeartbeatMs: number;
+  /** Strong group: the minimum election timeout (each node draws from [t, 2t)). */
+  readonly raftElectionMs: number;
+  /** Strong writes and reads answer QUORUM_TIMEOUT after this. */
+  readonly strongTimeoutMs: number;
+  /** Strong group: the region that should lead when it is healthy (null: any). */
+  readonly preferredLeader: RegionId | null;
 }
 
 export interface ClusterConfig {
@@ -137,24 +146,36 @@ function parseWan(value: unknown, regions: readonly RegionSpec[]): WanSpec | nul
   return { control, rttMs, linkPortBase: base };
 }
 
-function parseSettings(value: unknown): Settings {
+function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
   const defaults: Settings = {
     maxClockOffsetMs: replicaDefaults.maxClockOffsetMs,
     syncIntervalMs: replicaDefaults.syncIntervalMs,
     tickIntervalMs: 10,
     sessionWaitMs: replicaDefaults.sessionWaitMs,
     idempotencyRetentionMs: replicaDefaults.idempotencyRetentionMs,
+    raftHeartbeatMs: strongDefaults.heartbeatMs,
+    raftElectionMs: strongDefaults.electionMs,
+    strongTimeoutMs: strongDefaults.requestTimeoutMs,
+    preferredLeader: null,
   };
   if (value === undefined || value === null) return defaults;
   if (!isRecord(value)) throw new ConfigError('settings', 'must be an object');
   checkKeys(value, Object.keys(defaults), 'settings');
-  const out: Record<string, number> = { ...defaults };
+  const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`settings.${k}`, 'must be a non-negative integer of milliseconds');
+    if (k === 'preferredLeader') {
+      if (v !== null && (typeof v !== 'string' || !regions.includes(v))) throw new ConfigError('settings.preferredLeader', `must be one of the regions (${regions.join(', ')}) or null`);
+    } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`settings.${k}`, 'must be a non-negative integer of milliseconds');
     out[k] = v;
   }
-  if ((out['tickIntervalMs'] ?? 0) < 1) throw new ConfigError('settings.tickIntervalMs', 'must be at least 1');
-  return out as unknown as Settings;
+  const settings = out as unknown as Settings;
+  if (settings.tickIntervalMs < 1) throw new ConfigError('settings.tickIntervalMs', 'must be at least 1');
+  if (settings.raftHeartbeatMs < settings.tickIntervalMs) throw new ConfigError('settings.raftHeartbeatMs', `must be at least the tick interval (${settings.tickIntervalMs} ms)`);
+  if (settings.raftElectionMs < 2 * settings.raftHeartbeatMs) throw new ConfigError('settings.raftElectionMs', `must be at least twice raftHeartbeatMs (${settings.raftHeartbeatMs} ms)`);
+  // A lease of electionMs − maxClockOffsetMs must be positive, or strong reads always need a round trip.
+  if (settings.raftElectionMs <= settings.maxClockOffsetMs) throw new ConfigError('settings.raftElectionMs', `must exceed maxClockOffsetMs (${settings.maxClockOffsetMs} ms): the leader's lease is the difference`);
+  if (settings.strongTimeoutMs < 1) throw new ConfigError('settings.strongTimeoutMs', 'must be at least 1');
+  return settings;
 }
 
 /** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
@@ -182,7 +203,7 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
     if (!p.ok) throw new ConfigError(p.error.field ?? `tables.${name}`, p.error.message.replace(/^[^:]+: /, ''));
     tables[name] = p.value;
   }
-  const settings = parseSettings(input['settings']);
+  const settings = parseSettings(input['settings'], names);
   const config: ClusterConfig = { cluster, regions, wan, router, tables, settings };
   checkDistinct(config);
   // What the replica core would refuse at start, refused here with the field named (exit 2).

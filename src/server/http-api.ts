@@ -9,7 +9,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import type { ReplicaStatus } from '../core/replica/replica.js';
-import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
+import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
+import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
+import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Stage } from './region-node.js';
 
@@ -20,7 +22,8 @@ export interface ApiNode {
   readonly region: string;
   readonly nodeId: string;
   submit(request: ClientRequest): Promise<ClientReply>;
-  status(): ReplicaStatus & { stage: Stage };
+  submitStrong(request: StrongRequest): Promise<StrongReply>;
+  status(): ReplicaStatus & { stage: Stage; raft: { term: number; role: string; leader: string | null; commitIndex: number; appliedIndex: number; leaseValid: boolean } | null };
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
@@ -30,7 +33,7 @@ export interface ApiNode {
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
-  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}) } };
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}) } };
 }
 
 function sendError(reply: FastifyReply, e: TernError): FastifyReply {
@@ -100,14 +103,40 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see API.md`)));
 
-  /** Sends the core's reply: the success body from `ok`, or the mapped error. */
+  /**
+   * Sends the replica's reply: the success body from `ok`, or the mapped error. The session
+   * token's strong part passes through untouched (the replica reads only its own part).
+   */
   async function answer(reply: FastifyReply, req: ClientRequest, ok: (r: Extract<ClientReply, { ok: true }>) => unknown, notFound?: (r: Extract<ClientReply, { ok: true }>) => boolean): Promise<FastifyReply> {
-    const r = await node.submit(req);
+    const token = splitSessionToken((req as { session?: string }).session);
+    if (!token.ok) return sendError(reply, token.error);
+    const r = await node.submit(token.value.async === undefined ? withoutSession(req) : ({ ...req, session: token.value.async } as ClientRequest));
     if (!r.ok) return sendError(reply, r.error);
-    if ('token' in r) reply.header('tern-session', r.token);
+    if ('token' in r) reply.header('tern-session', joinSessionToken(r.token, token.value.strong));
     if (notFound?.(r)) return sendError(reply, fail('NOT_FOUND', `no row ${(req as { key?: string }).key ?? ''} in ${(req as { table?: string }).table ?? ''} (absent or deleted)`));
     return reply.send(ok(r));
   }
+
+  /** The same for the strong group: its replies carry the log index the session has now seen. */
+  async function answerStrong(
+    reply: FastifyReply,
+    session: string | undefined,
+    build: (strongIndex: number) => StrongRequest,
+    ok: (r: Extract<StrongReply, { ok: true }>) => unknown,
+    notFound?: (r: Extract<StrongReply, { ok: true }>) => boolean,
+  ): Promise<FastifyReply> {
+    const token = splitSessionToken(session);
+    if (!token.ok) return sendError(reply, token.error);
+    const req = build(token.value.strong);
+    const r = await node.submitStrong(req);
+    if (!r.ok) return sendError(reply, r.error);
+    reply.header('tern-session', joinSessionToken(token.value.async, Math.max(token.value.strong, r.index)));
+    if ((r.kind === 'txn' || r.kind === 'write') && r.replayed) reply.header('idempotent-replayed', 'true');
+    if (notFound?.(r)) return sendError(reply, fail('NOT_FOUND', `no row ${(req as { key?: string }).key ?? ''} in ${(req as { table?: string }).table ?? ''} (absent or deleted)`));
+    return reply.send(ok(r));
+  }
+
+  const isStrong = (table: string): boolean => node.tables()[table]?.mode === 'strong';
 
   app.get('/livez', async () => ({ status: 'ok', region: node.region }));
   app.get('/readyz', async (_req, reply) => {
@@ -125,44 +154,63 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
       stable: s.stable,
       // Reachable: heard from directly within the last few sync intervals.
       peers: s.peers.map((p) => ({ region: p.region, reachable: p.heardAtMs !== null && Date.now() - p.heardAtMs < node.reachableWithinMs, lagMs: p.lagMs, lagOps: p.lagOps })),
-      raft: null,
+      raft: s.raft,
     };
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 
   app.get('/v1/tables', async () => ({ tables: node.tables() }));
-  app.put<{ Params: { table: string } }>('/v1/tables/:table', async (req, reply) => {
-    // Validate first, so a bad policy gets its field named even though this build cannot apply it.
-    if (!isValidTableName(req.params.table)) return sendError(reply, fail('BAD_REQUEST', 'table: names are letters, digits, _ and -, starting with a letter or _', 'table'));
-    const p = validatePolicy(req.body, { regions: node.regions, mergeFunctions: node.mergeFunctions }, 'body');
-    if (!p.ok) return sendError(reply, p.error);
-    return sendError(reply, fail('UNSUPPORTED', 'table policies come from the cluster configuration in this build; changing them online needs the strong log (coming with strong tables)'));
-  });
-  app.post('/v1/txn', async (_req, reply) => sendError(reply, fail('UNSUPPORTED', 'transactions run on strong tables, which need the Raft group this build does not have yet')));
-
   const session = (req: FastifyRequest) => header(req, 'tern-session');
   const idem = (req: FastifyRequest) => header(req, 'idempotency-key');
 
+  // Table changes go through the strong log, so every region applies them in the same order.
+  app.put<{ Params: { table: string } }>('/v1/tables/:table', async (req, reply) => {
+    if (!isValidTableName(req.params.table)) return sendError(reply, fail('BAD_REQUEST', 'table: names are letters, digits, _ and -, starting with a letter or _', 'table'));
+    return answerStrong(reply, session(req), () => ({ kind: 'put-table', table: req.params.table, body: req.body }), (x) => (x.kind === 'table' ? { table: x.table, policy: x.policy } : null));
+  });
+  app.post('/v1/txn', async (req, reply) =>
+    answerStrong(reply, session(req), () => strongRequest({ kind: 'txn', body: req.body, idempotencyKey: idem(req) }), (x) => (x.kind === 'txn' ? { succeeded: x.outcome.succeeded, results: x.outcome.results } : null)),
+  );
+
   app.get<{ Params: RowParams; Querystring: Query }>('/v1/tables/:table/rows/:key', async (req, reply) => {
     const { consistency, maxStalenessMs } = req.query;
-    const r = request({ kind: 'read', table: req.params.table, key: req.params.key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
+    const { table, key } = req.params;
+    if (isStrong(table)) {
+      return answerStrong(reply, session(req), (s) => strongRequest({ kind: 'read', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: s }), (x) => (x.kind === 'read' ? x.row : null), (x) => x.kind === 'read' && x.row === null);
+    }
+    const r = request({ kind: 'read', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
     return answer(reply, r, (x) => (x.kind === 'read' ? x.row : null), (x) => x.kind === 'read' && x.row === null);
   });
 
   const write = (method: 'PATCH' | 'PUT') => async (req: FastifyRequest<{ Params: RowParams }>, reply: FastifyReply) => {
-    const r = request({ kind: 'write', method, table: req.params.table, key: req.params.key, body: req.body, idempotencyKey: idem(req), session: session(req) });
-    return answer(reply, r, (x) => (x.kind === 'write' ? (x.result.row ?? { key: req.params.key, fields: {}, version: null }) : null));
+    const { table, key } = req.params;
+    if (isStrong(table)) {
+      return answerStrong(reply, session(req), () => strongRequest({ kind: 'write', method, table, key, body: req.body, idempotencyKey: idem(req) }), (x) => (x.kind === 'write' ? (x.row ?? { key, fields: {}, version: null }) : null));
+    }
+    const r = request({ kind: 'write', method, table, key, body: req.body, idempotencyKey: idem(req), session: session(req) });
+    return answer(reply, r, (x) => (x.kind === 'write' ? (x.result.row ?? { key, fields: {}, version: null }) : null));
   };
   app.patch<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PATCH'));
   app.put<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PUT'));
   app.delete<{ Params: RowParams }>('/v1/tables/:table/rows/:key', async (req, reply) => {
-    const r = request({ kind: 'delete', table: req.params.table, key: req.params.key, idempotencyKey: idem(req), session: session(req) });
-    return answer(reply, r, () => ({ key: req.params.key, deleted: true }));
+    const { table, key } = req.params;
+    if (isStrong(table)) return answerStrong(reply, session(req), () => strongRequest({ kind: 'delete', table, key, idempotencyKey: idem(req) }), () => ({ key, deleted: true }));
+    const r = request({ kind: 'delete', table, key, idempotencyKey: idem(req), session: session(req) });
+    return answer(reply, r, () => ({ key, deleted: true }));
   });
 
   app.get<{ Params: { table: string }; Querystring: Query }>('/v1/tables/:table/rows', async (req, reply) => {
     const { prefix, after, limit, consistency, maxStalenessMs } = req.query;
-    const r = request({ kind: 'scan', table: req.params.table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
+    const table = req.params.table;
+    if (isStrong(table)) {
+      return answerStrong(
+        reply,
+        session(req),
+        (s) => strongRequest({ kind: 'scan', table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: s }),
+        (x) => (x.kind === 'scan' ? { rows: x.rows, next: x.next } : null),
+      );
+    }
+    const r = request({ kind: 'scan', table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
     return answer(reply, r, (x) => (x.kind === 'scan' ? { rows: x.rows, next: x.next } : null));
   });
 
@@ -180,7 +228,20 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
  * field it gets and names the one at fault; this cast is the one place HTTP input enters typed.
  */
 function request(fields: Record<string, unknown>): ClientRequest {
+  return defined(fields) as unknown as ClientRequest;
+}
+
+function strongRequest(fields: Record<string, unknown>): StrongRequest {
+  return defined(fields) as unknown as StrongRequest;
+}
+
+function defined(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
-  return out as unknown as ClientRequest;
+  return out;
+}
+
+function withoutSession(req: ClientRequest): ClientRequest {
+  const { session: _session, ...rest } = req as ClientRequest & { session?: string };
+  return rest as ClientRequest;
 }

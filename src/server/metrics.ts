@@ -9,7 +9,11 @@ import type { ReplicaStatus } from '../core/replica/replica.js';
 import type { PeerLinkStats } from './transport/peer-transport.js';
 
 export interface MetricsSource {
-  status(): ReplicaStatus & { links: Record<string, PeerLinkStats> };
+  status(): ReplicaStatus & {
+    links: Record<string, PeerLinkStats>;
+    raft: { term: number; role: string; commitIndex: number; appliedIndex: number; leaseValid: boolean; logEntries: number } | null;
+    strongCounters: Readonly<Record<string, number>> | null;
+  };
   metrics(): Readonly<ReplicaMetrics> | null;
 }
 
@@ -91,6 +95,26 @@ export class NodeMetrics {
       set({ kind: 'insert-insert' }, x?.conflictsInsertInsert ?? 0);
     });
     readCounter(this.registry, 'tern_hlc_refused_total', 'Remote timestamps refused for being further ahead than the max clock offset', [], (set) => set({}, m()?.hlcRefused ?? 0));
+    new Gauge({
+      name: 'tern_raft_state',
+      help: 'The strong group as this node sees it: term, leader (1 when this node leads), commit and applied index, lease held, log entries on disk',
+      labelNames: ['what'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const r = status()?.raft;
+        if (r === null || r === undefined) return;
+        this.set({ what: 'term' }, r.term);
+        this.set({ what: 'leader' }, r.role === 'leader' ? 1 : 0);
+        this.set({ what: 'commit_index' }, r.commitIndex);
+        this.set({ what: 'applied_index' }, r.appliedIndex);
+        this.set({ what: 'lease_held' }, r.leaseValid ? 1 : 0);
+        this.set({ what: 'log_entries' }, r.logEntries);
+      },
+    });
+    readCounter(this.registry, 'tern_strong_events_total', 'Strong group events: proposals, forwarded requests, quorum timeouts, lease and read-index reads, follower reads, snapshots', ['event'], (set) => {
+      for (const [event, v] of Object.entries(status()?.strongCounters ?? {})) set({ event }, v);
+    });
     readCounter(this.registry, 'tern_peer_frames_dropped_total', 'Messages dropped because a peer\u2019s send queue was full', ['peer'], (set) => {
       for (const [peer, l] of Object.entries(status()?.links ?? {})) set({ peer }, l.framesDropped);
     });

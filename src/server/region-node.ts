@@ -1,8 +1,10 @@
 /**
- * The runtime shell of one region: it drives the pure replica core with real time, timers, a
- * SQLite store, peer links and client requests. Everything that arrives during one event-loop
- * turn becomes one `step` (one transaction: group commit); its messages and replies are released
- * after the commit. A storage or invariant failure is fatal: the node stops rather than diverge.
+ * The runtime shell of one region: it drives the pure cores (the async replica and the strong
+ * group's node) with real time, timers, a SQLite store, peer links and client requests.
+ * Everything that arrives during one event-loop turn becomes one replica `step` (one transaction:
+ * group commit) and one strong `handle` + `flush` (one transaction per Raft Ready, with the
+ * leader's appends sent before its own fsync). Messages and replies are released after the
+ * commits. A storage or invariant failure is fatal: the node stops rather than diverge.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,10 @@ import type { ClientReply, ClientRequest, Input, PeerMessage } from '../core/rep
 import { Replica, type ReplicaStatus } from '../core/replica/replica.js';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
+import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
+import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
+import type { TablePolicy } from '../core/schema/policy.js';
+import { randomInt } from 'node:crypto';
 import { peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
@@ -39,6 +45,9 @@ export class RegionNode {
   #replica: Replica | null = null;
   #transport: PeerTransport | null = null;
   #inbox: Input[] = [];
+  #strong: StrongNode | null = null;
+  #strongInbox: StrongInput[] = [];
+  readonly #strongPending = new Map<number, (reply: StrongReply) => void>();
   #scheduled = false;
   #tick: NodeJS.Timeout | null = null;
   #nextId = 1;
@@ -82,14 +91,37 @@ export class RegionNode {
     };
   }
 
+  strongConfig(): StrongConfig {
+    const s = this.config.settings;
+    return {
+      region: this.spec.name,
+      regions: this.config.regions.map((r) => r.name),
+      tables: this.config.tables,
+      mergeFunctions: Object.keys(builtinMergeFunctions),
+      tickMs: s.tickIntervalMs,
+      heartbeatMs: s.raftHeartbeatMs,
+      electionMs: s.raftElectionMs,
+      maxClockOffsetMs: s.maxClockOffsetMs,
+      ...(s.preferredLeader !== null ? { preferredLeader: s.preferredLeader } : {}),
+      requestTimeoutMs: s.strongTimeoutMs,
+      sessionWaitMs: s.sessionWaitMs,
+      idempotencyRetentionMs: s.idempotencyRetentionMs,
+      snapshotEveryEntries: strongDefaults.snapshotEveryEntries,
+      // Election timeouts need randomness that differs between nodes; the core takes it injected.
+      random: () => randomInt(0, 2 ** 31) / 2 ** 31,
+    };
+  }
+
   /** Opens the store, recovers, starts peer links and timers. */
   async run(): Promise<void> {
     mkdirSync(this.spec.node.data, { recursive: true });
     const file = path.join(this.spec.node.data, 'tern.sqlite');
     const t0 = Date.now();
     this.#storage = new SqliteStorage(file);
-    this.#replica = Replica.open(this.replicaConfig(), this.#storage, Date.now());
-    this.#log.info({ file, vector: this.#replica.vector, openMs: Date.now() - t0 }, 'storage open');
+    // The strong log first: it says which tables exist (the configuration's, changed by the log).
+    this.#strong = StrongNode.open(this.strongConfig(), this.#storage, Date.now());
+    this.#replica = Replica.open({ ...this.replicaConfig(), tables: this.#strong.tables() }, this.#storage, Date.now());
+    this.#log.info({ file, vector: this.#replica.vector, strongApplied: this.#strong.state.index, openMs: Date.now() - t0 }, 'storage open');
     const peers = new Map(this.config.regions.filter((r) => r.name !== this.spec.name).map((r) => [r.name, peerAddress(this.config, this.spec.name, r.name)] as const));
     this.#transport = new PeerTransport({
       cluster: this.config.cluster,
@@ -99,9 +131,39 @@ export class RegionNode {
       peers,
       log: this.#log.child({ component: 'transport' }),
       onMessage: (from, message) => this.#enqueue({ kind: 'peer', from, message }),
+      onStrongMessage: (from, message) => this.#enqueueStrong({ kind: 'peer', from, message }),
     });
     await this.#transport.start();
-    this.#tick = setInterval(() => this.#enqueue({ kind: 'tick' }), this.config.settings.tickIntervalMs);
+    this.#tick = setInterval(() => {
+      this.#enqueue({ kind: 'tick' });
+      this.#enqueueStrong({ kind: 'tick' });
+    }, this.config.settings.tickIntervalMs);
+  }
+
+  /** The policy of every table: the configuration's, as changed through the strong log. */
+  tables(): Readonly<Record<string, TablePolicy>> {
+    return this.#strong?.tables() ?? this.config.tables;
+  }
+
+  /** Submits a request for the strong group (strong tables, transactions, table changes). */
+  submitStrong(request: StrongRequest): Promise<StrongReply> {
+    if (this.#stopping || this.#failed || this.#strong === null) {
+      return Promise.resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } });
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#strongPending.set(id, resolve);
+      this.#enqueueStrong({ kind: 'request', id, request });
+    });
+  }
+
+  #enqueueStrong(input: StrongInput): void {
+    if (this.#failed) return;
+    this.#strongInbox.push(input);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   /** Submits a client request; resolves with the reply once its step has committed. */
@@ -125,9 +187,11 @@ export class RegionNode {
     }
   }
 
-  /** One event-loop turn's inputs → one step → one transaction; then speak. */
+  /** One event-loop turn's inputs → the strong node's Readies, then one replica step; then speak. */
   #flush(): void {
     this.#scheduled = false;
+    if (this.#failed) return;
+    this.#flushStrong();
     const replica = this.#replica;
     if (replica === null || this.#inbox.length === 0 || this.#failed) return;
     const inputs = this.#inbox;
@@ -153,13 +217,36 @@ export class RegionNode {
     }
   }
 
-  status(): ReplicaStatus & { stage: Stage; node: string; links: Record<string, PeerLinkStats>; steps: number } {
+  #flushStrong(): void {
+    const strong = this.#strong;
+    if (strong === null) return;
+    const inputs = this.#strongInbox;
+    this.#strongInbox = [];
+    let out;
+    try {
+      if (inputs.length > 0) strong.handle(inputs, Date.now());
+      // Raft's appends go out as they are produced, before the fsync of the same Ready.
+      out = strong.flush((to, message: StrongPeerMessage) => this.#transport?.sendStrong(to, message));
+    } catch (err) {
+      this.#failed = true;
+      this.#onFatal(err);
+      return;
+    }
+    if (out.tablesChanged) this.#replica?.setTables(strong.tables());
+    for (const { id, reply } of out.replies) {
+      const resolve = this.#strongPending.get(id);
+      this.#strongPending.delete(id);
+      resolve?.(reply);
+    }
+  }
+
+  status(): ReplicaStatus & { stage: Stage; node: string; links: Record<string, PeerLinkStats>; steps: number; raft: ReturnType<StrongNode['status']> | null; strongCounters: StrongNode['counters'] | null } {
     const replica = this.#replica;
     if (replica === null) throw new Error('node not running');
     const st = replica.status();
     const behind = Math.max(0, ...st.peers.map((p) => p.lagOps));
     const stage: Stage = behind > catchUpOpsMax ? 'catching-up' : 'write-ready';
-    return { ...st, stage, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
+    return { ...st, stage, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, raft: this.#strong?.status() ?? null, strongCounters: this.#strong?.counters ?? null };
   }
 
   metrics(): Readonly<ReplicaMetrics> | null {
@@ -174,8 +261,13 @@ export class RegionNode {
     if (!this.#failed) this.#flush();
     for (const resolve of this.#pending.values()) resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} stopped before answering; retry` } });
     this.#pending.clear();
+    for (const resolve of this.#strongPending.values()) {
+      resolve({ ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} stopped before answering; the request may still commit: retry with the same Idempotency-Key`, mayHaveCommitted: true } });
+    }
+    this.#strongPending.clear();
     await this.#transport?.stop();
     this.#storage?.close();
     this.#replica = null;
+    this.#strong = null;
   }
 }

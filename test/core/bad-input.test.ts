@@ -25,7 +25,7 @@ const w = (body: unknown, extra: Partial<Extract<ClientRequest, { kind: 'write' 
 
 const cases: Array<[string, ClientRequest, string, string | undefined]> = [
   ['unknown table', { kind: 'write', table: 'nope', key: 'k', body: { set: { a: 1 } } }, 'NO_SUCH_TABLE', undefined],
-  ['a strong table (no Raft group in this build)', { kind: 'write', table: 'ledger', key: 'k', body: { set: { a: 1 } } }, 'UNSUPPORTED', undefined],
+  ['a strong table sent to the async replica (the shell routes it to the strong group)', { kind: 'write', table: 'ledger', key: 'k', body: { set: { a: 1 } } }, 'UNSUPPORTED', undefined],
   ['empty key', { kind: 'write', table: 't', key: '', body: { set: { a: 1 } } }, 'BAD_REQUEST', 'key'],
   ['oversized key', { kind: 'write', table: 't', key: 'k'.repeat(1025), body: { set: { a: 1 } } }, 'TOO_LARGE', 'key'],
   ['body not an object', w([1, 2]), 'BAD_REQUEST', 'body'],

@@ -30,6 +30,20 @@ const cases: Array<{ name: string; method: string; path: string; body?: unknown;
   { name: 'a malformed session token', method: 'GET', path: '/v1/tables/profiles/rows/k?consistency=session', headers: { 'tern-session': 'garbage' }, status: 400, code: 'BAD_REQUEST', field: 'session' },
   { name: 'an idempotency key reused with another body', method: 'PATCH', path: '/v1/tables/profiles/rows/k', body: { set: { name: 'other' } }, headers: { 'idempotency-key': 'used' }, status: 409, code: 'IDEMPOTENCY_MISMATCH' },
   { name: 'a bad scan limit', method: 'GET', path: '/v1/tables/profiles/rows?limit=0', status: 400, code: 'BAD_REQUEST', field: 'limit' },
+  { name: 'an empty transaction', method: 'POST', path: '/v1/txn', body: {}, status: 400, code: 'BAD_REQUEST', field: 'body' },
+  {
+    name: 'a transaction of more than 128 compares plus ops',
+    method: 'POST',
+    path: '/v1/txn',
+    body: { success: Array.from({ length: 129 }, (_, i) => ({ table: 'accounts', key: `a${i}`, set: { balance: 1 } })) },
+    status: 413,
+    code: 'TOO_LARGE',
+    field: 'body',
+  },
+  { name: 'a transaction on an unknown table', method: 'POST', path: '/v1/txn', body: { success: [{ table: 'nope', key: 'a', get: true }] }, status: 404, code: 'NO_SUCH_TABLE', field: 'success[0].table' },
+  { name: 'a compare without a field', method: 'POST', path: '/v1/txn', body: { compare: [{ table: 'accounts', key: 'a', op: '>', value: 1 }], success: [{ table: 'accounts', key: 'a', set: { balance: 1 } }] }, status: 400, code: 'BAD_REQUEST', field: 'compare[0].field' },
+  { name: 'an async table in a strong transaction', method: 'POST', path: '/v1/txn', body: { success: [{ table: 'accounts', key: 'a', set: { balance: 1 } }, { table: 'profiles', key: 'k', set: { name: 'x' } }] }, status: 400, code: 'BAD_REQUEST', field: 'success[1].table' },
+  { name: 'a table change the log would refuse (mode of an existing table)', method: 'PUT', path: '/v1/tables/profiles', body: { mode: 'strong' }, status: 400, code: 'BAD_REQUEST', field: 'mode' },
 ];
 
 describe('bad input to a running node', () => {
@@ -43,11 +57,12 @@ describe('bad input to a running node', () => {
     if (t.field !== undefined) expect(r.body.error.field).toBe(t.field);
     const after = await c.http(R, 'GET', '/v1/status');
     expect(after.body.vector).toEqual(before.body.vector);
+    expect(after.body.raft.commitIndex).toBe(before.body.raft.commitIndex); // nothing reached the strong log
     expect((await c.http(R, 'GET', '/v1/tables/profiles/rows/k')).body).toEqual(rowBefore.body);
   });
 
-  it('a missing row is 404 NOT_FOUND, and strong tables answer 501 in this build', async () => {
+  it('a missing row is 404 NOT_FOUND, in async and strong tables', async () => {
     expect((await c.http(R, 'GET', '/v1/tables/profiles/rows/nobody')).body.error.code).toBe('NOT_FOUND');
-    expect((await c.http(R, 'GET', '/v1/tables/accounts/rows/a')).status).toBe(501);
+    expect((await c.http(R, 'GET', '/v1/tables/accounts/rows/nobody')).body.error.code).toBe('NOT_FOUND');
   });
 });

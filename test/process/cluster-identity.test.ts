@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeFrame, FrameReader } from '../../src/server/transport/frames.js';
+import { protocolVersion } from '../../src/server/transport/peer-transport.js';
 import { ProcessCluster } from './harness.js';
 
 const c = new ProcessCluster({ regions: ['us-east', 'eu-west'], wan: false, cluster: 'prod' });
@@ -29,7 +30,7 @@ function handshake(port: number, hello: unknown): Promise<unknown> {
 
 it('refuses a node that names another cluster, and logs it', async () => {
   const peerPort = c.base + 60; // us-east's peer port in the harness layout
-  const answer = await handshake(peerPort, { t: 'hello', cluster: 'staging', region: 'eu-west', node: 'intruder', protocol: 1 });
+  const answer = await handshake(peerPort, { t: 'hello', cluster: 'staging', region: 'eu-west', node: 'intruder', protocol: protocolVersion });
   expect(answer).toMatchObject({ t: 'refused' });
   expect((answer as { reason: string }).reason).toMatch(/cluster prod, not staging/);
   await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('refused a peer link'));
@@ -39,7 +40,7 @@ it('drops a link that sends a malformed message, and stays up', async () => {
   const socket = net.connect({ host: '127.0.0.1', port: c.base + 60 });
   socket.resume(); // read (and ignore) the welcome, so the socket can see its end
   await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
-  socket.write(encodeFrame({ t: 'hello', cluster: 'prod', region: 'eu-west', node: 'x', protocol: 1 }));
+  socket.write(encodeFrame({ t: 'hello', cluster: 'prod', region: 'eu-west', node: 'x', protocol: protocolVersion }));
   socket.write(encodeFrame({ t: 'msg', m: { t: 'sync', vector: null, reports: null, beats: null } }));
   await new Promise<void>((resolve) => socket.on('close', () => resolve()));
   const live = await c.http('us-east', 'GET', '/livez');
@@ -48,6 +49,6 @@ it('drops a link that sends a malformed message, and stays up', async () => {
 });
 
 it('accepts a node of its own cluster', async () => {
-  const answer = await handshake(c.base + 60, { t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: 1 });
+  const answer = await handshake(c.base + 60, { t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: protocolVersion });
   expect(answer).toMatchObject({ t: 'welcome', region: 'us-east' });
 });

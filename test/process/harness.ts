@@ -40,6 +40,8 @@ export interface ClusterOptions {
   cluster?: string;
   tables?: Record<string, unknown>;
   wan?: boolean;
+  /** Merged over the defaults ({tickIntervalMs: 10}). */
+  settings?: Record<string, unknown>;
 }
 
 export const defaultTables = {
@@ -81,7 +83,7 @@ export class ProcessCluster {
       })),
       ...(this.o.wan === false ? {} : { wan: { control: `127.0.0.1:${this.controlPort}`, rttMs: rtt, linkPortBase: this.base + 100 } }),
       tables: this.o.tables ?? defaultTables,
-      settings: { tickIntervalMs: 10 },
+      settings: { tickIntervalMs: 10, ...this.o.settings },
     };
     this.configPath = path.join(this.dir, 'cluster.json');
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));

@@ -41,7 +41,8 @@ export interface PeerLink {
 }
 
 export interface ReplicaContext {
-  readonly config: ReplicaConfig;
+  /** Replaced (never mutated) when the strong log changes a table (Replica.setTables). */
+  config: ReplicaConfig;
   readonly storage: Storage;
   readonly clock: HybridClock;
   readonly stability: StabilityTracker;

@@ -30,7 +30,7 @@ export function tableFor(ctx: ReplicaContext, table: unknown): TablePolicy | Ter
   if (typeof table !== 'string' || table === '') return badRequest('table', 'must be a table name');
   const policy = policyOf(ctx, table);
   if (policy === undefined) return ternError('NO_SUCH_TABLE', `no table named ${table}; list tables with GET /v1/tables`);
-  if (policy.mode !== 'async') return ternError('UNSUPPORTED', `table ${table} is strong; strong tables need the Raft group, which this build does not have yet`);
+  if (policy.mode !== 'async') return ternError('UNSUPPORTED', `table ${table} is strong: the strong group serves it, not the async replica`);
   return policy;
 }
 

@@ -8,6 +8,7 @@
  * Time enters only as `nowMs`; randomness not at all. The simulator drives the same code with
  * simulated clocks, network and disks.
  */
+import type { TablePolicy } from '../schema/policy.js';
 import { assert } from '../util/assert.js';
 import { HybridClock, type Hlc } from '../clock/hlc.js';
 import { LiveVector } from '../clock/live-vector.js';
@@ -100,6 +101,15 @@ export class Replica {
       metaDirty: false,
     };
     return new Replica(ctx);
+  }
+
+  /**
+   * The strong log created or altered a table: from now on the replica serves it. Table changes
+   * are validated by the strong state machine (src/core/strong/table-change.ts); ops that
+   * arrived for a table we did not know yet are resent by their origin and now apply.
+   */
+  setTables(tables: Readonly<Record<string, TablePolicy>>): void {
+    this.#ctx.config = { ...this.#ctx.config, tables };
   }
 
   get region(): RegionId {

@@ -13,18 +13,21 @@ import type { RegionId } from '../../core/clock/version-vector.js';
 import type { PeerMessage } from '../../core/replica/messages.js';
 import type { HostPort } from '../config.js';
 import { peerMessageProblem } from '../../core/replica/peer-message.js';
+import { strongMessageProblem, type StrongPeerMessage } from '../../core/strong/messages.js';
 import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
 
 /** Frames allowed before the handshake completes, and how long a handshake may take. */
 const helloBytesMax = 4 * 1024;
 const handshakeMs = 5_000;
 
-export const protocolVersion = 1;
+/** 2: strong-group frames. Peers of another version are refused at the handshake. */
+export const protocolVersion = 2;
 
 type Hello = { t: 'hello'; cluster: string; region: RegionId; node: string; protocol: number };
 type Welcome = { t: 'welcome'; region: RegionId };
 type Refused = { t: 'refused'; reason: string };
-type Wire = { t: 'msg'; m: PeerMessage };
+/** Replication messages of async tables, and the strong group's messages (Raft and forwarding). */
+type Wire = { t: 'msg'; m: PeerMessage } | { t: 'strong'; m: StrongPeerMessage };
 
 export interface TransportOptions {
   readonly cluster: string;
@@ -35,6 +38,7 @@ export interface TransportOptions {
   readonly peers: ReadonlyMap<RegionId, HostPort>;
   readonly log: Logger;
   readonly onMessage: (from: RegionId, message: PeerMessage) => void;
+  readonly onStrongMessage: (from: RegionId, message: StrongPeerMessage) => void;
   readonly sendQueueBytesMax?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
@@ -65,7 +69,7 @@ class OutboundLink {
 }
 
 export class PeerTransport {
-  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage'>;
+  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage' | 'onStrongMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage' | 'onStrongMessage'>;
   readonly #links = new Map<RegionId, OutboundLink>();
   readonly #inbound = new Set<net.Socket>();
   readonly #received = new Map<RegionId, number>();
@@ -104,9 +108,18 @@ export class PeerTransport {
 
   /** Queues a message for a peer; false if it was dropped because the peer's queue is full. */
   send(to: RegionId, message: PeerMessage): boolean {
+    return this.#enqueue(to, this.#frames(message));
+  }
+
+  /** Queues a strong-group message (Raft tolerates the loss of one whose queue is full). */
+  sendStrong(to: RegionId, message: StrongPeerMessage): boolean {
+    return this.#enqueue(to, [encodeFrame({ t: 'strong', m: message } satisfies Wire)]);
+  }
+
+  #enqueue(to: RegionId, frames: readonly Buffer[]): boolean {
     const link = this.#links.get(to);
     if (link === undefined) return false;
-    for (const frame of this.#frames(message)) {
+    for (const frame of frames) {
       // An empty queue always takes one frame, so no message is too big ever to be sent.
       if (link.queue.length > 0 && link.queuedBytes + frame.length > this.#o.sendQueueBytesMax) {
         link.stats.framesDropped++;
@@ -232,7 +245,8 @@ export class PeerTransport {
           continue;
         }
         const wire = f as Wire;
-        const problem = typeof wire === 'object' && wire !== null && wire.t === 'msg' ? peerMessageProblem(wire.m) : 'not a message frame';
+        const problem =
+          typeof wire !== 'object' || wire === null ? 'not a message frame' : wire.t === 'msg' ? peerMessageProblem(wire.m) : wire.t === 'strong' ? strongMessageProblem(wire.m) : 'not a message frame';
         if (problem !== null) {
           this.badMessages++;
           this.#o.log.error({ peer: from, problem }, 'peer sent a malformed message; dropping the link (check that both run the same Tern version)');
@@ -240,7 +254,8 @@ export class PeerTransport {
           return;
         }
         this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
-        this.#o.onMessage(from, wire.m);
+        if (wire.t === 'msg') this.#o.onMessage(from, wire.m);
+        else this.#o.onStrongMessage(from, wire.m);
       }
     });
   }
