@@ -6,10 +6,16 @@
  *   await profiles.patch('ann', { set: { name: 'Ann' }, incr: { visits: 1 } });
  *   const ann = await profiles.get('ann', { consistency: 'session' });
  *
+ *   const res = await db.txn({
+ *     compare: [{ table: 'accounts', key: 'a', field: 'balance', op: '>=', value: 10 }],
+ *     success: [{ table: 'accounts', key: 'a', incr: { balance: -10 } }, { table: 'accounts', key: 'b', incr: { balance: 10 } }],
+ *   });
+ *
  * It carries the session token from every answer to the next request (read-your-writes and
- * monotonic reads in any region), gives every write an idempotency key and reuses it when it
- * retries, so a retry has one effect, and fails over to the next preferred region on connection
- * errors and retryable 503s. It uses the platform's fetch: no native module.
+ * monotonic reads in any region), gives every write and transaction an idempotency key and
+ * reuses it when it retries, so a retry has one effect, and fails over to the next preferred
+ * region on connection errors, retryable 503s and (for keyed requests) 504 QUORUM_TIMEOUT.
+ * It uses the platform's fetch: no native module.
  */
 export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -54,9 +60,32 @@ export class TernClientError extends Error {
     readonly region: string | null,
     readonly field?: string,
     readonly home?: string,
+    /** For QUORUM_TIMEOUT: whether the write may still commit. */
+    readonly mayHaveCommitted?: boolean,
   ) {
     super(message);
   }
+}
+
+/** A compare of a strong transaction (API.md POST /v1/txn). */
+export type TxnCompare =
+  | { readonly table: string; readonly key: string; readonly field: string; readonly op: '==' | '!=' | '<' | '<=' | '>' | '>='; readonly value: JsonValue }
+  | { readonly table: string; readonly key: string; readonly op: '==' | '!=' | '<' | '<=' | '>' | '>='; readonly version: number }
+  | { readonly table: string; readonly key: string; readonly op: 'exists' | 'missing' };
+
+/** An op of a strong transaction: a get, a delete, or field operations. */
+export type TxnOp = ({ readonly table: string; readonly key: string } & Patch) | { readonly table: string; readonly key: string; readonly get: true } | { readonly table: string; readonly key: string; readonly delete: true };
+
+export interface Txn {
+  readonly compare?: readonly TxnCompare[];
+  readonly success?: readonly TxnOp[];
+  readonly failure?: readonly TxnOp[];
+}
+
+export interface TxnResult {
+  readonly succeeded: boolean;
+  /** One per op of the branch taken: the row (null when missing or deleted). */
+  readonly results: ReadonlyArray<Row<Record<string, JsonValue>> | null>;
 }
 
 export interface Table<F> {
@@ -72,31 +101,41 @@ export interface Table<F> {
 
 export interface Client {
   table<F = Record<string, JsonValue>>(name: string): Table<F>;
+  /** A conditional transaction over strong tables; executed at most once even when retried. */
+  txn(txn: Txn, options?: { idempotencyKey?: string }): Promise<TxnResult>;
+  /** Creates or alters a table (through the strong log). */
+  putTable(name: string, policy: Record<string, JsonValue>): Promise<{ table: string; policy: unknown }>;
   conflicts(options?: { table?: string; after?: number; limit?: number }): Promise<{ conflicts: unknown[]; next: number }>;
   /** The current session token (send it to another client to share the session). */
   readonly session: string | undefined;
 }
 
-/** Joins two session tokens (`t1.region~seq36...`): the component-wise max, so a late answer never moves a session back. */
+/**
+ * Joins two session tokens (`t1.region~seq36...` and, after `!`, the strong log index in base
+ * 36): the component-wise max, so a late answer never moves a session back.
+ */
 export function mergeTokens(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
   const parse = (t: string) => {
     const out = new Map<string, number>();
-    const parts = t.split('.');
+    const [vector = '', strong] = t.split('!');
+    const parts = vector.split('.');
     if (parts[0] !== 't1') return null;
     for (const p of parts.slice(1)) {
       const [region, seq] = p.split('~');
       if (region === undefined || seq === undefined) return null;
       out.set(region, parseInt(seq, 36));
     }
-    return out;
+    return { vector: out, strong: strong === undefined ? 0 : parseInt(strong, 36) };
   };
   const x = parse(a);
   const y = parse(b);
   if (x === null || y === null) return b;
-  for (const [region, seq] of y) x.set(region, Math.max(seq, x.get(region) ?? 0));
-  return ['t1', ...[...x.keys()].sort().map((r) => `${r}~${(x.get(r) as number).toString(36)}`)].join('.');
+  for (const [region, seq] of y.vector) x.vector.set(region, Math.max(seq, x.vector.get(region) ?? 0));
+  const strong = Math.max(x.strong, y.strong);
+  const vector = ['t1', ...[...x.vector.keys()].sort().map((r) => `${r}~${(x.vector.get(r) as number).toString(36)}`)].join('.');
+  return strong > 0 ? `${vector}!${strong.toString(36)}` : vector;
 }
 
 export function connect(options: ConnectOptions): Client {
@@ -126,9 +165,11 @@ export function connect(options: ConnectOptions): Client {
       if (res.ok) return { status: res.status, json, region: region ?? base };
       const code = (json as { error?: { code?: string } } | null)?.error?.code;
       if (res.status === 404 && code === 'NOT_FOUND' && method === 'GET' && path.includes('/rows/')) return { status: 404, json, region: region ?? base };
-      const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string } } | null)?.error ?? {};
-      last = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home);
-      if (!(res.status === 503 && last.retryable)) throw last;
+      const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string; mayHaveCommitted?: boolean } } | null)?.error ?? {};
+      last = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home, e.mayHaveCommitted);
+      // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key.
+      const retry = (res.status === 503 && last.retryable) || (res.status === 504 && (idempotencyKey !== undefined || method === 'GET'));
+      if (!retry) throw last;
     }
     throw last ?? new TernClientError('UNREACHABLE', 'no region answered', 0, true, null);
   }
@@ -169,6 +210,12 @@ export function connect(options: ConnectOptions): Client {
           return r.json as { rows: Array<Row<F>>; next: string | null };
         },
       };
+    },
+    async txn(t, o = {}) {
+      return (await call('POST', '/v1/txn', t, o.idempotencyKey ?? globalThis.crypto.randomUUID())).json as TxnResult;
+    },
+    async putTable(name, policy) {
+      return (await call('PUT', `/v1/tables/${encodeURIComponent(name)}`, policy, undefined)).json as { table: string; policy: unknown };
     },
     async conflicts(o = {}) {
       return (await call('GET', '/v1/conflicts' + query({ table: o.table, after: o.after, limit: o.limit }), undefined)).json as { conflicts: unknown[]; next: number };

@@ -26,6 +26,20 @@ describe('client SDK', () => {
     expect(await profiles.get('nobody')).toBeNull();
   });
 
+  it('runs strong transactions, creates tables through the log, and reads its strong writes in another region', async () => {
+    const db = connect({ regions: [c.url('ap-south')] });
+    await db.putTable('wallets', { mode: 'strong', fields: { balance: 'counter' } });
+    await db.txn({ success: [{ table: 'wallets', key: 'w1', set: { balance: 50 } }] });
+    const move = { compare: [{ table: 'wallets', key: 'w1', field: 'balance', op: '>=' as const, value: 20 }], success: [{ table: 'wallets', key: 'w1', incr: { balance: -20 } }, { table: 'wallets', key: 'w2', incr: { balance: 20 } }] };
+    expect(await db.txn(move, { idempotencyKey: 'move-1' })).toMatchObject({ succeeded: true, results: [{ fields: { balance: 30 } }, { fields: { balance: 20 } }] });
+    // The same key again, in another region: the first answer, not a second transfer.
+    const again = connect({ regions: [c.url('eu-west')] });
+    expect(await again.txn(move, { idempotencyKey: 'move-1' })).toMatchObject({ succeeded: true, results: [{ fields: { balance: 30 } }, { fields: { balance: 20 } }] });
+    const elsewhere = connect({ regions: [c.url('us-east')], ...(db.session ? { session: db.session } : {}) });
+    expect((await elsewhere.table<{ balance: number }>('wallets').get('w1', { consistency: 'session' }))?.fields.balance).toBe(30);
+    expect((await elsewhere.table<{ balance: number }>('wallets').get('w2'))?.fields.balance).toBe(20);
+  });
+
   it('fails over to the next preferred region when the first is down', async () => {
     await c.kill('eu-west');
     try {
