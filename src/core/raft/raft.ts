@@ -97,6 +97,8 @@ export class Raft<C = unknown, S = unknown> {
   #waitingReads: number[] = [];
   #reads: ReadState[] = [];
   #abandonedReads: number[] = [];
+  /** Entries were proposed since the last Ready: broadcast them then. */
+  #proposed = false;
   #transferSent = -Infinity;
   /**
    * Set once this leader sent timeout-now in its term. The target's election skips the followers'
@@ -195,6 +197,11 @@ export class Raft<C = unknown, S = unknown> {
   /** §5.2; with pre-vote, a candidate first asks whether it could win, without changing its term. */
   #campaign(pre: boolean, transfer: boolean): void {
     this.#votes = new Map([[this.id, true]]);
+    // A fresh random timeout for every attempt (§5.2): a node stuck with a short one would
+    // otherwise restart its election forever before the slowest round trips of it come back,
+    // while its vote requests keep resetting everyone else's timers.
+    this.#electionElapsed = 0;
+    this.#timeout = this.#randomTimeout();
     if (pre) {
       this.role = 'pre-candidate';
       this.leader = null;
@@ -237,7 +244,8 @@ export class Raft<C = unknown, S = unknown> {
     if (this.#transferring()) return { ok: false, leader: null };
     const index = this.log.lastIndex() + 1;
     this.log.append([{ term: this.term, index, data }]);
-    this.#broadcastAppend(false);
+    // Sent with the next Ready: proposals of one turn travel in one append per follower.
+    this.#proposed = true;
     return { ok: true, index, term: this.term };
   }
 
@@ -378,13 +386,20 @@ export class Raft<C = unknown, S = unknown> {
   /** §5.3: accept the leader's entries if our log matches at prevIndex, else tell it where to retry. */
   #onAppend(m: Extract<Message<C, S>, { type: 'append' }>): void {
     const reply = (index: LogIndex, reject: boolean) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject, round: m.round });
-    if (m.prevIndex < this.log.committed) return reply(this.log.committed, false);
+    if (m.prevIndex < this.log.committed) {
+      // Old news (or a heartbeat pointing at what the leader last knew we had): the entries are
+      // ours already, but the commit index may be new. Take it as far as our log provably
+      // matches the leader's (Log Matching: our last entry is from the leader's term).
+      if (this.log.lastTerm() === m.term) this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+      return reply(this.log.lastTerm() === m.term ? this.log.lastIndex() : this.log.committed, false);
+    }
     if (this.log.termAt(m.prevIndex) === m.prevTerm) {
       const last = this.log.mergeFromLeader(m.prevIndex, m.entries);
-      this.log.commitTo(Math.min(m.commit, last));
       // Log Matching (§5.3): if our last entry is from the leader's term, our whole log is the
-      // leader's up to it. Saying so lets a heartbeat reveal entries lost on the way.
+      // leader's up to it. So we may commit up to there (the leader sends its commit index
+      // uncapped), and saying so lets a heartbeat reveal entries lost on the way.
       const matched = this.log.lastTerm() === m.term ? Math.max(last, this.log.lastIndex()) : last;
+      this.log.commitTo(Math.min(m.commit, matched));
       return reply(matched, false);
     }
     // Hint (§5.3's optimisation): our last index if our log is short; else skip back over the
@@ -433,7 +448,7 @@ export class Raft<C = unknown, S = unknown> {
       pr.inflight = 0;
       pr.next = pr.match + 1;
     }
-    if (this.#maybeCommit()) this.#broadcastAppend(false);
+    if (this.#maybeCommit()) this.#broadcastAppend(false, true);
     else if (pr.next <= this.log.lastIndex()) this.#sendAppend(m.from, false);
   }
 
@@ -472,7 +487,12 @@ export class Raft<C = unknown, S = unknown> {
     return true;
   }
 
-  #broadcastAppend(heartbeat: boolean): void {
+  /**
+   * Appends to every follower: what each is missing. A heartbeat starts a new round (leases,
+   * ReadIndex) and goes even when empty; `notify` also sends empty appends, to tell followers a
+   * new commit index at once rather than at the next heartbeat.
+   */
+  #broadcastAppend(heartbeat: boolean, notify = false): void {
     if (heartbeat) {
       this.#round++;
       this.#roundSentMs.set(this.#round, this.#nowMs);
@@ -484,11 +504,11 @@ export class Raft<C = unknown, S = unknown> {
         this.#roundSentMs.delete(r);
       }
     }
-    for (const p of this.#peers()) this.#sendAppend(p, heartbeat);
+    for (const p of this.#peers()) this.#sendAppend(p, heartbeat || notify);
   }
 
-  /** Sends the follower what it is missing: entries, a snapshot, or (heartbeat) nothing new. */
-  #sendAppend(to: NodeId, heartbeat: boolean): void {
+  /** Sends the follower what it is missing: entries, a snapshot, or (sendIfEmpty) nothing new. */
+  #sendAppend(to: NodeId, sendIfEmpty: boolean): void {
     const pr = this.#prs.get(to);
     if (pr === undefined) return;
     if (pr.next <= this.log.offset) {
@@ -501,13 +521,13 @@ export class Raft<C = unknown, S = unknown> {
     }
     const blocked = pr.state === 'probe' ? pr.probeSent : pr.inflight >= this.#c.maxInflightAppends;
     const entries = blocked ? [] : this.log.slice(pr.next, this.#c.maxEntriesPerAppend);
-    if (entries.length === 0 && !heartbeat) return;
+    if (entries.length === 0 && !sendIfEmpty) return;
     // A heartbeat points at what the follower is known to hold, so it is never refused for
     // entries still on their way (etcd's heartbeats carry no index at all).
     let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
     if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
     const prevTerm = this.log.termAt(prevIndex) as Term;
-    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: Math.min(this.log.committed, prevIndex + entries.length), round: this.#round, leaderMs: this.#nowMs });
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: this.#nowMs });
     if (entries.length > 0) {
       pr.entriesRound = this.#round;
       if (pr.state === 'replicate') {
@@ -534,6 +554,7 @@ export class Raft<C = unknown, S = unknown> {
 
   hasReady(): boolean {
     return (
+      this.#proposed ||
       this.#now.length + this.#after.length + this.#reads.length + this.#abandonedReads.length > 0 ||
       this.log.unstableFrom <= this.log.lastIndex() ||
       this.#receivedSnapshot !== null ||
@@ -548,6 +569,10 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   ready(): Ready<C, S> {
+    if (this.#proposed) {
+      this.#proposed = false;
+      if (this.role === 'leader') this.#broadcastAppend(false);
+    }
     const rd: Ready<C, S> = {
       hardState: this.#hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.log.committed } : null,
       entries: this.log.takeUnstable(),
@@ -572,7 +597,7 @@ export class Raft<C = unknown, S = unknown> {
     const last = rd.entries[rd.entries.length - 1];
     if (last !== undefined && this.log.termAt(last.index) === last.term) this.log.stable = Math.max(this.log.stable, last.index);
     if (rd.snapshot !== null) this.log.stable = Math.max(this.log.stable, rd.snapshot.index);
-    if (this.role === 'leader' && this.#maybeCommit()) this.#broadcastAppend(false);
+    if (this.role === 'leader' && this.#maybeCommit()) this.#broadcastAppend(false, true);
   }
 
   status(): RaftStatus {

@@ -58,6 +58,21 @@ describe('§5.2 leader election', () => {
     expect(timeoutWith(0.999)).toBe(19);
   });
 
+
+  it('every new campaign draws a new timeout, so a node with a short one cannot restart elections in lockstep forever', () => {
+    // Found by the 5-region simulation: a node kept the timeout it drew at start-up, shorter than
+    // its pre-vote + vote round trips, and its vote requests kept resetting everyone else's timers.
+    const draws = [0, 0.9, 0.2, 0];
+    const r = single('n1', { random: () => draws.shift() ?? 0 });
+    const rounds: number[] = [];
+    for (let t = 1; t <= 50; t++) {
+      r.tick(t * 10);
+      if (drain(r).some((m) => m.type === 'pre-vote' && m.to === 'n2')) rounds.push(t);
+    }
+    // Draws 0, 0.9, 0.2 give timeouts of 10, 19 and 12 ticks: rounds at 10, 29 and 41.
+    expect(rounds.slice(0, 3)).toEqual([10, 29, 41]);
+  });
+
   it('a candidate that wins a majority becomes leader; each server votes at most once per term', () => {
     const r = single('n2');
     for (let t = 1; t <= 10; t++) r.tick(t * 10); // past its boot abstention

@@ -11,18 +11,18 @@ describe('raft interactions', () => {
     net.runUntil(() => net.leaders().length === 1);
     expect(net.transcript()).toMatchInlineSnapshot(`
       "n1 leader term=1 leader=n1 commit=1 last=1 applied=[]
-      n2 follower term=1 leader=n1 commit=0 last=1 applied=[]
-      n3 follower term=1 leader=n1 commit=0 last=1 applied=[]"
+      n2 follower term=1 leader=n1 commit=1 last=1 applied=[]
+      n3 follower term=1 leader=n1 commit=1 last=1 applied=[]"
     `);
     const leader = net.leaders()[0] as string;
     expect(net.raft(leader).propose('x=1').ok).toBe(true);
     net.stabilize();
     expect(net.transcript()).toMatchInlineSnapshot(`
       "n1 leader term=1 leader=n1 commit=2 last=2 applied=[x=1]
-      n2 follower term=1 leader=n1 commit=1 last=2 applied=[]
-      n3 follower term=1 leader=n1 commit=1 last=2 applied=[]"
+      n2 follower term=1 leader=n1 commit=2 last=2 applied=[x=1]
+      n3 follower term=1 leader=n1 commit=2 last=2 applied=[x=1]"
     `);
-    // Followers learn the new commit index with the next heartbeat.
+    // The leader told the followers the new commit index at once; a heartbeat changes nothing.
     net.tick(undefined, 1);
     net.stabilize();
     expect(net.transcript()).toMatchInlineSnapshot(`
@@ -45,7 +45,7 @@ describe('raft interactions', () => {
     expect(net.transcript()).toMatchInlineSnapshot(`
       "n1 leader term=1 leader=n1 commit=4 last=4 applied=[a,b,c]
       n2 follower term=1 leader=n1 commit=4 last=4 applied=[a,b,c]
-      n3 follower term=1 leader=n1 commit=0 last=1 applied=[]"
+      n3 follower term=1 leader=n1 commit=1 last=1 applied=[]"
     `);
     net.heal();
     net.tick([leader], 1);
@@ -69,7 +69,7 @@ describe('raft interactions', () => {
     expect(net.transcript()).toMatchInlineSnapshot(`
       "n1 follower term=1 leader=- commit=4 last=6 applied=[a,b,c]
       n2 leader term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]
-      n3 follower term=2 leader=n2 commit=5 last=6 applied=[a,b,c]"
+      n3 follower term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]"
     `);
     net.heal();
     net.runUntil(() => net.raft(leader).status().commit === net.raft(next).status().commit, 100);
