@@ -23,7 +23,7 @@ describe('strong checkers catch deliberately broken nodes', () => {
   });
 
   it('idempotency keys ignored: a retried transfer runs twice and the bank counts it', () => {
-    expect(failedCheckers({ ignoreIdempotencyKeys: true }, [...faultKinds], 40)).toContain('bank');
+    expect(failedCheckers({ ignoreIdempotencyKeys: true }, [...faultKinds], 100)).toContain('bank');
   });
 
   it('a lease that outlives the followers’ election timeout (and no check-quorum): an isolated leader serves stale reads', () => {

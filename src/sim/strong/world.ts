@@ -40,6 +40,8 @@ export interface StrongRunRecord {
   readonly leadersByTerm: Readonly<Record<number, readonly string[]>>;
   /** Every live node's applied strong state at the end (canonical JSON): all must be equal. */
   readonly finalStates: Readonly<Record<string, string | null>>;
+  /** Every live node's Raft position at the end, to tell a node left behind from a divergence. */
+  readonly finalRaft: Readonly<Record<string, string>>;
 }
 
 export interface StrongSimStats {
@@ -453,6 +455,7 @@ export class StrongWorld {
 
   #result(): StrongRunRecord {
     const finalStates: Record<string, string | null> = {};
+    const finalRaft: Record<string, string> = {};
     const final: Record<string, BankSnapshot | null> = {};
     for (const sim of this.#nodes) {
       const n = sim.node;
@@ -462,6 +465,8 @@ export class StrongWorld {
         continue;
       }
       finalStates[sim.region] = JSON.stringify(n.state.snapshot());
+      const st = n.raft.status();
+      finalRaft[sim.region] = `${st.role} of term ${st.term}, applied ${st.applied}`;
       const balances: Record<string, number> = {};
       for (const a of accounts) balances[a] = Number(n.state.get('bank', a)?.fields['balance'] ?? 0);
       final[sim.region] = { balances, transfers: Number(n.state.get('bank', auditKey)?.fields['transfers'] ?? 0) };
@@ -473,6 +478,7 @@ export class StrongWorld {
       bank: { accounts, total: accounts.length * initialBalance, reads: this.#reads, transfersCommitted: this.#transfersCommitted, transfersUnknown: this.#transfersUnknown, final },
       leadersByTerm,
       finalStates,
+      finalRaft,
     };
   }
 
