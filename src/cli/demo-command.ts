@@ -40,10 +40,12 @@ export function demoConfig(layout: DemoLayout): Record<string, unknown> {
     })),
     wan: { control: `127.0.0.1:${b + 50}`, rttMs, linkPortBase: b + 200 },
     router: { api: `127.0.0.1:${b}` },
+    // The strong tables' Raft leader settles in the first region (nearest its peers in the demo).
+    settings: { preferredLeader: regions[0] },
     tables: {
       profiles: { mode: 'async', fields: { name: 'lww', visits: 'counter', tags: 'set' } },
       carts: { mode: 'async', fields: { items: 'set', note: 'lww' }, onDeleteUpdate: 'update-wins' },
-      accounts: { mode: 'strong' },
+      accounts: { mode: 'strong', fields: { balance: 'counter' } },
     },
   };
 }
@@ -78,7 +80,13 @@ Tour (copy and paste):
   curl -s -X POST localhost:${b + 50}/v1/wan/heal
   curl -s ${api(r1)}/v1/tables/profiles/rows/bob          # 12, in every region
 
-  # Where each region stands, and its metrics.
+  # A strong table: writes commit through a quorum (Raft), and a transaction commits only if its
+  # compares hold. Open two accounts, then move 30 from alice to bob if alice has it.
+  curl -s -X POST ${api(r2)}/v1/txn ${json} -d '{"compare":[{"table":"accounts","key":"alice","op":"missing"}],"success":[{"table":"accounts","key":"alice","set":{"balance":100}},{"table":"accounts","key":"bob","set":{"balance":0}}]}'
+  curl -s -X POST ${api(r3)}/v1/txn ${json} -d '{"compare":[{"table":"accounts","key":"alice","field":"balance","op":">=","value":30}],"success":[{"table":"accounts","key":"alice","incr":{"balance":-30}},{"table":"accounts","key":"bob","incr":{"balance":30}}],"failure":[{"table":"accounts","key":"alice","get":true}]}'
+  curl -s '${api(r1)}/v1/tables/accounts/rows/alice?consistency=strong'      # 70, from any region
+
+  # Where each region stands (its raft part names the strong tables' leader), and its metrics.
   curl -s ${api(r1)}/v1/status
   curl -s ${api(r1)}/metrics | grep tern_replication
 `;

@@ -41,6 +41,18 @@ it('starts three regions, runs the tour, and stops every process on Ctrl-C', asy
       fields = ((await (await fetch(`${api(3)}/v1/tables/profiles/rows/ann`)).json()) as { fields: unknown }).fields;
     }
     expect(fields).toEqual({ name: 'Ann', tags: ['admin'], visits: 2 });
+    // The tour's strong transfer: committed through the quorum, read back strongly elsewhere.
+    const txn = async (i: number, body: unknown) => {
+      const res = await fetch(`${api(i)}/v1/txn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { succeeded: boolean };
+    };
+    const open = { compare: [{ table: 'accounts', key: 'alice', op: 'missing' }], success: [{ table: 'accounts', key: 'alice', set: { balance: 100 } }, { table: 'accounts', key: 'bob', set: { balance: 0 } }] };
+    expect((await txn(2, open)).succeeded).toBe(true);
+    const move = { compare: [{ table: 'accounts', key: 'alice', field: 'balance', op: '>=', value: 30 }], success: [{ table: 'accounts', key: 'alice', incr: { balance: -30 } }, { table: 'accounts', key: 'bob', incr: { balance: 30 } }] };
+    expect((await txn(3, move)).succeeded).toBe(true);
+    const alice = (await (await fetch(`${api(1)}/v1/tables/accounts/rows/alice?consistency=strong`)).json()) as { fields: unknown };
+    expect(alice.fields).toEqual({ balance: 70 });
   } finally {
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     demo.kill('SIGINT');
