@@ -93,6 +93,8 @@ export class Raft<C = unknown, S = unknown> {
   #roundSentMs = new Map<number, number>();
   #roundAcks = new Map<number, Set<NodeId>>();
   #leaseUntilMs = -Infinity;
+  /** When the latest heartbeat round a majority answered was sent (this term, this node's clock). */
+  #quorumContactMs = -Infinity;
   #pendingReads: Array<{ ctx: number; index: LogIndex; round: number }> = [];
   #waitingReads: number[] = [];
   #reads: ReadState[] = [];
@@ -229,6 +231,7 @@ export class Raft<C = unknown, S = unknown> {
     this.#heartbeatElapsed = 0;
     this.#transferSent = -Infinity;
     this.#transferAttempted = false;
+    this.#quorumContactMs = -Infinity;
     this.#prs = new Map(this.#peers().map((p) => [p, { match: 0, next: this.log.lastIndex() + 1, state: 'probe', inflight: 0, probeSent: false, active: true, entriesRound: 0 }]));
     // §8: a new leader commits an entry of its own term before it can tell what is committed.
     this.log.append([{ term: this.term, index: this.log.lastIndex() + 1, data: null }]);
@@ -325,6 +328,20 @@ export class Raft<C = unknown, S = unknown> {
   #inLease(): boolean {
     if (this.#ticksSinceBoot < this.#c.electionTicks) return true;
     return this.leader !== null && this.leader !== this.id && this.#electionElapsed < this.#c.electionTicks;
+  }
+
+  /**
+   * As leader: a time (our clock) before which every write acknowledged anywhere is committed and
+   * known here. Under a lease no other leader can commit anything: now. Otherwise the send time of
+   * the latest heartbeat round a majority answered: no other leader can have been elected before
+   * that (its voters were ours then), so nothing was committed elsewhere yet. -Infinity when not
+   * leader or not yet confirmed. Bounded reads rest on it: a deposed leader that does not know it
+   * yet must not vouch for the present.
+   */
+  freshAsOfMs(): number {
+    // Until an entry of this term commits, our commit index may lag what earlier leaders committed (§8).
+    if (this.role !== 'leader' || this.log.termAt(this.log.committed) !== this.term) return -Infinity;
+    return this.#leaseHeld() ? this.#nowMs : this.#quorumContactMs;
   }
 
   /** The leader may serve reads from its state without asking anyone (thesis §6.4.1). */
@@ -461,6 +478,7 @@ export class Raft<C = unknown, S = unknown> {
     // A majority heard from us at `sentMs`; none of them will vote for another leader within a
     // minimum election timeout of that, by its own clock. Shorten by the offset between clocks.
     const sentMs = this.#roundSentMs.get(round) ?? -Infinity;
+    this.#quorumContactMs = Math.max(this.#quorumContactMs, sentMs);
     this.#leaseUntilMs = Math.max(this.#leaseUntilMs, sentMs + this.#c.electionTicks * this.#c.tickMs - this.#c.maxClockOffsetMs);
     for (const r of [...this.#roundAcks.keys()]) {
       if (r <= round) {
@@ -527,7 +545,7 @@ export class Raft<C = unknown, S = unknown> {
     let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
     if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
     const prevTerm = this.log.termAt(prevIndex) as Term;
-    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: this.#nowMs });
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: Math.max(0, this.freshAsOfMs()) });
     if (entries.length > 0) {
       pr.entriesRound = this.#round;
       if (pr.state === 'replicate') {

@@ -47,7 +47,11 @@ export type Message<C = unknown, S = unknown> =
       readonly commit: LogIndex;
       /** Heartbeat round, echoed in the response: confirms leadership for leases and ReadIndex. */
       readonly round: number;
-      /** The leader's clock when it sent this (as of its last tick): followers know how fresh their state is. */
+      /**
+       * By the leader's clock, a time before which every acknowledged write is at or below
+       * `commit` (Raft.freshAsOfMs): a follower that has applied `commit` is that fresh. 0 when
+       * the leader cannot vouch for any time yet.
+       */
       readonly leaderMs: number;
     }
   | {

@@ -70,6 +70,10 @@ export interface StrongKnobs {
   readonly ignoreIdempotencyKeys?: boolean;
   /** Hold leases for five election timeouts, and keep leading without hearing from a majority (no check-quorum). */
   readonly leaseTooLong?: boolean;
+  /** Serve bounded reads without checking how stale this region may be. */
+  readonly boundedReadsUnchecked?: boolean;
+  /** Serve session reads at once, without waiting to apply what the token requires. */
+  readonly sessionReadsUnchecked?: boolean;
 }
 
 export const strongDefaults = {
@@ -357,8 +361,10 @@ export class StrongNode {
     if (consistency === 'bounded') {
       const b = req.maxStalenessMs;
       if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) return this.#refuse(id, badRequest('maxStalenessMs', 'bounded reads need a non-negative integer maxStalenessMs'));
-      if (this.raft.role !== 'leader') {
-        const staleness = this.#nowMs - this.#freshAsOfLeaderMs + this.config.maxClockOffsetMs;
+      if (this.config.knobs?.boundedReadsUnchecked !== true) {
+        // At the leader its own clock says how fresh it is (a deposed leader that does not know it
+        // yet vouches only for its last quorum contact); a follower adds the clock offset.
+        const staleness = this.raft.role === 'leader' ? this.#nowMs - this.raft.freshAsOfMs() : this.#nowMs - this.#freshAsOfLeaderMs + this.config.maxClockOffsetMs;
         if (!(staleness <= b)) {
           const known = Number.isFinite(staleness) ? `${Math.round(staleness)} ms` : 'unknown';
           return this.#refuse(id, ternError('STALE', `region ${this.config.region} may be missing strong writes (staleness ${known} > ${b} ms); retry, or read with consistency=strong`));
@@ -374,7 +380,7 @@ export class StrongNode {
       seq: ++this.#seq,
       request: req,
       deadlineMs: this.#nowMs + (consistency === 'strong' ? this.config.requestTimeoutMs : this.config.sessionWaitMs),
-      index: consistency === 'strong' ? null : session,
+      index: consistency === 'strong' ? null : this.config.knobs?.sessionReadsUnchecked === true ? 0 : session,
       askedAtMs: 0,
     };
     this.#reads.set(id, r);
@@ -640,7 +646,7 @@ export class StrongNode {
 
   #afterApply(): void {
     this.#advanceFreshness();
-    if (this.raft.role === 'leader') this.#freshAsOfLeaderMs = this.#nowMs;
+    if (this.raft.role === 'leader' && this.state.index >= this.raft.log.committed) this.#freshAsOfLeaderMs = Math.max(this.#freshAsOfLeaderMs, this.raft.freshAsOfMs());
   }
 
   #maybeSnapshot(): void {

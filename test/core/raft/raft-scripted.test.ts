@@ -68,17 +68,17 @@ describe('raft interactions', () => {
     net.stabilize();
     expect(net.transcript()).toMatchInlineSnapshot(`
       "n1 follower term=1 leader=- commit=4 last=6 applied=[a,b,c]
-      n2 leader term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]
-      n3 follower term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]"
+      n2 follower term=2 leader=n3 commit=6 last=6 applied=[a,b,c,d]
+      n3 leader term=2 leader=n3 commit=6 last=6 applied=[a,b,c,d]"
     `);
     net.heal();
     net.runUntil(() => net.raft(leader).status().commit === net.raft(next).status().commit, 100);
     net.tick(undefined, 1);
     net.stabilize();
     expect(net.transcript()).toMatchInlineSnapshot(`
-      "n1 follower term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]
-      n2 leader term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]
-      n3 follower term=2 leader=n2 commit=6 last=6 applied=[a,b,c,d]"
+      "n1 follower term=2 leader=n3 commit=6 last=6 applied=[a,b,c,d]
+      n2 follower term=2 leader=n3 commit=6 last=6 applied=[a,b,c,d]
+      n3 leader term=2 leader=n3 commit=6 last=6 applied=[a,b,c,d]"
     `);
   });
 
