@@ -53,7 +53,7 @@ export const coverageMarks = [
 ] as const;
 
 export const strongCoverageMarks = [
-  'elections', 'leaseReads', 'readIndexReads', 'forwarded', 'snapshots', 'idempotentReplays', 'quorumTimeouts', 'crashes', 'partitions', 'infos',
+  'elections', 'leaseReads', 'readIndexReads', 'followerReads', 'forwarded', 'snapshots', 'idempotentReplays', 'quorumTimeouts', 'crashes', 'partitions', 'infos',
 ] as const;
 
 export function marksOf(world: SimWorld): readonly string[] {

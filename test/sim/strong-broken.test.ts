@@ -30,6 +30,14 @@ describe('strong checkers catch deliberately broken nodes', () => {
     expect(failedCheckers({ leaseTooLong: true }, ['partition'], 100)).toContain('linearizable');
   });
 
+  it('bounded reads served without checking staleness: a partitioned follower answers from the past', () => {
+    expect(failedCheckers({ boundedReadsUnchecked: true }, [...faultKinds], 40)).toContain('follower-reads');
+  });
+
+  it('session reads served without waiting for the token: a client does not read its own write', () => {
+    expect(failedCheckers({ sessionReadsUnchecked: true }, [...faultKinds], 40)).toContain('follower-reads');
+  });
+
   it('the healthy node passes the same seeds', () => {
     expect([...failedCheckers({}, ['partition'], 100)]).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * The strong group under every fault, 200 seeds (the issue's bar for the default suite; `npm run
- * sim:sweep` runs 500 more): registers linearizable, the bank conserved, one leader per term,
+ * sim:sweep` runs 500 more): registers linearizable, the bank conserved, bounded and session reads within their promise, one leader per term,
  * every node in the same state at the end. Coverage marks prove the faults did bite.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,10 +1,11 @@
 /**
  * One simulation of the strong group: run the world from a seed, then check linearizability of
- * the registers, the bank's invariants, Raft's election safety and that every node ends in the
- * same state. The same seed always gives the same trace hash.
+ * the registers, the bank's invariants, what bounded and session reads promise, Raft's election
+ * safety and that every node ends in the same state. The same seed always gives the same trace hash.
  */
 import { bankName, checkBank } from '../check/bank.js';
 import { Findings } from '../check/findings.js';
+import { checkFollowerReads, followerReadsName } from '../check/follower-reads.js';
 import { checkLinearizable } from '../check/linearizability.js';
 import { faultKinds, type FaultKind } from '../faults.js';
 import type { Verdict } from '../history.js';
@@ -29,7 +30,7 @@ export interface StrongSimulationResult {
   readonly record: StrongRunRecord;
 }
 
-export const strongCheckerNames = ['linearizable', bankName, 'election-safety', 'same-final-state'] as const;
+export const strongCheckerNames = ['linearizable', bankName, followerReadsName, 'election-safety', 'same-final-state'] as const;
 
 export function checkLinearizableRegisters(record: StrongRunRecord): Verdict {
   const f = new Findings();
@@ -82,7 +83,7 @@ export function runStrongSimulation(o: StrongSimulationOptions): StrongSimulatio
   });
   const { record, traceHash, stats } = world.run();
   const verdicts: Verdict[] = [];
-  for (const check of [checkLinearizableRegisters, (r: StrongRunRecord) => checkBank(r.bank), checkElectionSafety, checkSameFinalState]) {
+  for (const check of [checkLinearizableRegisters, (r: StrongRunRecord) => checkBank(r.bank), (r: StrongRunRecord) => checkFollowerReads(r.followerReads), checkElectionSafety, checkSameFinalState]) {
     try {
       verdicts.push(check(record));
     } catch (err) {

@@ -27,6 +27,8 @@ export function strongSimTables(regions: readonly string[]): Record<string, Tabl
 
 export type StrongCall =
   | { readonly f: 'read'; readonly key: string }
+  /** A read served from the region's applied state (not linearizable; see check/follower-reads.ts). */
+  | { readonly f: 'follower-read'; readonly key: string; readonly consistency: 'bounded' | 'session'; readonly maxStalenessMs: number }
   | { readonly f: 'write'; readonly key: string; readonly value: string }
   | { readonly f: 'cas'; readonly key: string; readonly from: string | null; readonly to: string }
   | { readonly f: 'transfer'; readonly from: string; readonly to: string; readonly amount: number }
@@ -43,6 +45,10 @@ export function requestFor(call: StrongCall): StrongRequest {
   switch (call.f) {
     case 'read':
       return { kind: 'read', table: 'registers', key: call.key, consistency: 'strong' };
+    case 'follower-read':
+      return call.consistency === 'bounded'
+        ? { kind: 'read', table: 'registers', key: call.key, consistency: 'bounded', maxStalenessMs: call.maxStalenessMs }
+        : { kind: 'read', table: 'registers', key: call.key, consistency: 'session' };
     case 'write':
       return { kind: 'write', table: 'registers', key: call.key, body: { set: { v: call.value } } };
     case 'cas':
@@ -83,7 +89,8 @@ export function planStrongCall(rng: Prng, tag: string, lastRead: ReadonlyMap<str
   if (rng.chance(0.55)) {
     const key = rng.pick(registerKeys);
     const roll = rng.float();
-    if (roll < 0.4) return { f: 'read', key };
+    if (roll < 0.25) return { f: 'read', key };
+    if (roll < 0.4) return { f: 'follower-read', key, consistency: rng.chance(0.5) ? 'bounded' : 'session', maxStalenessMs: rng.between(100, 2000) };
     if (roll < 0.7) return { f: 'write', key, value: tag };
     return { f: 'cas', key, from: lastRead.get(key) ?? null, to: tag };
   }

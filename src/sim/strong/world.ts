@@ -14,6 +14,7 @@ import { StrongNode, type StrongConfig, type StrongKnobs } from '../../core/stro
 import { RunningHash } from '../../core/util/hash.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
 import type { BankRecord, BankSnapshot } from '../check/bank.js';
+import type { AckedWrite, FollowerRead, FollowerReadsRecord } from '../check/follower-reads.js';
 import type { LinEvent } from '../check/lin-history.js';
 import { EventQueue } from '../event-queue.js';
 import { planFaults, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
@@ -36,6 +37,7 @@ export interface StrongSimOptions {
 export interface StrongRunRecord {
   readonly lin: readonly LinEvent[];
   readonly bank: BankRecord;
+  readonly followerReads: FollowerReadsRecord;
   /** Term → the regions that were leader in it (more than one is a Raft safety violation). */
   readonly leadersByTerm: Readonly<Record<number, readonly string[]>>;
   /** Every live node's applied strong state at the end (canonical JSON): all must be equal. */
@@ -58,6 +60,7 @@ export interface StrongSimStats {
   readonly snapshots: number;
   readonly idempotentReplays: number;
   readonly quorumTimeouts: number;
+  readonly followerReads: number;
 }
 
 type SimEvent =
@@ -95,6 +98,8 @@ interface SimClient {
   readonly home: number;
   readonly rng: Prng;
   readonly lastRead: Map<string, string | null>;
+  /** The highest strong log index this client has been answered at: its session token. */
+  session: number;
   /** Calls to make before planning new ones (the final reads). */
   readonly queue: StrongCall[];
   calls: number;
@@ -115,6 +120,8 @@ export class StrongWorld {
   readonly #clients: SimClient[] = [];
   readonly #pending = new Map<number, Attempt>();
   readonly #lin: LinEvent[] = [];
+  readonly #ackedWrites: AckedWrite[] = [];
+  readonly #followerReads: FollowerRead[] = [];
   readonly #reads: Array<BankSnapshot & { process: number; invokeMs: number; okMs: number }> = [];
   readonly #leaders = new Map<number, Set<string>>();
   readonly #config: (i: number) => StrongConfig;
@@ -170,7 +177,7 @@ export class StrongWorld {
     let id = 0;
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < (options.clientsPerRegion ?? 4); c++) {
-        const client: SimClient = { id: id++, home: i, rng: this.#rng.fork(), lastRead: new Map(), queue: [], calls: 0, busy: false };
+        const client: SimClient = { id: id++, home: i, rng: this.#rng.fork(), lastRead: new Map(), session: 0, queue: [], calls: 0, busy: false };
         this.#clients.push(client);
       }
     }
@@ -331,10 +338,13 @@ export class StrongWorld {
   #submit(c: SimClient, call: StrongCall, retries: number): void {
     let request = requestFor(call);
     if (retries > 0 && (request.kind === 'txn' || request.kind === 'write')) request = { ...request, idempotencyKey: `k-${c.id}-${c.calls}` };
+    if (request.kind === 'read' && request.consistency === 'session') request = { ...request, session: c.session };
     this.#stats.ops++;
     this.#invoke(c, call, this.#now);
     c.busy = true;
-    this.#attempt({ client: c.id, call, request, invokeMs: this.#now, node: c.home, retries });
+    // Follower reads go to any region (a client that failed over): sessions must carry over.
+    const node = call.f === 'follower-read' ? c.rng.int(this.#nodes.length) : c.home;
+    this.#attempt({ client: c.id, call, request, invokeMs: this.#now, node, retries });
   }
 
   #attempt(attempt: Attempt): void {
@@ -392,11 +402,25 @@ export class StrongWorld {
   #record(c: SimClient, at: Attempt, outcome: { kind: 'ok'; reply: StrongReply } | { kind: 'fail' } | { kind: 'info' }): void {
     const time = this.#now;
     const call = at.call;
-    if (outcome.kind === 'ok') this.#stats.oks++;
+    if (outcome.kind === 'ok') {
+      this.#stats.oks++;
+      if (outcome.reply.ok && 'index' in outcome.reply) c.session = Math.max(c.session, outcome.reply.index);
+    }
     else if (outcome.kind === 'info') this.#stats.infos++;
     else this.#stats.fails++;
     const lin = (type: LinEvent['type'], key: string, op: LinEvent['op'], value?: LinEvent['value']): void => {
       this.#lin.push(value === undefined ? { type, process: c.id, key, op, time } : { type, process: c.id, key, op, value, time });
+    };
+    const followerRead = (consistency: FollowerRead['consistency'], row: { version: string } | null, maxStalenessMs?: number): void => {
+      const region = this.#names[at.node] as string;
+      const version = row === null ? 0 : Number(row.version);
+      this.#followerReads.push({ process: c.id, key: call.f === 'read' || call.f === 'follower-read' ? call.key : '', consistency, region, invokeMs: at.invokeMs, okMs: time, version, ...(maxStalenessMs !== undefined ? { maxStalenessMs } : {}) });
+    };
+    // The row the write left, not the reply's index: a replayed retry answers at a later index
+    // than the entry that wrote the row.
+    const acked = (key: string, reply: StrongReply): void => {
+      const row = !reply.ok ? null : reply.kind === 'write' ? reply.row : reply.kind === 'txn' ? reply.outcome.results[0] : null;
+      if (row !== null && row !== undefined) this.#ackedWrites.push({ process: c.id, key, index: Number(row.version), okMs: time });
     };
     switch (call.f) {
       case 'read': {
@@ -404,16 +428,27 @@ export class StrongWorld {
         const v = outcome.reply.row?.fields['v'];
         const value = typeof v === 'string' ? v : null;
         c.lastRead.set(call.key, value);
+        followerRead('strong', outcome.reply.row);
         return lin('ok', call.key, 'read', value);
       }
+      case 'follower-read': {
+        if (outcome.kind !== 'ok' || outcome.reply.ok !== true || outcome.reply.kind !== 'read') return;
+        const v = outcome.reply.row?.fields['v'];
+        c.lastRead.set(call.key, typeof v === 'string' ? v : null);
+        return followerRead(call.consistency, outcome.reply.row, call.consistency === 'bounded' ? call.maxStalenessMs : undefined);
+      }
       case 'write':
+        if (outcome.kind === 'ok') acked(call.key, outcome.reply);
         return lin(outcome.kind, call.key, 'write');
       case 'cas': {
         if (outcome.kind !== 'ok') return lin(outcome.kind, call.key, 'cas');
         // A cas whose compare did not hold is an ok operation that returned false: the checker
         // then knows the register did not hold `from` at some point in the call.
         const succeeded = outcome.reply.ok && outcome.reply.kind === 'txn' && outcome.reply.outcome.succeeded;
-        if (succeeded) c.lastRead.set(call.key, call.to);
+        if (succeeded) {
+          c.lastRead.set(call.key, call.to);
+          acked(call.key, outcome.reply);
+        }
         this.#lin.push({ type: 'ok', process: c.id, key: call.key, op: 'cas', ok: succeeded, time });
         return;
       }
@@ -475,6 +510,7 @@ export class StrongWorld {
     for (const [term, set] of this.#leaders) leadersByTerm[term] = [...set].sort();
     return {
       lin: this.#lin,
+      followerReads: { writes: this.#ackedWrites, reads: this.#followerReads },
       bank: { accounts, total: accounts.length * initialBalance, reads: this.#reads, transfersCommitted: this.#transfersCommitted, transfersUnknown: this.#transfersUnknown, final },
       leadersByTerm,
       finalStates,
@@ -492,6 +528,7 @@ export class StrongWorld {
       forwarded: sum((n) => n.counters.forwarded),
       snapshots: sum((n) => n.counters.snapshots),
       quorumTimeouts: sum((n) => n.counters.quorumTimeouts),
+      followerReads: sum((n) => n.counters.followerReads),
     };
   }
 }
