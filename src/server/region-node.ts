@@ -15,6 +15,7 @@ import { Replica, type ReplicaStatus } from '../core/replica/replica.js';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
+import { steadyWallClock } from './steady-clock.js';
 import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import { randomInt } from 'node:crypto';
@@ -46,6 +47,8 @@ export class RegionNode {
   #transport: PeerTransport | null = null;
   #inbox: Input[] = [];
   #strong: StrongNode | null = null;
+  /** The strong group's time: leases must not stretch when the wall clock steps back. */
+  readonly #steadyNow = steadyWallClock();
   #strongInbox: StrongInput[] = [];
   readonly #strongPending = new Map<number, (reply: StrongReply) => void>();
   #scheduled = false;
@@ -119,7 +122,7 @@ export class RegionNode {
     const t0 = Date.now();
     this.#storage = new SqliteStorage(file);
     // The strong log first: it says which tables exist (the configuration's, changed by the log).
-    this.#strong = StrongNode.open(this.strongConfig(), this.#storage, Date.now());
+    this.#strong = StrongNode.open(this.strongConfig(), this.#storage, this.#steadyNow());
     this.#replica = Replica.open({ ...this.replicaConfig(), tables: this.#strong.tables() }, this.#storage, Date.now());
     this.#log.info({ file, vector: this.#replica.vector, strongApplied: this.#strong.state.index, openMs: Date.now() - t0 }, 'storage open');
     const peers = new Map(this.config.regions.filter((r) => r.name !== this.spec.name).map((r) => [r.name, peerAddress(this.config, this.spec.name, r.name)] as const));
@@ -224,7 +227,7 @@ export class RegionNode {
     this.#strongInbox = [];
     let out;
     try {
-      if (inputs.length > 0) strong.handle(inputs, Date.now());
+      if (inputs.length > 0) strong.handle(inputs, this.#steadyNow());
       // Raft's appends go out as they are produced, before the fsync of the same Ready.
       out = strong.flush((to, message: StrongPeerMessage) => this.#transport?.sendStrong(to, message));
     } catch (err) {
