@@ -80,3 +80,45 @@ export async function openLoop(t: Target, rate: number, durationMs: number): Pro
   agent.destroy();
   return { latenciesMs: latencies.sort((a, b) => a - b), errors };
 }
+
+export interface LoadPart {
+  readonly target: Target;
+  /** Requests this part keeps in flight (one client per request in flight). */
+  readonly inFlight: number;
+  /** A label to group latencies by (a region). */
+  readonly label: string;
+}
+
+/**
+ * Closed loop over several targets at once, recording every latency by label: `inFlight`
+ * sequential clients per part, each sending its next request when the last one answered.
+ */
+export async function closedLoopLatency(parts: readonly LoadPart[], durationMs: number): Promise<{ rps: number; errors: number; latenciesMs: Record<string, number[]> }> {
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  const latencies: Record<string, number[]> = {};
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    parts.map(async (part) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: part.inFlight });
+      const mine = (latencies[part.label] ??= []);
+      await Promise.all(
+        Array.from({ length: part.inFlight }, async () => {
+          while (performance.now() < end) {
+            const t0 = performance.now();
+            const status = await send(agent, part.target, next++).catch(() => 0);
+            if (status >= 200 && status < 300) {
+              done++;
+              mine.push(performance.now() - t0);
+            } else errors++;
+          }
+        }),
+      );
+      agent.destroy();
+    }),
+  );
+  for (const l of Object.values(latencies)) l.sort((a, b) => a - b);
+  return { rps: (done / (performance.now() - start)) * 1000, errors, latenciesMs: latencies };
+}

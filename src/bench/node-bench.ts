@@ -8,12 +8,12 @@
  * 3. Storage: replicated rows committed per second through the replica on SQLite, against raw
  *    better-sqlite3 inserting the same rows in transactions of the same size.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { replicaDefaults } from '../core/replica/config.js';
@@ -24,42 +24,7 @@ import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { makeOps } from './core-bench.js';
 import { closedLoop, openLoop, percentile, type Target } from './load.js';
 
-const bin = fileURLToPath(new URL('../../bin/terndb.js', import.meta.url));
-
-async function freeBlock(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (;;) {
-    const base = 30_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await free(p);
-    if (ok) return base;
-  }
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // starting
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function start(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, ['--max-semi-space-size=64', ...args], { cwd, stdio: 'ignore' });
-}
-
-async function stopAll(children: ChildProcess[]): Promise<void> {
-  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise<void>((r) => (c.once('exit', () => r()), c.kill('SIGTERM'))))));
-}
+const bin = terndbBin;
 
 function writeConfig(dir: string, base: number, regions: string[], wan: boolean): string {
   const config = {
