@@ -16,6 +16,7 @@ import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { steadyWallClock } from './steady-clock.js';
+import { submitWithStrongUnique, type StrongUniqueDeps } from './strong-unique.js';
 import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import { randomInt } from 'node:crypto';
@@ -169,8 +170,22 @@ export class RegionNode {
     }
   }
 
-  /** Submits a client request; resolves with the reply once its step has committed. */
+  /**
+   * Submits a client request for async tables; resolves with the reply once its step has
+   * committed. Writes to tables with strong unique fields claim their values first (strong-unique.ts).
+   */
   submit(request: ClientRequest): Promise<ClientReply> {
+    return submitWithStrongUnique(this.#uniqueDeps, request);
+  }
+
+  readonly #uniqueDeps: StrongUniqueDeps = {
+    tables: () => this.tables(),
+    submitAsync: (request) => this.#submitAsync(request),
+    submitStrong: (request) => this.submitStrong(request),
+    onReleaseFailed: (table, field, key, error) => this.#log.warn({ table, field, key, error }, 'a unique value could not be released; it stays claimed by this key until the row is written or deleted again'),
+  };
+
+  #submitAsync(request: ClientRequest): Promise<ClientReply> {
     if (this.#stopping || this.#failed) {
       return Promise.resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } });
     }

@@ -95,9 +95,9 @@ describe('bad policies and configurations', () => {
   });
 
   it('a configuration with a policy this build cannot honour is refused, naming the field', () => {
-    const p = validatePolicy({ unique: [{ field: 'h', enforce: 'strong' }] }, ctx);
+    const p = validatePolicy({ residency: ['us-east'] }, ctx);
     if (!p.ok) throw new Error(p.error.message);
     const problem = configProblem({ ...replicaDefaults, region: 'us-east', regions: ctx.regions, tables: { x: p.value }, mergeFunctions: {} });
-    expect(problem).toMatchObject({ code: 'BAD_REQUEST', field: 'tables.x.unique' });
+    expect(problem).toMatchObject({ code: 'BAD_REQUEST', field: 'tables.x.residency' });
   });
 });

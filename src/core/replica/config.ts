@@ -90,9 +90,6 @@ export function tableProblem(table: string, p: TablePolicy, mergeFunctions: read
     }
   }
   // Refuse what this build cannot honour rather than silently weakening it.
-  if (p.mode === 'async' && p.unique.some((u) => u.enforce === 'strong')) {
-    return badRequest(`tables.${table}.unique`, "enforce: 'strong' for async tables is not available in this build yet; use 'async', or make the table strong");
-  }
   if (p.residency !== null && p.residency.length !== regions.length) {
     return badRequest(`tables.${table}.residency`, 'residency restrictions are not enforced by this build yet; omit it (every region holds every row)');
   }

@@ -237,8 +237,9 @@ function rowState(key: string, ops: readonly Op[], policy: TablePolicy, merge: M
 
 // ---- A table ------------------------------------------------------------------------------------
 
+/** Every unique field is masked when duplicates meet: for `enforce: strong` it is the backstop (semantics.md). */
 function asyncUniqueFields(policy: TablePolicy): string[] {
-  return policy.unique.filter((u) => u.enforce === 'async' && fieldType(policy, u.field) === 'lww').map((u) => u.field);
+  return policy.unique.filter((u) => fieldType(policy, u.field) === 'lww').map((u) => u.field);
 }
 
 /** First writer wins: among existing rows claiming one value, all but the least claim read it as absent. */
