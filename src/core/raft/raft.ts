@@ -476,10 +476,12 @@ export class Raft<C = unknown, S = unknown> {
     acks.add(from);
     if (acks.size + 1 < this.#quorum()) return;
     // A majority heard from us at `sentMs`; none of them will vote for another leader within a
-    // minimum election timeout of that, by its own clock. Shorten by the offset between clocks.
+    // minimum election timeout of that, counted in its own ticks from when it heard. Shorten by
+    // the offset between clocks, and by one tick: a follower's first tick after hearing may come
+    // at once, so its election ticks span (electionTicks − 1) intervals at least.
     const sentMs = this.#roundSentMs.get(round) ?? -Infinity;
     this.#quorumContactMs = Math.max(this.#quorumContactMs, sentMs);
-    this.#leaseUntilMs = Math.max(this.#leaseUntilMs, sentMs + this.#c.electionTicks * this.#c.tickMs - this.#c.maxClockOffsetMs);
+    this.#leaseUntilMs = Math.max(this.#leaseUntilMs, sentMs + (this.#c.electionTicks - 1) * this.#c.tickMs - this.#c.maxClockOffsetMs);
     for (const r of [...this.#roundAcks.keys()]) {
       if (r <= round) {
         this.#roundAcks.delete(r);
