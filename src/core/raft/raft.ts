@@ -430,6 +430,12 @@ export class Raft<C = unknown, S = unknown> {
   #onSnapshot(m: Extract<Message<C, S>, { type: 'snapshot' }>): void {
     const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject: false, round: m.round });
     if (m.snapshot.index <= this.log.committed) return reply(this.log.committed);
+    // Our log already holds the snapshot's last entry (a snapshot sent after a stale rejection):
+    // keep the log, entries past it may be acknowledged ones; only the commit index moves (as etcd).
+    if (this.log.termAt(m.snapshot.index) === m.snapshot.term) {
+      this.log.commitTo(m.snapshot.index);
+      return reply(this.log.committed);
+    }
     this.log.restore(m.snapshot);
     this.voters = m.snapshot.voters;
     this.#snapshot = m.snapshot;
@@ -444,11 +450,13 @@ export class Raft<C = unknown, S = unknown> {
     pr.active = true;
     this.#ackRound(m.round, m.from);
     if (m.reject) {
-      // Back off to the hint and probe one append at a time until the logs match.
+      // Back off to the hint and probe one append at a time until the logs match. Never below
+      // what the follower acknowledged: a rejection that arrives late (or twice) is about an
+      // older append, and the follower's acknowledged entries are durable.
       pr.state = 'probe';
       pr.inflight = 0;
       pr.probeSent = false;
-      pr.next = Math.max(1, Math.min(pr.next - 1, m.index + 1));
+      pr.next = Math.max(pr.match + 1, Math.min(pr.next - 1, m.index + 1));
       return this.#sendAppend(m.from, false);
     }
     if (m.index > pr.match) {

@@ -262,6 +262,60 @@ describe('persist before send (§5.1, Figure 2 "persistent state")', () => {
 });
 
 describe('§7 log compaction', () => {
+  it('a late duplicate rejection and the snapshot it triggers never wipe entries the follower acknowledged', () => {
+    // Found in review: the leader backed off below what the follower had acknowledged and sent a
+    // snapshot; the follower replaced its whole log, dropping an acknowledged (committed) entry,
+    // and a new leader then overwrote it.
+    type M = Message<Cmd, Cmd[]>;
+    const net = new RaftNet(ids);
+    const take = (pred: (m: M) => boolean): M[] => {
+      const out = net.inflight.filter(pred);
+      net.inflight = net.inflight.filter((m) => !pred(m));
+      return out;
+    };
+    const deliver = (ms: M[]) => {
+      for (const m of ms) {
+        net.raft(m.to).step(m);
+        net.process(m.to);
+      }
+    };
+    const L = electedLeader(net);
+    const [F, G] = ids.filter((x) => x !== L) as [string, string];
+    net.stabilize();
+    net.isolate(G);
+    net.raft(L).propose('a');
+    net.process(L);
+    take((m) => m.to === F); // dropped: the next append is rejected
+    net.raft(L).propose('b');
+    net.process(L);
+    deliver(take((m) => m.to === F));
+    const rejection = net.inflight.find((m) => m.type === 'append-resp' && m.reject && m.from === F) as M;
+    expect(rejection).toBeDefined();
+    net.stabilize(); // the rejection is delivered once now; its copy comes back below
+    net.raft(L).propose('c');
+    net.process(L);
+    net.raft(L).propose('d');
+    net.process(L);
+    deliver(take((m) => m.to === F));
+    deliver(take((m) => m.to === L));
+    take((m) => m.to === F); // the commit notices are lost
+    const l = net.node(L);
+    const at = l.appliedIndex - 1;
+    net.raft(L).compact({ index: at, term: net.raft(L).log.termAt(at) as number, voters: ids, data: l.applied.slice(0, -1) }, at);
+    const committed = net.raft(L).log.committed;
+    expect(net.raft(F).log.lastIndex()).toBe(committed);
+    deliver([rejection]);
+    deliver(take((m) => m.to === F && m.type === 'snapshot'));
+    expect(net.raft(F).log.lastIndex()).toBe(committed);
+    // The leader dies; F and G elect a new leader, which must keep everything L applied.
+    const appliedAtL = [...l.applied];
+    net.nodes.delete(L);
+    net.inflight = [];
+    net.heal();
+    net.runUntil(() => net.leaders().length === 1 && (net.raft(net.leaders()[0] as string).log.committed > committed));
+    expect(net.node(F).applied.slice(0, appliedAtL.length)).toEqual(appliedAtL);
+  });
+
   it('a follower behind the leader’s snapshot is sent the snapshot and continues from it', () => {
     const net = new RaftNet(ids);
     const leader = electedLeader(net);
