@@ -364,7 +364,11 @@ export class StrongNode {
       if (this.config.knobs?.boundedReadsUnchecked !== true) {
         // At the leader its own clock says how fresh it is (a deposed leader that does not know it
         // yet vouches only for its last quorum contact); a follower adds the clock offset.
-        const staleness = this.raft.role === 'leader' ? this.#nowMs - this.raft.freshAsOfMs() : this.#nowMs - this.#freshAsOfLeaderMs + this.config.maxClockOffsetMs;
+        // A leader whose commit index ran ahead of its applied state in this very turn (its
+        // first entry just committed, say) answers from the state it has applied: as fresh as
+        // the last time the two met, which may have been measured by a former leader's clock.
+        const own = this.raft.role === 'leader' && this.state.index >= this.raft.log.committed;
+        const staleness = own ? this.#nowMs - this.raft.freshAsOfMs() : this.#nowMs - this.#freshAsOfLeaderMs + this.config.maxClockOffsetMs;
         if (!(staleness <= b)) {
           const known = Number.isFinite(staleness) ? `${Math.round(staleness)} ms` : 'unknown';
           return this.#refuse(id, ternError('STALE', `region ${this.config.region} may be missing strong writes (staleness ${known} > ${b} ms); retry, or read with consistency=strong`));

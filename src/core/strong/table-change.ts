@@ -3,7 +3,9 @@
  * change what existing data can follow: rows already written (and, for async tables, CRDT state
  * already replicated) must keep their meaning, so the mode, the declared type of a field, the
  * ownership and the unique fields are fixed once a table exists; new fields may be declared, and
- * the delete rule, tombstone retention and residency may change.
+ * tombstone retention and residency may change. The delete rule of an async table is fixed too:
+ * regions apply async ops at different log positions of the change, so a delete and a concurrent
+ * update resolved under different rules would leave them apart for good (found in review).
  *
  * The check runs when a change is proposed (to answer 400 at once) and again when it is applied,
  * because two concurrent changes can each be fine alone; the second then fails the same way on
@@ -30,5 +32,8 @@ export function alterProblem(table: string, before: TablePolicy | undefined, aft
     return badRequest('ownership', `the ownership and home of table ${table} cannot change`);
   }
   if (canonicalJson(before.unique) !== canonicalJson(after.unique)) return badRequest('unique', `the unique fields of table ${table} cannot change`);
+  if (before.mode === 'async' && before.onDeleteUpdate !== after.onDeleteUpdate) {
+    return badRequest('onDeleteUpdate', `table ${table} resolves a delete against a concurrent update by ${before.onDeleteUpdate}; that rule cannot change (regions would resolve the same ops differently)`);
+  }
   return null;
 }

@@ -166,6 +166,8 @@ describe('strong node', () => {
     for (const r of c.regions) expect(c.node(r).tables()['ledger']?.mode).toBe('strong');
     expect(c.await(c.submit(leader, { kind: 'put-table', table: 'ledger', body: { mode: 'async' } }))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', field: 'mode' } });
     expect(c.await(c.submit(leader, { kind: 'put-table', table: 'x', body: { mode: 'sometimes' } }))).toMatchObject({ ok: false, error: { field: 'body.mode' } });
+    // An async table's delete rule is fixed: regions would resolve the same ops under different rules.
+    expect(c.await(c.submit(leader, { kind: 'put-table', table: 'profiles', body: { mode: 'async', onDeleteUpdate: 'update-wins' } }))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', field: 'onDeleteUpdate' } });
   });
 
   it('refuses bad requests with the field named and proposes nothing', () => {
