@@ -16,7 +16,7 @@ import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { steadyWallClock } from './steady-clock.js';
-import { submitWithStrongUnique, type StrongUniqueDeps } from './strong-unique.js';
+import { StrongUniqueGate } from './strong-unique.js';
 import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import { randomInt } from 'node:crypto';
@@ -65,6 +65,27 @@ export class RegionNode {
     if (spec === undefined) throw new Error(`region ${region} is not in the configuration (regions: ${config.regions.map((r) => r.name).join(', ')})`);
     this.config = config;
     this.spec = spec;
+    this.#unique = new StrongUniqueGate({
+      tables: () => this.tables(),
+      submitAsync: (request) => this.#submitAsync(request),
+      submitStrong: (request) => this.submitStrong(request),
+      strongAppliedIndex: () => this.#strong?.state.index ?? 0,
+      nowMs: () => Date.now(),
+      monoMs: () => performance.now(),
+      freshAsOfMs: () => {
+        const replica = this.#replica;
+        if (replica === null) return null;
+        let min = Date.now();
+        for (const p of replica.status().peers) {
+          if (p.freshAsOfMs === null) return null;
+          min = Math.min(min, p.freshAsOfMs);
+        }
+        return min;
+      },
+      maxClockOffsetMs: this.config.settings.maxClockOffsetMs,
+      claimValidityMs: this.config.settings.strongTimeoutMs,
+      warn: (details, message) => this.#log.warn(details, message),
+    });
     this.#log = options.log;
     this.#onRemoteApply = options.onRemoteApply;
     this.#onFatal =
@@ -141,6 +162,7 @@ export class RegionNode {
     this.#tick = setInterval(() => {
       this.#enqueue({ kind: 'tick' });
       this.#enqueueStrong({ kind: 'tick' });
+      this.#unique.tick();
     }, this.config.settings.tickIntervalMs);
   }
 
@@ -175,15 +197,10 @@ export class RegionNode {
    * committed. Writes to tables with strong unique fields claim their values first (strong-unique.ts).
    */
   submit(request: ClientRequest): Promise<ClientReply> {
-    return submitWithStrongUnique(this.#uniqueDeps, request);
+    return this.#unique.submit(request);
   }
 
-  readonly #uniqueDeps: StrongUniqueDeps = {
-    tables: () => this.tables(),
-    submitAsync: (request) => this.#submitAsync(request),
-    submitStrong: (request) => this.submitStrong(request),
-    onReleaseFailed: (table, field, key, error) => this.#log.warn({ table, field, key, error }, 'a unique value could not be released; it stays claimed by this key until the row is written or deleted again'),
-  };
+  readonly #unique: StrongUniqueGate;
 
   #submitAsync(request: ClientRequest): Promise<ClientReply> {
     if (this.#stopping || this.#failed) {

@@ -48,8 +48,8 @@ describe('unique fields enforced through the strong log', () => {
     expect((await put('us-east', 'u1', { email: 'x@example.com' })).status).toBe(200);
     expect((await put('eu-west', 'u2', { email: 'x@example.com' })).status).toBe(409);
     expect((await put('us-east', 'u1', { email: 'y@example.com' })).status).toBe(200);
-    // The release goes through the log after the write; the new row must also see u1's change
-    // locally (the async check underneath), so allow it a moment.
+    // The release waits until every region has heard of any write that could still give u1 the
+    // old value (the strong timeout plus slack, a few seconds here), then goes through the log.
     await c.eventually(() => put('eu-west', 'u2', { email: 'x@example.com' }), (r) => r.status === 200);
     expect((await put('ap-south', 'u3', { email: 'y@example.com' })).status).toBe(409);
     expect((await c.http('us-east', 'DELETE', '/v1/tables/users/rows/u1')).status).toBe(200);

@@ -44,6 +44,8 @@ export interface PeerStatus {
   readonly heardAtMs: number | null;
   /** How far behind that region's writes we may be, in ms (null: unknown). */
   readonly lagMs: number | null;
+  /** We hold every op that region made before this time of its clock (null: unknown). */
+  readonly freshAsOfMs: number | null;
   /** Ops it had applied (as it last reported) that we have not. */
   readonly lagOps: number;
 }
@@ -214,6 +216,7 @@ export class Replica {
         region,
         heardAtMs: link !== undefined && Number.isFinite(link.heardAtMs) ? link.heardAtMs : null,
         lagMs: Number.isFinite(fresh) ? Math.max(0, ctx.nowMs - fresh) : null,
+        freshAsOfMs: Number.isFinite(fresh) ? fresh : null,
         lagOps,
       });
     }

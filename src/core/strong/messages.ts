@@ -51,7 +51,8 @@ export type StrongRequest =
     }
   | { readonly kind: 'put-table'; readonly table: string; readonly body: unknown }
   | { readonly kind: 'fence'; readonly region: string; readonly epoch: number }
-  | { readonly kind: 'claim' | 'release'; readonly table: string; readonly field: string; readonly value: unknown; readonly key: string };
+  | { readonly kind: 'claim'; readonly table: string; readonly field: string; readonly value: unknown; readonly key: string }
+  | { readonly kind: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: unknown; readonly upTo: number };
 
 /** `index`: the strong log position the answer reflects (for the session token). */
 export type StrongReply =
@@ -62,7 +63,7 @@ export type StrongReply =
   | { readonly ok: true; readonly kind: 'table'; readonly table: string; readonly policy: TablePolicy; readonly index: number }
   | { readonly ok: true; readonly kind: 'fence'; readonly region: RegionId; readonly epoch: number; readonly index: number }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null; readonly index: number }
-  | { readonly ok: true; readonly kind: 'release'; readonly index: number }
+  | { readonly ok: true; readonly kind: 'release'; readonly released: number; readonly index: number }
   | { readonly ok: false; readonly error: TernError };
 
 export type StrongInput =

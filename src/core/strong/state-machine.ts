@@ -30,7 +30,7 @@ export interface StrongSnapshotData {
   /** Tables created or altered through the log (they override the configuration file). */
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly fences: Readonly<Record<string, number>>;
-  readonly claims: ReadonlyArray<readonly [string, string]>;
+  readonly claims: ReadonlyArray<readonly [string, Claim]>;
   readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: readonly number[] }]>;
 }
 
@@ -44,6 +44,17 @@ const forwardedOriginsMax = 256;
 
 export function claimId(table: string, field: string, value: JsonValue): string {
   return `${table}\u0000${field}\u0000${canonicalJson(value)}`;
+}
+
+/** Who holds a unique value, and the log index of the latest claim they made on it. */
+export interface Claim {
+  readonly key: string;
+  readonly index: number;
+  readonly value: JsonValue;
+}
+
+function holderId(table: string, field: string, key: string): string {
+  return `${table}\u0000${field}\u0000${key}`;
 }
 
 export function strongRowView(key: string, row: StrongRow | undefined): RowView | null {
@@ -86,7 +97,9 @@ export class StrongState {
   readonly #idem = new Map<string, IdemEntry>();
   readonly #tables = new Map<string, TablePolicy>();
   readonly #fences = new Map<string, number>();
-  readonly #claims = new Map<string, string>();
+  readonly #claims = new Map<string, Claim>();
+  /** (table, field, key) → the claim ids that key holds: what a release looks through. */
+  readonly #held = new Map<string, Set<string>>();
   readonly #forwarded = new Map<string, { wallMs: number; seqs: Set<number> }>();
   readonly #baseTables: Readonly<Record<string, TablePolicy>>;
   readonly #idemRetentionMs: number;
@@ -126,7 +139,15 @@ export class StrongState {
   }
 
   claimHolder(table: string, field: string, value: JsonValue): string | undefined {
-    return this.#claims.get(claimId(table, field, value));
+    return this.#claims.get(claimId(table, field, value))?.key;
+  }
+
+  #setClaim(table: string, field: string, c: Claim): void {
+    this.#claims.set(claimId(table, field, c.value), c);
+    const h = holderId(table, field, c.key);
+    let set = this.#held.get(h);
+    if (set === undefined) this.#held.set(h, (set = new Set()));
+    set.add(claimId(table, field, c.value));
   }
 
   rowCount(): number {
@@ -158,16 +179,26 @@ export class StrongState {
         return { ok: true, kind: 'fence', region: command.region, epoch };
       }
       case 'claim': {
-        const id = claimId(command.table, command.field, command.value);
-        const holder = this.#claims.get(id);
-        if (holder !== undefined && holder !== command.key) return { ok: true, kind: 'claim', granted: false, holder };
-        this.#claims.set(id, command.key);
+        const holder = this.#claims.get(claimId(command.table, command.field, command.value));
+        if (holder !== undefined && holder.key !== command.key) return { ok: true, kind: 'claim', granted: false, holder: holder.key };
+        // A claim by the holder again moves its index on: releases fenced below it leave it be.
+        this.#setClaim(command.table, command.field, { key: command.key, index, value: command.value });
         return { ok: true, kind: 'claim', granted: true, holder: command.key };
       }
       case 'release': {
-        const id = claimId(command.table, command.field, command.value);
-        if (this.#claims.get(id) === command.key) this.#claims.delete(id);
-        return { ok: true, kind: 'release' };
+        const h = holderId(command.table, command.field, command.key);
+        const ids = this.#held.get(h);
+        const keep = command.keep === null ? null : claimId(command.table, command.field, command.keep);
+        let released = 0;
+        for (const id of ids ?? []) {
+          const c = this.#claims.get(id);
+          if (id === keep || c === undefined || c.index > command.upTo) continue;
+          this.#claims.delete(id);
+          ids?.delete(id);
+          released++;
+        }
+        if (ids?.size === 0) this.#held.delete(h);
+        return { ok: true, kind: 'release', released };
       }
     }
   }
@@ -338,7 +369,11 @@ export class StrongState {
     this.#fences.clear();
     for (const [r, e] of Object.entries(data.fences)) this.#fences.set(r, e);
     this.#claims.clear();
-    for (const [c, k] of data.claims) this.#claims.set(c, k);
+    this.#held.clear();
+    for (const [id, c] of data.claims) {
+      const [table = '', field = ''] = id.split('\u0000');
+      this.#setClaim(table, field, c);
+    }
     this.#forwarded.clear();
     for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Set(o.seqs) });
   }

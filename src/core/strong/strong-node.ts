@@ -252,11 +252,16 @@ export class StrongNode {
         if (!this.config.regions.includes(req.region)) return this.#refuse(id, badRequest('region', `must be one of ${this.config.regions.join(', ')}`));
         if (!Number.isSafeInteger(req.epoch) || req.epoch < 1) return this.#refuse(id, badRequest('epoch', 'must be a positive integer'));
         return this.#submit(id, req, 'fence', { t: 'fence', region: req.region, epoch: req.epoch, wallMs: this.#nowMs });
-      case 'claim':
-      case 'release': {
+      case 'claim': {
         const problem = jsonProblem(req.value);
         if (problem !== null) return this.#refuse(id, badRequest('value', problem));
-        return this.#submit(id, req, req.kind, { t: req.kind, table: req.table, field: req.field, value: req.value as JsonValue, key: req.key, wallMs: this.#nowMs });
+        return this.#submit(id, req, 'claim', { t: 'claim', table: req.table, field: req.field, value: req.value as JsonValue, key: req.key, wallMs: this.#nowMs });
+      }
+      case 'release': {
+        const problem = req.keep === null ? null : jsonProblem(req.keep);
+        if (problem !== null) return this.#refuse(id, badRequest('keep', problem));
+        if (!Number.isSafeInteger(req.upTo) || req.upTo < 0) return this.#refuse(id, badRequest('upTo', 'must be a log index'));
+        return this.#submit(id, req, 'release', { t: 'release', table: req.table, field: req.field, key: req.key, keep: req.keep as JsonValue | null, upTo: req.upTo, wallMs: this.#nowMs });
       }
     }
   }
@@ -632,7 +637,7 @@ export class StrongNode {
       case 'claim':
         return { ok: true, kind: 'claim', granted: result.granted, holder: result.holder, index };
       case 'release':
-        return { ok: true, kind: 'release', index };
+        return { ok: true, kind: 'release', released: result.released, index };
     }
   }
 

@@ -77,14 +77,18 @@ export type StrongCommandBody =
   | { readonly t: 'fence'; readonly region: RegionId; readonly epoch: number; readonly wallMs: number }
   /** Claims a value of a strongly unique field of an async table for one row. */
   | { readonly t: 'claim'; readonly table: string; readonly field: string; readonly value: JsonValue; readonly key: string; readonly wallMs: number }
-  /** Gives a claim back (the row no longer holds the value). */
-  | { readonly t: 'release'; readonly table: string; readonly field: string; readonly value: JsonValue; readonly key: string; readonly wallMs: number };
+  /**
+   * Gives back every value of `field` the row `key` holds a claim on, except `keep`, whose claim
+   * was last made at or below log index `upTo` (a claim made later may belong to a write this
+   * release knows nothing of; see src/server/strong-unique.ts for why that makes it safe).
+   */
+  | { readonly t: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: JsonValue | null; readonly upTo: number; readonly wallMs: number };
 
 export type ApplyResult =
   | { readonly ok: true; readonly kind: 'txn'; readonly outcome: TxnOutcome; readonly replayed: boolean }
   | { readonly ok: true; readonly kind: 'table'; readonly table: string; readonly policy: TablePolicy }
   | { readonly ok: true; readonly kind: 'fence'; readonly region: RegionId; readonly epoch: number }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null }
-  | { readonly ok: true; readonly kind: 'release' }
+  | { readonly ok: true; readonly kind: 'release'; readonly released: number }
   /** Refused when applied (the same on every node): nothing changed. */
   | { readonly ok: false; readonly error: TernError };

@@ -121,16 +121,26 @@ describe('transactions', () => {
     expect(m.state.tables()['orders']?.fields).toEqual({ n: 'counter' });
   });
 
-  it('claims: first holder keeps the value until it releases it', () => {
+  it('claims: first holder keeps the value; a release gives back what the key claimed at or below its fence, except what it keeps', () => {
     const m = new Machine();
-    const c = (key: string): StrongCommand => ({ t: 'claim', table: 'users', field: 'email', value: 'a@x', key, wallMs: 1 });
-    expect(m.run(c('u1'))).toMatchObject({ granted: true });
-    expect(m.run(c('u1'))).toMatchObject({ granted: true });
+    const c = (key: string, value = 'a@x'): StrongCommand => ({ t: 'claim', table: 'users', field: 'email', value, key, wallMs: 1 });
+    const release = (key: string, upTo: number, keep: string | null = null): StrongCommand => ({ t: 'release', table: 'users', field: 'email', key, keep, upTo, wallMs: 1 });
+    expect(m.run(c('u1'))).toMatchObject({ granted: true }); // index 1
+    expect(m.run(c('u1'))).toMatchObject({ granted: true }); // index 2: claimed again, fenced higher
     expect(m.run(c('u2'))).toMatchObject({ granted: false, holder: 'u1' });
-    m.run({ t: 'release', table: 'users', field: 'email', value: 'a@x', key: 'u2', wallMs: 1 }); // not the holder: no effect
+    expect(m.run(release('u2', 100))).toMatchObject({ released: 0 }); // not the holder: no effect
     expect(m.run(c('u2'))).toMatchObject({ granted: false });
-    m.run({ t: 'release', table: 'users', field: 'email', value: 'a@x', key: 'u1', wallMs: 1 });
+    expect(m.run(release('u1', 1))).toMatchObject({ released: 0 }); // u1 claimed it again at 2, after the fence
+    expect(m.run(c('u1', 'b@x'))).toMatchObject({ granted: true }); // index 7
+    expect(m.run(release('u1', 7, 'b@x'))).toMatchObject({ released: 1 }); // a@x goes, b@x is kept
+    expect(m.state.claimHolder('users', 'email', 'b@x')).toBe('u1');
     expect(m.run(c('u2'))).toMatchObject({ granted: true });
+    // The claims survive a snapshot, with their indexes.
+    const copy = new StrongState(tables, 60_000);
+    copy.restore(m.state.snapshot());
+    expect(copy.apply(m.index + 1, release('u1', 6))).toMatchObject({ released: 0 });
+    expect(copy.apply(m.index + 2, release('u1', 7))).toMatchObject({ released: 1 });
+    expect(copy.claimHolder('users', 'email', 'b@x')).toBeUndefined();
   });
 
   it('a snapshot restores the same state, and replayed entries are skipped', () => {
