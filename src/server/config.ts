@@ -11,6 +11,7 @@ import { limits } from '../core/limits.js';
 import { configProblem, replicaDefaults } from '../core/replica/config.js';
 import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import { builtinMergeFunctions } from './merge-functions.js';
+import { forwardedRetentionMs } from '../core/strong/state-machine.js';
 import { strongDefaults } from '../core/strong/strong-node.js';
 
 export class ConfigError extends Error {
@@ -175,6 +176,10 @@ function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
   // A lease of electionMs − maxClockOffsetMs must be positive, or strong reads always need a round trip.
   if (settings.raftElectionMs <= settings.maxClockOffsetMs) throw new ConfigError('settings.raftElectionMs', `must exceed maxClockOffsetMs (${settings.maxClockOffsetMs} ms): the leader's lease is the difference`);
   if (settings.strongTimeoutMs < 1) throw new ConfigError('settings.strongTimeoutMs', 'must be at least 1');
+  // Forwarded copies of a strong write are recognised for forwardedRetentionMs (state-machine.ts).
+  if (settings.strongTimeoutMs + 3 * settings.maxClockOffsetMs >= forwardedRetentionMs) {
+    throw new ConfigError('settings.strongTimeoutMs', `strongTimeoutMs + 3 × maxClockOffsetMs must stay below ${forwardedRetentionMs} ms (retried strong writes are recognised for that long)`);
+  }
   return settings;
 }
 

@@ -31,15 +31,18 @@ export interface StrongSnapshotData {
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly fences: Readonly<Record<string, number>>;
   readonly claims: ReadonlyArray<readonly [string, Claim]>;
-  readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: readonly number[] }]>;
+  readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: ReadonlyArray<readonly [number, number]> }]>;
 }
 
 /**
- * Forwarded commands remembered per origin, to apply each at most once (Raft thesis §6.3). A copy
- * of a forward arrives within moments of the first, so a bounded memory is enough: the latest
- * seqs of the latest origins.
+ * Forwarded commands remembered per origin, to apply each at most once (Raft thesis §6.3), for a
+ * time rather than a count (a review found a count window shorter than a retry at high rates).
+ * A follower forwards copies only until its request deadline (strongTimeoutMs), so the entries of
+ * two copies carry proposal times at most strongTimeoutMs + 2 × maxClockOffsetMs apart, and the
+ * log's running time can be at most one more offset ahead when the later one applies. The
+ * configuration keeps that sum below this retention (src/server/config.ts).
  */
-const forwardedSeqsMax = 4096;
+export const forwardedRetentionMs = 120_000;
 const forwardedOriginsMax = 256;
 
 export function claimId(table: string, field: string, value: JsonValue): string {
@@ -100,7 +103,8 @@ export class StrongState {
   readonly #claims = new Map<string, Claim>();
   /** (table, field, key) → the claim ids that key holds: what a release looks through. */
   readonly #held = new Map<string, Set<string>>();
-  readonly #forwarded = new Map<string, { wallMs: number; seqs: Set<number> }>();
+  /** origin → its last activity and seq → when applied (log time), in applying order. */
+  readonly #forwarded = new Map<string, { wallMs: number; seqs: Map<number, number> }>();
   readonly #baseTables: Readonly<Record<string, TablePolicy>>;
   readonly #idemRetentionMs: number;
 
@@ -217,12 +221,16 @@ export class StrongState {
         }
         if (oldest !== null) this.#forwarded.delete(oldest);
       }
-      this.#forwarded.set(origin, (o = { wallMs: this.wallMs, seqs: new Set() }));
+      this.#forwarded.set(origin, (o = { wallMs: this.wallMs, seqs: new Map() }));
     }
     o.wallMs = this.wallMs;
+    // Forget what is older than the retention (in applying order, so from the front).
+    for (const [s, at] of o.seqs) {
+      if (at >= this.wallMs - forwardedRetentionMs) break;
+      o.seqs.delete(s);
+    }
     if (o.seqs.has(seq)) return false;
-    o.seqs.add(seq);
-    if (o.seqs.size > forwardedSeqsMax) o.seqs.delete(o.seqs.values().next().value as number);
+    o.seqs.set(seq, this.wallMs);
     return true;
   }
 
@@ -353,7 +361,7 @@ export class StrongState {
       tables: Object.fromEntries(this.#tables),
       fences: Object.fromEntries(this.#fences),
       claims: [...this.#claims.entries()],
-      forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs] }] as const),
+      forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs.entries()] }] as const),
     };
   }
 
@@ -375,6 +383,6 @@ export class StrongState {
       this.#setClaim(table, field, c);
     }
     this.#forwarded.clear();
-    for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Set(o.seqs) });
+    for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Map(o.seqs) });
   }
 }

@@ -97,6 +97,8 @@ interface Waiter {
   /** What the reply reports on success. */
   readonly answer: 'txn' | 'write' | 'table' | 'fence' | 'claim' | 'release';
   state: 'waiting' | 'proposed' | 'forwarded';
+  /** Where its name was last sent (forwarded to that leader, or proposed here): re-routed when the leader changes. */
+  routedTo: RegionId | null;
   /** Where the command sits in our log, when we proposed it. */
   index: number;
   term: number;
@@ -285,7 +287,7 @@ export class StrongNode {
   }
 
   #submit(id: number, request: StrongRequest, answer: Waiter['answer'], command: StrongCommand): void {
-    const w: Waiter = { id, request, deadlineMs: this.#nowMs + this.config.requestTimeoutMs, answer, state: 'waiting', index: 0, term: 0, seq: 0, proposed: false, command };
+    const w: Waiter = { id, request, deadlineMs: this.#nowMs + this.config.requestTimeoutMs, answer, state: 'waiting', routedTo: null, index: 0, term: 0, seq: 0, proposed: false, command };
     this.#writes.set(id, w);
     this.#route(w);
   }
@@ -307,14 +309,25 @@ export class StrongNode {
       set.add(w);
       return;
     }
+    if (this.raft.role === 'leader') {
+      // Forwarded before this node led: propose it here under its name. Copies already sent to
+      // a former leader may commit too; the state machine applies the name once.
+      const r = this.raft.propose({ ...w.command, from: { origin: this.#origin, seq: w.seq } });
+      if (!r.ok) return;
+      this.counters.proposals++;
+      w.state = 'forwarded';
+      w.routedTo = this.config.region;
+      return;
+    }
     const leader = this.raft.leader;
-    if (leader === null || leader === this.config.region) return;
+    if (leader === null) return;
     if (w.seq === 0) {
       w.seq = ++this.#seq;
       this.#forwardedWrites.set(w.seq, w);
     }
     this.counters.forwarded++;
     w.state = 'forwarded';
+    w.routedTo = leader;
     w.proposed = true; // the leader may propose it even if its answer is lost
     this.#sendPeer(leader, { t: 'fwd', id: w.seq, command: { ...w.command, from: { origin: this.#origin, seq: w.seq } } });
   }
@@ -517,7 +530,11 @@ export class StrongNode {
     for (const w of [...this.#writes.values()]) {
       if (this.#nowMs >= w.deadlineMs) {
         this.#settle(w, { ok: false, error: this.#timeoutError(w, `this ${w.answer === 'txn' || w.answer === 'write' ? 'write' : w.answer + ' change'}`) });
-      } else if (w.state === 'waiting') this.#route(w); // waiting for a leader, or refused by a former one
+      } else if (w.state === 'waiting' || (w.state === 'forwarded' && this.raft.leader !== null && this.raft.leader !== w.routedTo)) {
+        // Waiting for a leader, refused by a former one, or sent to a leader that is no longer:
+        // send its name on to the current one (or propose it here).
+        this.#route(w);
+      }
     }
     for (const r of [...this.#reads.values()]) {
       if (this.#nowMs >= r.deadlineMs) {

@@ -143,6 +143,22 @@ describe('transactions', () => {
     expect(copy.claimHolder('users', 'email', 'b@x')).toBeUndefined();
   });
 
+  it('a forwarded command is applied once however many later forwards come between its copies, for the retention time', () => {
+    // Found in review: a window of the last 4,096 sequence numbers was shorter than a retry at
+    // high rates. Copies are now recognised by time.
+    const m = new Machine();
+    const fwd = (seq: number, wallMs: number): StrongCommand => ({ t: 'fence', region: 'b', epoch: seq, wallMs, from: { origin: 'b.1', seq } });
+    expect(m.run(fwd(1, 1000))).not.toBeNull();
+    for (let seq = 2; seq < 10_000; seq++) m.run(fwd(seq, 1000 + seq));
+    expect(m.run(fwd(1, 11_000))).toBeNull(); // a late copy of seq 1: skipped
+    const copy = new StrongState(tables, 60_000);
+    copy.restore(m.state.snapshot());
+    expect(copy.apply(m.index + 1, fwd(2, 11_001))).toBeNull();
+    // Past the retention, the memory of seq 1 goes (no copy can be that late).
+    expect(m.run(fwd(20_000, 1000 + 130_000))).not.toBeNull();
+    expect(m.run(fwd(1, 1000 + 130_001))).not.toBeNull();
+  });
+
   it('a snapshot restores the same state, and replayed entries are skipped', () => {
     const m = new Machine();
     m.txn({ success: [{ table: 'accounts', key: 'a', set: { balance: 5, tags: ['x'] } }] }, { key: 'i', digest: 'd' });
