@@ -98,12 +98,15 @@ export class StrongUniqueGate {
     // The fence comes first: everything this request claims lands above it.
     const upTo = d.strongAppliedIndex();
     const madeBeforeMs = d.nowMs() + d.claimValidityMs + stepSlackMs + d.maxClockOffsetMs;
+    // Only a write that touches a unique field, or a delete, may leave a value to release.
+    let touches = request.kind === 'delete';
     if (request.kind === 'write') {
       const changes = parseWriteBody(request.body, request.method ?? 'PATCH', policy);
       if (!changes.ok) return d.submitAsync(request); // the replica refuses it, naming the field
       const firstSentMs = d.monoMs();
       for (const field of fields) {
         const c = changes.value[field];
+        if (c !== undefined) touches = true;
         if (c === undefined || c.k !== 'set' || c.value === null) continue;
         const r = await d.submitStrong({ kind: 'claim', table: request.table, field, value: c.value, key: request.key });
         const refusal = claimRefusal(r, field, c.value);
@@ -115,7 +118,7 @@ export class StrongUniqueGate {
       }
     }
     const reply = await d.submitAsync(request);
-    if (reply.ok && policy.onDeleteUpdate === 'delete-wins') this.#schedule({ table: request.table, key: request.key, fields, upTo, madeBeforeMs });
+    if (reply.ok && touches && policy.onDeleteUpdate === 'delete-wins') this.#schedule({ table: request.table, key: request.key, fields, upTo, madeBeforeMs });
     return reply;
   }
 

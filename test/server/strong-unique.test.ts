@@ -83,6 +83,16 @@ describe('strong unique gate', () => {
     expect(w.calls).toEqual(['claim email=x for k1', 'write users/k1', 'claim email=x for k1', 'write users/k1']);
   });
 
+  it('schedules a release only after writes that touch a unique field, and deletes', async () => {
+    const { gate, put } = world();
+    await put('k1', { name: 'N' });
+    expect(gate.pendingReleases).toBe(0);
+    await put('k1', { email: 'x' });
+    expect(gate.pendingReleases).toBe(1);
+    await gate.submit({ kind: 'delete', table: 'users', key: 'k1' });
+    expect(gate.pendingReleases).toBe(2);
+  });
+
   it('refuses a value another key holds with UNIQUE_VIOLATION, and writes nothing', async () => {
     const { w, put } = world();
     await put('k1', { email: 'x' });
