@@ -19,6 +19,7 @@ import { steadyWallClock } from './steady-clock.js';
 import { StrongUniqueGate } from './strong-unique.js';
 import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import type { TablePolicy } from '../core/schema/policy.js';
+import type { TernError } from '../core/errors.js';
 import { randomInt } from 'node:crypto';
 import { peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { builtinMergeFunctions } from './merge-functions.js';
@@ -173,23 +174,26 @@ export class RegionNode {
 
   /** Submits a request for the strong group (strong tables, transactions, table changes). */
   submitStrong(request: StrongRequest): Promise<StrongReply> {
-    if (this.#stopping || this.#failed || this.#strong === null) {
-      return Promise.resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } });
-    }
+    if (this.#strong === null) return Promise.resolve(this.#notReady());
+    return this.#ask(this.#strongPending, (id) => this.#enqueueStrong({ kind: 'request', id, request }));
+  }
+
+  /** A request answered when its turn's inputs have been handled and committed; refused while stopping. */
+  #ask<R>(pending: Map<number, (reply: R) => void>, enqueue: (id: number) => void): Promise<R | { ok: false; error: TernError }> {
+    if (this.#stopping || this.#failed) return Promise.resolve(this.#notReady());
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      this.#strongPending.set(id, resolve);
-      this.#enqueueStrong({ kind: 'request', id, request });
+      pending.set(id, resolve);
+      enqueue(id);
     });
   }
 
+  #notReady(): { ok: false; error: TernError } {
+    return { ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } };
+  }
+
   #enqueueStrong(input: StrongInput): void {
-    if (this.#failed) return;
-    this.#strongInbox.push(input);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#enqueueInput(() => this.#strongInbox.push(input));
   }
 
   /**
@@ -203,19 +207,17 @@ export class RegionNode {
   readonly #unique: StrongUniqueGate;
 
   #submitAsync(request: ClientRequest): Promise<ClientReply> {
-    if (this.#stopping || this.#failed) {
-      return Promise.resolve({ ok: false, error: { code: 'NOT_READY', message: `region ${this.region} is shutting down; retry in another region` } });
-    }
-    const id = this.#nextId++;
-    return new Promise((resolve) => {
-      this.#pending.set(id, resolve);
-      this.#enqueue({ kind: 'request', id, request });
-    });
+    return this.#ask(this.#pending, (id) => this.#enqueue({ kind: 'request', id, request }));
   }
 
   #enqueue(input: Input): void {
+    this.#enqueueInput(() => this.#inbox.push(input));
+  }
+
+  /** Queues an input for the next turn's flush (one flush per turn serves both cores). */
+  #enqueueInput(push: () => void): void {
     if (this.#failed) return;
-    this.#inbox.push(input);
+    push();
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
