@@ -28,7 +28,7 @@ export interface RaftConfig {
   readonly preferredLeader?: NodeId;
   readonly maxEntriesPerAppend?: number;
   readonly maxInflightAppends?: number;
-  /** A leader that has not heard from a majority for an election timeout steps down (default true; leases rely on it). */
+  /** A leader that has not heard from a majority for an election timeout steps down (default true; leases do not rely on it, they run out by themselves). */
   readonly checkQuorum?: boolean;
 }
 

@@ -148,7 +148,7 @@ export class StrongNode {
   readonly #readCtx = new Map<number, ReadCtx>();
   #nextCtx = 1;
   /** (commit index, leader clock) pairs heard from the leader: how fresh the applied state is. */
-  #freshness: Array<{ commit: number; leaderMs: number; heardMs: number }> = [];
+  #freshness: Array<{ commit: number; leaderMs: number }> = [];
   #freshAsOfLeaderMs = -Infinity;
   #out: StrongOutput = { replies: [], tablesChanged: false };
   /** Counters for metrics. */
@@ -194,10 +194,6 @@ export class StrongNode {
   /** Every table's effective policy (configuration overridden by the log). */
   tables(): Record<string, TablePolicy> {
     return this.state.tables();
-  }
-
-  get leader(): RegionId | null {
-    return this.raft.leader;
   }
 
   /** Handles inputs at time nowMs; then call `flush`. */
@@ -511,7 +507,7 @@ export class StrongNode {
 
   /** A follower learns from the leader's appends how fresh its state will be once it applies `commit`. */
   #heardLeader(commit: number, leaderMs: number): void {
-    this.#freshness.push({ commit, leaderMs, heardMs: this.#nowMs });
+    this.#freshness.push({ commit, leaderMs });
     if (this.#freshness.length > 256) this.#freshness.shift();
     this.#advanceFreshness();
   }

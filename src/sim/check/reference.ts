@@ -7,7 +7,7 @@
  * model agree, which only means something if they were written independently.
  */
 import { compareHlc, formatHlc, type Hlc } from '../../core/clock/hlc.js';
-import { compareDots, covers, dotKey, sameDot, type VersionVector } from '../../core/clock/version-vector.js';
+import { compareDots, dotKey, sameDot } from '../../core/clock/version-vector.js';
 import type { MergeRegistry } from '../../core/crdt/merge-registry.js';
 import { limits } from '../../core/limits.js';
 import { conflictId, opIdentity, type ConflictEntry, type ConflictKind, type FieldChange, type Op, type OpRef, type RowView } from '../../core/replica/op.js';
@@ -35,11 +35,6 @@ export function happenedBefore(a: Op, b: Op): boolean {
 
 export function concurrent(a: Op, b: Op): boolean {
   return !sameDot(a.dot, b.dot) && !happenedBefore(a, b) && !happenedBefore(b, a);
-}
-
-/** The ops a replica with applied vector `vector` has applied (causal delivery makes it exactly these). */
-export function opsCoveredBy(ops: readonly Op[], vector: VersionVector): Op[] {
-  return ops.filter((o) => covers(vector, o.dot));
 }
 
 /** Whether deletes kill write `w` under the table's onDeleteUpdate (decided over all deletes of the row). */

@@ -3,9 +3,9 @@
  * the registers, the bank's invariants, what bounded and session reads promise, Raft's election
  * safety and that every node ends in the same state. The same seed always gives the same trace hash.
  */
-import { bankName, checkBank } from '../check/bank.js';
+import { checkBank } from '../check/bank.js';
 import { Findings } from '../check/findings.js';
-import { checkFollowerReads, followerReadsName } from '../check/follower-reads.js';
+import { checkFollowerReads } from '../check/follower-reads.js';
 import { checkLinearizable } from '../check/linearizability.js';
 import { faultKinds, type FaultKind } from '../faults.js';
 import type { Verdict } from '../history.js';
@@ -30,7 +30,6 @@ export interface StrongSimulationResult {
   readonly record: StrongRunRecord;
 }
 
-export const strongCheckerNames = ['linearizable', bankName, followerReadsName, 'election-safety', 'same-final-state'] as const;
 
 export function checkLinearizableRegisters(record: StrongRunRecord): Verdict {
   const f = new Findings();

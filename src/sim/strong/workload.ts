@@ -35,11 +35,6 @@ export type StrongCall =
   | { readonly f: 'balances' }
   | { readonly f: 'setup' };
 
-export interface PlannedStrongCall {
-  readonly call: StrongCall;
-  readonly request: StrongRequest;
-}
-
 /** The request that carries a call; idempotency keys are added by the caller. */
 export function requestFor(call: StrongCall): StrongRequest {
   switch (call.f) {
