@@ -17,6 +17,9 @@
  * region on connection errors, retryable 503s and (for keyed requests) 504 QUORUM_TIMEOUT.
  * It uses the platform's fetch: no native module.
  */
+import { decodeSessionToken, encodeSessionToken, mergeVectors } from '../core/clock/version-vector.js';
+import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
+
 export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -118,24 +121,15 @@ export function mergeTokens(a: string | undefined, b: string | undefined): strin
   if (a === undefined) return b;
   if (b === undefined) return a;
   const parse = (t: string) => {
-    const out = new Map<string, number>();
-    const [vector = '', strong] = t.split('!');
-    const parts = vector.split('.');
-    if (parts[0] !== 't1') return null;
-    for (const p of parts.slice(1)) {
-      const [region, seq] = p.split('~');
-      if (region === undefined || seq === undefined) return null;
-      out.set(region, parseInt(seq, 36));
-    }
-    return { vector: out, strong: strong === undefined ? 0 : parseInt(strong, 36) };
+    const split = splitSessionToken(t);
+    if (!split.ok) return null;
+    const vector = split.value.async === undefined ? { ok: true as const, vector: {} } : decodeSessionToken(split.value.async);
+    return vector.ok ? { vector: vector.vector, strong: split.value.strong } : null;
   };
   const x = parse(a);
   const y = parse(b);
   if (x === null || y === null) return b;
-  for (const [region, seq] of y.vector) x.vector.set(region, Math.max(seq, x.vector.get(region) ?? 0));
-  const strong = Math.max(x.strong, y.strong);
-  const vector = ['t1', ...[...x.vector.keys()].sort().map((r) => `${r}~${(x.vector.get(r) as number).toString(36)}`)].join('.');
-  return strong > 0 ? `${vector}!${strong.toString(36)}` : vector;
+  return joinSessionToken(encodeSessionToken(mergeVectors(x.vector, y.vector)), Math.max(x.strong, y.strong));
 }
 
 export function connect(options: ConnectOptions): Client {

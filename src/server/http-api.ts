@@ -12,6 +12,7 @@ import type { ReplicaStatus } from '../core/replica/replica.js';
 import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
+import type { StrongStatus } from '../core/strong/strong-node.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Stage } from './region-node.js';
 
@@ -23,13 +24,19 @@ export interface ApiNode {
   readonly nodeId: string;
   submit(request: ClientRequest): Promise<ClientReply>;
   submitStrong(request: StrongRequest): Promise<StrongReply>;
-  status(): ReplicaStatus & { stage: Stage; raft: { term: number; role: string; leader: string | null; commitIndex: number; appliedIndex: number; leaseValid: boolean } | null };
+  status(): ReplicaStatus & { stage: Stage; raft: StrongStatus | null };
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
   /** A peer heard from within this long counts as reachable. */
   readonly reachableWithinMs: number;
   readonly metrics: NodeMetrics;
+}
+
+/** 404 for a row read that found nothing. */
+function rowNotFound(req: { key?: string; table?: string } | object): TernError {
+  const { key = '', table = '' } = req as { key?: string; table?: string };
+  return fail('NOT_FOUND', `no row ${key} in ${table} (absent or deleted)`);
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
@@ -113,7 +120,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     const r = await node.submit(token.value.async === undefined ? withoutSession(req) : ({ ...req, session: token.value.async } as ClientRequest));
     if (!r.ok) return sendError(reply, r.error);
     if ('token' in r) reply.header('tern-session', joinSessionToken(r.token, token.value.strong));
-    if (notFound?.(r)) return sendError(reply, fail('NOT_FOUND', `no row ${(req as { key?: string }).key ?? ''} in ${(req as { table?: string }).table ?? ''} (absent or deleted)`));
+    if (notFound?.(r)) return sendError(reply, rowNotFound(req));
     return reply.send(ok(r));
   }
 
@@ -132,7 +139,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     if (!r.ok) return sendError(reply, r.error);
     reply.header('tern-session', joinSessionToken(token.value.async, Math.max(token.value.strong, r.index)));
     if ((r.kind === 'txn' || r.kind === 'write') && r.replayed) reply.header('idempotent-replayed', 'true');
-    if (notFound?.(r)) return sendError(reply, fail('NOT_FOUND', `no row ${(req as { key?: string }).key ?? ''} in ${(req as { table?: string }).table ?? ''} (absent or deleted)`));
+    if (notFound?.(r)) return sendError(reply, rowNotFound(req));
     return reply.send(ok(r));
   }
 

@@ -6,12 +6,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import type { ReplicaStatus } from '../core/replica/replica.js';
+import type { StrongStatus } from '../core/strong/strong-node.js';
 import type { PeerLinkStats } from './transport/peer-transport.js';
 
 export interface MetricsSource {
   status(): ReplicaStatus & {
     links: Record<string, PeerLinkStats>;
-    raft: { term: number; role: string; commitIndex: number; appliedIndex: number; leaseValid: boolean; logEntries: number } | null;
+    raft: StrongStatus | null;
     strongCounters: Readonly<Record<string, number>> | null;
   };
   metrics(): Readonly<ReplicaMetrics> | null;

@@ -17,7 +17,7 @@ import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { steadyWallClock } from './steady-clock.js';
 import { StrongUniqueGate } from './strong-unique.js';
-import { StrongNode, strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
+import { StrongNode, strongDefaults, type StrongConfig, type StrongStatus } from '../core/strong/strong-node.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { TernError } from '../core/errors.js';
 import { randomInt } from 'node:crypto';
@@ -277,7 +277,7 @@ export class RegionNode {
     }
   }
 
-  status(): ReplicaStatus & { stage: Stage; node: string; links: Record<string, PeerLinkStats>; steps: number; raft: ReturnType<StrongNode['status']> | null; strongCounters: StrongNode['counters'] | null } {
+  status(): ReplicaStatus & { stage: Stage; node: string; links: Record<string, PeerLinkStats>; steps: number; raft: StrongStatus | null; strongCounters: StrongNode['counters'] | null } {
     const replica = this.#replica;
     if (replica === null) throw new Error('node not running');
     const st = replica.status();

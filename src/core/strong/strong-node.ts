@@ -76,6 +76,17 @@ export interface StrongKnobs {
   readonly sessionReadsUnchecked?: boolean;
 }
 
+/** The strong group as this node sees it (GET /v1/status, metrics). */
+export interface StrongStatus {
+  readonly term: number;
+  readonly role: string;
+  readonly leader: RegionId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly leaseValid: boolean;
+  readonly logEntries: number;
+}
+
 export const strongDefaults = {
   heartbeatMs: 100,
   electionMs: 1000,
@@ -685,7 +696,7 @@ export class StrongNode {
     this.counters.snapshots++;
   }
 
-  status(): { term: number; role: string; leader: RegionId | null; commitIndex: number; appliedIndex: number; leaseValid: boolean; logEntries: number } {
+  status(): StrongStatus {
     const s = this.raft.status();
     return { term: s.term, role: s.role, leader: s.leader, commitIndex: s.commit, appliedIndex: this.state.index, leaseValid: s.leaseValid, logEntries: this.#store.entryCount };
   }
