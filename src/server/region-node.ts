@@ -73,16 +73,7 @@ export class RegionNode {
       strongAppliedIndex: () => this.#strong?.state.index ?? 0,
       nowMs: () => Date.now(),
       monoMs: () => performance.now(),
-      freshAsOfMs: () => {
-        const replica = this.#replica;
-        if (replica === null) return null;
-        let min = Date.now();
-        for (const p of replica.status().peers) {
-          if (p.freshAsOfMs === null) return null;
-          min = Math.min(min, p.freshAsOfMs);
-        }
-        return min;
-      },
+      freshAsOfMs: () => this.#replica?.freshAsOfMs() ?? null,
       maxClockOffsetMs: this.config.settings.maxClockOffsetMs,
       claimValidityMs: this.config.settings.strongTimeoutMs,
       warn: (details, message) => this.#log.warn(details, message),

@@ -44,8 +44,6 @@ export interface PeerStatus {
   readonly heardAtMs: number | null;
   /** How far behind that region's writes we may be, in ms (null: unknown). */
   readonly lagMs: number | null;
-  /** We hold every op that region made before this time of its clock (null: unknown). */
-  readonly freshAsOfMs: number | null;
   /** Ops it had applied (as it last reported) that we have not. */
   readonly lagOps: number;
 }
@@ -112,6 +110,22 @@ export class Replica {
    */
   setTables(tables: Readonly<Record<string, TablePolicy>>): void {
     this.#ctx.config = { ...this.#ctx.config, tables };
+  }
+
+  /**
+   * A time before which this replica holds every op of every region (each by its own clock; ours
+   * is now), or null while some region has not been heard from. Cheap: for periodic callers.
+   */
+  freshAsOfMs(): number | null {
+    const ctx = this.#ctx;
+    let min = ctx.nowMs;
+    for (const region of ctx.config.regions) {
+      if (region === ctx.config.region) continue;
+      const fresh = ctx.freshness.freshAsOf(region);
+      if (!Number.isFinite(fresh)) return null;
+      min = Math.min(min, fresh);
+    }
+    return min;
   }
 
   get region(): RegionId {
@@ -216,7 +230,6 @@ export class Replica {
         region,
         heardAtMs: link !== undefined && Number.isFinite(link.heardAtMs) ? link.heardAtMs : null,
         lagMs: Number.isFinite(fresh) ? Math.max(0, ctx.nowMs - fresh) : null,
-        freshAsOfMs: Number.isFinite(fresh) ? fresh : null,
         lagOps,
       });
     }

@@ -99,6 +99,7 @@ export class StrongState {
   /** In creation order (wallMs is monotone), so expiry pops from the front. */
   readonly #idem = new Map<string, IdemEntry>();
   readonly #tables = new Map<string, TablePolicy>();
+  #tablesView: Readonly<Record<string, TablePolicy>> | null = null;
   readonly #fences = new Map<string, number>();
   readonly #claims = new Map<string, Claim>();
   /** (table, field, key) → the claim ids that key holds: what a release looks through. */
@@ -115,10 +116,14 @@ export class StrongState {
   }
 
   /** Every table's effective policy: the configuration's, overridden by the log. */
-  tables(): Record<string, TablePolicy> {
-    const out: Record<string, TablePolicy> = { ...this.#baseTables };
-    for (const [name, p] of this.#tables) out[name] = p;
-    return out;
+  tables(): Readonly<Record<string, TablePolicy>> {
+    // Asked on every request (routing, validation): built once per change of the tables.
+    if (this.#tablesView === null) {
+      const out: Record<string, TablePolicy> = { ...this.#baseTables };
+      for (const [name, p] of this.#tables) out[name] = p;
+      this.#tablesView = Object.freeze(out);
+    }
+    return this.#tablesView;
   }
 
   policy(table: string): TablePolicy | undefined {
@@ -175,6 +180,7 @@ export class StrongState {
         const problem = alterProblem(command.table, this.policy(command.table), command.policy);
         if (problem !== null) return { ok: false, error: problem };
         this.#tables.set(command.table, command.policy);
+        this.#tablesView = null;
         return { ok: true, kind: 'table', table: command.table, policy: command.policy };
       }
       case 'fence': {
@@ -374,6 +380,7 @@ export class StrongState {
     for (const [k, e] of data.idem) this.#idem.set(k, e);
     this.#tables.clear();
     for (const [t, p] of Object.entries(data.tables)) this.#tables.set(t, p);
+    this.#tablesView = null;
     this.#fences.clear();
     for (const [r, e] of Object.entries(data.fences)) this.#fences.set(r, e);
     this.#claims.clear();

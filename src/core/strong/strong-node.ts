@@ -203,7 +203,7 @@ export class StrongNode {
   }
 
   /** Every table's effective policy (configuration overridden by the log). */
-  tables(): Record<string, TablePolicy> {
+  tables(): Readonly<Record<string, TablePolicy>> {
     return this.state.tables();
   }
 
