@@ -9,11 +9,11 @@ import { cpus } from 'node:os';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
 import type { Input } from '../core/replica/messages.js';
-import type { FieldChange, Op } from '../core/replica/op.js';
 import { Replica } from '../core/replica/replica.js';
 import { validatePolicy } from '../core/schema/policy.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import { Prng } from '../sim/prng.js';
+import type { FieldChange, Op } from '../core/model/op.js';
 
 const regions = ['us-east', 'eu-west', 'ap-south'];
 const keys = 10_000;

@@ -31,9 +31,9 @@
 import { canonicalJson, type JsonValue } from '../core/util/json.js';
 import { ternError, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
-import { parseWriteBody } from '../core/replica/write-body.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
+import { parseWriteBody } from '../core/model/write-body.js';
 
 export interface StrongUniqueDeps {
   tables(): Readonly<Record<string, TablePolicy>>;

@@ -8,11 +8,14 @@
  */
 import type { Dot, RegionId, VersionVector } from '../core/clock/version-vector.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { ConflictEntry, Consistency, Op, RowView } from '../core/replica/op.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { Hlc } from '../core/clock/hlc.js';
 import type { MergeRegistry } from '../core/crdt/merge-registry.js';
 import type { JsonScalar, JsonValue } from '../core/util/json.js';
+import type { ConflictEntry } from '../core/model/conflict.js';
+import type { Consistency } from '../core/model/consistency.js';
+import type { Op } from '../core/model/op.js';
+import type { RowView } from '../core/model/row-view.js';
 
 /** The body of a PATCH, as the client sent it. */
 export interface WriteBody {

@@ -5,11 +5,11 @@
  * values, retried increments, add/remove races, and comment → reply chains for causality.
  */
 import type { MergeRegistry } from '../core/crdt/merge-registry.js';
-import type { Consistency } from '../core/replica/op.js';
 import { validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import type { JsonValue } from '../core/util/json.js';
 import type { ClientCall, WriteBody } from './history.js';
 import type { Prng } from './prng.js';
+import type { Consistency } from '../core/model/consistency.js';
 
 export const simMergeFunctions: MergeRegistry = {
   /** The longest string wins; ties go to the lexically greatest. Deterministic and order-free. */

@@ -9,7 +9,6 @@ import { decodeSessionToken, dominates, type RegionId, type VersionVector } from
 import { replicaDefaults, type Knobs, type ReplicaConfig } from '../core/replica/config.js';
 import { exportState } from '../core/replica/export.js';
 import type { ClientReply, ClientRequest, Input, PeerMessage } from '../core/replica/messages.js';
-import type { Op } from '../core/replica/op.js';
 import { Replica } from '../core/replica/replica.js';
 import { RunningHash } from '../core/util/hash.js';
 import { MemoryStorage, SimulatedCrash } from '../storage/memory-storage.js';
@@ -20,6 +19,7 @@ import { noLinkFaults, SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { SimClock } from './sim-clock.js';
 import { newWorkloadState, planCall, simMergeFunctions, simTables, type PlannedCall, type WorkloadState } from './workload.js';
+import type { Op } from '../core/model/op.js';
 
 export interface SimOptions {
   readonly seed: number;

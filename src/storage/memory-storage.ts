@@ -8,9 +8,9 @@
  */
 import { assert } from '../core/util/assert.js';
 import type { RegionId } from '../core/clock/version-vector.js';
-import type { Op } from '../core/replica/op.js';
 import { compareKeys } from '../core/util/key-order.js';
 import type { FeedRecord, IdemRecord, RowRecord, ScanOptions, Storage } from '../core/storage/storage.js';
+import type { Op } from '../core/model/op.js';
 
 const DELETED = Symbol('deleted');
 type Slot<T> = T | typeof DELETED;

@@ -12,9 +12,9 @@ import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { assert } from '../core/util/assert.js';
 import type { RegionId } from '../core/clock/version-vector.js';
-import type { Op } from '../core/replica/op.js';
 import type { FeedRecord, IdemRecord, RowRecord, ScanOptions, Storage } from '../core/storage/storage.js';
 import { compareKeys } from '../core/util/key-order.js';
+import type { Op } from '../core/model/op.js';
 
 /** Each migration runs once, in order, in a transaction; PRAGMA user_version counts them. */
 const migrations: readonly string[] = [

@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import type { VersionVector } from '../../src/core/clock/version-vector.js';
 import { covers, dominates, withEntry } from '../../src/core/clock/version-vector.js';
 import { applyOp, type RowState } from '../../src/core/crdt/row.js';
-import type { FieldChange, Op } from '../../src/core/replica/op.js';
 import { validatePolicy, type TablePolicy } from '../../src/core/schema/policy.js';
 import type { MergeRegistry } from '../../src/core/crdt/merge-registry.js';
+import type { FieldChange, Op } from '../../src/core/model/op.js';
 
 export const regions = ['us-east', 'eu-west', 'ap-south'];
 export const merge: MergeRegistry = { concat: (xs) => xs.map((x) => String(x)).join('+') };

@@ -3,8 +3,8 @@
  * `make` opens a fresh store; `reopen` simulates kill -9 and opens the same store again.
  */
 import { describe, expect, it } from 'vitest';
-import type { Op } from '../../src/core/replica/op.js';
 import type { IdemRecord, RowRecord, Storage } from '../../src/core/storage/storage.js';
+import type { Op } from '../../src/core/model/op.js';
 
 export interface StorageHarness {
   make(): Storage;

@@ -15,8 +15,6 @@ import { formatHlc } from '../clock/hlc.js';
 import { compareDots, covers, type VersionVector } from '../clock/version-vector.js';
 import type { JsonScalar, JsonValue } from '../util/json.js';
 import { fieldType, isMergeType, mergeName, type FieldType, type TablePolicy } from '../schema/policy.js';
-import type { FieldChange, Op, RowView } from '../replica/op.js';
-import { sharedIdentity } from '../replica/op.js';
 import { mergeDotSets } from './dot-set.js';
 import { addWriter, compactExistence, latestWriter, mergeExistence, removeSeenWriters, type Existence } from './existence.js';
 import {
@@ -28,6 +26,8 @@ import {
 import { addElements, compactSet, emptySet, mergeSets, removeElements, resetSet, setValues, type SetState } from './or-set.js';
 import type { MergeRegistry } from './merge-registry.js';
 import type { Stamp } from './stamp.js';
+import { type FieldChange, type Op, sharedIdentity } from '../model/op.js';
+import type { RowView } from '../model/row-view.js';
 
 export type FieldState = RegisterState | CounterState | SetState;
 

@@ -9,9 +9,9 @@ import { applyOp, killedByTombstone, type RowState } from '../crdt/row.js';
 import { compareStamps } from '../crdt/stamp.js';
 import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
 import type { ReplicaContext } from './context.js';
-import { sharedIdentity, type Op } from './op.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
-import type { WindowEntry } from './window.js';
+import { sharedIdentity, type Op } from '../model/op.js';
+import type { WindowEntry } from '../model/window-entry.js';
 
 export function policyOf(ctx: ReplicaContext, table: string): TablePolicy | undefined {
   return Object.hasOwn(ctx.config.tables, table) ? ctx.config.tables[table] : undefined;

@@ -13,9 +13,10 @@ import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { claimsMadeBy, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import { recordConflict, type DecidedConflict } from './feed.js';
-import type { Op } from './op.js';
 import { claimWindowNs, updateClaims } from './unique.js';
-import { processWindow, type DecidedPair, type Relevance, type WindowEntry } from './window.js';
+import { processWindow, type DecidedPair, type Relevance } from './window.js';
+import type { Op } from '../model/op.js';
+import type { WindowEntry } from '../model/window-entry.js';
 
 const rowRelevance: Relevance = {
   scopes: (x) => (x.del ? ['#du'] : ['#du', ...x.fields]),

@@ -5,7 +5,8 @@ import { isRegionId, type RegionId } from '../clock/version-vector.js';
 import { badRequest, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MergeRegistry } from '../crdt/merge-registry.js';
-import { isMergeType, isValidTableName, mergeName, tableNamePattern, type TablePolicy } from '../schema/policy.js';
+import type { TablePolicy } from '../schema/policy.js';
+import { tableProblem } from '../model/validate.js';
 
 /**
  * Deliberate bugs, for proving that the checkers catch them (FoundationDB-style fault hooks that
@@ -81,17 +82,3 @@ export function configProblem(c: ReplicaConfig): TernError | null {
   return null;
 }
 
-/** What this build cannot honour in one table's policy (checked for the config file and for PUT /v1/tables). */
-export function tableProblem(table: string, p: TablePolicy, mergeFunctions: readonly string[], regions: readonly RegionId[]): TernError | null {
-  if (!isValidTableName(table)) return badRequest(`tables.${table}`, `table names match ${tableNamePattern} and have at most ${limits.tableNameCharsMax} characters`);
-  for (const [field, t] of Object.entries(p.fields)) {
-    if (isMergeType(t) && !mergeFunctions.includes(mergeName(t))) {
-      return badRequest(`tables.${table}.fields.${field}`, `merge function ${mergeName(t)} is not registered`);
-    }
-  }
-  // Refuse what this build cannot honour rather than silently weakening it.
-  if (p.residency !== null && p.residency.length !== regions.length) {
-    return badRequest(`tables.${table}.residency`, 'residency restrictions are not enforced by this build yet; omit it (every region holds every row)');
-  }
-  return null;
-}

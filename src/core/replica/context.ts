@@ -10,8 +10,8 @@ import type { ReplicaConfig } from './config.js';
 import type { Freshness } from './freshness.js';
 import type { ClientRequest, Output } from './messages.js';
 import type { ReplicaMetrics } from './metrics.js';
-import type { Op } from './op.js';
 import type { StabilityTracker } from './stability.js';
+import type { Op } from '../model/op.js';
 
 /** A request waiting for its session token to be satisfied. */
 export interface Parked {

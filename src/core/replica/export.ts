@@ -7,8 +7,9 @@ import type { Storage } from '../storage/storage.js';
 import { hash64 } from '../util/hash.js';
 import { canonicalJson } from '../util/json.js';
 import type { ReplicaConfig } from './config.js';
-import type { ConflictEntry, RowView } from './op.js';
 import { maskView } from './unique.js';
+import type { ConflictEntry } from '../model/conflict.js';
+import type { RowView } from '../model/row-view.js';
 
 export interface ExportedState {
   /** Visible rows per table, in key order. */

@@ -8,8 +8,8 @@ import { formatHlc } from '../clock/hlc.js';
 import { compareDots } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
-import { conflictId, type ConflictKind, type OpRef } from './op.js';
-import type { WindowEntry } from './window.js';
+import { conflictId, type ConflictKind, type OpRef } from '../model/conflict.js';
+import type { WindowEntry } from '../model/window-entry.js';
 
 export interface DecidedConflict {
   readonly kind: ConflictKind;

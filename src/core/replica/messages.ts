@@ -6,7 +6,9 @@
  */
 import type { RegionId, VersionVector } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
-import type { ConflictEntry, Op, RowView, WriteResult } from './op.js';
+import type { ConflictEntry } from '../model/conflict.js';
+import type { Op } from '../model/op.js';
+import type { RowView, WriteResult } from '../model/row-view.js';
 
 /** A heartbeat: at physical time `wallMs` on its origin's clock, the origin's log ended at `seq`. */
 export interface Beat {

@@ -12,12 +12,13 @@ import { limits } from '../limits.js';
 import { viewRow } from '../crdt/row.js';
 import type { TablePolicy } from '../schema/policy.js';
 import { utf8Length } from '../util/json.js';
+import { keyProblem } from '../model/validate.js';
 import { policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import type { ClientRequest } from './messages.js';
-import type { RowView } from './op.js';
 import { park, parseSession, satisfied, tokenFor } from './session.js';
 import { maskView } from './unique.js';
+import type { RowView } from '../model/row-view.js';
 
 type ReadRequest = Extract<ClientRequest, { kind: 'read' } | { kind: 'scan' }>;
 
@@ -32,12 +33,6 @@ export function tableFor(ctx: ReplicaContext, table: unknown): TablePolicy | Ter
   if (policy === undefined) return ternError('NO_SUCH_TABLE', `no table named ${table}; list tables with GET /v1/tables`);
   if (policy.mode !== 'async') return ternError('UNSUPPORTED', `table ${table} is strong: the strong group serves it, not the async replica`);
   return policy;
-}
-
-export function keyProblem(key: unknown, field = 'key'): TernError | null {
-  if (typeof key !== 'string' || key === '') return badRequest(field, 'must be a non-empty string');
-  if (utf8Length(key) > limits.keyBytesMax) return ternError('TOO_LARGE', `${field} is longer than ${limits.keyBytesMax} bytes`, { field });
-  return null;
 }
 
 /** The visible row (masked for unique fields), or null. */

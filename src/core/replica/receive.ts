@@ -7,7 +7,7 @@ import { dominates, type RegionId } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import { applyToStore, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
-import type { Op } from './op.js';
+import type { Op } from '../model/op.js';
 
 function ready(ctx: ReplicaContext, op: Op): boolean {
   if (ctx.live.get(op.dot.origin) !== op.dot.seq - 1) return false;

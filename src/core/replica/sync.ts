@@ -8,7 +8,7 @@
 import { get, mergeVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { PeerLink, ReplicaContext } from './context.js';
-import { approxOpBytes, type Op } from './op.js';
+import { approxOpBytes, type Op } from '../model/op.js';
 
 /**
  * Periodic work runs on the raw physical clock: if it jumped back, start the period over rather

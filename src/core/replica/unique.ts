@@ -14,7 +14,7 @@ import { compareStamps } from '../crdt/stamp.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { Storage } from '../storage/storage.js';
 import { canonicalJson, type JsonValue } from '../util/json.js';
-import type { RowView } from './op.js';
+import type { RowView } from '../model/row-view.js';
 
 export const claimsNs = 'claims';
 export const claimWindowNs = 'claim-window';

@@ -8,27 +8,9 @@
  * whatever the order in which ops arrived. An entry leaves the window once it is decided and
  * every op concurrent with it is decided too.
  */
-import type { Hlc } from '../clock/hlc.js';
 import { covers, type Dot, type VersionVector } from '../clock/version-vector.js';
+import type { WindowEntry } from '../model/window-entry.js';
 import { compareStamps } from '../crdt/stamp.js';
-
-export interface WindowEntry {
-  readonly dot: Dot;
-  readonly hlc: Hlc;
-  readonly deps: VersionVector;
-  /** Identity shared with copies of one idempotent write (which never conflict with each other); absent: only itself. */
-  readonly id?: string;
-  /** Row windows: true for a delete. */
-  readonly del: boolean;
-  /** Row windows: the lww and merge fields the write set or unset. */
-  readonly fields: readonly string[];
-  /** Claim windows: the row that claimed the value. */
-  readonly rowKey?: string;
-  /** Decided: causally stable and its maximal concurrent sets computed. */
-  readonly done: boolean;
-  /** Per scope, the maximal elements of the relevant ops concurrent with this one (when done). */
-  readonly maxes: Readonly<Record<string, readonly Dot[]>> | null;
-}
 
 /** Which scopes an entry takes part in, and which pairs of entries are relevant in a scope. */
 export interface Relevance {

@@ -14,11 +14,13 @@ import { canonicalJson, utf8Length } from '../util/json.js';
 import { applyToStore } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import type { ClientRequest } from './messages.js';
-import type { FieldChange, Op, WriteResult } from './op.js';
-import { keyProblem, tableFor } from './reads.js';
+import { tableFor } from './reads.js';
 import { park, parseSession, satisfied, tokenFor } from './session.js';
 import { maskView, otherHolder } from './unique.js';
-import { parseWriteBody } from './write-body.js';
+import type { FieldChange, Op } from '../model/op.js';
+import type { WriteResult } from '../model/row-view.js';
+import { keyProblem } from '../model/validate.js';
+import { parseWriteBody } from '../model/write-body.js';
 
 type WriteRequest = Extract<ClientRequest, { kind: 'write' } | { kind: 'delete' }>;
 

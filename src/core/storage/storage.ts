@@ -23,8 +23,10 @@
 import type { Hlc } from '../clock/hlc.js';
 import type { Dot, RegionId } from '../clock/version-vector.js';
 import type { RowState } from '../crdt/row.js';
-import type { ConflictEntry, Op, WriteResult } from '../replica/op.js';
-import type { WindowEntry } from '../replica/window.js';
+import type { ConflictEntry } from '../model/conflict.js';
+import type { Op } from '../model/op.js';
+import type { WriteResult } from '../model/row-view.js';
+import type { WindowEntry } from '../model/window-entry.js';
 
 /** A stored row: its CRDT state and the ops on it that conflict detection still needs. */
 export interface RowRecord {

@@ -6,10 +6,10 @@
 import type { RegionId } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
 import type { Message } from '../raft/types.js';
-import type { RowView } from '../replica/op.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { StrongSnapshotData } from './state-machine.js';
 import type { StrongCommand, TxnOutcome } from './types.js';
+import type { RowView } from '../model/row-view.js';
 
 export type RaftMessage = Message<StrongCommand, StrongSnapshotData>;
 

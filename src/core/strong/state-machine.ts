@@ -9,11 +9,11 @@
 import { compareKeys } from '../util/key-order.js';
 import { badRequest, ternError, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
-import type { RowView } from '../replica/op.js';
 import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
 import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
 import { alterProblem } from './table-change.js';
+import type { RowView } from '../model/row-view.js';
 
 interface IdemEntry {
   readonly digest: string;

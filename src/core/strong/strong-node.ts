@@ -18,8 +18,6 @@ import { badRequest, ternError, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
 import { Raft } from '../raft/raft.js';
 import type { HardState, Ready } from '../raft/types.js';
-import { keyProblem } from '../replica/reads.js';
-import type { RowView } from '../replica/op.js';
 import { validatePolicy, type TablePolicy } from '../schema/policy.js';
 import type { Storage } from '../storage/storage.js';
 import { hash64 } from '../util/hash.js';
@@ -29,9 +27,10 @@ import { RaftStore, type StrongSnapshot } from './raft-store.js';
 import { StrongState, strongRowView, type StrongSnapshotData } from './state-machine.js';
 import { alterProblem } from './table-change.js';
 import { parseTxnBody, strongTable } from './txn-body.js';
-import { parseWriteBody } from '../replica/write-body.js';
-import { tableProblem } from '../replica/config.js';
 import type { ApplyResult, StrongCommand, Txn, TxnIdem } from './types.js';
+import type { RowView } from '../model/row-view.js';
+import { keyProblem, tableProblem } from '../model/validate.js';
+import { parseWriteBody } from '../model/write-body.js';
 
 export interface StrongConfig {
   readonly region: RegionId;

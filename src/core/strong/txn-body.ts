@@ -4,10 +4,10 @@
  */
 import { badRequest, ternError, type Result, ok, fail, type TernError } from '../errors.js';
 import { fieldType, isValidFieldName, type TablePolicy } from '../schema/policy.js';
-import { parseWriteBody } from '../replica/write-body.js';
-import { keyProblem } from '../replica/reads.js';
 import { isJsonScalar, jsonProblem, type JsonValue } from '../util/json.js';
 import { compareOps, type Compare, type CompareOp, type Txn, type TxnOp } from './types.js';
+import { keyProblem } from '../model/validate.js';
+import { parseWriteBody } from '../model/write-body.js';
 
 /** API.md: "at most 128 compares plus ops". */
 export const txnItemsMax = 128;

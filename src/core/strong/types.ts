@@ -7,9 +7,10 @@
  */
 import type { RegionId } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
-import type { FieldChange, RowView } from '../replica/op.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { JsonValue } from '../util/json.js';
+import type { FieldChange } from '../model/op.js';
+import type { RowView } from '../model/row-view.js';
 
 export interface StrongRow {
   /** Fields with content, in name order. */

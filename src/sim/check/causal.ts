@@ -7,13 +7,14 @@
  * (causal or session) must find it, unless the parent was deleted.
  */
 import { covers, type VersionVector } from '../../core/clock/version-vector.js';
-import type { Op, RowView } from '../../core/replica/op.js';
 import type { RunRecord } from '../history.js';
 import { callsOf, fmtCall, readAckOf, readCallOf, type Call } from './calls.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot, fmtVector } from './format.js';
 import { happenedBefore, opOrder } from './reference.js';
 import { groupBy } from './group.js';
+import type { Op } from '../../core/model/op.js';
+import type { RowView } from '../../core/model/row-view.js';
 
 export const causalName = 'causal';
 export const commentsTable = 'comments';

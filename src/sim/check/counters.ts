@@ -5,7 +5,6 @@
  * sum over identities of the ledger's increments (each counted as often as its longest causal chain). Retries (same idempotency key) are one
  * logical increment, so a retry that was applied twice shows up as a value above the bound.
  */
-import { opIdentity, type Op } from '../../core/replica/op.js';
 import { fieldType } from '../../core/schema/policy.js';
 import { canonicalJson } from '../../core/util/json.js';
 import type { RunRecord } from '../history.js';
@@ -14,6 +13,7 @@ import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot } from './format.js';
 import { chainLength, saturatingSum } from './reference.js';
 import { groupBy } from './group.js';
+import { opIdentity, type Op } from '../../core/model/op.js';
 
 export const countersName = 'counters';
 

@@ -2,12 +2,13 @@
  * Final state: each region's rows and conflict feed after the heal equal what the reference model
  * computes from the ledger ops its final vector covers. This is the engine-vs-model check.
  */
-import type { ConflictEntry, RowView } from '../../core/replica/op.js';
 import { canonicalJson } from '../../core/util/json.js';
 import type { FinalRegionState, RunRecord } from '../history.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtJson, fmtVector } from './format.js';
 import { LedgerModel } from './ledger-model.js';
+import type { ConflictEntry } from '../../core/model/conflict.js';
+import type { RowView } from '../../core/model/row-view.js';
 
 export const finalStateName = 'final-state';
 

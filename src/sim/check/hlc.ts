@@ -4,12 +4,12 @@
  * every op it depends on (a → b implies hlc(a) < hlc(b), which LWW relies on).
  */
 import { compareHlc, formatHlc } from '../../core/clock/hlc.js';
-import type { Op } from '../../core/replica/op.js';
 import type { RunRecord } from '../history.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot } from './format.js';
 import { LedgerModel } from './ledger-model.js';
 import { groupBy } from './group.js';
+import type { Op } from '../../core/model/op.js';
 
 export const hlcName = 'hlc';
 

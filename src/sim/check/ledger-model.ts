@@ -4,11 +4,13 @@
  */
 import type { Dot, VersionVector } from '../../core/clock/version-vector.js';
 import { covers, dotKey } from '../../core/clock/version-vector.js';
-import type { ConflictEntry, Op, RowView } from '../../core/replica/op.js';
 import { canonicalJson } from '../../core/util/json.js';
 import type { RunRecord } from '../history.js';
 import { fmtDot } from './format.js';
 import { referenceConflicts, referenceRow, referenceTable } from './reference.js';
+import type { ConflictEntry } from '../../core/model/conflict.js';
+import type { Op } from '../../core/model/op.js';
+import type { RowView } from '../../core/model/row-view.js';
 
 export class LedgerModel {
   readonly run: RunRecord;

@@ -4,7 +4,6 @@
  * onDeleteUpdate. Under delete-wins that means a write made after seeing every delete.
  */
 import type { VersionVector } from '../../core/clock/version-vector.js';
-import type { Op } from '../../core/replica/op.js';
 import type { OnDeleteUpdate } from '../../core/schema/policy.js';
 import type { RunRecord } from '../history.js';
 import { callsOf, fmtCall, isAsyncTable, readAckOf, readCallOf } from './calls.js';
@@ -12,6 +11,7 @@ import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot, fmtVector } from './format.js';
 import { LedgerModel } from './ledger-model.js';
 import { isKilled, opOrder } from './reference.js';
+import type { Op } from '../../core/model/op.js';
 
 export const noResurrectionName = 'no-resurrection';
 

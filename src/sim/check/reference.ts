@@ -10,10 +10,12 @@ import { compareHlc, formatHlc, type Hlc } from '../../core/clock/hlc.js';
 import { compareDots, dotKey, sameDot } from '../../core/clock/version-vector.js';
 import type { MergeRegistry } from '../../core/crdt/merge-registry.js';
 import { limits } from '../../core/limits.js';
-import { conflictId, opIdentity, type ConflictEntry, type ConflictKind, type FieldChange, type Op, type OpRef, type RowView } from '../../core/replica/op.js';
 import { fieldType, isMergeType, mergeName, type FieldType, type OnDeleteUpdate, type TablePolicy } from '../../core/schema/policy.js';
 import { canonicalJson, type JsonValue } from '../../core/util/json.js';
 import { groupBy } from './group.js';
+import { conflictId, type ConflictEntry, type ConflictKind, type OpRef } from '../../core/model/conflict.js';
+import { opIdentity, type FieldChange, type Op } from '../../core/model/op.js';
+import type { RowView } from '../../core/model/row-view.js';
 
 // ---- Causality and op order ---------------------------------------------------------------------
 

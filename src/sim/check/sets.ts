@@ -5,7 +5,6 @@
  * acknowledged add is present at the end unless something that could undo it may have happened
  * after it.
  */
-import type { Op } from '../../core/replica/op.js';
 import { fieldType } from '../../core/schema/policy.js';
 import { canonicalJson, type JsonValue } from '../../core/util/json.js';
 import type { FinalRegionState, RunRecord, WriteBody } from '../history.js';
@@ -14,6 +13,7 @@ import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtJson } from './format.js';
 import { happenedBefore } from './reference.js';
 import { groupBy } from './group.js';
+import type { Op } from '../../core/model/op.js';
 
 export const setsName = 'sets';
 

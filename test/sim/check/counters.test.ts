@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { checkCounters } from '../../../src/sim/check/counters.js';
-import type { Op } from '../../../src/core/replica/op.js';
 import type { RunRecord } from '../../../src/sim/history.js';
 import { EU, History, US, healed, op, policy, runRecord } from './fixtures.js';
 import { scenario } from './scenario.js';
+import type { Op } from '../../../src/core/model/op.js';
 
 const tables = { t: policy({ fields: { n: 'counter' } }) };
 const incr = (key?: string) => ({ body: { incr: { n: 1 } }, ...(key === undefined ? {} : { idempotencyKey: key }) });

@@ -7,12 +7,14 @@ import type { Hlc } from '../../../src/core/clock/hlc.js';
 import { vectorFrom, type Dot, type VersionVector } from '../../../src/core/clock/version-vector.js';
 import type { MergeRegistry } from '../../../src/core/crdt/merge-registry.js';
 import type { ErrorCode } from '../../../src/core/errors.js';
-import type { Consistency, FieldChange, Op, RowView } from '../../../src/core/replica/op.js';
 import type { TablePolicy } from '../../../src/core/schema/policy.js';
 import { canonicalJson, type JsonScalar, type JsonValue } from '../../../src/core/util/json.js';
 import { hash64 } from '../../../src/core/util/hash.js';
 import type { ClientCall, FinalRegionState, HistoryEvent, ReadAck, RunRecord, WriteAck, WriteBody } from '../../../src/sim/history.js';
 import { referenceConflicts, referenceTable } from '../../../src/sim/check/reference.js';
+import type { Consistency } from '../../../src/core/model/consistency.js';
+import type { FieldChange, Op } from '../../../src/core/model/op.js';
+import type { RowView } from '../../../src/core/model/row-view.js';
 
 export const US = 'us-east';
 export const EU = 'eu-west';

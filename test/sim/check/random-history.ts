@@ -3,10 +3,10 @@
  * (a retry landing in another region before the original) and sync whole causal prefixes.
  */
 import fc from 'fast-check';
-import type { Op } from '../../../src/core/replica/op.js';
 import type { JsonScalar, JsonValue } from '../../../src/core/util/json.js';
 import type { WriteBody } from '../../../src/sim/history.js';
 import { AP, EU, History, US, op, policy } from './fixtures.js';
+import type { Op } from '../../../src/core/model/op.js';
 
 export const regions = [US, EU, AP] as const;
 export const randomPolicy = policy({ fields: { n: 'counter', tags: 'set', m: 'merge:siblings' }, unique: [{ field: 'email', enforce: 'async' }] });

@@ -2,12 +2,13 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { vectorFrom } from '../../../src/core/clock/version-vector.js';
 import { limits } from '../../../src/core/limits.js';
-import { conflictId, opIdentity, type Op } from '../../../src/core/replica/op.js';
 import type { TablePolicy } from '../../../src/core/schema/policy.js';
 import { canonicalJson } from '../../../src/core/util/json.js';
 import { concurrent, happenedBefore, opOrder, referenceConflicts, referenceRow, referenceTable, saturatingSum } from '../../../src/sim/check/reference.js';
 import { AP, EU, US, op, policy, testMerges } from './fixtures.js';
 import { actionArb, randomPolicy, simulate } from './random-history.js';
+import { conflictId } from '../../../src/core/model/conflict.js';
+import { opIdentity, type Op } from '../../../src/core/model/op.js';
 
 const table = (ops: readonly Op[], p: TablePolicy = policy()): Map<string, unknown> => referenceTable(ops, 't', p, testMerges);
 const rowOf = (ops: readonly Op[], p: TablePolicy = policy(), key = 'k'): unknown => table(ops, p).get(key) ?? null;

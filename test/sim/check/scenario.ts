@@ -4,10 +4,12 @@
  * bounded reads, converged final states and HLC traces. Checker tests break one thing in it.
  */
 import type { VersionVector } from '../../../src/core/clock/version-vector.js';
-import type { Consistency, Op, RowView } from '../../../src/core/replica/op.js';
 import type { RunRecord } from '../../../src/sim/history.js';
 import { referenceRow } from '../../../src/sim/check/reference.js';
 import { EU, History, US, healed, op, policy, runRecord } from './fixtures.js';
+import type { Consistency } from '../../../src/core/model/consistency.js';
+import type { Op } from '../../../src/core/model/op.js';
+import type { RowView } from '../../../src/core/model/row-view.js';
 
 export const scenarioTables = {
   t: policy({ fields: { n: 'counter', tags: 'set' } }),

@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { checkSets } from '../../../src/sim/check/sets.js';
-import type { Op } from '../../../src/core/replica/op.js';
 import type { JsonValue } from '../../../src/core/util/json.js';
 import type { RunRecord } from '../../../src/sim/history.js';
 import { EU, History, US, healed, op, policy, runRecord } from './fixtures.js';
 import { scenario } from './scenario.js';
+import type { Op } from '../../../src/core/model/op.js';
 
 const tables = { t: policy({ fields: { tags: 'set' } }) };
 

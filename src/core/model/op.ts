@@ -9,6 +9,7 @@ import type { Dot, VersionVector } from '../clock/version-vector.js';
 import type { JsonScalar, JsonValue } from '../util/json.js';
 import { hash64 } from '../util/hash.js';
 import { canonicalJson } from '../util/json.js';
+import type { WriteResult } from './row-view.js';
 
 /** One field's change inside a write. A field appears at most once per write. */
 export type FieldChange =
@@ -67,58 +68,6 @@ export function idemIdentity(key: string, digest: string): string {
   return `k:${hash64(key + '\u0000' + digest)}`;
 }
 
-/** A row as clients see it. `fields` holds only fields with content. */
-export interface RowView {
-  readonly key: string;
-  readonly fields: Readonly<Record<string, JsonValue>>;
-  /** Text form of the highest HLC applied to the row (changes whenever the row does). */
-  readonly version: string;
-}
-
-/** What a successful write answers (and what an idempotency record stores). */
-export interface WriteResult {
-  readonly dot: Dot;
-  /** The row after the write; null after a delete or when the write left no visible row. */
-  readonly row: RowView | null;
-}
-
-export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
-export const consistencyLevels: readonly Consistency[] = ['eventual', 'session', 'bounded', 'causal', 'strong'];
-
-/** A reference to one op inside a conflict entry. */
-export interface OpRef {
-  readonly region: string;
-  readonly seq: number;
-  readonly hlc: string;
-  /** The row key, for insert-insert conflicts (the rows differ). */
-  readonly key?: string;
-}
-
-export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert';
-
-/**
- * One resolved conflict. The id is a function of (kind, table, key, field, winner) only, so every
- * region computes the same id; `losers` accumulates as pairs are decided and ends identical
- * everywhere (docs/internals/replication.md, "Conflicts").
- */
-export interface ConflictEntry {
-  readonly id: string;
-  readonly table: string;
-  readonly key: string;
-  /** The field, for write-write and insert-insert; null for delete-update. */
-  readonly field: string | null;
-  readonly kind: ConflictKind;
-  /** 'lww', 'merge:<name>', 'delete-wins', 'update-wins' or 'first-writer-wins'. */
-  readonly rule: string;
-  readonly winner: OpRef;
-  /** Sorted by (region, seq); at most limits.conflictLosersMax are listed. */
-  readonly losers: readonly OpRef[];
-  /** How many losers there are in all (can exceed losers.length). */
-  readonly loserCount: number;
-  /** Regions of the winner and losers, sorted. */
-  readonly regions: readonly string[];
-}
-
 /**
  * An op's approximate encoded size in bytes: enough to bound replication messages, cheap enough
  * to compute for every op sent.
@@ -133,9 +82,4 @@ export function approxOpBytes(op: Op): number {
   }
   if (op.idem !== undefined) n += op.idem.key.length + 32 + (op.idem.result.row === null ? 0 : canonicalJson(op.idem.result.row.fields).length);
   return n;
-}
-
-/** The conflict feed id: a function of what was decided, so every region computes the same one. */
-export function conflictId(kind: ConflictKind, table: string, key: string, field: string | null, winner: Dot): string {
-  return hash64([kind, table, key, field ?? '', winner.origin, String(winner.seq)].join('\u0000'));
 }

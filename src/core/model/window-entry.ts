@@ -1,0 +1,24 @@
+/**
+ * An entry of a conflict window (src/core/replica/window.ts decides them): one recent op on a row
+ * or on a unique value, as storage keeps it beside the row.
+ */
+import type { Hlc } from '../clock/hlc.js';
+import type { Dot, VersionVector } from '../clock/version-vector.js';
+
+export interface WindowEntry {
+  readonly dot: Dot;
+  readonly hlc: Hlc;
+  readonly deps: VersionVector;
+  /** Identity shared with copies of one idempotent write (which never conflict with each other); absent: only itself. */
+  readonly id?: string;
+  /** Row windows: true for a delete. */
+  readonly del: boolean;
+  /** Row windows: the lww and merge fields the write set or unset. */
+  readonly fields: readonly string[];
+  /** Claim windows: the row that claimed the value. */
+  readonly rowKey?: string;
+  /** Decided: causally stable and its maximal concurrent sets computed. */
+  readonly done: boolean;
+  /** Per scope, the maximal elements of the relevant ops concurrent with this one (when done). */
+  readonly maxes: Readonly<Record<string, readonly Dot[]>> | null;
+}
