@@ -14,7 +14,7 @@ import type { ClientReply, ClientRequest, Input, PeerMessage } from '../core/rep
 import { Replica, type ReplicaStatus } from '../core/replica/replica.js';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
-import type { StrongInput, StrongPeerMessage, StrongReply, StrongRequest } from '../core/strong/messages.js';
+import type { StrongInput, StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { steadyWallClock } from './steady-clock.js';
 import { StrongUniqueGate } from './strong-unique.js';
 import { StrongNode, strongDefaults, type StrongConfig, type StrongStatus } from '../core/strong/strong-node.js';
@@ -253,8 +253,10 @@ export class RegionNode {
     let out;
     try {
       if (inputs.length > 0) strong.handle(inputs, this.#steadyNow());
-      // Raft's appends go out as they are produced, before the fsync of the same Ready.
-      out = strong.flush((to, message: StrongPeerMessage) => this.#transport?.sendStrong(to, message));
+      // The leader's appends go out before the fsync of the same Ready.
+      for (const { to, message } of strong.prepare()) this.#transport?.sendStrong(to, message);
+      out = strong.flush();
+      for (const { to, message } of out.messages) this.#transport?.sendStrong(to, message);
     } catch (err) {
       this.#failed = true;
       this.#onFatal(err);

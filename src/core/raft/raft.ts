@@ -110,6 +110,11 @@ export class Raft<C = unknown, S = unknown> {
   #transferAttempted = false;
   /** Ticks since this node started: it votes for nobody in its first election timeout (see #inLease). */
   #ticksSinceBoot = 0;
+  /**
+   * The wall clock minus the clock this node runs on (Raft measures time only as elapsed, so it
+   * runs on a monotonic clock): what turns its freshness into the wall-clock stamp appends carry.
+   */
+  #wallOffsetMs = 0;
 
   constructor(config: RaftConfig, initial: RaftInitialState<C, S>) {
     assert(config.voters.includes(config.id), () => `${config.id} is not a voter of ${config.voters.join(',')}`);
@@ -144,7 +149,12 @@ export class Raft<C = unknown, S = unknown> {
 
   // ---- time --------------------------------------------------------------------------------
 
-  /** One tick at physical time nowMs (leases are measured in ms, timeouts in ticks). */
+  /** The wall clock now reads `wallMinusNowMs` more than the clock given to tick (see #wallOffsetMs). */
+  setWallOffset(wallMinusNowMs: number): void {
+    this.#wallOffsetMs = wallMinusNowMs;
+  }
+
+  /** One tick at time nowMs of a clock that never steps (leases are measured in ms, timeouts in ticks). */
   tick(nowMs: number): void {
     this.#nowMs = Math.max(this.#nowMs, nowMs);
     this.#ticksSinceBoot++;
@@ -555,7 +565,7 @@ export class Raft<C = unknown, S = unknown> {
     let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
     if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
     const prevTerm = this.log.termAt(prevIndex) as Term;
-    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: Math.max(0, this.freshAsOfMs()) });
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: Math.max(0, this.freshAsOfMs() + this.#wallOffsetMs) });
     if (entries.length > 0) {
       pr.entriesRound = this.#round;
       if (pr.state === 'replicate') {

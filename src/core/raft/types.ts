@@ -48,7 +48,7 @@ export type Message<C = unknown, S = unknown> =
       /** Heartbeat round, echoed in the response: confirms leadership for leases and ReadIndex. */
       readonly round: number;
       /**
-       * By the leader's clock, a time before which every acknowledged write is at or below
+       * By the leader's wall clock, a time before which every acknowledged write is at or below
        * `commit` (Raft.freshAsOfMs): a follower that has applied `commit` is that fresh. 0 when
        * the leader cannot vouch for any time yet.
        */

@@ -72,9 +72,11 @@ export type StrongInput =
   | { readonly kind: 'request'; readonly id: number; readonly request: StrongRequest };
 
 export interface StrongOutput {
+  /** Peer messages, in the order they may leave (everything here is already durable). */
+  readonly messages: ReadonlyArray<{ readonly to: RegionId; readonly message: StrongPeerMessage }>;
   readonly replies: Array<{ readonly id: number; readonly reply: StrongReply }>;
   /** Set when a table was created or altered by the log: the async replica must learn it. */
-  tablesChanged: boolean;
+  readonly tablesChanged: boolean;
 }
 
 const peerTypes = new Set(['raft', 'fwd', 'fwd-ack', 'fwd-refused', 'fwd-read', 'read-index']);

@@ -235,7 +235,9 @@ export class StrongWorld {
     let replies: Array<{ id: number; reply: StrongReply }>;
     try {
       node.handle(inputs, sim.clock.read(this.#now));
-      replies = node.flush((to, message) => this.#send(i, to, message)).replies;
+      const out = node.flush();
+      for (const { to, message } of out.messages) this.#send(i, to, message);
+      replies = out.replies;
     } catch (err) {
       if (!(err instanceof SimulatedCrash)) throw err;
       this.#crash(i);

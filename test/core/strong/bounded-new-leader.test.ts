@@ -23,9 +23,8 @@ it('a new leader does not serve a bounded read from state missing a write its pr
   const replies = new Map<number, StrongReply>();
   let held: Array<{ from: string; to: string; m: StrongPeerMessage }> | null = null;
   const flush = (r: string) => {
-    const out = node(r).flush((to, m) => {
-      if (!cut.has(`${r}|${to}`)) queue.push({ at: now + 20, from: r, to, m });
-    });
+    const out = node(r).flush();
+    for (const { to, message: m } of out.messages) if (!cut.has(`${r}|${to}`)) queue.push({ at: now + 20, from: r, to, m });
     for (const { id, reply } of out.replies) replies.set(id, reply);
   };
   const step = () => {

@@ -82,10 +82,10 @@ export class StrongCluster {
   }
 
   #flush(region: string): void {
-    const out = this.node(region).flush((to, message) => {
-      if (this.cut.has(`${region}|${to}`)) return;
-      this.#queue.push({ at: this.nowMs + this.oneWayMs, from: region, to, message });
-    });
+    const out = this.node(region).flush();
+    for (const { to, message } of out.messages) {
+      if (!this.cut.has(`${region}|${to}`)) this.#queue.push({ at: this.nowMs + this.oneWayMs, from: region, to, message });
+    }
     for (const { id, reply } of out.replies) this.replies.set(id, reply);
   }
 
