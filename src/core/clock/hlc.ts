@@ -63,6 +63,18 @@ export class HybridClock {
   }
 
   /**
+   * Merge a remote timestamp without a physical reading (the caller does not trust its clock): the
+   * clock ends greater than both, and nothing is refused.
+   */
+  adopt(remote: Hlc): void {
+    if (remote.wall > this.#wall) {
+      this.#wall = remote.wall;
+      this.#logical = remote.logical + 1;
+    } else if (remote.wall === this.#wall) this.#logical = Math.max(this.#logical, remote.logical) + 1;
+    else this.#logical++;
+  }
+
+  /**
    * Merge a remote timestamp observed at physical time tickMs. Accepted: our clock is now greater
    * than both. Refused (remote ahead by more than maxOffsetMs): our clock is unchanged.
    */

@@ -11,9 +11,15 @@ export interface OpRef {
   readonly hlc: string;
   /** The row key, for insert-insert conflicts (the rows differ). */
   readonly key?: string;
+  /** The write lease epoch a guarded op was written under (home-with-failover collisions show both sides'). */
+  readonly epoch?: number;
 }
 
-export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert';
+/**
+ * `fenced-write`: a guarded op whose writer no longer held the slot's epoch at the strong-log
+ * position it was written at; it is applied as nothing everywhere, and listed as the loser.
+ */
+export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert' | 'fenced-write';
 
 /**
  * One resolved conflict. The id is a function of (kind, table, key, field, winner) only, so every
@@ -24,10 +30,10 @@ export interface ConflictEntry {
   readonly id: string;
   readonly table: string;
   readonly key: string;
-  /** The field, for write-write and insert-insert; null for delete-update. */
+  /** The field, for write-write and insert-insert; null for delete-update and fenced-write. */
   readonly field: string | null;
   readonly kind: ConflictKind;
-  /** 'lww', 'merge:<name>', 'delete-wins', 'update-wins' or 'first-writer-wins'. */
+  /** 'lww', 'merge:<name>', 'delete-wins', 'update-wins', 'first-writer-wins' or 'fencing'. */
   readonly rule: string;
   readonly winner: OpRef;
   /** Sorted by (region, seq); at most limits.conflictLosersMax are listed. */

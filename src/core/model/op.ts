@@ -5,7 +5,7 @@
  * causal context: everything the op "saw".
  */
 import type { Hlc } from '../clock/hlc.js';
-import type { Dot, VersionVector } from '../clock/version-vector.js';
+import type { Dot, RegionId, VersionVector } from '../clock/version-vector.js';
 import type { JsonScalar, JsonValue } from '../util/json.js';
 import { hash64 } from '../util/hash.js';
 import { canonicalJson } from '../util/json.js';
@@ -33,6 +33,18 @@ export interface IdemStamp {
   readonly result: WriteResult;
 }
 
+/**
+ * The fencing token a guarded op carries (docs/internals/failover.md): the lease slot it was
+ * written under (the region whose rows it writes), that slot's epoch, and the strong-log position
+ * the writer had applied. A replica applies it once its own strong log has reached `at`, and only if
+ * the writer held the slot under `epoch` there; every replica decides the same.
+ */
+export interface FenceStamp {
+  readonly slot: RegionId;
+  readonly epoch: number;
+  readonly at: number;
+}
+
 export interface Op {
   readonly dot: Dot;
   readonly hlc: Hlc;
@@ -44,6 +56,8 @@ export interface Op {
   /** Field changes of a write, in field-name order; empty for a delete. */
   readonly changes: Readonly<Record<string, FieldChange>>;
   readonly idem?: IdemStamp;
+  /** Set on guarded ops (rows of home tables, and tables with whenIsolated: reject). */
+  readonly fence?: FenceStamp;
 }
 
 /**
@@ -80,6 +94,7 @@ export function approxOpBytes(op: Op): number {
     if (c.k === 'set') n += canonicalJson(c.value).length;
     else if (c.k === 'add' || c.k === 'remove') n += canonicalJson(c.elems).length;
   }
+  if (op.fence !== undefined) n += 48;
   if (op.idem !== undefined) n += op.idem.key.length + 32 + (op.idem.result.row === null ? 0 : canonicalJson(op.idem.result.row.fields).length);
   return n;
 }

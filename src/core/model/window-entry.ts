@@ -17,6 +17,8 @@ export interface WindowEntry {
   readonly fields: readonly string[];
   /** Claim windows: the row that claimed the value. */
   readonly rowKey?: string;
+  /** The lease epoch of a guarded op (copied into its conflict-feed references). */
+  readonly epoch?: number;
   /** Decided: causally stable and its maximal concurrent sets computed. */
   readonly done: boolean;
   /** Per scope, the maximal elements of the relevant ops concurrent with this one (when done). */

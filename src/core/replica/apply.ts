@@ -10,7 +10,8 @@ import { compareStamps } from '../crdt/stamp.js';
 import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
 import type { ReplicaContext } from './context.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
-import { sharedIdentity, type Op } from '../model/op.js';
+import { sharedIdentity, type FenceStamp, type Op } from '../model/op.js';
+import { recordFencedWrite } from './feed.js';
 import type { WindowEntry } from '../model/window-entry.js';
 
 export function policyOf(ctx: ReplicaContext, table: string): TablePolicy | undefined {
@@ -25,7 +26,8 @@ function windowEntry(op: Op, policy: TablePolicy, id: string | undefined): Windo
     const t = fieldType(policy, f);
     if (t === 'lww' || isMergeType(t)) (fields ??= []).push(f);
   }
-  return { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: op.kind === 'delete', fields: fields ?? noFields, done: false, maxes: null };
+  const base = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: op.kind === 'delete', fields: fields ?? noFields, done: false, maxes: null };
+  return op.fence === undefined ? base : { ...base, epoch: op.fence.epoch };
 }
 
 /** The unique-field claims an op makes: writes that set a unique field. */
@@ -54,7 +56,7 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
     updateClaims(storage, op.table, op.key, policy, before, after);
     for (const claim of claimsMadeBy(op, policy)) {
       const window = (storage.getAux(claimWindowNs, claim.key) as readonly WindowEntry[] | undefined) ?? [];
-      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: false, fields: noFields, rowKey: op.key, done: false, maxes: null };
+      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: false, fields: noFields, rowKey: op.key, done: false, maxes: null, ...(op.fence !== undefined ? { epoch: op.fence.epoch } : {}) };
       storage.putAux(claimWindowNs, claim.key, [...window, entry]);
     }
   }
@@ -65,6 +67,25 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
   ctx.metaDirty = true;
   ctx.metrics.opsApplied++;
   return after;
+}
+
+/**
+ * Applies a guarded op whose writer did not hold its slot's epoch where it wrote it: as nothing.
+ * It still takes its place in its origin's log and vector (so replication goes on and every region
+ * sees it), and it is listed in the conflict feed, so nothing vanishes silently.
+ */
+export function applyFenced(ctx: ReplicaContext, op: Op & { readonly fence: FenceStamp }): void {
+  assert(ctx.live.get(op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq}`);
+  const holder = ctx.guard.holderAt(op.fence.slot, op.fence.at);
+  recordFencedWrite(ctx.storage, op, holder, () => {
+    ctx.feedSeq++;
+    return ctx.feedSeq;
+  });
+  ctx.storage.appendOp(op);
+  ctx.live.set(op.dot.origin, op.dot.seq);
+  ctx.metaDirty = true;
+  ctx.metrics.opsApplied++;
+  ctx.metrics.fencedWrites++;
 }
 
 /** Keeps, per key, the record of the least op in op order, so every region keeps the same one. */

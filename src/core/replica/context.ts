@@ -11,6 +11,7 @@ import type { Freshness } from './freshness.js';
 import type { ClientRequest, Output } from './messages.js';
 import type { ReplicaMetrics } from './metrics.js';
 import type { StabilityTracker } from './stability.js';
+import type { WriteGuard } from './guard.js';
 import type { Op } from '../model/op.js';
 
 /** A request waiting for its session token to be satisfied. */
@@ -75,4 +76,12 @@ export interface ReplicaContext {
   /** Local ops created this step, pushed to every peer at the end of it. */
   pushed: Op[];
   metaDirty: boolean;
+  /** Write rights: who may write guarded rows, and how to apply others' guarded ops. */
+  readonly guard: WriteGuard;
+  /**
+   * False while the region core does not trust this node's clock (its offset from a majority is
+   * unknown or beyond the bound): the HLC then takes no physical reading, and no heartbeat vouches
+   * for a time by it.
+   */
+  clockTrusted: boolean;
 }

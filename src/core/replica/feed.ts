@@ -8,6 +8,8 @@ import { formatHlc } from '../clock/hlc.js';
 import { compareDots } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
+import type { RegionId } from '../clock/version-vector.js';
+import type { FenceStamp, Op } from '../model/op.js';
 import { conflictId, type ConflictKind, type OpRef } from '../model/conflict.js';
 import type { WindowEntry } from '../model/window-entry.js';
 
@@ -22,7 +24,7 @@ export interface DecidedConflict {
 }
 
 function ref(e: WindowEntry, withKey: boolean): OpRef {
-  const base = { region: e.dot.origin, seq: e.dot.seq, hlc: formatHlc(e.hlc) };
+  const base: OpRef = { region: e.dot.origin, seq: e.dot.seq, hlc: formatHlc(e.hlc), ...(e.epoch !== undefined ? { epoch: e.epoch } : {}) };
   return withKey && e.rowKey !== undefined ? { ...base, key: e.rowKey } : base;
 }
 
@@ -53,5 +55,20 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
       loserCount: (prev?.loserCount ?? 0) + 1,
       regions: [...regions].sort(),
     },
+  });
+}
+
+/**
+ * Records a fenced write: the op is the loser; the "winner" names the slot's holder at the op's
+ * position (seq 0: a lease, not an op), with its epoch. Every region applies every op once, so
+ * every region records the entry once, with the same id.
+ */
+export function recordFencedWrite(storage: Storage, op: Op & { readonly fence: FenceStamp }, holder: { holder: RegionId | null; epoch: number } | null, nextSeq: () => number): void {
+  const id = conflictId('fenced-write', op.table, op.key, null, op.dot);
+  const loser: OpRef = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc), epoch: op.fence.epoch };
+  const winner: OpRef = { region: holder?.holder ?? '', seq: 0, hlc: '', epoch: holder?.epoch ?? 0 };
+  storage.putConflict({
+    seq: nextSeq(),
+    entry: { id, table: op.table, key: op.key, field: null, kind: 'fenced-write', rule: 'fencing', winner, losers: [loser], loserCount: 1, regions: [...new Set([op.dot.origin, ...(holder?.holder ? [holder.holder] : [])])].sort() },
   });
 }

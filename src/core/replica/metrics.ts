@@ -28,6 +28,8 @@ export interface ReplicaMetrics {
   sessionUnavailable: number;
   staleRefusals: number;
   uniqueRefusals: number;
+  /** Guarded ops applied as nothing: written without the slot's epoch (a fenced-write feed entry each). */
+  fencedWrites: number;
 }
 
 export function newMetrics(): ReplicaMetrics {
@@ -57,5 +59,6 @@ export function newMetrics(): ReplicaMetrics {
     sessionUnavailable: 0,
     staleRefusals: 0,
     uniqueRefusals: 0,
+    fencedWrites: 0,
   };
 }

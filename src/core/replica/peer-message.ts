@@ -42,6 +42,8 @@ function opProblem(op: unknown): string | null {
   const changes = op['changes'];
   if (!isRecord(changes) || Object.values(changes).some(changeProblem)) return 'an op has bad changes';
   const idem = op['idem'];
+  const fence = op['fence'];
+  if (fence !== undefined && (!isRecord(fence) || !isRegionId(fence['slot']) || !isSeq(fence['epoch']) || !isSeq(fence['at']))) return 'an op has a bad fence stamp';
   if (idem !== undefined && (!isRecord(idem) || typeof idem['key'] !== 'string' || typeof idem['digest'] !== 'string' || !isRecord(idem['result']))) return 'an op has a bad idempotency stamp';
   return null;
 }

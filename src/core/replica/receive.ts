@@ -5,12 +5,13 @@
  */
 import { dominates, type RegionId } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
-import { applyToStore, policyOf } from './apply.js';
+import { applyFenced, applyToStore, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
-import type { Op } from '../model/op.js';
+import type { FenceStamp, Op } from '../model/op.js';
 
 function ready(ctx: ReplicaContext, op: Op): boolean {
   if (ctx.live.get(op.dot.origin) !== op.dot.seq - 1) return false;
+  if (op.fence !== undefined && ctx.guard.verdict(op as Op & { fence: FenceStamp }) === 'wait') return false;
   return ctx.config.knobs?.noCausalDelivery === true || dominates(ctx.live.view(), op.deps);
 }
 
@@ -24,12 +25,15 @@ function applyRemote(ctx: ReplicaContext, op: Op): boolean {
     ctx.metrics.opsUnknownTable++;
     return false;
   }
-  const outcome = ctx.clock.receive(op.hlc, ctx.nowMs);
-  if (outcome.kind === 'refused') {
+  // With a clock the region core does not trust, the HLC takes no reading of it (a clock far ahead
+  // would drag every later write into the future) and refuses nothing by it.
+  if (!ctx.clockTrusted) ctx.clock.adopt(op.hlc);
+  else if (ctx.clock.receive(op.hlc, ctx.nowMs).kind === 'refused') {
     ctx.metrics.hlcRefused++;
     return false;
   }
-  applyToStore(ctx, op, policy);
+  if (op.fence !== undefined && ctx.guard.verdict(op as Op & { fence: FenceStamp }) === 'fenced') applyFenced(ctx, op as Op & { fence: FenceStamp });
+  else applyToStore(ctx, op, policy);
   if (ctx.config.reportRemoteApplies === true) ctx.out.appliedRemote.push([op.dot.origin, op.hlc.wall]);
   return true;
 }

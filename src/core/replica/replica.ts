@@ -26,6 +26,7 @@ import { releaseParked } from './session.js';
 import { StabilityTracker } from './stability.js';
 import { due, flushPushed, maybeSendSyncs, receiveSync } from './sync.js';
 import { handleWrite } from './writes.js';
+import { homeOnlyGuard, type WriteGuard } from './guard.js';
 
 /** How often expired idempotency records are looked for. */
 const idemSweepIntervalMs = 1_000;
@@ -68,7 +69,7 @@ export class Replica {
   }
 
   /** Opens the replica on its storage (recovering whatever was committed). Asserts a valid config: check it with configProblem first. */
-  static open(config: ReplicaConfig, storage: Storage, nowMs: number): Replica {
+  static open(config: ReplicaConfig, storage: Storage, nowMs: number, options: { guard?: WriteGuard } = {}): Replica {
     const problem = configProblem(config);
     assert(problem === null, () => `invalid replica config: ${problem?.message}`);
     const meta = (storage.getMeta('replica') as Meta | undefined) ?? {};
@@ -99,6 +100,8 @@ export class Replica {
       out: { messages: [], replies: [], created: [], appliedRemote: [] },
       pushed: [],
       metaDirty: false,
+      guard: options.guard ?? homeOnlyGuard(config.region),
+      clockTrusted: true,
     };
     return new Replica(ctx);
   }
@@ -148,9 +151,11 @@ export class Replica {
   /**
    * Handles a batch of inputs at physical time nowMs in one storage transaction. If the
    * transaction throws (a crash), nothing of the step happened and this object must be discarded.
+   * `clockTrusted: false` (the region core's clock guard): see ReplicaContext.clockTrusted.
    */
-  step(inputs: readonly Input[], nowMs: number): Output {
+  step(inputs: readonly Input[], nowMs: number, options: { clockTrusted?: boolean } = {}): Output {
     const ctx = this.#ctx;
+    ctx.clockTrusted = options.clockTrusted ?? true;
     // Time in the core never goes backwards, even if the physical clock does: deadlines and
     // staleness then err on the safe side.
     ctx.nowMs = Math.max(ctx.nowMs, nowMs);

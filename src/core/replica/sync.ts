@@ -86,8 +86,9 @@ export function maybeSendSyncs(ctx: ReplicaContext): void {
   // rely on), and strictly increasing: after the clock steps back we send none until it passes
   // the last one, else one time would name two log positions. After a forward glitch beyond the
   // max offset, peers refuse the glitched heartbeats and then get none until real time catches
-  // up: their bounded reads answer STALE meanwhile, never stale data.
-  if (ctx.physicalMs > ctx.lastBeatMs) {
+  // up: their bounded reads answer STALE meanwhile, never stale data. A clock the region core
+  // does not trust vouches for nothing.
+  if (ctx.clockTrusted && ctx.physicalMs > ctx.lastBeatMs) {
     ctx.lastBeatMs = ctx.physicalMs;
     ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.physicalMs }, ctx.applied);
   }

@@ -17,7 +17,7 @@ import type { ClientRequest } from './messages.js';
 import { tableFor } from './reads.js';
 import { park, parseSession, satisfied, tokenFor } from './session.js';
 import { maskView, otherHolder } from './unique.js';
-import type { FieldChange, Op } from '../model/op.js';
+import type { FenceStamp, FieldChange, Op } from '../model/op.js';
 import type { WriteResult } from '../model/row-view.js';
 import { keyProblem } from '../model/validate.js';
 import { parseWriteBody } from '../model/write-body.js';
@@ -35,7 +35,7 @@ function digestOf(req: WriteRequest): string {
 }
 
 /**
- * For home-owned tables, the region that must accept this row's writes: the table's home, or the
+ * For home-owned tables, the region whose rows this is: the table's home, or the
  * row's current home field. Moving a row (writing a new home) is itself a write its current home
  * must accept; only a row that has no home yet takes the one it is written with.
  */
@@ -109,12 +109,11 @@ export function handleWrite(ctx: ReplicaContext, id: number, req: WriteRequest):
 
   const row = ctx.storage.getRow(req.table, req.key)?.state;
   const home = homeOf(policy, row, changes, ctx.config.mergeFunctions, req.key);
-  if (home !== null && home !== ctx.config.region) {
-    return refuse(ctx, id, ternError('WRONG_REGION', `row ${req.key} of ${req.table} is homed in ${home}; send the write there`, { home }));
-  }
+  const rights = ctx.guard.check(req.table, req.key, policy, home);
+  if (!rights.ok) return refuse(ctx, id, rights.error);
   const problem = stateProblem(ctx, req, policy, row, changes);
   if (problem !== null) return refuse(ctx, id, problem);
-  commitWrite(ctx, id, req, policy, changes, useIdem ? { key: idemKey as string, digest } : null, session.value);
+  commitWrite(ctx, id, req, policy, changes, useIdem ? { key: idemKey as string, digest } : null, session.value, rights.fence);
 }
 
 function commitWrite(
@@ -125,11 +124,12 @@ function commitWrite(
   changes: Readonly<Record<string, FieldChange>>,
   idem: { key: string; digest: string } | null,
   needs: Parameters<typeof tokenFor>[1],
+  fence: FenceStamp | null,
 ): void {
   const self = ctx.config.region;
   const seq = get(ctx.applied, self) + 1;
   const hlc = ctx.config.knobs?.lwwByWallClock ? { wall: ctx.nowMs, logical: 0, node: self } : ctx.clock.now(ctx.nowMs);
-  const draft: Op = { dot: { origin: self, seq }, hlc, deps: ctx.applied, table: req.table, key: req.key, kind: req.kind === 'delete' ? 'delete' : 'write', changes };
+  const draft: Op = { dot: { origin: self, seq }, hlc, deps: ctx.applied, table: req.table, key: req.key, kind: req.kind === 'delete' ? 'delete' : 'write', changes, ...(fence !== null ? { fence } : {}) };
 
   // A dry run first: nothing is stored unless the row fits. The answer is the row as this
   // write leaves it (masked with the claims as they stand: this write's own unique values were

@@ -34,6 +34,19 @@ export interface TablePolicy {
   readonly tombstoneRetentionMs: number;
   /** Regions allowed to hold the rows; null means every region. */
   readonly residency: readonly RegionId[] | null;
+  /**
+   * Async multi-writer tables: `accept` (the default) keeps taking writes in a region cut off from
+   * the others, to be merged on heal; `reject` makes every write to the table a guarded one, taken
+   * only while the region holds its write lease. Rows of `home` tables are always guarded.
+   */
+  readonly whenIsolated: WhenIsolated;
+}
+
+export type WhenIsolated = 'accept' | 'reject';
+
+/** Writes to this table need a write lease (the region's own, or a takeover of the row's home). */
+export function isGuarded(policy: TablePolicy): boolean {
+  return policy.mode === 'async' && (policy.ownership !== 'multi-writer' || policy.whenIsolated === 'reject');
 }
 
 export const tableNamePattern = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -70,7 +83,7 @@ export interface PolicyContext {
   readonly mergeFunctions?: readonly string[];
 }
 
-const policyKeys = new Set(['mode', 'fields', 'ownership', 'home', 'onDeleteUpdate', 'unique', 'tombstoneRetentionMs', 'residency']);
+const policyKeys = new Set(['mode', 'fields', 'ownership', 'home', 'onDeleteUpdate', 'unique', 'tombstoneRetentionMs', 'residency', 'whenIsolated']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -164,5 +177,10 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
     residency = [...new Set(residencyIn as RegionId[])].sort();
   }
 
-  return ok({ mode, fields, ownership, home, onDeleteUpdate, unique, tombstoneRetentionMs: retention, residency });
+  const whenIsolated = input['whenIsolated'] ?? 'accept';
+  if (whenIsolated !== 'accept' && whenIsolated !== 'reject') return fail(badRequest(`${path}.whenIsolated`, "must be 'accept' or 'reject'"));
+  if (mode === 'strong' && input['whenIsolated'] !== undefined) return fail(badRequest(`${path}.whenIsolated`, 'strong tables always need a quorum; whenIsolated applies to async tables'));
+  if (ownership !== 'multi-writer' && whenIsolated === 'reject') return fail(badRequest(`${path}.whenIsolated`, `rows of '${ownership}' tables are always guarded by the write lease; leave whenIsolated out`));
+
+  return ok({ mode, fields, ownership, home, onDeleteUpdate, unique, tombstoneRetentionMs: retention, residency, whenIsolated });
 }

@@ -19,7 +19,7 @@ import { parseTxnBody, strongTable } from './txn-body.js';
 import type { StrongCommand, Txn, TxnIdem } from './types.js';
 
 /** What a successful reply reports. */
-export type Answer = 'txn' | 'write' | 'table' | 'fence' | 'claim' | 'release';
+export type Answer = 'txn' | 'write' | 'table' | 'lease' | 'claim' | 'release';
 
 export type WriteRequest = Exclude<StrongRequest, { kind: 'read' | 'scan' }>;
 
@@ -76,10 +76,9 @@ export function proposalFor(config: StrongConfig, state: StrongState, req: Write
       if (problem !== null) return problem;
       return { answer: 'table', command: { t: 'table', table: req.table, policy: policy.value, wallMs } };
     }
-    case 'fence':
-      if (!config.regions.includes(req.region)) return badRequest('region', `must be one of ${config.regions.join(', ')}`);
-      if (!Number.isSafeInteger(req.epoch) || req.epoch < 1) return badRequest('epoch', 'must be a positive integer');
-      return { answer: 'fence', command: { t: 'fence', region: req.region, epoch: req.epoch, wallMs } };
+    case 'lease':
+      if (!config.regions.includes(req.command.slot)) return badRequest('region', `must be one of ${config.regions.join(', ')}`);
+      return { answer: 'lease', command: { ...req.command, wallMs } };
     case 'claim': {
       const problem = jsonProblem(req.value);
       if (problem !== null) return badRequest('value', problem);

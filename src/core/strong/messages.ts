@@ -9,6 +9,7 @@ import type { Message } from '../raft/types.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { StrongSnapshotData } from './state-machine.js';
 import type { StrongCommand, TxnOutcome } from './types.js';
+import type { LeaseCommandBody, LeaseOp, LeaseSlot } from './lease-table.js';
 import type { RowView } from '../model/row-view.js';
 
 export type RaftMessage = Message<StrongCommand, StrongSnapshotData>;
@@ -50,7 +51,8 @@ export type StrongRequest =
       readonly session?: number;
     }
   | { readonly kind: 'put-table'; readonly table: string; readonly body: unknown }
-  | { readonly kind: 'fence'; readonly region: string; readonly epoch: number }
+  /** From the region core, never from a client: lease, takeover, drain and handback commands. */
+  | { readonly kind: 'lease'; readonly command: LeaseCommandBody }
   | { readonly kind: 'claim'; readonly table: string; readonly field: string; readonly value: unknown; readonly key: string }
   | { readonly kind: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: unknown; readonly upTo: number };
 
@@ -61,7 +63,7 @@ export type StrongReply =
   | { readonly ok: true; readonly kind: 'read'; readonly row: RowView | null; readonly index: number }
   | { readonly ok: true; readonly kind: 'scan'; readonly rows: readonly RowView[]; readonly next: string | null; readonly index: number }
   | { readonly ok: true; readonly kind: 'table'; readonly table: string; readonly policy: TablePolicy; readonly index: number }
-  | { readonly ok: true; readonly kind: 'fence'; readonly region: RegionId; readonly epoch: number; readonly index: number }
+  | { readonly ok: true; readonly kind: 'lease'; readonly op: LeaseOp; readonly granted: boolean; readonly slot: RegionId; readonly lease: LeaseSlot; readonly index: number }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null; readonly index: number }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number; readonly index: number }
   | { readonly ok: false; readonly error: TernError };

@@ -1,7 +1,7 @@
 /**
  * The strong state machine: what every node applies from the Raft log, in log order. Applying the
- * same entries gives every node the same rows, idempotency records, table policies, fencing
- * epochs and unique claims; it depends on nothing but the entries (no clock, no randomness).
+ * same entries gives every node the same rows, idempotency records, table policies, write
+ * leases and unique claims; it depends on nothing but the entries (no clock, no randomness).
  *
  * State lives in memory and is rebuilt on start from the latest snapshot plus the log (Raft's own
  * durability covers it); snapshots are taken every so many entries so the log stays short.
@@ -13,6 +13,7 @@ import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
 import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
 import { alterProblem } from './table-change.js';
+import { LeaseTable, type LeaseTableData } from './lease-table.js';
 import type { RowView } from '../model/row-view.js';
 
 interface IdemEntry {
@@ -29,7 +30,7 @@ export interface StrongSnapshotData {
   readonly idem: ReadonlyArray<readonly [string, IdemEntry]>;
   /** Tables created or altered through the log (they override the configuration file). */
   readonly tables: Readonly<Record<string, TablePolicy>>;
-  readonly fences: Readonly<Record<string, number>>;
+  readonly leases: LeaseTableData;
   readonly claims: ReadonlyArray<readonly [string, Claim]>;
   readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: ReadonlyArray<readonly [number, number]> }]>;
 }
@@ -100,7 +101,7 @@ export class StrongState {
   readonly #idem = new Map<string, IdemEntry>();
   readonly #tables = new Map<string, TablePolicy>();
   #tablesView: Readonly<Record<string, TablePolicy>> | null = null;
-  readonly #fences = new Map<string, number>();
+  readonly leases = new LeaseTable();
   readonly #claims = new Map<string, Claim>();
   /** (table, field, key) → the claim ids that key holds: what a release looks through. */
   readonly #held = new Map<string, Set<string>>();
@@ -143,10 +144,6 @@ export class StrongState {
     return keys.slice(0, options.limit).map((k) => [k, rows.get(k) as StrongRow] as const);
   }
 
-  fenceEpoch(region: string): number {
-    return this.#fences.get(region) ?? 0;
-  }
-
   claimHolder(table: string, field: string, value: JsonValue): string | undefined {
     return this.#claims.get(claimId(table, field, value))?.key;
   }
@@ -183,10 +180,9 @@ export class StrongState {
         this.#tablesView = null;
         return { ok: true, kind: 'table', table: command.table, policy: command.policy };
       }
-      case 'fence': {
-        const epoch = Math.max(this.fenceEpoch(command.region), command.epoch);
-        this.#fences.set(command.region, epoch);
-        return { ok: true, kind: 'fence', region: command.region, epoch };
+      case 'lease': {
+        const { granted, slot } = this.leases.apply(index, command);
+        return { ok: true, kind: 'lease', op: command.op, granted, slot: command.slot, lease: slot };
       }
       case 'claim': {
         const holder = this.#claims.get(claimId(command.table, command.field, command.value));
@@ -365,7 +361,7 @@ export class StrongState {
       rows: [...this.#rows.entries()].map(([t, rows]) => [t, [...rows.entries()]] as const),
       idem: [...this.#idem.entries()],
       tables: Object.fromEntries(this.#tables),
-      fences: Object.fromEntries(this.#fences),
+      leases: this.leases.snapshot(),
       claims: [...this.#claims.entries()],
       forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs.entries()] }] as const),
     };
@@ -381,8 +377,7 @@ export class StrongState {
     this.#tables.clear();
     for (const [t, p] of Object.entries(data.tables)) this.#tables.set(t, p);
     this.#tablesView = null;
-    this.#fences.clear();
-    for (const [r, e] of Object.entries(data.fences)) this.#fences.set(r, e);
+    this.leases.restore(data.leases);
     this.#claims.clear();
     this.#held.clear();
     for (const [id, c] of data.claims) {

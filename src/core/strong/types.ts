@@ -9,6 +9,7 @@ import type { RegionId } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { JsonValue } from '../util/json.js';
+import type { LeaseCommandBody, LeaseOp, LeaseSlot } from './lease-table.js';
 import type { FieldChange } from '../model/op.js';
 import type { RowView } from '../model/row-view.js';
 
@@ -74,8 +75,8 @@ export type StrongCommandBody =
   | { readonly t: 'txn'; readonly txn: Txn; readonly idem: TxnIdem | null; readonly wallMs: number }
   /** Creates or alters a table (async or strong): every region applies schema changes in log order. */
   | { readonly t: 'table'; readonly table: string; readonly policy: TablePolicy; readonly wallMs: number }
-  /** Raises a region's fencing epoch (the failover issue builds on it). */
-  | { readonly t: 'fence'; readonly region: RegionId; readonly epoch: number; readonly wallMs: number }
+  /** Region write leases and takeovers, drains and handbacks (lease-table.ts). */
+  | LeaseCommandBody
   /** Claims a value of a strongly unique field of an async table for one row. */
   | { readonly t: 'claim'; readonly table: string; readonly field: string; readonly value: JsonValue; readonly key: string; readonly wallMs: number }
   /**
@@ -88,7 +89,7 @@ export type StrongCommandBody =
 export type ApplyResult =
   | { readonly ok: true; readonly kind: 'txn'; readonly outcome: TxnOutcome; readonly replayed: boolean }
   | { readonly ok: true; readonly kind: 'table'; readonly table: string; readonly policy: TablePolicy }
-  | { readonly ok: true; readonly kind: 'fence'; readonly region: RegionId; readonly epoch: number }
+  | { readonly ok: true; readonly kind: 'lease'; readonly op: LeaseOp; readonly granted: boolean; readonly slot: RegionId; readonly lease: LeaseSlot }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number }
   /** Refused when applied (the same on every node): nothing changed. */

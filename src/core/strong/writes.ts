@@ -181,8 +181,8 @@ function answerOf(answer: Answer, result: ApplyResult, index: number): StrongRep
       return { ok: true, kind: 'txn', outcome: result.outcome, replayed: result.replayed, index };
     case 'table':
       return { ok: true, kind: 'table', table: result.table, policy: result.policy, index };
-    case 'fence':
-      return { ok: true, kind: 'fence', region: result.region, epoch: result.epoch, index };
+    case 'lease':
+      return { ok: true, kind: 'lease', op: result.op, granted: result.granted, slot: result.slot, lease: result.lease, index };
     case 'claim':
       return { ok: true, kind: 'claim', granted: result.granted, holder: result.holder, index };
     case 'release':

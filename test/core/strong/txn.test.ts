@@ -108,7 +108,7 @@ describe('transactions', () => {
     expect(m.txn(transfer('a', 'b', 10), { key: 'k1', digest: 'other' })).toMatchObject({ ok: false, error: { code: 'IDEMPOTENCY_MISMATCH' } });
     // After the retention window the key may be used again.
     m.wallMs += 60_001;
-    m.run({ t: 'fence', region: 'a', epoch: 1, wallMs: m.wallMs });
+    m.run({ t: 'lease', op: 'drain', slot: 'a', wallMs: m.wallMs });
     expect(m.txn(transfer('a', 'b', 10), idem)).toMatchObject({ ok: true, replayed: false });
   });
 
@@ -147,7 +147,7 @@ describe('transactions', () => {
     // Found in review: a window of the last 4,096 sequence numbers was shorter than a retry at
     // high rates. Copies are now recognised by time.
     const m = new Machine();
-    const fwd = (seq: number, wallMs: number): StrongCommand => ({ t: 'fence', region: 'b', epoch: seq, wallMs, from: { origin: 'b.1', seq } });
+    const fwd = (seq: number, wallMs: number): StrongCommand => ({ t: 'lease', op: 'handback', slot: 'b', wallMs, from: { origin: 'b.1', seq } });
     expect(m.run(fwd(1, 1000))).not.toBeNull();
     for (let seq = 2; seq < 10_000; seq++) m.run(fwd(seq, 1000 + seq));
     expect(m.run(fwd(1, 11_000))).toBeNull(); // a late copy of seq 1: skipped
@@ -162,7 +162,7 @@ describe('transactions', () => {
   it('a snapshot restores the same state, and replayed entries are skipped', () => {
     const m = new Machine();
     m.txn({ success: [{ table: 'accounts', key: 'a', set: { balance: 5, tags: ['x'] } }] }, { key: 'i', digest: 'd' });
-    m.run({ t: 'fence', region: 'b', epoch: 3, wallMs: 2000 });
+    m.run({ t: 'lease', op: 'drain', slot: 'b', wallMs: 2000 });
     const copy = new StrongState(tables, 60_000);
     copy.restore(structuredClone(m.state.snapshot()));
     expect(copy.snapshot()).toEqual(m.state.snapshot());
