@@ -34,9 +34,13 @@ export interface TernError {
   readonly mayHaveCommitted?: boolean;
   /** The strong group's leader region, when known (QUORUM_TIMEOUT, NOT_READY of strong requests). */
   readonly leader?: string;
+  /** For FENCED and NOT_READY: why (a stage reason: lease, clock, drain, starting, lag). */
+  readonly reason?: string;
+  /** For FENCED and NOT_READY: regions that can take the request now, as far as this one knows. */
+  readonly regions?: readonly string[];
 }
 
-export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string } = {}): TernError {
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[] } = {}): TernError {
   return { code, message, ...extra };
 }
 

@@ -20,7 +20,9 @@ import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
 import type { ClientRequest, Input, Output, PeerMessage } from './messages.js';
 import { newMetrics, type ReplicaMetrics } from './metrics.js';
-import { handleConflicts, handleRead } from './reads.js';
+import { handleConflicts, handleRead, visibleRow } from './reads.js';
+import { policyOf } from './apply.js';
+import type { RowView } from '../model/row-view.js';
 import { drainBuffer, receiveOps } from './receive.js';
 import { releaseParked } from './session.js';
 import { StabilityTracker } from './stability.js';
@@ -129,6 +131,20 @@ export class Replica {
       min = Math.min(min, fresh);
     }
     return min;
+  }
+
+  /**
+   * How far behind `origin`'s writes this replica may be, by its own clock (Infinity: nothing heard
+   * yet). Cheap: the region core asks it of every reachable peer at every step.
+   */
+  lagMs(origin: RegionId): number {
+    return this.#ctx.nowMs - this.#ctx.freshness.freshAsOf(origin);
+  }
+
+  /** The row as an eventual read would return it (masked for unique fields), outside any step. */
+  peekRow(table: string, key: string): RowView | null {
+    const policy = policyOf(this.#ctx, table);
+    return policy === undefined || policy.mode !== 'async' ? null : visibleRow(this.#ctx, table, key, policy);
   }
 
   get region(): RegionId {

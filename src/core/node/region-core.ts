@@ -1,0 +1,419 @@
+/**
+ * One region's core (docs/internals/failover.md): the async replica, the strong group's member,
+ * the unique-claims gate, the write leases, the clock guard and the stage, behind one step.
+ *
+ *   const core = RegionCore.open(config, storage, time);
+ *   const out = core.step(inputs, time);     // messages, replies and events, all durable
+ *
+ * or, to let the leader's appends leave before its own fsync (thesis §10.2.1):
+ *
+ *   send(core.begin(inputs, time));          // the strong group's appends: safe before the commit
+ *   const out = core.commit();               // persists, applies, steps the replica
+ *
+ * Pure like the engines it composes: time enters as the two readings of a NodeTime, randomness
+ * through the strong group's injected source, IO through the Storage port.
+ */
+import { nodeTime, type NodeTime } from '../clock/node-time.js';
+import { get, type RegionId } from '../clock/version-vector.js';
+import { badRequest } from '../errors.js';
+import type { Op } from '../model/op.js';
+import type { ClientReply, ClientRequest, Input as ReplicaInput } from '../replica/messages.js';
+import { Replica, type ReplicaStatus } from '../replica/replica.js';
+import type { ReplicaMetrics } from '../replica/metrics.js';
+import type { TablePolicy } from '../schema/policy.js';
+import type { Storage } from '../storage/storage.js';
+import type { StrongStatus } from '../strong/config.js';
+import type { StrongCounters } from '../strong/context.js';
+import type { LeaseCommandBody, LeaseSlot } from '../strong/lease-table.js';
+import type { StrongInput, StrongReply, StrongRequest } from '../strong/messages.js';
+import { StrongNode } from '../strong/strong-node.js';
+import { admissionProblem } from './admission.js';
+import { ClockGuard, type PeerOffset } from './clock-guard.js';
+import type { RegionCoreConfig } from './config.js';
+import { LeaseAgent, type Holding } from './lease-agent.js';
+import type { AdminReply, AdminRequest, ControlMessage, Envelope, NodeEvent, NodeMessage, PeerInfo, RegionInput, RegionOutput, RegionReply, RegionRequest } from './messages.js';
+import { NodeClock } from './node-clock.js';
+import { PeerBook, type PeerView } from './peer-book.js';
+import { computeStage, type StageView } from './stage.js';
+import { UniqueGate } from './unique-gate.js';
+import { RegionWriteGuard } from './write-guard.js';
+
+export interface LeaseView {
+  /** The region whose rows the slot covers. */
+  readonly region: RegionId;
+  readonly holder: RegionId | null;
+  readonly epoch: number;
+  /** The holder's stamp when it asked, plus the lease (the holder itself stops maxClockOffsetMs earlier, by its monotonic clock). */
+  readonly expiresAtMs: number | null;
+  readonly drained: boolean;
+  readonly handback: boolean;
+  /** This region holds the slot now (and for how much longer, by its own clock). */
+  readonly heldHere: boolean;
+  readonly heldForMs: number | null;
+}
+
+export interface RegionCoreStatus {
+  readonly region: RegionId;
+  readonly stage: StageView;
+  readonly replica: ReplicaStatus;
+  readonly raft: StrongStatus;
+  readonly strongCounters: StrongCounters;
+  readonly leases: readonly LeaseView[];
+  readonly clock: { readonly trusted: boolean; readonly measured: boolean; readonly offsets: Readonly<Record<RegionId, PeerOffset | null>> };
+  readonly peers: readonly PeerView[];
+}
+
+type Callback<R> = (reply: R) => void;
+
+export class RegionCore {
+  readonly config: RegionCoreConfig;
+  readonly region: RegionId;
+  readonly strong: StrongNode;
+  readonly replica: Replica;
+  readonly #regions: readonly RegionId[];
+  readonly #clock: NodeClock;
+  readonly #guard: ClockGuard;
+  readonly #leases: LeaseAgent;
+  readonly #peers: PeerBook;
+  readonly #gate: UniqueGate;
+  #trusted = false;
+  #stage: StageView = { stage: 'catching-up', reason: 'starting', lagMs: null };
+  #strongInbox: StrongInput[] = [];
+  #replicaInbox: ReplicaInput[] = [];
+  /** Requests the core itself made of either engine (negative ids), with what to do with the answer. */
+  readonly #internalStrong = new Map<number, Callback<StrongReply>>();
+  readonly #internalAsync = new Map<number, Callback<ClientReply>>();
+  #nextInternalId = -1;
+  /** This turn's output, filled as it goes. */
+  #messages: Envelope[] = [];
+  #replies: Array<{ id: number; reply: RegionReply }> = [];
+  #events: NodeEvent[] = [];
+  #began = false;
+  #lastSlots = new Map<RegionId, string>();
+
+  private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
+    this.config = config;
+    this.region = config.region;
+    this.#regions = config.replica.regions;
+    this.#clock = new NodeClock(t);
+    const f = config.failover;
+    const offset = config.replica.maxClockOffsetMs;
+    this.#guard = new ClockGuard(this.region, this.#regions, offset, f.clockProbeMs, config.knobs?.noClockGuard === true);
+    this.#peers = new PeerBook(this.region, this.#regions, f.reachableWithinMs);
+    // The strong log first: it says which tables exist (the configuration's, changed by the log).
+    this.strong = StrongNode.open(config.strong, storage, this.#clock.strongTime());
+    const boot = `${this.region}.${Math.floor(config.strong.random() * 2 ** 40).toString(36)}`;
+    this.#leases = new LeaseAgent(this.region, this.#regions, f, offset, boot, t.monoMs, config.knobs?.ignoreLeaseTime === true);
+    const guard = new RegionWriteGuard({
+      self: this.region,
+      regions: this.#regions,
+      table: () => this.strong.state.leases,
+      strongIndex: () => this.strong.state.index,
+      holds: (slot, s) => this.#holds(slot, s),
+      fencedReason: () => (this.#stage.stage === 'fenced' && this.#stage.reason !== null ? this.#stage.reason : 'lease'),
+      ableRegions: (slot) => this.#ableRegions(slot),
+      fenceByLatestEpoch: config.knobs?.fenceByLatestEpoch === true,
+    });
+    this.replica = Replica.open({ ...config.replica, tables: this.strong.tables() }, storage, this.#clock.replicaMs(false), { guard });
+    this.#gate = new UniqueGate({
+      tables: () => this.strong.tables(),
+      strongIndex: () => this.strong.state.index,
+      freshAsOfMs: () => this.replica.freshAsOfMs(),
+      row: (table, key) => this.replica.peekRow(table, key),
+      askStrong: (request, done) => this.#askStrong(request, done),
+      write: (request, done) => this.#askAsync(request, done),
+      warn: (message, details) => this.#events.push({ kind: 'warn', message, details }),
+      maxClockOffsetMs: offset,
+      claimValidityMs: config.strong.requestTimeoutMs,
+    });
+    this.#leases.observe(this.strong.state.leases, t.monoMs);
+  }
+
+  static open(config: RegionCoreConfig, storage: Storage, time: number | NodeTime): RegionCore {
+    return new RegionCore(config, storage, nodeTime(time));
+  }
+
+  /** Every table's effective policy (the configuration's, changed through the strong log). */
+  tables(): Readonly<Record<string, TablePolicy>> {
+    return this.strong.tables();
+  }
+
+  get stage(): StageView {
+    return this.#stage;
+  }
+
+  get metrics(): Readonly<ReplicaMetrics> {
+    return this.replica.metrics;
+  }
+
+  /** Inputs the core queued for itself (a claim granted mid-turn, say): step again soon. */
+  hasPendingWork(): boolean {
+    return this.#strongInbox.length > 0 || this.#replicaInbox.length > 0;
+  }
+
+  /** begin + commit, for callers that do not overlap the leader's fsync with replication. */
+  step(inputs: readonly RegionInput[], time: number | NodeTime): RegionOutput {
+    const early = this.begin(inputs, time);
+    const out = this.commit();
+    return { ...out, messages: [...early, ...out.messages] };
+  }
+
+  /**
+   * Handles the inputs at `time` and returns the strong group's appends that may leave before
+   * this turn's commit. Then call commit(), in the same turn. If commit throws (a crash), nothing
+   * of the turn happened durably and this object must be discarded.
+   */
+  begin(inputs: readonly RegionInput[], time: number | NodeTime): Envelope[] {
+    this.#began = true;
+    this.#clock.advance(nodeTime(time), this.#trusted);
+    const reading = this.#clock.reading();
+    this.#guard.observe(reading);
+    this.#gate.setTime({ wallMs: this.#clock.replicaMs(this.#trusted), monoMs: reading.monoMs });
+    let ticked = false;
+    for (const input of inputs) {
+      if (input.kind === 'tick') ticked = true;
+      else if (input.kind === 'request') this.#onRequest(input.id, input.request);
+      else this.#onPeer(input.from, input.message);
+    }
+    if (ticked) this.#onTick();
+    const strongInputs = this.#strongInbox;
+    this.#strongInbox = [];
+    this.strong.handle(strongInputs, this.#clock.strongTime());
+    return this.strong.prepare().map(({ to, message }) => ({ to, message: { ch: 'strong', m: message } }));
+  }
+
+  /** Persists and applies the turn begun by begin(); returns everything else it produced. */
+  commit(): RegionOutput {
+    if (!this.#began) this.begin([], { wallMs: this.#clock.wallMs, monoMs: this.#clock.monoMs });
+    this.#began = false;
+    const strongOut = this.strong.flush();
+    for (const { to, message } of strongOut.messages) this.#messages.push({ to, message: { ch: 'strong', m: message } });
+    if (strongOut.tablesChanged) this.replica.setTables(this.strong.tables());
+    for (const { id, reply } of strongOut.replies) this.#routeStrong(id, reply);
+    this.#afterStrong();
+    const inputs = this.#replicaInbox;
+    this.#replicaInbox = [];
+    const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted });
+    for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
+    for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
+    this.#updateStage();
+    const result: RegionOutput = { messages: this.#messages, replies: this.#replies, created: out.created as Op[], appliedRemote: out.appliedRemote, events: this.#events };
+    this.#messages = [];
+    this.#replies = [];
+    this.#events = [];
+    return result;
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------
+
+  #onPeer(from: RegionId, message: NodeMessage): void {
+    if (!this.#peers.peers.includes(from)) return;
+    this.#peers.heard(from, this.#clock.monoMs);
+    if (message.ch === 'async') this.#replicaInbox.push({ kind: 'peer', from, message: message.m });
+    else if (message.ch === 'strong') this.#strongInbox.push({ kind: 'peer', from, message: message.m });
+    else this.#onControl(from, message.m);
+  }
+
+  #onControl(from: RegionId, m: ControlMessage): void {
+    this.#peers.told(from, m.info);
+    if (m.t === 'ping') this.#messages.push({ to: from, message: { ch: 'node', m: this.#guard.answer(m.id, this.#clock.reading(), this.#info()) } });
+    else this.#guard.onPong(from, m, this.#clock.reading());
+  }
+
+  #onRequest(id: number, request: RegionRequest): void {
+    if (this.config.knobs?.ignoreStage !== true) {
+      const refused = admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs));
+      if (refused !== null) return void this.#replies.push({ id, reply: { ok: false, error: refused } });
+    }
+    switch (request.api) {
+      case 'async':
+        if (!this.#gate.submit(request.request, (reply) => this.#replies.push({ id, reply }))) this.#replicaInbox.push({ kind: 'request', id, request: request.request });
+        return;
+      case 'strong':
+        this.#strongInbox.push({ kind: 'request', id, request: request.request });
+        return;
+      case 'admin':
+        return this.#onAdmin(id, request.request);
+    }
+  }
+
+  #onAdmin(id: number, r: AdminRequest): void {
+    const answer = (reply: AdminReply): void => void this.#replies.push({ id, reply });
+    if (typeof r.region !== 'string' || !this.#regions.includes(r.region)) {
+      return answer({ ok: false, error: badRequest('region', `must be one of the cluster's regions (${this.#regions.join(', ')}), not ${JSON.stringify(r.region)}`) });
+    }
+    const region = r.region;
+    this.#askStrong({ kind: 'lease', command: { t: 'lease', op: r.kind, slot: region, wallMs: 0 } }, (reply) => {
+      if (!reply.ok) return answer(reply);
+      answer({ ok: true, kind: r.kind, region, index: reply.index });
+    });
+  }
+
+  #onTick(): void {
+    const reading = this.#clock.reading();
+    this.#strongInbox.push({ kind: 'tick' });
+    this.#replicaInbox.push({ kind: 'tick' });
+    for (const { to, message } of this.#guard.tick(reading, this.#info())) this.#messages.push({ to, message: { ch: 'node', m: message } });
+    for (const command of this.#leases.proposals(this.strong.state.leases, this.#leaseConditions())) this.#askLease(command);
+    this.#gate.tick();
+  }
+
+  // ---- the core's own requests ---------------------------------------------------------------
+
+  #askStrong(request: StrongRequest, done: Callback<StrongReply>): void {
+    const id = this.#nextInternalId--;
+    this.#internalStrong.set(id, done);
+    this.#strongInbox.push({ kind: 'request', id, request });
+  }
+
+  #askAsync(request: ClientRequest, done: Callback<ClientReply>): void {
+    const id = this.#nextInternalId--;
+    this.#internalAsync.set(id, done);
+    this.#replicaInbox.push({ kind: 'request', id, request });
+  }
+
+  #askLease(command: LeaseCommandBody): void {
+    this.#askStrong({ kind: 'lease', command }, () => this.#leases.answered(command.slot));
+  }
+
+  #routeStrong(id: number, reply: StrongReply): void {
+    const internal = this.#internalStrong.get(id);
+    if (internal === undefined) return void this.#replies.push({ id, reply });
+    this.#internalStrong.delete(id);
+    internal(reply);
+  }
+
+  #routeAsync(id: number, reply: ClientReply): void {
+    const internal = this.#internalAsync.get(id);
+    if (internal === undefined) return void this.#replies.push({ id, reply });
+    this.#internalAsync.delete(id);
+    internal(reply);
+  }
+
+  // ---- leases, clocks and the stage ------------------------------------------------------------
+
+  #holds(slot: RegionId, s: LeaseSlot): Holding | null {
+    if (!this.#trusted) return null;
+    return this.#leases.holds(s, slot, this.#clock.monoMs);
+  }
+
+  #ownLease(): boolean {
+    return this.#holds(this.region, this.strong.state.leases.slot(this.region)) !== null;
+  }
+
+  #failoverTables(): boolean {
+    return Object.values(this.strong.tables()).some((p) => p.ownership === 'home-with-failover');
+  }
+
+  /** The regions that take over `home`'s rows, best first: the configured order, else by round trip to it. */
+  #failoverOrder(home: RegionId): readonly RegionId[] {
+    const configured = this.config.failover.failoverOrder[home];
+    if (configured !== undefined) return configured;
+    const mine = this.#guard.rtts();
+    const rtt = (r: RegionId): number => (r === this.region ? mine[home] : this.#peers.info(r)?.rttMs[home]) ?? Infinity;
+    return this.#regions.filter((r) => r !== home).sort((a, b) => rtt(a) - rtt(b) || (a < b ? -1 : 1));
+  }
+
+  #leaseConditions() {
+    const vector = this.replica.vector;
+    const mono = this.#clock.monoMs;
+    return {
+      monoMs: mono,
+      trusted: this.#trusted,
+      caughtUp: this.#stage.stage === 'write-ready' || (this.#stage.stage === 'fenced' && this.#stage.reason === 'lease'),
+      ownLease: this.#ownLease(),
+      ownSeq: get(vector, this.region),
+      appliedSeqOf: (r: RegionId) => get(vector, r),
+      failoverTables: this.#failoverTables(),
+      failoverOrder: (home: RegionId) => this.#failoverOrder(home),
+      healthy: (r: RegionId) => this.#peers.healthy(r, mono),
+    };
+  }
+
+  /** Regions that could take a write of `slot`'s rows now, as far as this one knows. */
+  #ableRegions(slot: RegionId): RegionId[] {
+    const s = this.strong.state.leases.slot(slot);
+    const writers = this.#peers.serving(this.#clock.monoMs).writers;
+    if (s.holder !== null && s.holder !== this.region) return [s.holder];
+    if (slot !== this.region) return writers.includes(slot) ? [slot] : [];
+    return writers.filter((r) => this.#failoverOrder(slot).includes(r) && this.#failoverTables());
+  }
+
+  #info(): PeerInfo {
+    return { stage: this.#stage.stage, reason: this.#stage.reason, rttMs: this.#guard.rtts() };
+  }
+
+  /** After the strong log moved: note lease changes (for takeover timing and the log). */
+  #afterStrong(): void {
+    const table = this.strong.state.leases;
+    this.#leases.observe(table, this.#clock.monoMs);
+    for (const [region, s] of table.slots()) {
+      const key = `${s.holder ?? ''}/${s.epoch}/${s.drained}/${s.handback}`;
+      if (this.#lastSlots.get(region) === key) continue;
+      const before = this.#lastSlots.get(region);
+      this.#lastSlots.set(region, key);
+      if (before === undefined && s.changedIndex === 0) continue;
+      const what = s.drained ? 'drained' : s.handback ? 'handback asked' : s.holder === null ? 'released' : s.holder === region ? 'held by its region' : `taken over by ${s.holder}`;
+      this.#events.push({ kind: 'lease', slot: region, holder: s.holder, epoch: s.epoch, what });
+    }
+  }
+
+  #lagMs(): number {
+    let lag = 0;
+    const mono = this.#clock.monoMs;
+    for (const peer of this.#peers.peers) if (this.#peers.reachable(peer, mono)) lag = Math.max(lag, this.replica.lagMs(peer));
+    return lag;
+  }
+
+  #updateStage(): void {
+    const trusted = this.#guard.trusted();
+    if (trusted !== this.#trusted) {
+      const why = trusted ? 'its clocks are within maxClockOffsetMs of a majority of regions' : (this.#guard.lastForgetReason ?? (this.#guard.measured() ? 'its clock is beyond maxClockOffsetMs of a majority of regions' : 'its clock offset to a majority of regions is not measured yet'));
+      this.#events.push({ kind: 'clock', trusted, why });
+      this.#guard.lastForgetReason = null;
+      this.#trusted = trusted;
+    }
+    const f = this.config.failover;
+    const next = computeStage({
+      drained: this.strong.state.leases.slot(this.region).drained,
+      clockMeasured: this.#guard.measured(),
+      clockTrusted: trusted,
+      lagMs: this.#lagMs(),
+      ownLease: this.#ownLease(),
+      readReadyLagMs: f.readReadyLagMs,
+      writeReadyLagMs: f.writeReadyLagMs,
+    });
+    if (next.stage !== this.#stage.stage || next.reason !== this.#stage.reason) this.#events.push({ kind: 'stage', from: this.#stage.stage, to: next.stage, reason: next.reason, lagMs: next.lagMs });
+    this.#stage = next;
+  }
+
+  status(): RegionCoreStatus {
+    const mono = this.#clock.monoMs;
+    const leases: LeaseView[] = this.#regions.map((region) => {
+      const s = this.strong.state.leases.slot(region);
+      const held = this.#holds(region, s) !== null;
+      const deadline = this.#leases.deadlineMs(s);
+      return {
+        region,
+        holder: s.holder,
+        epoch: s.epoch,
+        expiresAtMs: s.holder === null ? null : s.stampMs + this.config.failover.leaseMs,
+        drained: s.drained,
+        handback: s.handback,
+        heldHere: held,
+        heldForMs: held && deadline !== null ? Math.max(0, deadline - mono) : null,
+      };
+    });
+    return {
+      region: this.region,
+      stage: this.#stage,
+      replica: this.replica.status(),
+      raft: this.strong.status(),
+      strongCounters: this.strong.counters,
+      leases,
+      clock: { trusted: this.#trusted, measured: this.#guard.measured(), offsets: this.#guard.offsets() },
+      peers: this.#peers.views(mono),
+    };
+  }
+}
+

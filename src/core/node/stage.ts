@@ -1,0 +1,48 @@
+/**
+ * A node's stage (DESIGN.md §2: liveness is not readiness): `catching-up` → `read-ready` →
+ * `write-ready`, or `fenced`. Computed at every step from what the node knows, so a restart or a
+ * healed partition starts over from `catching-up` by itself: nothing is remembered that could be
+ * out of date.
+ */
+import type { Stage, StageReason } from './messages.js';
+
+export interface StageInputs {
+  /** An operator drained this region (through the strong log). */
+  readonly drained: boolean;
+  /** The clock guard has measured a majority of regions; and finds this node's clocks within the bound of a majority. */
+  readonly clockMeasured: boolean;
+  readonly clockTrusted: boolean;
+  /** How far behind the reachable peers' writes this node may be (Infinity: a reachable peer's freshness is unknown). */
+  readonly lagMs: number;
+  /** This region holds its own write lease now. */
+  readonly ownLease: boolean;
+  readonly readReadyLagMs: number;
+  readonly writeReadyLagMs: number;
+}
+
+export interface StageView {
+  readonly stage: Stage;
+  readonly reason: StageReason | null;
+  readonly lagMs: number | null;
+}
+
+export function computeStage(i: StageInputs): StageView {
+  const lagMs = Number.isFinite(i.lagMs) ? Math.max(0, Math.round(i.lagMs)) : null;
+  if (i.drained) return { stage: 'fenced', reason: 'drain', lagMs };
+  if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
+  if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
+  if (!(i.lagMs <= i.readReadyLagMs)) return { stage: 'catching-up', reason: 'lag', lagMs };
+  if (!(i.lagMs <= i.writeReadyLagMs)) return { stage: 'read-ready', reason: 'lag', lagMs };
+  if (!i.ownLease) return { stage: 'fenced', reason: 'lease', lagMs };
+  return { stage: 'write-ready', reason: null, lagMs };
+}
+
+/** The stage lets this node write with its own data (it may still lack rights for guarded rows). */
+export function canWrite(v: StageView): boolean {
+  return v.stage === 'write-ready' || (v.stage === 'fenced' && v.reason !== 'clock');
+}
+
+/** The stage lets this node serve reads. */
+export function canRead(v: StageView): boolean {
+  return v.stage !== 'catching-up';
+}

@@ -1,0 +1,182 @@
+/**
+ * A small deterministic harness for region-core tests: three cores on memory storage, a network
+ * with a fixed one-way delay that the test can cut, a shared real time with a per-node wall-clock
+ * offset, pauses (a node that takes no input for a while, as under SIGSTOP) and crashes that lose
+ * what was not committed.
+ */
+import { replicaDefaults } from '../../../src/core/replica/config.js';
+import { failoverDefaults, type FailoverSettings, type NodeKnobs } from '../../../src/core/node/config.js';
+import type { Envelope, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
+import { RegionCore } from '../../../src/core/node/region-core.js';
+import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
+import { MemoryStorage } from '../../../src/storage/memory-storage.js';
+import { Prng } from '../../../src/sim/prng.js';
+
+export const regions = ['a', 'b', 'c'];
+
+export function policy(input: unknown): TablePolicy {
+  const p = validatePolicy(input, { regions });
+  if (!p.ok) throw new Error(p.error.message);
+  return p.value;
+}
+
+export const nodeTables: Record<string, TablePolicy> = {
+  free: policy({ mode: 'async' }),
+  strict: policy({ mode: 'async', whenIsolated: 'reject' }),
+  homed: policy({ mode: 'async', ownership: 'home', home: { field: 'home' } }),
+  failover: policy({ mode: 'async', ownership: 'home-with-failover', home: { field: 'home' } }),
+  accounts: policy({ mode: 'strong', fields: { balance: 'counter' } }),
+};
+
+interface InFlight {
+  readonly at: number;
+  readonly from: string;
+  readonly to: string;
+  readonly message: Envelope['message'];
+}
+
+export interface ClusterOptions {
+  readonly failover?: Partial<FailoverSettings>;
+  readonly knobs?: NodeKnobs;
+  readonly maxClockOffsetMs?: number;
+}
+
+export class RegionCluster {
+  readonly cores = new Map<string, RegionCore>();
+  readonly disks = new Map<string, MemoryStorage>();
+  readonly replies = new Map<number, RegionReply>();
+  readonly cut = new Set<string>();
+  /** Per node: its wall clock's offset from real time, and the origin of its monotonic clock. */
+  readonly wallOffsetMs = new Map<string, number>();
+  readonly #monoOrigin = new Map<string, number>();
+  /** Per node: paused until this real time (inputs wait in its queue meanwhile). */
+  readonly pausedUntil = new Map<string, number>();
+  nowMs = 1_000_000;
+  oneWayMs = 20;
+  #queue: InFlight[] = [];
+  #nextId = 1;
+  readonly #rng = new Prng(7);
+  readonly #o: ClusterOptions;
+
+  constructor(options: ClusterOptions = {}) {
+    this.#o = options;
+    for (const r of regions) {
+      this.disks.set(r, new MemoryStorage());
+      this.wallOffsetMs.set(r, 0);
+      this.#open(r);
+    }
+  }
+
+  #time(region: string): { wallMs: number; monoMs: number } {
+    return { wallMs: this.nowMs + (this.wallOffsetMs.get(region) ?? 0), monoMs: this.nowMs - (this.#monoOrigin.get(region) ?? 0) };
+  }
+
+  #open(region: string): void {
+    this.#monoOrigin.set(region, this.nowMs - 5000 * (regions.indexOf(region) + 1));
+    const offset = this.#o.maxClockOffsetMs ?? 100;
+    const core = RegionCore.open(
+      {
+        region,
+        replica: { ...replicaDefaults, region, regions, tables: nodeTables, mergeFunctions: {}, maxClockOffsetMs: offset },
+        strong: {
+          region,
+          regions,
+          tables: nodeTables,
+          mergeFunctions: [],
+          tickMs: 10,
+          heartbeatMs: 50,
+          electionMs: 300,
+          maxClockOffsetMs: offset,
+          requestTimeoutMs: 2000,
+          sessionWaitMs: 1000,
+          idempotencyRetentionMs: 60_000,
+          snapshotEveryEntries: 10_000,
+          random: () => this.#rng.float(),
+          preferredLeader: 'a',
+        },
+        failover: { ...failoverDefaults, leaseMs: 1500, renewMs: 300, failoverOrder: {}, ...this.#o.failover },
+        ...(this.#o.knobs !== undefined ? { knobs: this.#o.knobs } : {}),
+      },
+      this.disks.get(region) as MemoryStorage,
+      this.#time(region),
+    );
+    this.cores.set(region, core);
+  }
+
+  core(region: string): RegionCore {
+    return this.cores.get(region) as RegionCore;
+  }
+
+  #paused(region: string): boolean {
+    return (this.pausedUntil.get(region) ?? -Infinity) > this.nowMs;
+  }
+
+  #step(region: string, inputs: Parameters<RegionCore['step']>[0]): void {
+    const out = this.core(region).step(inputs, this.#time(region));
+    for (const { to, message } of out.messages) {
+      if (!this.cut.has(`${region}|${to}`)) this.#queue.push({ at: this.nowMs + this.oneWayMs, from: region, to, message });
+    }
+    for (const { id, reply } of out.replies) this.replies.set(id, reply);
+  }
+
+  submit(region: string, request: RegionRequest): number {
+    const id = this.#nextId++;
+    this.#step(region, [{ kind: 'request', id, request }]);
+    return id;
+  }
+
+  /** Advances real time by `ms` in 10 ms ticks, delivering what is due (paused nodes take nothing). */
+  run(ms: number): void {
+    for (let t = 0; t < ms; t += 10) {
+      this.nowMs += 10;
+      for (const r of regions) if (!this.#paused(r)) this.#step(r, [{ kind: 'tick' }]);
+      const due = this.#queue.filter((m) => m.at <= this.nowMs && !this.#paused(m.to));
+      this.#queue = this.#queue.filter((m) => m.at > this.nowMs || this.#paused(m.to));
+      for (const m of due) {
+        if (this.cut.has(`${m.from}|${m.to}`)) continue;
+        this.#step(m.to, [{ kind: 'peer', from: m.from, message: m.message }]);
+      }
+    }
+  }
+
+  /** Runs until `id` is answered (or `maxMs` passes) and returns the reply. */
+  await(id: number, maxMs = 5000): RegionReply | undefined {
+    for (let t = 0; t < maxMs && !this.replies.has(id); t += 10) this.run(10);
+    return this.replies.get(id);
+  }
+
+  /** Runs until `check` holds for every region named (or throws after `maxMs`). */
+  until(check: () => boolean, maxMs = 10_000, what = 'condition'): void {
+    for (let t = 0; t < maxMs; t += 10) {
+      if (check()) return;
+      this.run(10);
+    }
+    throw new Error(`${what} not met within ${maxMs} ms: ${regions.map((r) => `${r} ${this.core(r).stage.stage}/${this.core(r).stage.reason}`).join(', ')}`);
+  }
+
+  allWriteReady(): boolean {
+    return regions.every((r) => this.core(r).stage.stage === 'write-ready');
+  }
+
+  isolate(region: string): void {
+    for (const r of regions) {
+      if (r === region) continue;
+      this.cut.add(`${r}|${region}`);
+      this.cut.add(`${region}|${r}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** kill -9 and restart: the node's memory is gone; its disk keeps what was committed. */
+  restart(region: string): void {
+    this.#queue = this.#queue.filter((m) => m.to !== region);
+    this.#open(region);
+  }
+
+  write(region: string, table: string, key: string, set: Record<string, unknown>): RegionReply | undefined {
+    return this.await(this.submit(region, { api: 'async', request: { kind: 'write', table, key, body: { set } } }));
+  }
+}
