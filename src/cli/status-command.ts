@@ -5,8 +5,12 @@ interface Status {
   region: string;
   node: string;
   stage: string;
+  reason: string | null;
+  lagMs: number | null;
   vector: Record<string, number>;
   peers: Array<{ region: string; reachable: boolean; lagMs: number | null; lagOps: number }>;
+  leases?: Array<{ region: string; holder: string | null; epoch: number; expiresAt: string | null; drained: boolean }>;
+  clock?: { trusted: boolean; offsets: Record<string, { offsetMs: number; rttMs: number } | null> };
 }
 
 export function statusCommand(): Command {
@@ -29,10 +33,18 @@ export function statusCommand(): Command {
         process.stdout.write(JSON.stringify(s) + '\n');
         return;
       }
-      process.stdout.write(`${s.region} (${s.node}): ${s.stage}\n`);
+      process.stdout.write(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, lag ${s.lagMs} ms` : ''}\n`);
       process.stdout.write(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}\n`);
       for (const p of s.peers) {
-        process.stdout.write(`  peer ${p.region.padEnd(12)} ${p.reachable ? 'reachable  ' : 'UNREACHABLE'}  lag ${p.lagMs === null ? '?' : `${Math.round(p.lagMs)} ms`}, ${p.lagOps} ops\n`);
+        const offset = s.clock?.offsets[p.region];
+        process.stdout.write(
+          `  peer ${p.region.padEnd(12)} ${p.reachable ? 'reachable  ' : 'UNREACHABLE'}  lag ${p.lagMs === null ? '?' : `${Math.round(p.lagMs)} ms`}, ${p.lagOps} ops, clock ${offset === null || offset === undefined ? '?' : `${offset.offsetMs >= 0 ? '+' : ''}${offset.offsetMs} ms (rtt ${offset.rttMs} ms)`}\n`,
+        );
+      }
+      if (s.clock !== undefined) process.stdout.write(`  clock: ${s.clock.trusted ? 'trusted' : 'NOT TRUSTED (writes refused)'}\n`);
+      for (const l of s.leases ?? []) {
+        const who = l.holder === null ? 'nobody' : l.holder === l.region ? l.holder : `${l.holder} (takeover)`;
+        process.stdout.write(`  lease ${l.region.padEnd(11)} held by ${who}, epoch ${l.epoch}${l.expiresAt !== null ? `, until ${l.expiresAt}` : ''}${l.drained ? ', DRAINED' : ''}\n`);
       }
     });
 }

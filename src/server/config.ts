@@ -13,6 +13,7 @@ import { isValidTableName, validatePolicy, type TablePolicy } from '../core/sche
 import { builtinMergeFunctions } from './merge-functions.js';
 import { forwardedRetentionMs } from '../core/strong/state-machine.js';
 import { strongDefaults } from '../core/strong/strong-node.js';
+import { failoverDefaults, failoverProblem, failoverTableProblem, type FailoverSettings } from '../core/node/config.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -57,6 +58,16 @@ export interface Settings {
   readonly strongTimeoutMs: number;
   /** Strong group: the region that should lead when it is healthy (null: any). */
   readonly preferredLeader: RegionId | null;
+  /** Write leases (docs/internals/failover.md): how long one lasts, and how often its holder renews it. */
+  readonly leaseMs: number;
+  readonly renewMs: number;
+  /** Stages: a region is read-ready (write-ready) once it has every reachable peer's ops up to now − this. */
+  readonly readReadyLagMs: number;
+  readonly writeReadyLagMs: number;
+  /** How often each peer's clock offset is measured (the clock guard). */
+  readonly clockProbeMs: number;
+  /** Per home region, the regions that take over its home-with-failover rows, in order (else: nearest first). */
+  readonly failoverOrder: Readonly<Record<RegionId, readonly RegionId[]>>;
 }
 
 export interface ClusterConfig {
@@ -158,18 +169,26 @@ function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
     raftElectionMs: strongDefaults.electionMs,
     strongTimeoutMs: strongDefaults.requestTimeoutMs,
     preferredLeader: null,
+    ...failoverDefaults,
+    failoverOrder: {},
   };
-  if (value === undefined || value === null) return defaults;
+  if (value === undefined || value === null) return checkedSettings(defaults, regions);
   if (!isRecord(value)) throw new ConfigError('settings', 'must be an object');
   checkKeys(value, Object.keys(defaults), 'settings');
   const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(value)) {
     if (k === 'preferredLeader') {
       if (v !== null && (typeof v !== 'string' || !regions.includes(v))) throw new ConfigError('settings.preferredLeader', `must be one of the regions (${regions.join(', ')}) or null`);
+    } else if (k === 'failoverOrder') {
+      if (!isRecord(v)) throw new ConfigError('settings.failoverOrder', 'must map home regions to lists of regions, e.g. {"us-east": ["eu-west", "ap-south"]}');
     } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`settings.${k}`, 'must be a non-negative integer of milliseconds');
     out[k] = v;
   }
-  const settings = out as unknown as Settings;
+  return checkedSettings(out as unknown as Settings, regions);
+}
+
+/** The settings' constraints on each other (the strong group's, then the write leases'). */
+function checkedSettings(settings: Settings, regions: readonly RegionId[]): Settings {
   if (settings.tickIntervalMs < 1) throw new ConfigError('settings.tickIntervalMs', 'must be at least 1');
   if (settings.raftHeartbeatMs < settings.tickIntervalMs) throw new ConfigError('settings.raftHeartbeatMs', `must be at least the tick interval (${settings.tickIntervalMs} ms)`);
   if (settings.raftElectionMs < 2 * settings.raftHeartbeatMs) throw new ConfigError('settings.raftElectionMs', `must be at least twice raftHeartbeatMs (${settings.raftHeartbeatMs} ms)`);
@@ -180,7 +199,23 @@ function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
   if (settings.strongTimeoutMs + 3 * settings.maxClockOffsetMs >= forwardedRetentionMs) {
     throw new ConfigError('settings.strongTimeoutMs', `strongTimeoutMs + 3 × maxClockOffsetMs must stay below ${forwardedRetentionMs} ms (retried strong writes are recognised for that long)`);
   }
+  const lease = failoverProblem(failoverSettings(settings), { regions, raftElectionMs: settings.raftElectionMs, maxClockOffsetMs: settings.maxClockOffsetMs, tickMs: settings.tickIntervalMs });
+  if (lease !== null) throw new ConfigError(lease.field ?? 'settings', lease.message.replace(/^[^:]+: /, ''));
   return settings;
+}
+
+/** The region core's failover settings, from the configuration's. */
+export function failoverSettings(s: Settings): FailoverSettings {
+  return {
+    leaseMs: s.leaseMs,
+    renewMs: s.renewMs,
+    readReadyLagMs: s.readReadyLagMs,
+    writeReadyLagMs: s.writeReadyLagMs,
+    clockProbeMs: s.clockProbeMs,
+    // A peer heard from within a few sync intervals is reachable (heartbeats come every one).
+    reachableWithinMs: Math.max(1_000, 5 * s.syncIntervalMs),
+    failoverOrder: s.failoverOrder,
+  };
 }
 
 /** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
@@ -206,6 +241,8 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
     if (!isValidTableName(name)) throw new ConfigError(`tables.${name}`, 'table names are letters, digits, _ and -, starting with a letter or _');
     const p = validatePolicy(spec ?? {}, { regions: names, mergeFunctions: Object.keys(builtinMergeFunctions) }, `tables.${name}`);
     if (!p.ok) throw new ConfigError(p.error.field ?? `tables.${name}`, p.error.message.replace(/^[^:]+: /, ''));
+    const lone = failoverTableProblem(name, p.value, names);
+    if (lone !== null) throw new ConfigError(lone.field ?? `tables.${name}`, lone.message.replace(/^[^:]+: /, ''));
     tables[name] = p.value;
   }
   const settings = parseSettings(input['settings'], names);

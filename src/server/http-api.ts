@@ -8,13 +8,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
-import type { ReplicaStatus } from '../core/replica/replica.js';
 import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
-import type { StrongStatus } from '../core/strong/strong-node.js';
+import type { AdminReply, AdminRequest } from '../core/node/messages.js';
 import type { NodeMetrics } from './metrics.js';
-import type { Stage } from './region-node.js';
+import type { NodeStatus } from './region-node.js';
 
 export const requestBodyBytesMax = 1.5 * 1024 * 1024;
 
@@ -24,12 +23,11 @@ export interface ApiNode {
   readonly nodeId: string;
   submit(request: ClientRequest): Promise<ClientReply>;
   submitStrong(request: StrongRequest): Promise<StrongReply>;
-  status(): ReplicaStatus & { stage: Stage; raft: StrongStatus | null };
+  submitAdmin(request: AdminRequest): Promise<AdminReply>;
+  status(): NodeStatus;
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
-  /** A peer heard from within this long counts as reachable. */
-  readonly reachableWithinMs: number;
   readonly metrics: NodeMetrics;
 }
 
@@ -40,7 +38,7 @@ function rowNotFound(req: { key?: string; table?: string } | object): TernError 
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
-  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}) } };
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}) } };
 }
 
 function sendError(reply: FastifyReply, e: TernError): FastifyReply {
@@ -145,25 +143,24 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
 
   const isStrong = (table: string): boolean => node.tables()[table]?.mode === 'strong';
 
+  // Liveness: the process answers. Readiness is the stage: 200 only when write-ready, so a health
+  // check that sends everything sends it only where everything is served.
   app.get('/livez', async () => ({ status: 'ok', region: node.region }));
   app.get('/readyz', async (_req, reply) => {
     const { stage } = node.status();
-    return reply.code(stage === 'write-ready' ? 200 : 503).send({ stage });
+    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs });
   });
-  app.get('/v1/status', async () => {
-    const s = node.status();
-    return {
-      region: node.region,
-      node: node.nodeId,
-      stage: s.stage,
-      hlc: s.hlc,
-      vector: s.vector,
-      stable: s.stable,
-      // Reachable: heard from directly within the last few sync intervals.
-      peers: s.peers.map((p) => ({ region: p.region, reachable: p.heardAtMs !== null && Date.now() - p.heardAtMs < node.reachableWithinMs, lagMs: p.lagMs, lagOps: p.lagOps })),
-      raft: s.raft,
-    };
-  });
+  app.get('/v1/status', async () => statusBody(node));
+  app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
+  app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(reply, 'undrain', req.body));
+
+  /** Drain and undrain: `{region}` (any region may drain any region; the change goes through the strong log). */
+  async function admin(reply: FastifyReply, kind: AdminRequest['kind'], body: unknown): Promise<FastifyReply> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"region": "<region>"}', 'body'));
+    const r = await node.submitAdmin({ kind, region: (body as { region?: unknown }).region });
+    if (!r.ok) return sendError(reply, r.error);
+    return reply.send({ region: r.region, [kind === 'drain' ? 'drained' : 'undrained']: true, index: r.index });
+  }
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 
   app.get('/v1/tables', async () => ({ tables: node.tables() }));
@@ -228,6 +225,31 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   });
 
   return app;
+}
+
+/** GET /v1/status: the stage, the async position, the strong group, the write leases and the clock guard. */
+function statusBody(node: ApiNode): Record<string, unknown> {
+  const s = node.status();
+  const r = s.replica;
+  const reachable = new Map(s.peers.map((p) => [p.region, p.reachable]));
+  return {
+    region: node.region,
+    node: node.nodeId,
+    stage: s.stage.stage,
+    reason: s.stage.reason,
+    lagMs: s.stage.lagMs,
+    hlc: r.hlc,
+    vector: r.vector,
+    stable: r.stable,
+    peers: r.peers.map((p) => ({ region: p.region, reachable: reachable.get(p.region) ?? false, lagMs: p.lagMs, lagOps: p.lagOps, stage: s.peers.find((v) => v.region === p.region)?.info?.stage ?? null })),
+    leases: s.leases.map((l) => ({ region: l.region, holder: l.holder, epoch: l.epoch, expiresAt: l.expiresAtMs === null ? null : new Date(l.expiresAtMs).toISOString(), drained: l.drained, heldHere: l.heldHere, heldForMs: l.heldForMs === null ? null : Math.round(l.heldForMs) })),
+    clock: {
+      trusted: s.clock.trusted,
+      measured: s.clock.measured,
+      offsets: Object.fromEntries(Object.entries(s.clock.offsets).map(([peer, o]) => [peer, o === null ? null : { offsetMs: Math.round(o.wallMs * 10) / 10, rttMs: Math.round(o.rttMs * 10) / 10 }])),
+    },
+    raft: s.raft,
+  };
 }
 
 /**

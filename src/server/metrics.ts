@@ -5,18 +5,14 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
-import type { ReplicaStatus } from '../core/replica/replica.js';
-import type { StrongStatus } from '../core/strong/strong-node.js';
-import type { PeerLinkStats } from './transport/peer-transport.js';
+import type { NodeStatus } from './region-node.js';
 
 export interface MetricsSource {
-  status(): ReplicaStatus & {
-    links: Record<string, PeerLinkStats>;
-    raft: StrongStatus | null;
-    strongCounters: Readonly<Record<string, number>> | null;
-  };
+  status(): NodeStatus;
   metrics(): Readonly<ReplicaMetrics> | null;
 }
+
+const stages = ['catching-up', 'read-ready', 'write-ready', 'fenced'] as const;
 
 /** A counter whose value is read from elsewhere at scrape time. */
 function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
@@ -63,7 +59,7 @@ export class NodeMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const p of status()?.peers ?? []) if (p.lagMs !== null) this.set({ peer: p.region }, p.lagMs);
+        for (const p of status()?.replica.peers ?? []) if (p.lagMs !== null) this.set({ peer: p.region }, p.lagMs);
       },
     });
     new Gauge({
@@ -73,7 +69,7 @@ export class NodeMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const p of status()?.peers ?? []) this.set({ peer: p.region }, p.lagOps);
+        for (const p of status()?.replica.peers ?? []) this.set({ peer: p.region }, p.lagOps);
       },
     });
     new Gauge({
@@ -104,7 +100,7 @@ export class NodeMetrics {
       collect() {
         this.reset();
         const r = status()?.raft;
-        if (r === null || r === undefined) return;
+        if (r === undefined) return;
         this.set({ what: 'term' }, r.term);
         this.set({ what: 'leader' }, r.role === 'leader' ? 1 : 0);
         this.set({ what: 'commit_index' }, r.commitIndex);
@@ -116,6 +112,50 @@ export class NodeMetrics {
     readCounter(this.registry, 'tern_strong_events_total', 'Strong group events: proposals, forwarded requests, quorum timeouts, lease and read-index reads, follower reads, snapshots', ['event'], (set) => {
       for (const [event, v] of Object.entries(status()?.strongCounters ?? {})) set({ event }, v);
     });
+    new Gauge({
+      name: 'tern_stage',
+      help: 'This node\u2019s stage: 1 for the current one (reason label: why it is not write-ready)',
+      labelNames: ['stage', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const st = status()?.stage;
+        if (st === undefined) return;
+        for (const stage of stages) this.set({ stage, reason: stage === st.stage ? (st.reason ?? '') : '' }, stage === st.stage ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tern_clock_offset_ms',
+      help: 'A peer\u2019s wall clock minus this node\u2019s, as the clock guard last measured it (NTP-style probes)',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [peer, o] of Object.entries(status()?.clock.offsets ?? {})) if (o !== null) this.set({ peer }, o.wallMs);
+      },
+    });
+    new Gauge({
+      name: 'tern_clock_trusted',
+      help: '1 while this node\u2019s clock is within maxClockOffsetMs of a majority of regions (else it refuses writes)',
+      registers: [this.registry],
+      collect() {
+        this.set(status()?.clock.trusted === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tern_write_lease',
+      help: 'Write leases per region slot: epoch, and held (1 while this node holds the slot now)',
+      labelNames: ['slot', 'holder', 'what'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const l of status()?.leases ?? []) {
+          this.set({ slot: l.region, holder: l.holder ?? '', what: 'epoch' }, l.epoch);
+          this.set({ slot: l.region, holder: l.holder ?? '', what: 'held' }, l.heldHere ? 1 : 0);
+        }
+      },
+    });
+    readCounter(this.registry, 'tern_fenced_writes_total', 'Guarded ops received from a region that did not hold the write lease at their position, applied as nothing (conflict feed kind fenced-write)', [], (set) => set({}, m()?.fencedWrites ?? 0));
     readCounter(this.registry, 'tern_peer_frames_dropped_total', 'Messages dropped because a peer\u2019s send queue was full', ['peer'], (set) => {
       for (const [peer, l] of Object.entries(status()?.links ?? {})) set({ peer }, l.framesDropped);
     });

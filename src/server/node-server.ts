@@ -36,11 +36,11 @@ export class NodeServer {
       nodeId: spec.node.id,
       submit: (r) => node.submit(r),
       submitStrong: (r) => node.submitStrong(r),
+      submitAdmin: (r) => node.submitAdmin(r),
       status: () => node.status(),
       tables: () => node.tables(),
       regions: config.regions.map((r) => r.name),
       mergeFunctions: Object.keys(builtinMergeFunctions),
-      reachableWithinMs: Math.max(1_000, 5 * config.settings.syncIntervalMs),
       metrics: this.metrics,
     });
   }

@@ -90,6 +90,14 @@ export class RegionCore {
   #events: NodeEvent[] = [];
   #began = false;
   #lastSlots = new Map<RegionId, string>();
+  /**
+   * Each peer's lag as it stood when this node last heard from it: how far its stream had got
+   * behind the peer's own clock. A peer that falls silent (a partition) is then no longer reachable
+   * rather than ever more lagging, so losing a peer does not demote this node; a peer whose stream
+   * is behind while it talks (a backlog after a heal) does.
+   */
+  readonly #lagWhenHeard = new Map<RegionId, number>();
+  readonly #heardThisTurn = new Set<RegionId>();
 
   private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
     this.config = config;
@@ -196,6 +204,8 @@ export class RegionCore {
     const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted });
     for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
+    for (const peer of this.#heardThisTurn) this.#lagWhenHeard.set(peer, this.replica.lagMs(peer));
+    this.#heardThisTurn.clear();
     this.#updateStage();
     const result: RegionOutput = { messages: this.#messages, replies: this.#replies, created: out.created as Op[], appliedRemote: out.appliedRemote, events: this.#events };
     this.#messages = [];
@@ -209,6 +219,7 @@ export class RegionCore {
   #onPeer(from: RegionId, message: NodeMessage): void {
     if (!this.#peers.peers.includes(from)) return;
     this.#peers.heard(from, this.#clock.monoMs);
+    this.#heardThisTurn.add(from);
     if (message.ch === 'async') this.#replicaInbox.push({ kind: 'peer', from, message: message.m });
     else if (message.ch === 'strong') this.#strongInbox.push({ kind: 'peer', from, message: message.m });
     else this.#onControl(from, message.m);
@@ -361,7 +372,7 @@ export class RegionCore {
   #lagMs(): number {
     let lag = 0;
     const mono = this.#clock.monoMs;
-    for (const peer of this.#peers.peers) if (this.#peers.reachable(peer, mono)) lag = Math.max(lag, this.replica.lagMs(peer));
+    for (const peer of this.#peers.peers) if (this.#peers.reachable(peer, mono)) lag = Math.max(lag, this.#lagWhenHeard.get(peer) ?? Infinity);
     return lag;
   }
 

@@ -10,6 +10,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { RegionId } from '../../core/clock/version-vector.js';
+import { controlMessageProblem, type ControlMessage, type NodeMessage } from '../../core/node/messages.js';
 import type { PeerMessage } from '../../core/replica/messages.js';
 import type { HostPort } from '../config.js';
 import { peerMessageProblem } from '../../core/replica/peer-message.js';
@@ -20,14 +21,14 @@ import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
 const helloBytesMax = 4 * 1024;
 const handshakeMs = 5_000;
 
-/** 2: strong-group frames. Peers of another version are refused at the handshake. */
-export const protocolVersion = 2;
+/** 2: strong-group frames; 3: the region core's clock probes. Peers of another version are refused at the handshake. */
+export const protocolVersion = 3;
 
 type Hello = { t: 'hello'; cluster: string; region: RegionId; node: string; protocol: number };
 type Welcome = { t: 'welcome'; region: RegionId };
 type Refused = { t: 'refused'; reason: string };
-/** Replication messages of async tables, and the strong group's messages (Raft and forwarding). */
-type Wire = { t: 'msg'; m: PeerMessage } | { t: 'strong'; m: StrongPeerMessage };
+/** Replication messages of async tables, the strong group's (Raft and forwarding), and the region core's clock probes. */
+type Wire = { t: 'msg'; m: PeerMessage } | { t: 'strong'; m: StrongPeerMessage } | { t: 'node'; m: ControlMessage };
 
 export interface TransportOptions {
   readonly cluster: string;
@@ -37,8 +38,7 @@ export interface TransportOptions {
   /** Where to connect to reach each peer region (directly, or through the WAN emulator). */
   readonly peers: ReadonlyMap<RegionId, HostPort>;
   readonly log: Logger;
-  readonly onMessage: (from: RegionId, message: PeerMessage) => void;
-  readonly onStrongMessage: (from: RegionId, message: StrongPeerMessage) => void;
+  readonly onMessage: (from: RegionId, message: NodeMessage) => void;
   readonly sendQueueBytesMax?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
@@ -69,7 +69,7 @@ class OutboundLink {
 }
 
 export class PeerTransport {
-  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage' | 'onStrongMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage' | 'onStrongMessage'>;
+  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage'>;
   readonly #links = new Map<RegionId, OutboundLink>();
   readonly #inbound = new Set<net.Socket>();
   readonly #received = new Map<RegionId, number>();
@@ -106,14 +106,14 @@ export class PeerTransport {
     await new Promise<void>((resolve) => (this.#server === null ? resolve() : this.#server.close(() => resolve())));
   }
 
-  /** Queues a message for a peer; false if it was dropped because the peer's queue is full. */
-  send(to: RegionId, message: PeerMessage): boolean {
-    return this.#enqueue(to, this.#frames(message));
-  }
-
-  /** Queues a strong-group message (Raft tolerates the loss of one whose queue is full). */
-  sendStrong(to: RegionId, message: StrongPeerMessage): boolean {
-    return this.#enqueue(to, [encodeFrame({ t: 'strong', m: message } satisfies Wire)]);
+  /**
+   * Queues a message for a peer; false if it was dropped because the peer's queue is full (each
+   * channel tolerates that: replication resends, Raft retries, probes are repeated).
+   */
+  send(to: RegionId, message: NodeMessage): boolean {
+    if (message.ch === 'async') return this.#enqueue(to, this.#frames(message.m));
+    const wire: Wire = message.ch === 'strong' ? { t: 'strong', m: message.m } : { t: 'node', m: message.m };
+    return this.#enqueue(to, [encodeFrame(wire)]);
   }
 
   #enqueue(to: RegionId, frames: readonly Buffer[]): boolean {
@@ -245,8 +245,7 @@ export class PeerTransport {
           continue;
         }
         const wire = f as Wire;
-        const problem =
-          typeof wire !== 'object' || wire === null ? 'not a message frame' : wire.t === 'msg' ? peerMessageProblem(wire.m) : wire.t === 'strong' ? strongMessageProblem(wire.m) : 'not a message frame';
+        const problem = wireProblem(wire);
         if (problem !== null) {
           this.badMessages++;
           this.#o.log.error({ peer: from, problem }, 'peer sent a malformed message; dropping the link (check that both run the same Tern version)');
@@ -254,8 +253,7 @@ export class PeerTransport {
           return;
         }
         this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
-        if (wire.t === 'msg') this.#o.onMessage(from, wire.m);
-        else this.#o.onStrongMessage(from, wire.m);
+        this.#o.onMessage(from, wire.t === 'msg' ? { ch: 'async', m: wire.m } : wire.t === 'strong' ? { ch: 'strong', m: wire.m } : { ch: 'node', m: wire.m });
       }
     });
   }
@@ -274,5 +272,19 @@ export class PeerTransport {
     if (!this.#links.has(hello.region)) return refuse(`region ${String(hello.region)} is not a peer of ${this.#o.region} in this cluster`);
     socket.write(encodeFrame({ t: 'welcome', region: this.#o.region } satisfies Welcome));
     return hello.region;
+  }
+}
+
+function wireProblem(wire: Wire): string | null {
+  if (typeof wire !== 'object' || wire === null) return 'not a message frame';
+  switch (wire.t) {
+    case 'msg':
+      return peerMessageProblem(wire.m);
+    case 'strong':
+      return strongMessageProblem(wire.m);
+    case 'node':
+      return controlMessageProblem(wire.m);
+    default:
+      return 'not a message frame';
   }
 }
