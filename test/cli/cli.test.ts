@@ -75,6 +75,32 @@ describe('terndb command line', () => {
     }
   });
 
+  it('failover settings that contradict each other exit 2 naming the field, before anything starts', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tern-cfg-'));
+    try {
+      const file = path.join(dir, 'c.yaml');
+      const two = 'cluster: x\nregions:\n  - { name: a, node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: da } }\n  - { name: b, node: { id: b, api: "127.0.0.1:3", peer: "127.0.0.1:4", data: db } }\n';
+      const refused = (yaml: string, pattern: RegExp) => {
+        writeFileSync(file, yaml);
+        const r = terndb('node', '--config', file, '--node', 'a');
+        expect(r.code, r.err).toBe(2);
+        expect(r.err).toMatch(pattern);
+      };
+      // A lease that a renewal cannot outlive across an election (renew + 2 × election + offset).
+      refused(`${two}settings: { leaseMs: 2000 }\n`, /settings\.leaseMs: must be at least renewMs \+ 2 × raftElectionMs \+ maxClockOffsetMs \(1000 \+ 2 × 1000 \+ 500 = 3500 ms\)/);
+      refused(`${two}settings: { raftElectionMs: 3000 }\n`, /settings\.leaseMs/);
+      refused(`${two}settings: { renewMs: 1600 }\n`, /settings\.leaseMs: .*\(1600 \+ 2 × 1000 \+ 500 = 4100 ms\)/);
+      refused(`${two}settings: { readReadyLagMs: 500 }\n`, /settings\.readReadyLagMs: must be at least writeReadyLagMs/);
+      refused(`${two}settings: { failoverOrder: { a: [mars] } }\n`, /settings\.failoverOrder\.a\[0\]: mars is not a region/);
+      refused(`${two}settings: { failoverOrder: { a: [a] } }\n`, /settings\.failoverOrder\.a\[0\]: a cannot take over its own rows/);
+      refused(`${two}settings: { failoverOrder: { zz: [b] } }\n`, /settings\.failoverOrder\.zz/);
+      // home-with-failover with nowhere to fail over to.
+      refused('cluster: x\nregions:\n  - { name: a, node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: da } }\ntables:\n  t: { ownership: home-with-failover, home: { region: a } }\n', /tables\.t\.ownership: home-with-failover needs a second region/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('every command has --help', () => {
     for (const args of [['--help'], ['demo', '--help'], ['node', '--help'], ['wan', '--help'], ['status', '--help'], ['sim', '--help'], ['bench', '--help'], ['errors', '--help']]) {
       const r = terndb(...args);

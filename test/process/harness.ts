@@ -4,7 +4,7 @@
  * stopped in stop(), and also when the test process exits, even after a failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,8 @@ export interface ClusterOptions {
   wan?: boolean;
   /** Merged over the defaults ({tickIntervalMs: 10}). */
   settings?: Record<string, unknown>;
+  /** Extra environment per region's node (libfaketime, say). */
+  env?: Record<string, Record<string, string>>;
 }
 
 export const defaultTables = {
@@ -91,11 +93,11 @@ export class ProcessCluster {
       this.#wan = this.#spawn('wan', ['wan', '--config', this.configPath]);
       await this.waitFor(`http://127.0.0.1:${this.controlPort}/v1/wan`);
     }
-    await Promise.all(this.regions.map((r) => this.startNode(r)));
+    await Promise.all(this.regions.map((r) => this.startNode(r, this.o.env?.[r])));
   }
 
-  #spawn(name: string, args: string[]): ChildProcess {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  #spawn(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const log = createWriteStream(path.join(this.dir, `${name}.log`), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -104,9 +106,24 @@ export class ProcessCluster {
     return child;
   }
 
-  async startNode(region: string): Promise<void> {
-    this.procs.set(region, this.#spawn(region, ['node', '--config', this.configPath, '--node', region]));
+  /** Starts a region's node (with extra environment, for libfaketime) and waits until it is write-ready. */
+  async startNode(region: string, env: Record<string, string> = {}): Promise<void> {
+    this.procs.set(region, this.#spawn(region, ['node', '--config', this.configPath, '--node', region], env));
     await this.waitFor(`${this.url(region)}/readyz`);
+  }
+
+  /** Sends a signal (SIGSTOP, SIGCONT) to a region's node. */
+  signal(region: string, signal: NodeJS.Signals): void {
+    this.procs.get(region)?.kill(signal);
+  }
+
+  /** The node's log so far, one parsed pino line per entry. */
+  logLines(region: string): Array<Record<string, unknown>> {
+    const text = readFileSync(path.join(this.dir, `${region}.log`), 'utf8');
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
   url(region: string): string {
@@ -134,6 +151,8 @@ export class ProcessCluster {
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill(signal);
+      // A stopped process (SIGSTOP) handles SIGTERM only once it runs again.
+      p.kill('SIGCONT');
     });
   }
 

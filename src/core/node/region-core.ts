@@ -89,7 +89,7 @@ export class RegionCore {
   #replies: Array<{ id: number; reply: RegionReply }> = [];
   #events: NodeEvent[] = [];
   #began = false;
-  #lastSlots = new Map<RegionId, string>();
+  #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
   /**
    * Each peer's lag as it stood when this node last heard from it: how far its stream had got
    * behind the peer's own clock. A peer that falls silent (a partition) is then no longer reachable
@@ -359,12 +359,16 @@ export class RegionCore {
     const table = this.strong.state.leases;
     this.#leases.observe(table, this.#clock.monoMs);
     for (const [region, s] of table.slots()) {
-      const key = `${s.holder ?? ''}/${s.epoch}/${s.drained}/${s.handback}`;
-      if (this.#lastSlots.get(region) === key) continue;
+      const now = { holder: s.holder, epoch: s.epoch, drained: s.drained, handback: s.handback };
       const before = this.#lastSlots.get(region);
-      this.#lastSlots.set(region, key);
-      if (before === undefined && s.changedIndex === 0) continue;
-      const what = s.drained ? 'drained' : s.handback ? 'handback asked' : s.holder === null ? 'released' : s.holder === region ? 'held by its region' : `taken over by ${s.holder}`;
+      this.#lastSlots.set(region, now);
+      if (before === undefined ? s.changedIndex === 0 : before.holder === now.holder && before.epoch === now.epoch && before.drained === now.drained && before.handback === now.handback) continue;
+      const what =
+        before !== undefined && before.drained !== now.drained
+          ? now.drained ? 'drained' : 'undrained'
+          : before !== undefined && before.handback !== now.handback && now.handback
+            ? 'handback asked'
+            : s.holder === null ? 'released' : s.holder === region ? 'held by its region' : `taken over by ${s.holder}`;
       this.#events.push({ kind: 'lease', slot: region, holder: s.holder, epoch: s.epoch, what });
     }
   }

@@ -55,6 +55,8 @@ export interface StrongStatus {
   readonly leader: RegionId | null;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** Of the applied entries, how many were write-lease commands (since this node started). */
+  readonly leaseEntries: number;
   readonly leaseValid: boolean;
   readonly logEntries: number;
 }

@@ -94,6 +94,12 @@ function compareValues(current: JsonValue, op: Compare & { kind: 'field' | 'vers
 export class StrongState {
   /** The index of the last entry applied. */
   index = 0;
+  /**
+   * Entries applied that were the regions' own write-lease commands (renewals come every renewMs):
+   * index − leaseEntries moves only for what clients and operators asked, and leader no-ops.
+   * Counted from this node's start or last snapshot install.
+   */
+  leaseEntries = 0;
   /** The latest proposer time seen: idempotency records expire by it. */
   wallMs = 0;
   readonly #rows = new Map<string, Map<string, StrongRow>>();
@@ -181,6 +187,7 @@ export class StrongState {
         return { ok: true, kind: 'table', table: command.table, policy: command.policy };
       }
       case 'lease': {
+        this.leaseEntries++;
         const { granted, slot } = this.leases.apply(index, command);
         return { ok: true, kind: 'lease', op: command.op, granted, slot: command.slot, lease: slot };
       }
