@@ -4,12 +4,13 @@ import { runCoreBench } from '../bench/core-bench.js';
 import { runWindowsBench } from '../bench/windows-bench.js';
 import { runNodeBench } from '../bench/node-bench.js';
 import { runStrongBench } from '../bench/strong-bench.js';
+import { runFailoverBench } from '../bench/failover-bench.js';
 import { intOption } from './options.js';
 
 export function benchCommand(): Command {
   return new Command('bench')
     .description('run a named benchmark and print its figures')
-    .argument('<name>', 'core: remote-op apply rate of one replica on memory storage; windows: conflict windows after a long partition; node: a region node over HTTP, replication lag, SQLite storage; strong: strong writes and lease reads through the WAN emulator, and etcd 3.4 side by side when installed')
+    .argument('<name>', 'core: remote-op apply rate of one replica on memory storage; windows: conflict windows after a long partition; node: a region node over HTTP, replication lag, SQLite storage; strong: strong writes and lease reads through the WAN emulator, and etcd 3.4 side by side when installed; failover: isolation → fenced and → failover region accepting, heal → write-ready after 10,000 missed writes, restart → write-ready')
     .option('--ops <n>', 'ops per measured round', intOption('--ops', 1000), 200_000)
     .option('--rounds <n>', 'measured rounds (the median is reported)', intOption('--rounds', 1, 100), 5)
     .option('--seconds <n>', 'node, strong: seconds per measurement', intOption('--seconds', 1, 600), 5)
@@ -19,8 +20,9 @@ export function benchCommand(): Command {
       else if (name === 'windows') runWindowsBench([1_000, 2_000, 4_000], print);
       else if (name === 'node') await runNodeBench(print, flags.seconds);
       else if (name === 'strong') await runStrongBench(print, flags.seconds, Math.min(flags.rounds, 9));
+      else if (name === 'failover') await runFailoverBench(print, Math.min(flags.rounds, 9));
       else {
-        process.stderr.write(`terndb bench: unknown benchmark '${name}' (known: core, windows, node, strong)\n`);
+        process.stderr.write(`terndb bench: unknown benchmark '${name}' (known: core, windows, node, strong, failover)\n`);
         process.exitCode = 2;
       }
     });
