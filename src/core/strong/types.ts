@@ -82,7 +82,7 @@ export type StrongCommandBody =
   /**
    * Gives back every value of `field` the row `key` holds a claim on, except `keep`, whose claim
    * was last made at or below log index `upTo` (a claim made later may belong to a write this
-   * release knows nothing of; see src/server/strong-unique.ts for why that makes it safe).
+   * release knows nothing of; see src/core/node/unique-gate.ts for why that makes it safe).
    */
   | { readonly t: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: JsonValue | null; readonly upTo: number; readonly wallMs: number };
 

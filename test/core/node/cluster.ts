@@ -6,7 +6,7 @@
  */
 import { replicaDefaults } from '../../../src/core/replica/config.js';
 import { failoverDefaults, type FailoverSettings, type NodeKnobs } from '../../../src/core/node/config.js';
-import type { Envelope, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
+import type { Envelope, NodeEvent, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
 import { RegionCore } from '../../../src/core/node/region-core.js';
 import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
 import { MemoryStorage } from '../../../src/storage/memory-storage.js';
@@ -39,6 +39,15 @@ export interface ClusterOptions {
   readonly failover?: Partial<FailoverSettings>;
   readonly knobs?: NodeKnobs;
   readonly maxClockOffsetMs?: number;
+  /** Extra tables, beside nodeTables (the same configuration in every region). */
+  readonly tables?: Readonly<Record<string, TablePolicy>>;
+}
+
+/** An event a core reported, with the real time and the region. */
+export interface RecordedEvent {
+  readonly at: number;
+  readonly region: string;
+  readonly event: NodeEvent;
 }
 
 export class RegionCluster {
@@ -57,6 +66,10 @@ export class RegionCluster {
   #nextId = 1;
   readonly #rng = new Prng(7);
   readonly #o: ClusterOptions;
+  /** Every event any core reported, in order. */
+  readonly events: RecordedEvent[] = [];
+  /** Called after every step of any core (to check an invariant at every simulated instant). */
+  onStep: ((region: string) => void) | null = null;
 
   constructor(options: ClusterOptions = {}) {
     this.#o = options;
@@ -74,14 +87,15 @@ export class RegionCluster {
   #open(region: string): void {
     this.#monoOrigin.set(region, this.nowMs - 5000 * (regions.indexOf(region) + 1));
     const offset = this.#o.maxClockOffsetMs ?? 100;
+    const tables = { ...nodeTables, ...this.#o.tables };
     const core = RegionCore.open(
       {
         region,
-        replica: { ...replicaDefaults, region, regions, tables: nodeTables, mergeFunctions: {}, maxClockOffsetMs: offset },
+        replica: { ...replicaDefaults, region, regions, tables, mergeFunctions: {}, maxClockOffsetMs: offset },
         strong: {
           region,
           regions,
-          tables: nodeTables,
+          tables,
           mergeFunctions: [],
           tickMs: 10,
           heartbeatMs: 50,
@@ -117,6 +131,8 @@ export class RegionCluster {
       if (!this.cut.has(`${region}|${to}`)) this.#queue.push({ at: this.nowMs + this.oneWayMs, from: region, to, message });
     }
     for (const { id, reply } of out.replies) this.replies.set(id, reply);
+    for (const event of out.events) this.events.push({ at: this.nowMs, region, event });
+    this.onStep?.(region);
   }
 
   submit(region: string, request: RegionRequest): number {
@@ -178,5 +194,21 @@ export class RegionCluster {
 
   write(region: string, table: string, key: string, set: Record<string, unknown>): RegionReply | undefined {
     return this.await(this.submit(region, { api: 'async', request: { kind: 'write', table, key, body: { set } } }));
+  }
+
+  /** The row's fields as `region` shows them (an eventual read; undefined if the read failed). */
+  read(region: string, table: string, key: string): Record<string, unknown> | null | undefined {
+    const r = this.await(this.submit(region, { api: 'async', request: { kind: 'read', table, key } }));
+    return r !== undefined && r.ok && r.kind === 'read' ? (r.row?.fields ?? null) : undefined;
+  }
+
+  /** An operator request to `region`'s admin API. */
+  admin(region: string, kind: 'drain' | 'undrain', target: unknown): RegionReply | undefined {
+    return this.await(this.submit(region, { api: 'admin', request: { kind, region: target } }));
+  }
+
+  /** `region`'s view of the lease slot of `slot`. */
+  lease(region: string, slot: string) {
+    return this.core(region).status().leases.find((l) => l.region === slot);
   }
 }
