@@ -103,7 +103,7 @@ export class LeaseAgent {
     for (const slot of this.#regions) {
       const asked = this.#asked.get(slot);
       if (asked !== undefined && c.monoMs - asked < this.#s.leaseMs) continue;
-      const command = slot === this.#self ? this.#forOwn(table.slot(slot), c) : this.#forOther(slot, table.slot(slot), c);
+      const command = slot === this.#self ? this.#forOwn(table.slot(slot), c) : this.#forOther(slot, table.slot(slot), table.slot(this.#self).drained, c);
       if (command === null) continue;
       this.#asked.set(slot, c.monoMs);
       out.push(command);
@@ -147,12 +147,13 @@ export class LeaseAgent {
     return s.handback ? null : { t: 'lease', op: 'handback', slot: self, wallMs: 0 };
   }
 
-  #forOther(home: RegionId, s: LeaseSlot, c: LeaseConditions): LeaseCommandBody | null {
+  #forOther(home: RegionId, s: LeaseSlot, drained: boolean, c: LeaseConditions): LeaseCommandBody | null {
     if (s.holder === this.#self) {
-      if (s.handback) return this.#release(home, s, c);
+      // Asked to hand back, or drained ourselves: an evacuated region gives up what it took over too.
+      if (s.handback || drained) return this.#release(home, s, c);
       return c.trusted && this.#renewDue(s, c) ? this.#acquire(home, s, c) : null;
     }
-    if (!c.failoverTables || !c.trusted || !c.caughtUp || !c.ownLease || !this.#firstCandidate(home, c)) return null;
+    if (drained || !c.failoverTables || !c.trusted || !c.caughtUp || !c.ownLease || !this.#firstCandidate(home, c)) return null;
     // A drained home gave its rows up itself: take them at once. Otherwise only once nobody can still hold them.
     const free = s.holder === null && s.drained;
     return free || this.#lapsed(home, s, c.monoMs) ? this.#acquire(home, s, c) : null;

@@ -119,7 +119,7 @@ export class RegionCore {
       strongIndex: () => this.strong.state.index,
       holds: (slot, s) => this.#holds(slot, s),
       fencedReason: () => (this.#stage.stage === 'fenced' && this.#stage.reason !== null ? this.#stage.reason : 'lease'),
-      ableRegions: (slot) => this.#ableRegions(slot),
+      ableRegions: (slot, policy) => this.#ableRegions(slot, policy),
       fenceByLatestEpoch: config.knobs?.fenceByLatestEpoch === true,
     });
     this.replica = Replica.open({ ...config.replica, tables: this.strong.tables() }, storage, this.#clock.replicaMs(false), { guard });
@@ -173,9 +173,13 @@ export class RegionCore {
    */
   begin(inputs: readonly RegionInput[], time: number | NodeTime): Envelope[] {
     this.#began = true;
-    this.#clock.advance(nodeTime(time), this.#trusted);
+    const t = nodeTime(time);
+    // The guard sees a step of the wall clock before anything uses it: a request in this very turn
+    // must not be admitted, nor the clocks anchored, on a reading that just stepped.
+    this.#guard.observe({ wallMs: t.wallMs, steadyMs: this.#clock.steadyMs, monoMs: Math.max(this.#clock.monoMs, t.monoMs) });
+    if (this.#trusted && !this.#guard.trusted()) this.#updateStage();
+    this.#clock.advance(t, this.#trusted);
     const reading = this.#clock.reading();
-    this.#guard.observe(reading);
     this.#gate.setTime({ wallMs: this.#clock.replicaMs(this.#trusted), monoMs: reading.monoMs });
     let ticked = false;
     for (const input of inputs) {
@@ -305,6 +309,8 @@ export class RegionCore {
 
   #holds(slot: RegionId, s: LeaseSlot): Holding | null {
     if (!this.#trusted) return null;
+    // A drained region writes no guarded rows: not its own, nor those it took over.
+    if (slot !== this.region && this.strong.state.leases.slot(this.region).drained) return null;
     return this.#leases.holds(s, slot, this.#clock.monoMs);
   }
 
@@ -341,13 +347,17 @@ export class RegionCore {
     };
   }
 
-  /** Regions that could take a write of `slot`'s rows now, as far as this one knows. */
-  #ableRegions(slot: RegionId): RegionId[] {
-    const s = this.strong.state.leases.slot(slot);
+  /** Regions that could take a write of `slot`'s rows of a table with `policy` now, as far as this one knows. */
+  #ableRegions(slot: RegionId, policy: TablePolicy): RegionId[] {
     const writers = this.#peers.serving(this.#clock.monoMs).writers;
+    // Multi-writer rows (whenIsolated: reject): any region writes them under its own lease.
+    if (policy.ownership === 'multi-writer') return [...writers];
+    // Home rows: only their home, which is this region (elsewhere the answer is WRONG_REGION).
+    if (policy.ownership === 'home') return [];
+    const s = this.strong.state.leases.slot(slot);
     if (s.holder !== null && s.holder !== this.region) return [s.holder];
     if (slot !== this.region) return writers.includes(slot) ? [slot] : [];
-    return writers.filter((r) => this.#failoverOrder(slot).includes(r) && this.#failoverTables());
+    return writers.filter((r) => this.#failoverOrder(slot).includes(r));
   }
 
   #info(): PeerInfo {

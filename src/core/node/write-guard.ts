@@ -27,8 +27,8 @@ export interface WriteRightsPort {
   holds(slot: RegionId, s: LeaseSlot): Holding | null;
   /** Why this region may not write guarded rows now, for the FENCED message ('lease', 'drain', 'clock'). */
   fencedReason(): string;
-  /** Regions that could take a write of `slot`'s rows now (for the FENCED body). */
-  ableRegions(slot: RegionId): readonly RegionId[];
+  /** Regions that could take a write of `slot`'s rows of a table with `policy` now (for the FENCED body). */
+  ableRegions(slot: RegionId, policy: TablePolicy): readonly RegionId[];
   readonly fenceByLatestEpoch: boolean;
 }
 
@@ -52,13 +52,13 @@ export class RegionWriteGuard implements WriteGuard {
       return { ok: false, error: ternError('WRONG_REGION', `row ${key} of ${table} is homed in ${slot}, whose rows ${s.holder} writes while ${slot} is away; send the write there`, { home: s.holder }) };
     }
     const held = p.holds(slot, s);
-    if (held === null) return { ok: false, error: this.#fenced(table, key, slot) };
+    if (held === null) return { ok: false, error: this.#fenced(table, key, slot, policy) };
     return { ok: true, fence: { slot, epoch: held.epoch, at: p.strongIndex() } };
   }
 
-  #fenced(table: string, key: string, slot: RegionId): TernError {
+  #fenced(table: string, key: string, slot: RegionId, policy: TablePolicy): TernError {
     const p = this.#p;
-    const able = p.ableRegions(slot);
+    const able = p.ableRegions(slot, policy);
     const where = able.length > 0 ? `; ${able.join(', ')} can take it` : '; no region can take it right now';
     const rows = slot === p.self ? `rows of region ${p.self}` : `rows homed in ${slot}`;
     return ternError('FENCED', `region ${p.self} may not write row ${key} of ${table} now (${p.fencedReason()}: it does not hold the write lease for ${rows})${where}`, { reason: p.fencedReason(), regions: [...able] });

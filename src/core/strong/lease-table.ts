@@ -80,7 +80,11 @@ export class LeaseTable {
       const e = h[i] as LeaseHistoryEntry;
       if (e.from <= index) return { holder: e.holder, epoch: e.epoch };
     }
-    return h.length >= leaseHistoryMax ? null : { holder: null, epoch: 0 };
+    // Before the first entry: vacant if that entry is the slot's first grant ever (epoch 1), or if
+    // nothing was ever dropped; otherwise the history no longer reaches back that far.
+    const first = h[0];
+    const complete = first === undefined || h.length < leaseHistoryMax || (first.holder !== null && first.epoch === 1);
+    return complete ? { holder: null, epoch: 0 } : null;
   }
 
   /** Applies a lease command at log `index`: whether it was granted (acquire) and the slot after it. */

@@ -264,12 +264,12 @@ describe('region core: the clock guard', () => {
     expect(clock).toEqual([true, false, true]);
   });
 
-  // BUG (src/core/node/region-core.ts, begin()): the trust verdict is refreshed only by
+  // Regression (found by this test, fixed in begin()): the trust verdict was refreshed only by
   // #updateStage() at the end of commit(), so the turn in which the guard first sees a step of the
   // wall clock (and forgets every measurement) still admits requests with the old stage and runs
   // the replica with `#trusted` true and replicaMs(true), the stepped wall clock: a write in that
   // turn is taken and stamped with a clock 500 ms ahead of every other region.
-  it.fails('a write taken in the very turn the wall clock steps is not stamped with the stepped clock', () => {
+  it('a write taken in the very turn the wall clock steps is not stamped with the stepped clock', () => {
     const c = ready();
     c.run(500);
     c.wallOffsetMs.set('c', 5 * offsetMs);
@@ -277,13 +277,13 @@ describe('region core: the clock guard', () => {
     expect(!isOk(r) || hlcWallOf(r) <= c.nowMs + offsetMs).toBe(true);
   });
 
-  // BUG (src/core/node/region-core.ts begin(), `this.#clock.advance(nodeTime(time), this.#trusted)`,
+  // Regression (fixed in begin(), `this.#clock.advance(t, this.#trusted)` after the guard's look),
   // with src/core/node/node-clock.ts advance()): the same stale verdict makes NodeClock anchor "the
   // last trusted reading" to the stepped wall clock. node-clock.ts says a clock far ahead "does not
   // move the replica's deadlines, staleness or collection", yet while fenced for the clock the
   // replica runs as far ahead as the step: the lag the stage reports jumps by 2 s though nothing
   // is behind.
-  it.fails('while fenced for a clock that stepped ahead, the replica’s time (and the lag) does not jump with it', () => {
+  it('while fenced for a clock that stepped ahead, the replica’s time (and the lag) does not jump with it', () => {
     const c = ready();
     c.run(500);
     const before = c.core('c').stage.lagMs ?? 0;
@@ -335,13 +335,13 @@ describe('region core: drain', () => {
     expect(c.events.some((e) => e.event.kind === 'lease' && e.event.what === 'drained')).toBe(false);
   });
 
-  // BUG (src/core/node/lease-agent.ts: #forOther renews a takeover whatever its own slot says, and
+  // Regression (fixed in lease-agent.ts #forOther, which renewed a takeover whatever its own slot said, and
   // holds() checks `drained` only for the region's own slot): a drained region gives up its own
   // slot, but keeps, renews and writes under a takeover of another region's slot. admission.ts
   // documents "fenced (lease, drain): served, except guarded rows: 503 FENCED"; here a region fenced
   // for a drain goes on taking guarded writes of the rows it took over, and the next candidate (c)
   // can never take them while it renews.
-  it.fails('a drained region gives up the rows it had taken over, so the next failover region takes them', () => {
+  it('a drained region gives up the rows it had taken over, so the next failover region takes them', () => {
     const c = ready();
     c.write('a', 'failover', 'f1', { home: 'a' });
     c.run(300);
@@ -382,13 +382,13 @@ describe('region core: restart', () => {
 });
 
 describe('region core: hints', () => {
-  // BUG (src/core/node/region-core.ts #ableRegions(slot), via WriteRightsPort.ableRegions in
+  // Regression (fixed: #ableRegions now takes the table's policy; it was chosen per slot, via WriteRightsPort.ableRegions in
   // write-guard.ts, which is not given the table's policy): the regions a FENCED answer names
   // are chosen per slot, not per table. While b holds a's slot (a back from isolation, before the
   // handback), a write of a `home` row of a at a is FENCED naming b, and b answers WRONG_REGION
   // naming a: a client following the hints goes back and forth. For ownership 'home' only the home
   // can write (regions should be []); for multi-writer tables any write-ready region can.
-  it.fails('a FENCED answer for a home row names no region that would refuse it as WRONG_REGION', () => {
+  it('a FENCED answer for a home row names no region that would refuse it as WRONG_REGION', () => {
     const c = ready();
     c.write('a', 'homed', 'h1', { home: 'a' });
     c.run(300);

@@ -177,11 +177,11 @@ describe('lease table: epochs and history', () => {
     expect(t.holderAt('a', 10_000)).toEqual(t.holderAt('a', leaseHistoryMax + 1));
   });
 
-  // BUG (src/core/strong/lease-table.ts, holderAt, `return h.length >= leaseHistoryMax ? null : ...`):
+  // Regression (fixed in lease-table.ts holderAt, which inferred a trimmed history from its length alone):
   // with exactly leaseHistoryMax changes nothing has been dropped yet, so the history still reaches
   // back to the start and an index before the first grant was vacant ({null, 0}); holderAt infers
   // "trimmed" from the length alone and answers null ("cannot tell", so the guard accepts).
-  it.fails(`with exactly ${leaseHistoryMax} changes (none dropped), an index before the first grant is still known to be vacant`, () => {
+  it(`with exactly ${leaseHistoryMax} changes (none dropped), an index before the first grant is still known to be vacant`, () => {
     const t = new LeaseTable();
     let last = 0;
     for (let i = 1; i <= leaseHistoryMax; i++) {
