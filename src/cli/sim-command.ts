@@ -5,7 +5,10 @@
 import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { faultKinds } from '../sim/faults.js';
+import { regionSimDefaults, runRegionSimulation, type RegionSimulationResult } from '../sim/region/run.js';
+import { regionMixes, type RegionMix } from '../sim/region/workload.js';
 import { parseFaults, runSimulation, simDefaults, type SimulationResult } from '../sim/run.js';
+import type { Verdict } from '../sim/history.js';
 import { runSweep, type SimWorld } from '../sim/sweep.js';
 import { runStrongSimulation, type StrongSimulationResult } from '../sim/strong/run.js';
 import { intOption } from './options.js';
@@ -20,6 +23,29 @@ interface SimFlags {
   workers?: number;
   world: SimWorld;
   duration?: number;
+  mix: RegionMix;
+}
+
+function printVerdicts(verdicts: readonly Verdict[]): void {
+  for (const v of verdicts) {
+    process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
+    for (const line of v.violations) process.stdout.write(`         ${line.replace(/\n/g, '\n         ')}\n`);
+  }
+}
+
+function printRegionRun(r: RegionSimulationResult, json: boolean): void {
+  if (json) {
+    const { record: _record, ...rest } = r;
+    process.stdout.write(JSON.stringify(rest) + '\n');
+    return;
+  }
+  const s = r.stats;
+  process.stdout.write(`seed ${r.seed} (region): ${s.invokes} async calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.strongOps} strong calls (${s.strongOks} ok), ` +
+    `${s.crashes} crashes, ${s.partitions} partitions, ${s.pauses} pauses, ${s.clockJumps} clock jumps, ${s.leaseGrants} lease grants (${s.takeovers} takeovers), ` +
+    `${s.guardedAcks} guarded writes, ${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
+  printVerdicts(r.verdicts);
+  process.stdout.write(`trace ${r.traceHash}\n`);
+  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
 }
 
 function printStrongRun(r: StrongSimulationResult, json: boolean): void {
@@ -31,10 +57,7 @@ function printStrongRun(r: StrongSimulationResult, json: boolean): void {
   const s = r.stats;
   process.stdout.write(`seed ${r.seed} (strong): ${s.ops} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
     `${s.elections} terms with a leader, ${s.leaseReads} lease reads, ${s.readIndexReads} read-index reads, ${s.forwarded} forwarded, ${s.snapshots} snapshots\n`);
-  for (const v of r.verdicts) {
-    process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
-    for (const line of v.violations) process.stdout.write(`         ${line.replace(/\n/g, '\n         ')}\n`);
-  }
+  printVerdicts(r.verdicts);
   process.stdout.write(`trace ${r.traceHash}\n`);
   if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
 }
@@ -49,10 +72,7 @@ function printRun(r: SimulationResult, json: boolean): void {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   process.stdout.write(`seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${plural(s.crashes, 'crash', 'crashes')}, ${plural(s.partitions, 'partition', 'partitions')}, ` +
     `${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
-  for (const v of r.verdicts) {
-    process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
-    for (const line of v.violations) process.stdout.write(`         ${line}\n`);
-  }
+  printVerdicts(r.verdicts);
   process.stdout.write(`trace ${r.traceHash}\n`);
   if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
 }
@@ -65,8 +85,9 @@ export function simCommand(): Command {
     .option('--regions <n>', 'regions to simulate', intOption('--regions', 1, 8), simDefaults.regions)
     .option('--ops <n>', 'client calls in the fault phase', intOption('--ops', 1, 1_000_000), simDefaults.ops)
     .option('--faults <list>', `comma list of ${faultKinds.join(', ')}, or all, or none`, 'none')
-    .addOption(new Option('--world <world>', 'async: replicas of async tables; strong: the Raft group of strong tables').choices(['async', 'strong']).default('async'))
-    .option('--duration <ms>', 'strong world: length of the fault phase in simulated ms', intOption('--duration', 500, 600_000))
+    .addOption(new Option('--world <world>', 'async: replicas of async tables; strong: the Raft group of strong tables; region: whole region cores (both engines, write leases, clock guard, stages) with every checker').choices(['async', 'strong', 'region']).default('async'))
+    .option('--duration <ms>', `strong and region worlds: length of the fault phase in simulated ms (region: ${regionSimDefaults.durationMs})`, intOption('--duration', 500, 600_000))
+    .addOption(new Option('--mix <mix>', 'region world: which clients run (all: async, guarded and strong tables; async: async and guarded tables; strong: strong tables)').choices([...regionMixes]).default(regionSimDefaults.mix))
     .option('--json', 'print one JSON object per run')
     .addOption(new Option('--workers <n>', 'sweep: worker threads').argParser(intOption('--workers', 1, 64)).default(Math.max(1, cpus().length)))
     .addHelpText('after', `
@@ -75,6 +96,12 @@ Examples:
   terndb sim --seeds 500 --faults all     a sweep over seeds 1..500
   terndb sim --world strong --seeds 200 --faults all
                                           the Raft group: registers checked for linearizability, a bank
+  terndb sim --world region --seeds 1000 --faults all
+                                          whole region cores: async, guarded and strong tables in one run,
+                                          every checker of both worlds plus fencing, staged rejoin,
+                                          failover survival and the clock guard; faults add process
+                                          pauses longer than the write lease (--mix async|strong
+                                          narrows the clients)
 Exit code 1 when any checker finds a violation; the output names the command that replays it.`)
     .action(async (flags: SimFlags) => {
       const faults = parseFaults(flags.faults);
@@ -84,6 +111,13 @@ Exit code 1 when any checker finds a violation; the output names the command tha
         return;
       }
       const base = { regions: flags.regions, ops: flags.ops, faults };
+      const duration = flags.duration !== undefined ? { durationMs: flags.duration } : {};
+      if (flags.seeds === undefined && flags.world === 'region') {
+        const r = runRegionSimulation({ seed: flags.seed, regions: flags.regions, faults, mix: flags.mix, ...duration });
+        printRegionRun(r, flags.json === true);
+        process.exitCode = r.ok ? 0 : 1;
+        return;
+      }
       if (flags.seeds === undefined && flags.world === 'strong') {
         const r = runStrongSimulation({ seed: flags.seed, regions: flags.regions, faults, ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}) });
         printStrongRun(r, flags.json === true);
@@ -96,7 +130,7 @@ Exit code 1 when any checker finds a violation; the output names the command tha
         process.exitCode = r.ok ? 0 : 1;
         return;
       }
-      const summary = await runSweep({ world: flags.world, first: flags.seed, count: flags.seeds, workers: flags.workers ?? 1, ...base }, {
+      const summary = await runSweep({ world: flags.world, first: flags.seed, count: flags.seeds, workers: flags.workers ?? 1, ...base, ...duration, ...(flags.world === 'region' ? { mix: flags.mix } : {}) }, {
         progress: (done, total, failed) => {
           if (process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total} seeds, ${failed} failed`);
         },

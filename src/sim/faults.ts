@@ -1,13 +1,14 @@
 /**
  * Fault workloads, planned up front from the seed and kept apart from correctness workloads so
  * the two combine freely: partitions of several shapes, crashes (between steps or during a
- * commit), message loss, duplication and reordering, and clock skew, drift and jumps within and
- * beyond the max offset.
+ * commit), message loss, duplication and reordering, clock skew, drift and jumps within and
+ * beyond the max offset, and process pauses (SIGSTOP: the node takes nothing for a while, then
+ * wakes with its clocks moved on; planned by `planPauses`, which only the region world uses).
  */
 import type { LinkFaults } from './network.js';
 import type { Prng } from './prng.js';
 
-export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock'] as const;
+export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock', 'pause'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export type FaultAction =
@@ -16,7 +17,9 @@ export type FaultAction =
   | { readonly k: 'crash'; readonly node: number; readonly duringCommit: boolean }
   | { readonly k: 'restart'; readonly node: number }
   | { readonly k: 'clock'; readonly node: number; readonly offsetMs: number }
-  | { readonly k: 'links'; readonly faults: LinkFaults };
+  | { readonly k: 'links'; readonly faults: LinkFaults }
+  /** The node takes no input for `ms` (its queue waits), then wakes with its clocks `ms` later. */
+  | { readonly k: 'pause'; readonly node: number; readonly ms: number };
 
 export interface FaultPlan {
   readonly actions: ReadonlyArray<readonly [number, FaultAction]>;
@@ -107,4 +110,20 @@ export function planFaults(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, 
     bridgeThroughHeal = [a, c];
   }
   return { actions, initialOffsetsMs, driftPpm, offsetExceeded, bridgeThroughHeal };
+}
+
+/**
+ * Process pauses, from their own generator so that adding them leaves the other kinds' plans (and
+ * so the async and strong worlds' seeds) as they were. Each lasts longer than `longerThanMs` (the
+ * write lease): a paused leaseholder wakes after others may have taken its rows over.
+ */
+export function planPauses(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, durationMs: number, longerThanMs: number): Array<readonly [number, FaultAction]> {
+  if (!kinds.has('pause')) return [];
+  const out: Array<readonly [number, FaultAction]> = [];
+  const count = rng.between(1, 2);
+  for (let i = 0; i < count; i++) {
+    const ms = longerThanMs + rng.between(300, 2000);
+    out.push([rng.between(500, Math.max(500, durationMs - ms)), { k: 'pause', node: rng.int(n), ms }]);
+  }
+  return out;
 }

@@ -4,13 +4,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FaultKind } from './faults.js';
+import { regionReplayCommand } from './region/run.js';
+import type { RegionMix } from './region/workload.js';
 import { replayCommand } from './run.js';
 import { strongReplayCommand } from './strong/run.js';
 
-export type SimWorld = 'async' | 'strong';
+export type SimWorld = 'async' | 'strong' | 'region';
 
 export interface SweepOptions {
-  /** async: the replicas of async tables; strong: the Raft group of strong tables. */
+  /** async: the replicas of async tables; strong: the Raft group of strong tables; region: whole region cores. */
   readonly world: SimWorld;
   readonly first: number;
   readonly count: number;
@@ -18,6 +20,10 @@ export interface SweepOptions {
   readonly regions: number;
   readonly ops: number;
   readonly faults: readonly FaultKind[];
+  /** Strong and region worlds: the fault phase's length in simulated ms. */
+  readonly durationMs?: number;
+  /** Region world: which clients run. */
+  readonly mix?: RegionMix;
 }
 
 /** What a worker reports for one seed. */
@@ -56,8 +62,22 @@ export const strongCoverageMarks = [
   'elections', 'leaseReads', 'readIndexReads', 'followerReads', 'forwarded', 'snapshots', 'idempotentReplays', 'quorumTimeouts', 'crashes', 'partitions', 'infos',
 ] as const;
 
+/** The region world's: the failover machinery and the faults that exercise it. */
+export const regionCoverageMarks = [
+  'takeovers', 'leaseGrants', 'guardedAcks', 'fencedRefusals', 'notReady', 'pauses', 'clockJumps', 'crashes', 'partitions', 'elections',
+  'conflictsWriteWrite', 'idempotentReplays', 'leaseReads', 'readIndexReads', 'infos',
+] as const;
+
 export function marksOf(world: SimWorld): readonly string[] {
-  return world === 'strong' ? strongCoverageMarks : coverageMarks;
+  return world === 'strong' ? strongCoverageMarks : world === 'region' ? regionCoverageMarks : coverageMarks;
+}
+
+/** The command that replays one seed of a sweep. */
+export function sweepReplay(o: SweepOptions, seed: number): string {
+  const extra = o.durationMs !== undefined ? { durationMs: o.durationMs } : {};
+  if (o.world === 'strong') return strongReplayCommand({ seed, regions: o.regions, faults: o.faults, ...extra });
+  if (o.world === 'region') return regionReplayCommand({ seed, regions: o.regions, faults: o.faults, ...extra, ...(o.mix !== undefined ? { mix: o.mix } : {}) });
+  return replayCommand({ seed, regions: o.regions, ops: o.ops, faults: o.faults });
 }
 
 export async function runSweep(o: SweepOptions, listener: SweepListener): Promise<SweepSummary> {
@@ -77,15 +97,14 @@ export async function runSweep(o: SweepOptions, listener: SweepListener): Promis
             return;
           }
           const seed = seeds[next++] as number;
-          worker.postMessage({ world: o.world, seed, regions: o.regions, ops: o.ops, faults: o.faults });
+          worker.postMessage({ world: o.world, seed, regions: o.regions, ops: o.ops, faults: o.faults, durationMs: o.durationMs, mix: o.mix });
         };
         worker.on('message', (r: SeedOutcome) => {
           outcomes.push(r);
           for (const [k, v] of Object.entries(r.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
           if (!r.ok) {
             listener.failure(`seed ${r.seed} FAILED: ${r.failures.join(' | ')}`);
-            const replay = o.world === 'strong' ? strongReplayCommand({ seed: r.seed, regions: o.regions, faults: o.faults }) : replayCommand({ seed: r.seed, regions: o.regions, ops: o.ops, faults: o.faults });
-            listener.failure(`  replay: ${replay}`);
+            listener.failure(`  replay: ${sweepReplay(o, r.seed)}`);
           }
           listener.progress(outcomes.length, seeds.length, outcomes.filter((x) => !x.ok).length);
           feed();

@@ -412,7 +412,8 @@ function insertInsertPairs(table: string, ops: readonly Op[], policy: TablePolic
 }
 
 function opRef(op: Op, withKey: boolean): OpRef {
-  const ref = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc) };
+  // A guarded op's references name the lease epoch it was written under (semantics.md, failover).
+  const ref = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc), ...(op.fence !== undefined ? { epoch: op.fence.epoch } : {}) };
   return withKey ? { ...ref, key: op.key } : ref;
 }
 

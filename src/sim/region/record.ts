@@ -1,0 +1,87 @@
+/**
+ * What the region world records beyond the two older worlds' records (the async `RunRecord` and
+ * the strong `StrongRunRecord`): the facts the fencing, staged-rejoin, failover and clock-guard
+ * checkers need. All times are simulated true time (ms), never a node's clock.
+ */
+import type { Dot, RegionId } from '../../core/clock/version-vector.js';
+import type { RunRecord } from '../history.js';
+import type { StrongRunRecord } from '../strong/world.js';
+
+/** A guarded write a region acknowledged (a successful, non-replayed reply to a client). */
+export interface GuardedAck {
+  readonly region: RegionId;
+  readonly slot: RegionId;
+  readonly epoch: number;
+  /** The strong-log position in the fence stamp. */
+  readonly at: number;
+  readonly timeMs: number;
+  readonly table: string;
+  readonly key: string;
+  readonly dot: Dot;
+}
+
+/** A lease grant as the strong log holds it, with when some node first applied it. */
+export interface LeaseGrant {
+  readonly slot: RegionId;
+  readonly epoch: number;
+  readonly holder: RegionId;
+  readonly firstAppliedMs: number;
+}
+
+export type Access = 'read' | 'bounded-read' | 'write';
+
+/** A request that was answered successfully, with the serving core's stage when it admitted it. */
+export interface ServedRequest {
+  readonly region: RegionId;
+  readonly access: Access;
+  /** `api kind table/key`, for messages. */
+  readonly what: string;
+  readonly stage: string;
+  readonly reason: string | null;
+  readonly admittedMs: number;
+  readonly okMs: number;
+}
+
+/** A stage change of one node (`down` and `paused`/`awake` mark crashes, restarts and pauses). */
+export interface StageMark {
+  readonly region: RegionId;
+  readonly timeMs: number;
+  readonly stage: string;
+  readonly reason: string | null;
+}
+
+/** A node's wall clock pushed beyond the bound, and when it came back. */
+export interface ClockJump {
+  readonly region: RegionId;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly offsetMs: number;
+}
+
+/** An op a region created, with the true time and how far its HLC wall was ahead of true time. */
+export interface CreatedOp {
+  readonly region: RegionId;
+  readonly dot: Dot;
+  readonly timeMs: number;
+  readonly hlcAheadMs: number;
+}
+
+export interface RegionFacts {
+  readonly regions: readonly RegionId[];
+  readonly maxClockOffsetMs: number;
+  readonly clockProbeMs: number;
+  /** How long after a jump beyond the bound a node may still take writes (it has not noticed yet). */
+  readonly clockGraceMs: number;
+  readonly guardedAcks: readonly GuardedAck[];
+  readonly grants: readonly LeaseGrant[];
+  readonly served: readonly ServedRequest[];
+  readonly stages: readonly StageMark[];
+  readonly clockJumps: readonly ClockJump[];
+  readonly created: readonly CreatedOp[];
+}
+
+export interface RegionRunRecord {
+  readonly async: RunRecord;
+  readonly strong: StrongRunRecord;
+  readonly facts: RegionFacts;
+}

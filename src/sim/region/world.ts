@@ -1,0 +1,578 @@
+/**
+ * The region world: one whole RegionCore per region (async replica, strong group member, unique
+ * gate, write leases, clock guard, stage) on memory storage, a WAN with the demo's round trips,
+ * skewed and drifting clocks with jumps beyond the bound, seeded faults (partitions, crashes, loss,
+ * duplication, reordering, clock jumps, process pauses), and clients of async, guarded and strong
+ * tables in every region. A fault phase, then a heal phase (network healed, clocks back within the
+ * bound, nodes restarted) until the async tables converge, then final strong reads. Everything
+ * random comes from the seed; the trace hash proves a replay is exact.
+ */
+import type { Hlc } from '../../core/clock/hlc.js';
+import { dominates, type RegionId, type VersionVector } from '../../core/clock/version-vector.js';
+import { failoverDefaults, type FailoverSettings, type NodeKnobs, type RegionCoreConfig } from '../../core/node/config.js';
+import type { NodeMessage, RegionInput, RegionReply, RegionRequest } from '../../core/node/messages.js';
+import { RegionCore } from '../../core/node/region-core.js';
+import { replicaDefaults, type Knobs } from '../../core/replica/config.js';
+import { exportState } from '../../core/replica/export.js';
+import type { StrongKnobs } from '../../core/strong/config.js';
+import { RunningHash } from '../../core/util/hash.js';
+import type { Op } from '../../core/model/op.js';
+import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
+import type { BankSnapshot } from '../check/bank.js';
+import { EventQueue } from '../event-queue.js';
+import { planFaults, planPauses, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
+import type { FinalRegionState, RunRecord } from '../history.js';
+import { noLinkFaults, SimNetwork } from '../network.js';
+import { Prng } from '../prng.js';
+import { SimClock } from '../sim-clock.js';
+import type { StrongRunRecord } from '../strong/world.js';
+import { accounts, auditKey } from '../strong/workload.js';
+import { regionName, rttMatrix } from '../world.js';
+import { simMergeFunctions } from '../workload.js';
+import { AsyncClients } from './async-clients.js';
+import { RegionObserver } from './observer.js';
+import type { ClientPort, Phase } from './port.js';
+import type { RegionRunRecord } from './record.js';
+import { StrongClients } from './strong-clients.js';
+import { regionSimTables, type RegionMix } from './workload.js';
+
+export interface RegionKnobs {
+  readonly replica?: Knobs;
+  readonly strong?: StrongKnobs;
+  readonly node?: NodeKnobs;
+}
+
+export interface RegionSimOptions {
+  readonly seed: number;
+  readonly regions?: number;
+  /** Length of the fault phase in simulated ms. */
+  readonly durationMs?: number;
+  readonly faults: ReadonlySet<FaultKind>;
+  readonly mix?: RegionMix;
+  readonly knobs?: RegionKnobs;
+}
+
+export interface RegionSimStats {
+  readonly events: number;
+  readonly steps: number;
+  readonly simulatedMs: number;
+  readonly healMs: number;
+  readonly converged: boolean;
+  readonly invokes: number;
+  readonly oks: number;
+  readonly fails: number;
+  readonly infos: number;
+  readonly strongOps: number;
+  readonly strongOks: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly pauses: number;
+  readonly clockJumps: number;
+  readonly elections: number;
+  readonly leaseGrants: number;
+  readonly guardedAcks: number;
+  readonly takeovers: number;
+  /** Summed replica metrics and strong counters of the final cores. */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface RegionWorldResult {
+  readonly record: RegionRunRecord;
+  readonly traceHash: string;
+  readonly stats: RegionSimStats;
+}
+
+type SimEvent =
+  | { readonly k: 'tick'; readonly node: number }
+  | { readonly k: 'deliver'; readonly to: number; readonly from: number; readonly message: NodeMessage; readonly epoch: number }
+  | { readonly k: 'request'; readonly node: number; readonly reqId: number; readonly request: RegionRequest }
+  | { readonly k: 'reply'; readonly reqId: number; readonly reply: RegionReply }
+  | { readonly k: 'work'; readonly node: number }
+  | { readonly k: 'timer'; readonly fn: () => void }
+  | { readonly k: 'fault'; readonly action: FaultAction }
+  | { readonly k: 'heal' }
+  | { readonly k: 'check' };
+
+interface SimNode {
+  readonly region: RegionId;
+  readonly storage: MemoryStorage;
+  readonly clock: SimClock;
+  core: RegionCore | null;
+  /** Bumped on every crash: messages addressed to an earlier incarnation are dropped. */
+  epoch: number;
+  /** The monotonic clock's origin in this boot (its reading is real time minus this). */
+  monoOrigin: number;
+  pausedUntil: number;
+  workQueued: boolean;
+}
+
+export const regionWorldTiming = {
+  tickMs: 20,
+  maxClockOffsetMs: 100,
+  clientLatencyMs: 1,
+  healTimeoutMs: 60_000,
+  finalTimeoutMs: 8_000,
+} as const;
+
+/** Short leases (the floor is renew + 2 × election + offset = 1000 ms), so takeovers happen within a run. */
+export const regionFailover: FailoverSettings = {
+  ...failoverDefaults,
+  leaseMs: 1500,
+  renewMs: 300,
+  readReadyLagMs: 2000,
+  writeReadyLagMs: 1000,
+  clockProbeMs: 200,
+  reachableWithinMs: 600,
+  failoverOrder: {},
+};
+
+/** Clocks read about this far from 0, so that skewed clocks never read negative. */
+const epochMs = 1_000_000;
+
+export class RegionWorld {
+  readonly #rng: Prng;
+  readonly #names: string[];
+  readonly #nodes: SimNode[];
+  readonly #net: SimNetwork;
+  readonly #events = new EventQueue<SimEvent>();
+  readonly #plan: FaultPlan;
+  readonly #hash = new RunningHash();
+  readonly #config: (i: number) => RegionCoreConfig;
+  readonly #observer: RegionObserver;
+  readonly #async: AsyncClients;
+  readonly #strong: StrongClients;
+  readonly #answers = new Map<number, (reply: RegionReply) => void>();
+  readonly #ledger: Op[] = [];
+  readonly #hlcTrace: Record<RegionId, Hlc[]> = {};
+  readonly #durationMs: number;
+  #now = 0;
+  #nextReq = 1;
+  #phase: Phase = 'faults';
+  #healStartMs = 0;
+  #finalStartMs = 0;
+  #done = false;
+  #converged = false;
+  #eventsRun = 0;
+  #steps = 0;
+  readonly #counts = { crashes: 0, partitions: 0, pauses: 0 };
+  #finalStrong: { states: Record<string, string | null>; raft: Record<string, string>; bank: Record<string, BankSnapshot | null> } | null = null;
+
+  constructor(options: RegionSimOptions) {
+    this.#rng = new Prng(options.seed);
+    const n = options.regions ?? 3;
+    const mix = options.mix ?? 'all';
+    this.#names = Array.from({ length: n }, (_, i) => regionName(i));
+    this.#durationMs = options.durationMs ?? 6000;
+    const offset = regionWorldTiming.maxClockOffsetMs;
+    const tables = regionSimTables(this.#names);
+    const preferred = this.#rng.chance(0.5) ? (this.#names[0] as string) : undefined;
+    const randoms = this.#names.map(() => this.#rng.fork());
+    const knobs = options.knobs ?? {};
+    this.#config = (i) => {
+      const region = this.#names[i] as string;
+      return {
+        region,
+        replica: { ...replicaDefaults, region, regions: this.#names, tables, mergeFunctions: simMergeFunctions, maxClockOffsetMs: offset, ...(knobs.replica !== undefined ? { knobs: knobs.replica } : {}) },
+        strong: {
+          region,
+          regions: this.#names,
+          tables,
+          mergeFunctions: Object.keys(simMergeFunctions),
+          tickMs: regionWorldTiming.tickMs,
+          heartbeatMs: 60,
+          electionMs: 300,
+          maxClockOffsetMs: offset,
+          requestTimeoutMs: 1500,
+          sessionWaitMs: 500,
+          idempotencyRetentionMs: 3_600_000,
+          snapshotEveryEntries: 200,
+          random: () => (randoms[i] as Prng).float(),
+          ...(preferred !== undefined ? { preferredLeader: preferred } : {}),
+          ...(knobs.strong !== undefined ? { knobs: knobs.strong } : {}),
+        },
+        failover: regionFailover,
+        ...(knobs.node !== undefined ? { knobs: knobs.node } : {}),
+      };
+    };
+    const plan = planFaults(this.#rng.fork(), options.faults, n, this.#durationMs, offset);
+    const pauses = planPauses(this.#rng.fork(), options.faults, n, this.#durationMs, regionFailover.leaseMs);
+    this.#plan = { ...plan, actions: [...plan.actions, ...pauses].sort((a, b) => a[0] - b[0]) };
+    this.#net = new SimNetwork(rttMatrix(this.#names));
+    this.#observer = new RegionObserver(this.#names, offset, epochMs);
+    this.#nodes = this.#names.map((region, i) => {
+      const clock = new SimClock(this.#plan.initialOffsetsMs[i] ?? 0, this.#plan.driftPpm[i] ?? 0);
+      const node: SimNode = { region, storage: new MemoryStorage(), clock, core: null, epoch: 0, monoOrigin: -this.#rng.int(100_000), pausedUntil: -Infinity, workQueued: false };
+      this.#hlcTrace[region] = [];
+      return node;
+    });
+    for (let i = 0; i < n; i++) this.#open(i);
+    for (let i = 0; i < n; i++) this.#events.push(this.#rng.int(regionWorldTiming.tickMs), { k: 'tick', node: i });
+    for (const [t, action] of this.#plan.actions) this.#events.push(t, { k: 'fault', action });
+    this.#events.push(this.#durationMs, { k: 'heal' });
+    const port = this.#port();
+    this.#async = new AsyncClients(port, mix === 'all' ? 0.35 : 0.25);
+    this.#strong = new StrongClients(port);
+    const perRegion = mix === 'all' ? { async: 3, strong: 2 } : mix === 'async' ? { async: 4, strong: 0 } : { async: 0, strong: 4 };
+    let id = 0;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < perRegion.async; c++) this.#async.add(id++, i, this.#rng.fork(), this.#rng.int(50));
+      for (let c = 0; c < perRegion.strong; c++) this.#strong.add(id++, i, this.#rng.fork());
+    }
+  }
+
+  #port(): ClientPort {
+    return {
+      names: this.#names,
+      now: () => this.#now,
+      phase: () => this.#phase,
+      call: (node, request, answer) => {
+        const reqId = this.#nextReq++;
+        this.#answers.set(reqId, answer);
+        // Requests and answers cross a lossy link too: a lost answer to a committed write is what
+        // makes clients retry writes that did happen.
+        if (!this.#clientLinkLoses()) this.#events.push(this.#now + regionWorldTiming.clientLatencyMs, { k: 'request', node, reqId, request });
+        return reqId;
+      },
+      forget: (reqId) => void this.#answers.delete(reqId),
+      later: (delayMs, fn) => this.#events.push(this.#now + delayMs, { k: 'timer', fn }),
+      isCut: (a, b) => this.#net.isCut(a, b),
+    };
+  }
+
+  /** The node's two clocks now: the wall clock (skewed, drifting, jumping) and this boot's monotonic one. */
+  #time(i: number): { wallMs: number; monoMs: number } {
+    const node = this.#nodes[i] as SimNode;
+    return { wallMs: epochMs + node.clock.read(this.#now), monoMs: epochMs + this.#now - node.monoOrigin };
+  }
+
+  #open(i: number): void {
+    const node = this.#nodes[i] as SimNode;
+    node.core = RegionCore.open(this.#config(i), node.storage, this.#time(i));
+  }
+
+  run(): RegionWorldResult {
+    for (;;) {
+      const next = this.#events.pop();
+      if (next === undefined || this.#done) break;
+      this.#now = next.time;
+      this.#eventsRun++;
+      this.#handle(next.item);
+      if (this.#phase !== 'faults' && this.#now - this.#healStartMs > regionWorldTiming.healTimeoutMs) break;
+    }
+    return this.#result();
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  /** Events for a paused node wait until it wakes (in their order), as a stopped process's sockets do. */
+  #deferred(node: number, e: SimEvent): boolean {
+    const until = (this.#nodes[node] as SimNode).pausedUntil;
+    if (until <= this.#now) return false;
+    this.#events.push(until, e);
+    return true;
+  }
+
+  #handle(e: SimEvent): void {
+    this.#hash.addNumber(Math.round(this.#now * 1000));
+    switch (e.k) {
+      case 'tick':
+        if (this.#deferred(e.node, e)) return;
+        this.#hash.addNumber(1 + e.node);
+        this.#step(e.node, [{ kind: 'tick' }]);
+        this.#events.push(this.#now + regionWorldTiming.tickMs, e);
+        return;
+      case 'deliver': {
+        const to = this.#nodes[e.to] as SimNode;
+        if (to.epoch !== e.epoch || to.core === null) return; // sent to an incarnation that crashed
+        if (this.#deferred(e.to, e)) return;
+        this.#hash.addNumber(100 + e.to * 10 + e.from);
+        this.#step(e.to, [{ kind: 'peer', from: this.#names[e.from] as string, message: e.message }]);
+        return;
+      }
+      case 'request': {
+        if (this.#deferred(e.node, e)) return;
+        const core = (this.#nodes[e.node] as SimNode).core;
+        if (core === null) return; // nobody listening: the client times out
+        this.#hash.addNumber(200 + e.reqId);
+        this.#observer.admitting(e.reqId, e.request, core, this.#now);
+        this.#step(e.node, [{ kind: 'request', id: e.reqId, request: e.request }]);
+        return;
+      }
+      case 'reply': {
+        const answer = this.#answers.get(e.reqId);
+        if (answer === undefined) return;
+        this.#answers.delete(e.reqId);
+        this.#hash.addNumber(300 + e.reqId);
+        answer(e.reply);
+        return;
+      }
+      case 'work': {
+        if (this.#deferred(e.node, e)) return;
+        (this.#nodes[e.node] as SimNode).workQueued = false;
+        this.#step(e.node, []);
+        return;
+      }
+      case 'timer':
+        e.fn();
+        return;
+      case 'fault':
+        return this.#fault(e.action);
+      case 'heal':
+        return this.#heal();
+      case 'check':
+        return this.#check();
+    }
+  }
+
+  /** One core step, its output routed; a crash during its commit takes the node down. */
+  #step(i: number, inputs: RegionInput[]): void {
+    const node = this.#nodes[i] as SimNode;
+    const core = node.core;
+    if (core === null) return;
+    let out;
+    try {
+      out = core.step(inputs, this.#time(i));
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err;
+      this.#down(i);
+      return;
+    }
+    this.#steps++;
+    this.#observer.afterStep(core, out, this.#now);
+    const trace = this.#hlcTrace[node.region] as Hlc[];
+    const hlc = core.replica.hlc;
+    const last = trace[trace.length - 1];
+    if (last === undefined || last.wall !== hlc.wall || last.logical !== hlc.logical) trace.push(hlc);
+    for (const op of out.created) this.#ledger.push(op);
+    for (const { to, message } of out.messages) {
+      const j = this.#names.indexOf(to);
+      if (j < 0) continue;
+      const epoch = (this.#nodes[j] as SimNode).epoch;
+      for (const at of this.#net.send(i, j, this.#now, this.#rng)) this.#events.push(at, { k: 'deliver', to: j, from: i, message, epoch });
+    }
+    for (const { id, reply } of out.replies) {
+      if (this.#answers.has(id) && !this.#clientLinkLoses()) this.#events.push(this.#now + regionWorldTiming.clientLatencyMs, { k: 'reply', reqId: id, reply });
+    }
+    // The core queued work for itself (a claim granted mid-turn): the shell steps it again soon.
+    if (core.hasPendingWork() && !node.workQueued) {
+      node.workQueued = true;
+      this.#events.push(this.#now + 1, { k: 'work', node: i });
+    }
+  }
+
+  #down(i: number): void {
+    const node = this.#nodes[i] as SimNode;
+    if (node.core === null) return;
+    this.#counts.crashes++;
+    node.storage.crash(false);
+    node.core = null;
+    node.epoch++;
+    node.workQueued = false;
+    this.#observer.mark(node.region, 'down', this.#now);
+  }
+
+  // ---- faults and healing --------------------------------------------------------------------
+
+  #clientLinkLoses(): boolean {
+    const rate = this.#net.faults.lossRate / 2;
+    return rate > 0 && this.#rng.chance(rate);
+  }
+
+  #fault(a: FaultAction): void {
+    this.#hash.addString(a.k);
+    if (this.#phase !== 'faults' && a.k !== 'restart') return;
+    switch (a.k) {
+      case 'partition':
+        this.#counts.partitions++;
+        this.#net.heal();
+        this.#net.partition(a.groups);
+        return;
+      case 'heal-net':
+        this.#net.heal();
+        return;
+      case 'links':
+        this.#net.faults = { ...a.faults };
+        return;
+      case 'crash': {
+        const node = this.#nodes[a.node] as SimNode;
+        if (node.core === null) return;
+        if (a.duringCommit) node.storage.crash(true); // the next commit fails: the node dies then
+        else this.#down(a.node);
+        return;
+      }
+      case 'restart':
+        return this.#restart(a.node);
+      case 'clock': {
+        const node = this.#nodes[a.node] as SimNode;
+        node.clock.setOffset(this.#now, a.offsetMs);
+        this.#observer.clockSet(node.region, a.offsetMs, this.#now);
+        return;
+      }
+      case 'pause': {
+        const node = this.#nodes[a.node] as SimNode;
+        if (node.pausedUntil > this.#now) return;
+        this.#counts.pauses++;
+        node.pausedUntil = this.#now + a.ms;
+        this.#observer.mark(node.region, 'paused', this.#now);
+        return;
+      }
+    }
+  }
+
+  #restart(i: number): void {
+    const node = this.#nodes[i] as SimNode;
+    if (node.core !== null) {
+      node.storage.crash(false); // armed to crash during a commit that never came: disarm
+      return;
+    }
+    node.epoch++;
+    node.monoOrigin = this.#now - this.#rng.int(100_000) - 1; // a new boot's monotonic clock
+    this.#open(i);
+    this.#events.push(this.#now, { k: 'work', node: i });
+  }
+
+  #heal(): void {
+    this.#phase = 'heal';
+    this.#healStartMs = this.#now;
+    this.#net.heal();
+    this.#net.faults = { ...noLinkFaults };
+    const bound = 0.45 * regionWorldTiming.maxClockOffsetMs;
+    for (let i = 0; i < this.#nodes.length; i++) {
+      const node = this.#nodes[i] as SimNode;
+      const offset = Math.max(-bound, Math.min(bound, node.clock.offsetAt(this.#now)));
+      node.clock.setOffset(this.#now, offset);
+      this.#observer.clockSet(node.region, offset, this.#now);
+      this.#restart(i);
+    }
+    this.#async.kick();
+    this.#events.push(this.#now + 200, { k: 'check' });
+  }
+
+  /** Heal: wait for the async tables to converge, then the final strong reads, then a quiet strong log. */
+  #check(): void {
+    if (this.#phase === 'heal') {
+      if (this.#asyncSettled()) {
+        this.#converged = true;
+        this.#phase = 'final';
+        this.#finalStartMs = this.#now;
+        this.#strong.finalReads();
+      } else this.#async.kick();
+      this.#events.push(this.#now + 50, { k: 'check' });
+      return;
+    }
+    // Lease renewals keep the strong log moving: compare states at a moment every node has applied the same.
+    const applied = this.#nodes.map((n) => n.core?.strong.raft.status().applied ?? -1);
+    const timedOut = this.#now - this.#finalStartMs > regionWorldTiming.finalTimeoutMs;
+    if ((this.#strong.idle() && applied.every((a) => a === applied[0])) || timedOut) {
+      this.#finalStrong = this.#captureStrong();
+      this.#done = true;
+      return;
+    }
+    this.#events.push(this.#now + 5, { k: 'check' });
+  }
+
+  #asyncSettled(): boolean {
+    if (!this.#async.idle()) return false;
+    const statuses = this.#nodes.map((n) => n.core?.replica.status());
+    const first = statuses[0];
+    return (
+      first !== undefined &&
+      statuses.every((s) => s !== undefined && sameVector(s.vector, first.vector) && sameVector(s.stable, s.vector) && sameVector(s.gcPoint, s.vector) && s.bufferedOps === 0 && s.parkedRequests === 0)
+    );
+  }
+
+  #captureStrong(): { states: Record<string, string | null>; raft: Record<string, string>; bank: Record<string, BankSnapshot | null> } {
+    const states: Record<string, string | null> = {};
+    const raft: Record<string, string> = {};
+    const bank: Record<string, BankSnapshot | null> = {};
+    for (const node of this.#nodes) {
+      const core = node.core;
+      if (core === null) {
+        states[node.region] = null;
+        bank[node.region] = null;
+        continue;
+      }
+      const strong = core.strong;
+      states[node.region] = JSON.stringify(strong.state.snapshot());
+      const st = strong.raft.status();
+      raft[node.region] = `${st.role} of term ${st.term}, applied ${st.applied}`;
+      const balances: Record<string, number> = {};
+      for (const a of accounts) balances[a] = Number(strong.state.get('bank', a)?.fields['balance'] ?? 0);
+      bank[node.region] = { balances, transfers: Number(strong.state.get('bank', auditKey)?.fields['transfers'] ?? 0) };
+    }
+    return { states, raft, bank };
+  }
+
+  // ---- result --------------------------------------------------------------------------------
+
+  #result(): RegionWorldResult {
+    const finals: FinalRegionState[] = [];
+    const metrics: Record<string, number> = {};
+    for (const node of this.#nodes) {
+      const core = node.core;
+      if (core === null) continue;
+      if (this.#converged) {
+        const state = exportState({ ...core.config.replica, tables: core.tables() }, node.storage);
+        finals.push({ region: node.region, vector: core.replica.vector, rows: state.rows, conflicts: state.conflicts, stateDigest: state.digest });
+      }
+      for (const [k, v] of Object.entries(core.metrics)) metrics[k] = (metrics[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(core.strong.counters)) metrics[k] = (metrics[k] ?? 0) + v;
+    }
+    for (const f of finals) this.#hash.addString(f.stateDigest);
+    const strongFinal = this.#finalStrong ?? this.#captureStrong();
+    for (const s of Object.values(strongFinal.states)) this.#hash.addString(s ?? '-');
+    const history = this.#async.history;
+    const asyncRecord: RunRecord = {
+      regions: this.#names,
+      tables: this.#config(0).replica.tables,
+      mergeFunctions: simMergeFunctions,
+      history,
+      ledger: this.#ledger,
+      finals,
+      clocks: { maxClockOffsetMs: regionWorldTiming.maxClockOffsetMs, offsetExceeded: this.#plan.offsetExceeded },
+      hlcTrace: this.#hlcTrace,
+    };
+    const leadersByTerm: Record<number, string[]> = {};
+    for (const [term, set] of this.#observer.leaders) leadersByTerm[term] = [...set].sort();
+    const strongRecord: StrongRunRecord = {
+      lin: this.#strong.lin,
+      bank: this.#strong.bankRecord(strongFinal.bank),
+      followerReads: this.#strong.followerReadsRecord(),
+      leadersByTerm,
+      finalStates: strongFinal.states,
+      finalRaft: strongFinal.raft,
+    };
+    const p = regionFailover.clockProbeMs;
+    const facts = this.#observer.facts(p, 3 * p, this.#now);
+    const count = (t: string) => history.filter((h) => h.type === t).length;
+    const grantsByHolder = facts.grants.filter((g) => g.holder !== g.slot).length;
+    return {
+      record: { async: asyncRecord, strong: strongRecord, facts },
+      traceHash: this.#hash.hex(),
+      stats: {
+        events: this.#eventsRun,
+        steps: this.#steps,
+        simulatedMs: Math.round(this.#now),
+        healMs: Math.round(this.#now - this.#healStartMs),
+        converged: this.#converged,
+        invokes: count('invoke'),
+        oks: count('ok'),
+        fails: count('fail'),
+        infos: count('info'),
+        strongOps: this.#strong.stats.ops,
+        strongOks: this.#strong.stats.oks,
+        ...this.#counts,
+        clockJumps: facts.clockJumps.length,
+        elections: this.#observer.leaders.size,
+        leaseGrants: facts.grants.length,
+        guardedAcks: facts.guardedAcks.length,
+        takeovers: grantsByHolder,
+        metrics,
+      },
+    };
+  }
+}
+
+function sameVector(a: VersionVector, b: VersionVector): boolean {
+  return dominates(a, b) && dominates(b, a);
+}

@@ -1,0 +1,40 @@
+/**
+ * The region checkers must be able to fail: region cores with a deliberately broken knob
+ * (NodeKnobs in src/core/node/config.ts) are caught, each by the checker guarding the property it
+ * breaks. Seeds are fixed, so these are deterministic.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NodeKnobs } from '../../src/core/node/config.js';
+import { faultKinds } from '../../src/sim/faults.js';
+import { runRegionSimulation } from '../../src/sim/region/run.js';
+
+function failedCheckers(node: NodeKnobs, seeds: readonly number[]): Set<string> {
+  const failed = new Set<string>();
+  for (const seed of seeds) {
+    const r = runRegionSimulation({ seed, faults: [...faultKinds], knobs: { node } });
+    for (const v of r.verdicts) if (!v.ok) failed.add(v.checker);
+  }
+  return failed;
+}
+
+describe('region checkers catch deliberately broken region cores', () => {
+  it('leases used however old they are: a region writes guarded rows another region has taken over (fencing)', () => {
+    expect(failedCheckers({ ignoreLeaseTime: true }, [133])).toContain('fencing');
+  });
+
+  it('the stage ignored: a starting node serves reads and writes (staged rejoin)', () => {
+    expect(failedCheckers({ ignoreStage: true }, [1])).toContain('staged-rejoin');
+  });
+
+  it('no clock guard: a node whose clock jumped beyond the bound keeps taking writes (clock guard)', () => {
+    expect(failedCheckers({ noClockGuard: true }, [1])).toContain('clock-guard');
+  });
+
+  it('guarded ops fenced by the latest epoch: writes made under a takeover are dropped after the handback (failover survival)', () => {
+    expect(failedCheckers({ fenceByLatestEpoch: true }, [32])).toContain('failover-survival');
+  });
+
+  it('the healthy core passes the same seeds', () => {
+    expect([...failedCheckers({}, [1, 32, 133])]).toEqual([]);
+  });
+});
