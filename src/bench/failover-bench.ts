@@ -50,11 +50,17 @@ async function writeMany(prefix: string, count: number, inFlight: number): Promi
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function call(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+/** The parts of an answer the benchmark looks at (the rest is cast where it is read). */
+interface Answer {
+  readonly error?: { readonly code?: string };
+  readonly stage?: string;
+}
+
+async function call(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: Answer | null }> {
   try {
     const r = await fetch(url, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
     const text = await r.text();
-    return { status: r.status, body: text === '' ? null : JSON.parse(text) };
+    return { status: r.status, body: text === '' ? null : (JSON.parse(text) as Answer) };
   } catch {
     return { status: 0, body: null };
   }
@@ -111,12 +117,12 @@ export async function runFailoverBench(print: (line: string) => void, rounds: nu
 
       // 2. Writes the island misses, then the heal.
       const load = await writeMany(`${api('us-east')}/v1/tables/free/rows/r${round}-`, missedWrites, 32);
-      const target = ((await call(`${api('us-east')}/v1/status`)).body as { vector: Record<string, number> }).vector['us-east'] ?? 0;
+      const target = ((await call(`${api('us-east')}/v1/status`)).body as unknown as { vector: Record<string, number> }).vector['us-east'] ?? 0;
       const tHeal = performance.now();
       await call(`${control}/v1/wan/heal`, 'POST');
       let catchUpMs = NaN;
       const writeReadyMs = await until(tHeal, 10, async () => {
-        const s = (await call(`${api('ap-south')}/v1/status`)).body as { stage: string; vector: Record<string, number> } | null;
+        const s = (await call(`${api('ap-south')}/v1/status`)).body as unknown as { stage: string; vector: Record<string, number> } | null;
         if (s === null) return false;
         if (Number.isNaN(catchUpMs) && (s.vector['us-east'] ?? 0) >= target) catchUpMs = performance.now() - tHeal;
         return s.stage === 'write-ready' && !Number.isNaN(catchUpMs);
@@ -125,7 +131,7 @@ export async function runFailoverBench(print: (line: string) => void, rounds: nu
 
       // 3. A restart with nothing missed (after ap-south has its lease back).
       await until(performance.now(), 20, async () => {
-        const s = (await call(`${api('ap-south')}/v1/status`)).body as { leases: Array<{ region: string; holder: string | null }> } | null;
+        const s = (await call(`${api('ap-south')}/v1/status`)).body as unknown as { leases: Array<{ region: string; holder: string | null }> } | null;
         return s?.leases.find((l) => l.region === 'ap-south')?.holder === 'ap-south';
       });
       await stopAll([nodes.get('ap-south') as ChildProcess]);
@@ -138,8 +144,8 @@ export async function runFailoverBench(print: (line: string) => void, rounds: nu
         if (r.status === 0) return false;
         const now = performance.now() - tStart;
         if (Number.isNaN(firstAnswer)) firstAnswer = now;
-        if (Number.isNaN(leftCatchingUp) && r.body.stage !== 'catching-up') leftCatchingUp = now;
-        return r.body.stage === 'write-ready';
+        if (Number.isNaN(leftCatchingUp) && r.body?.stage !== 'catching-up') leftCatchingUp = now;
+        return r.body?.stage === 'write-ready';
       });
       const restartCatchingUpMs = leftCatchingUp - firstAnswer;
       print(`  round ${round + 1}: restart → answering ${firstAnswer.toFixed(0)} ms, in catching-up ${restartCatchingUpMs.toFixed(0)} ms, write-ready ${restartWriteReadyMs.toFixed(0)} ms after the process started`);
