@@ -398,6 +398,8 @@ describe('region core: hints', () => {
     c.until(() => c.lease('a', 'a')?.holder === 'b' && c.core('a').status().peers.every((p) => p.reachable), 2000, 'a hears of the takeover');
     const fenced = errorOf(c.write('a', 'homed', 'h1', { x: 1 }));
     expect(fenced).toMatchObject({ code: 'FENCED' });
+    // Only the home writes home rows: no region to send the client to (b would answer WRONG_REGION).
+    expect(fenced?.regions).toEqual([]);
     for (const r of fenced?.regions ?? []) expect(errorOf(c.write(r, 'homed', 'h1', { x: 1 }))?.code).not.toBe('WRONG_REGION');
   });
 });
