@@ -26,55 +26,51 @@ interface SimFlags {
   mix: RegionMix;
 }
 
-function printVerdicts(verdicts: readonly Verdict[]): void {
-  for (const v of verdicts) {
+interface PrintableRun {
+  readonly ok: boolean;
+  readonly traceHash: string;
+  readonly replay: string;
+  readonly verdicts: readonly Verdict[];
+  readonly record: unknown;
+}
+
+/** One run: as JSON (without its record), or the world's summary line, every verdict, the trace and how to replay. */
+function printResult(r: PrintableRun, json: boolean, summary: () => string): void {
+  if (json) {
+    const { record: _record, ...rest } = r;
+    process.stdout.write(JSON.stringify(rest) + '\n');
+    return;
+  }
+  process.stdout.write(summary() + '\n');
+  for (const v of r.verdicts) {
     process.stdout.write(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker.padEnd(18)} ${String(v.checked).padStart(6)} checked\n`);
     for (const line of v.violations) process.stdout.write(`         ${line.replace(/\n/g, '\n         ')}\n`);
   }
+  process.stdout.write(`trace ${r.traceHash}\n`);
+  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
 }
 
 function printRegionRun(r: RegionSimulationResult, json: boolean): void {
-  if (json) {
-    const { record: _record, ...rest } = r;
-    process.stdout.write(JSON.stringify(rest) + '\n');
-    return;
-  }
   const s = r.stats;
-  process.stdout.write(`seed ${r.seed} (region): ${s.invokes} async calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.strongOps} strong calls (${s.strongOks} ok), ` +
+  printResult(r, json, () =>
+    `seed ${r.seed} (region): ${s.invokes} async calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.strongOps} strong calls (${s.strongOks} ok), ` +
     `${s.crashes} crashes, ${s.partitions} partitions, ${s.pauses} pauses, ${s.clockJumps} clock jumps, ${s.leaseGrants} lease grants (${s.takeovers} takeovers), ` +
-    `${s.guardedAcks} guarded writes, ${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
-  printVerdicts(r.verdicts);
-  process.stdout.write(`trace ${r.traceHash}\n`);
-  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
+    `${s.guardedAcks} guarded writes, ${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}`);
 }
 
 function printStrongRun(r: StrongSimulationResult, json: boolean): void {
-  if (json) {
-    const { record: _record, ...rest } = r;
-    process.stdout.write(JSON.stringify(rest) + '\n');
-    return;
-  }
   const s = r.stats;
-  process.stdout.write(`seed ${r.seed} (strong): ${s.ops} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
-    `${s.elections} terms with a leader, ${s.leaseReads} lease reads, ${s.readIndexReads} read-index reads, ${s.forwarded} forwarded, ${s.snapshots} snapshots\n`);
-  printVerdicts(r.verdicts);
-  process.stdout.write(`trace ${r.traceHash}\n`);
-  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
+  printResult(r, json, () =>
+    `seed ${r.seed} (strong): ${s.ops} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.crashes} crashes, ${s.partitions} partitions, ` +
+    `${s.elections} terms with a leader, ${s.leaseReads} lease reads, ${s.readIndexReads} read-index reads, ${s.forwarded} forwarded, ${s.snapshots} snapshots`);
 }
 
 function printRun(r: SimulationResult, json: boolean): void {
-  if (json) {
-    const { record: _record, ...rest } = r;
-    process.stdout.write(JSON.stringify(rest) + '\n');
-    return;
-  }
   const s = r.stats;
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  process.stdout.write(`seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${plural(s.crashes, 'crash', 'crashes')}, ${plural(s.partitions, 'partition', 'partitions')}, ` +
-    `${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}\n`);
-  printVerdicts(r.verdicts);
-  process.stdout.write(`trace ${r.traceHash}\n`);
-  if (!r.ok) process.stdout.write(`replay: ${r.replay}\n`);
+  printResult(r, json, () =>
+    `seed ${r.seed}: ${s.invokes} calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${plural(s.crashes, 'crash', 'crashes')}, ${plural(s.partitions, 'partition', 'partitions')}, ` +
+    `${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}`);
 }
 
 export function simCommand(): Command {

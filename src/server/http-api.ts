@@ -231,7 +231,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
 function statusBody(node: ApiNode): Record<string, unknown> {
   const s = node.status();
   const r = s.replica;
-  const reachable = new Map(s.peers.map((p) => [p.region, p.reachable]));
+  const views = new Map(s.peers.map((p) => [p.region, p]));
   return {
     region: node.region,
     node: node.nodeId,
@@ -241,7 +241,7 @@ function statusBody(node: ApiNode): Record<string, unknown> {
     hlc: r.hlc,
     vector: r.vector,
     stable: r.stable,
-    peers: r.peers.map((p) => ({ region: p.region, reachable: reachable.get(p.region) ?? false, lagMs: p.lagMs, lagOps: p.lagOps, stage: s.peers.find((v) => v.region === p.region)?.info?.stage ?? null })),
+    peers: r.peers.map((p) => ({ region: p.region, reachable: views.get(p.region)?.reachable ?? false, lagMs: p.lagMs, lagOps: p.lagOps, stage: views.get(p.region)?.info?.stage ?? null })),
     leases: s.leases.map((l) => ({ region: l.region, holder: l.holder, epoch: l.epoch, expiresAt: l.expiresAtMs === null ? null : new Date(l.expiresAtMs).toISOString(), drained: l.drained, heldHere: l.heldHere, heldForMs: l.heldForMs === null ? null : Math.round(l.heldForMs) })),
     clock: {
       trusted: s.clock.trusted,

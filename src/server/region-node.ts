@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { NodeTime } from '../core/clock/node-time.js';
 import type { TernError } from '../core/errors.js';
 import type { RegionCoreConfig } from '../core/node/config.js';
-import type { AdminReply, AdminRequest, Envelope, NodeEvent, NodeMessage, RegionInput, RegionReply, RegionRequest, Stage } from '../core/node/messages.js';
+import type { AdminReply, AdminRequest, Envelope, NodeEvent, NodeMessage, RegionInput, RegionReply, RegionRequest } from '../core/node/messages.js';
 import { RegionCore, type RegionCoreStatus } from '../core/node/region-core.js';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
@@ -28,7 +28,6 @@ import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
 
-export type { Stage };
 
 export interface RegionNodeOptions {
   readonly log: Logger;
@@ -243,10 +242,6 @@ export class RegionNode {
     const core = this.#core;
     if (core === null) throw new Error('node not running');
     return { ...core.status(), node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
-  }
-
-  get stage(): Stage {
-    return this.#core?.stage.stage ?? 'catching-up';
   }
 
   metrics(): Readonly<ReplicaMetrics> | null {
