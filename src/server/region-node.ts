@@ -28,7 +28,6 @@ import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
 
-
 export interface RegionNodeOptions {
   readonly log: Logger;
   /** Called on a fatal error (storage failure, broken invariant). Default: log and exit(1). */
