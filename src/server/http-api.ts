@@ -12,6 +12,7 @@ import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
 import type { AdminReply, AdminRequest } from '../core/node/messages.js';
+import { drainRefusedBody } from './drain-body.js';
 import type { NodeMetrics } from './metrics.js';
 import type { NodeStatus } from './region-node.js';
 
@@ -95,8 +96,12 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     node.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, fail('TOO_LARGE', `the request body exceeds ${requestBodyBytesMax} bytes`, 'body'));
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Read the rest of the body before answering, so the client sees the 413 (drain-body.ts).
+      await drainRefusedBody(request.raw);
+      return sendError(reply, fail('TOO_LARGE', `the request body exceeds ${requestBodyBytesMax} bytes`, 'body'));
+    }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, fail('BAD_REQUEST', 'body: send JSON with Content-Type: application/json', 'body'));
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return sendError(reply, fail('BAD_REQUEST', `body: malformed JSON (${err.message})`, 'body'));
