@@ -36,19 +36,43 @@ it('refuses a node that names another cluster, and logs it', async () => {
   await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('refused a peer link'));
 });
 
+/** A raw link welcomed as eu-west: only one link per region is, so this waits for eu-west's own link to be gone. */
+async function linkAsEuWest(): Promise<net.Socket> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('us-east never welcomed a link as eu-west (is the old link still registered?)');
+    const socket = net.connect({ host: '127.0.0.1', port: c.base + 60 });
+    const reader = new FrameReader();
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      socket.on('connect', () => socket.write(encodeFrame({ t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: protocolVersion })));
+      socket.on('data', (chunk) => {
+        const [frame] = reader.push(chunk);
+        if (frame !== undefined) resolve(frame);
+      });
+      socket.on('error', reject);
+    });
+    if ((answer as { t: string }).t === 'welcome') return socket;
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 50)); // eu-west's link has not closed yet
+  }
+}
+
 it('drops a link that sends a malformed message, and stays up', async () => {
-  const socket = net.connect({ host: '127.0.0.1', port: c.base + 60 });
-  socket.resume(); // read (and ignore) the welcome, so the socket can see its end
-  await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
-  socket.write(encodeFrame({ t: 'hello', cluster: 'prod', region: 'eu-west', node: 'x', protocol: protocolVersion }));
+  await c.kill('eu-west');
+  const socket = await linkAsEuWest();
+  socket.resume(); // read (and ignore) the rest, so the socket can see its end
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   socket.write(encodeFrame({ t: 'msg', m: { t: 'sync', vector: null, reports: null, beats: null } }));
-  await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await closed;
   const live = await c.http('us-east', 'GET', '/livez');
   expect(live.status).toBe(200);
   await c.eventually(async () => readFileSync(path.join(c.dir, 'us-east.log'), 'utf8'), (log) => log.includes('malformed message'));
 });
 
-it('accepts a node of its own cluster', async () => {
+it('accepts a node of its own cluster, and refuses a second link for the same region', async () => {
+  const first = await linkAsEuWest(); // eu-west is down (killed above): the slot frees when a link closes
   const answer = await handshake(c.base + 60, { t: 'hello', cluster: 'prod', region: 'eu-west', node: 'eu-west-1', protocol: protocolVersion });
-  expect(answer).toMatchObject({ t: 'welcome', region: 'us-east' });
+  expect(answer).toMatchObject({ t: 'refused' });
+  first.destroy();
+  await c.startNode('eu-west'); // and the real eu-west gets its slot back (stop() could not stop a killed node)
 });

@@ -6,6 +6,17 @@
  * exponential backoff. Each peer's send queue is bounded in bytes: when full, new messages are
  * dropped and counted (replication resends what a peer misses), so a slow peer cannot make this
  * node run out of memory.
+ *
+ * One peer per region: at most one inbound link per peer region is welcomed at a time, and nothing
+ * a socket sends is delivered before its handshake completed. A hello naming a region whose link
+ * is live is refused and logged: otherwise a second socket claiming that region (an impostor, or
+ * a misconfigured node) would have its messages taken as the region's, forged clock probes and
+ * liveness included. The old link gives way to the new one only when it is provably dead, which
+ * we define as nothing received on it for longer than `inboundSilenceMsMax`: a live peer sends
+ * clock probes every 500 ms and replication syncs more often, so a live link is never silent that
+ * long, while a half-open socket left by a lost machine (no FIN ever comes) is. The real peer
+ * whose reconnect is refused while its old link still looks live retries with backoff, and gets
+ * in once the old link has been silent long enough (or has closed: a closed link frees its slot).
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -20,6 +31,12 @@ import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
 /** Frames allowed before the handshake completes, and how long a handshake may take. */
 const helloBytesMax = 4 * 1024;
 const handshakeMs = 5_000;
+
+/**
+ * An inbound link silent this long is dead, and a new hello from its region replaces it. Several
+ * times the clock probe interval (500 ms), so a live link never comes close.
+ */
+const inboundSilenceMsMax = 3_000;
 
 /** 2: strong-group frames; 3: the region core's clock probes. Peers of another version are refused at the handshake. */
 export const protocolVersion = 3;
@@ -53,6 +70,23 @@ export interface PeerLinkStats {
   refusals: number;
 }
 
+/** A peer's link to us; `region` is set once its hello was welcomed. */
+class InboundLink {
+  region: RegionId | null = null;
+  /** On the monotonic clock: a step of the wall clock must not make a live link look silent. */
+  lastReceivedMs = performance.now();
+
+  constructor(readonly socket: net.Socket) {}
+
+  get address(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  silentMs(): number {
+    return performance.now() - this.lastReceivedMs;
+  }
+}
+
 class OutboundLink {
   socket: net.Socket | null = null;
   ready = false;
@@ -72,6 +106,8 @@ export class PeerTransport {
   readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage'>;
   readonly #links = new Map<RegionId, OutboundLink>();
   readonly #inbound = new Set<net.Socket>();
+  /** The welcomed inbound link of each peer region: one at most. */
+  readonly #inboundFrom = new Map<RegionId, InboundLink>();
   readonly #received = new Map<RegionId, number>();
   #server: net.Server | null = null;
   #stopped = false;
@@ -220,26 +256,32 @@ export class PeerTransport {
 
   #accept(socket: net.Socket): void {
     socket.setNoDelay(true);
+    const link = new InboundLink(socket);
     this.#inbound.add(socket);
-    socket.on('close', () => this.#inbound.delete(socket));
+    socket.on('close', () => this.#closed(link));
     socket.on('error', () => undefined);
     const reader = new FrameReader(helloBytesMax);
-    let from: RegionId | null = null;
+    // Set when the hello is refused: nothing after it is read, let alone delivered.
+    let refused = false;
     const deadline = setTimeout(() => socket.destroy(), handshakeMs);
     socket.on('close', () => clearTimeout(deadline));
     socket.on('data', (chunk: Buffer) => {
+      link.lastReceivedMs = performance.now();
+      if (refused) return;
       let frames: unknown[];
       try {
         frames = reader.push(chunk);
       } catch (err) {
-        this.#o.log.warn({ peer: from, err: (err as Error).message }, 'peer sent a bad frame; dropping the link');
+        this.#o.log.warn({ peer: link.region, err: (err as Error).message }, 'peer sent a bad frame; dropping the link');
         socket.destroy();
         return;
       }
       for (const f of frames) {
+        const from = link.region;
+        // Only a welcomed link's frames reach onMessage; before that, the only frame read is the hello.
         if (from === null) {
-          from = this.#handshake(socket, f as Hello);
-          if (from === null) return;
+          refused = this.#handshake(link, f as Hello) === null;
+          if (refused) return;
           clearTimeout(deadline);
           reader.limit = frameBytesMax;
           continue;
@@ -258,11 +300,12 @@ export class PeerTransport {
     });
   }
 
-  /** Checks a hello; answers welcome (and returns the peer's region) or refused (and null). */
-  #handshake(socket: net.Socket, hello: Hello): RegionId | null {
+  /** Checks a hello; answers welcome (and returns the peer's region, now the link's) or refused (and null). */
+  #handshake(link: InboundLink, hello: Hello): RegionId | null {
+    const socket = link.socket;
     const refuse = (reason: string): null => {
       this.refusedInbound++;
-      this.#o.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, cluster: hello?.cluster, region: hello?.region, reason }, 'refused a peer link');
+      this.#o.log.warn({ remote: link.address, cluster: hello?.cluster, region: hello?.region, reason }, 'refused a peer link');
       socket.end(encodeFrame({ t: 'refused', reason } satisfies Refused));
       return null;
     };
@@ -270,8 +313,36 @@ export class PeerTransport {
     if (hello.protocol !== protocolVersion) return refuse(`protocol ${String(hello.protocol)} is not ${protocolVersion}`);
     if (hello.cluster !== this.#o.cluster) return refuse(`this node belongs to cluster ${this.#o.cluster}, not ${String(hello.cluster)}`);
     if (!this.#links.has(hello.region)) return refuse(`region ${String(hello.region)} is not a peer of ${this.#o.region} in this cluster`);
+    const taken = this.#claim(link, hello.region);
+    if (taken !== null) return refuse(taken);
     socket.write(encodeFrame({ t: 'welcome', region: this.#o.region } satisfies Welcome));
     return hello.region;
+  }
+
+  /**
+   * Makes `link` its region's one inbound link, or says why not: the region's link is live. A link
+   * silent for longer than `inboundSilenceMsMax` is dead (see the header) and gives way.
+   */
+  #claim(link: InboundLink, region: RegionId): string | null {
+    const old = this.#inboundFrom.get(region);
+    if (old !== undefined) {
+      const silentMs = old.silentMs();
+      if (silentMs <= inboundSilenceMsMax) return `region ${region} is already connected from ${old.address}`;
+      this.#o.log.info(
+        { peer: region, old: old.address, new: link.address, silentMs: Math.round(silentMs) },
+        `replaced the peer's inbound link: nothing received on the old one for over ${inboundSilenceMsMax} ms`,
+      );
+      old.socket.destroy();
+    }
+    link.region = region;
+    this.#inboundFrom.set(region, link);
+    return null;
+  }
+
+  /** A closed link frees its region's slot, unless a newer link holds it already. */
+  #closed(link: InboundLink): void {
+    this.#inbound.delete(link.socket);
+    if (link.region !== null && this.#inboundFrom.get(link.region) === link) this.#inboundFrom.delete(link.region);
   }
 }
 
