@@ -129,7 +129,9 @@ function mayUndo(other: Call, add: Call, addBeganAt: number, sf: SetField, eleme
   const touches = c.body.set?.[sf.field] !== undefined || (c.body.unset ?? []).includes(sf.field) || (c.body.remove?.[sf.field] ?? []).some((e) => canonicalJson(e) === element);
   // Superseding needs the add to have happened before it: impossible if it completed before the
   // add began. A retried add began with its first attempt (which may be the op that took effect).
-  return touches && other !== add && other.completedAt > addBeganAt;
+  // An unknown outcome (a timeout) may take effect at any time after its invoke: a request queued
+  // in a paused node runs when the node wakes, however long after its client gave up.
+  return touches && other !== add && (other.outcome === 'info' || other.completedAt > addBeganAt);
 }
 
 /** `calls`: the writes and deletes of the set's row. */

@@ -60,6 +60,24 @@ describe('sets checker', () => {
     expect(checkSets(healed(runRecord({ tables, ledger, history: h.events })))).toMatchObject({ ok: true, checked: 2 });
   });
 
+  it('does not blame an acknowledged add on a remove whose outcome is unknown, even one timed out before the add (seed 5, --mix async)', () => {
+    // The remove sat in a paused node's queue; its client gave up; the node ran it when it woke,
+    // after the add had arrived there, and removed the add's dot as add-wins says it may.
+    const h = new History();
+    const remove = h.invoke(2, EU, { f: 'write', table: 't', key: 'k', body: { remove: { tags: ['x'] } } }, { at: 1 });
+    h.info(remove, 2);
+    h.write(1, US, { body: { add: { tags: ['x'] } } }, { origin: US, seq: 1 }, { at: 3, okAt: 4 });
+    const ledger = [op(US, 1, { wall: 3, add: { tags: ['x'] } }), op(EU, 1, { deps: { [US]: 1 }, wall: 9, remove: { tags: ['x'] } })];
+    expect(checkSets(healed(runRecord({ tables, ledger, history: h.events })))).toMatchObject({ ok: true });
+    // A remove that certainly failed cannot be blamed.
+    const h2 = new History();
+    const failed = h2.invoke(2, EU, { f: 'write', table: 't', key: 'k', body: { remove: { tags: ['x'] } } }, { at: 1 });
+    h2.fail(failed, 'NOT_READY', 2);
+    h2.write(1, US, { body: { add: { tags: ['x'] } } }, { origin: US, seq: 1 }, { at: 3, okAt: 4 });
+    const v = checkSets(withTags(healed(runRecord({ tables, ledger: [op(US, 1, { wall: 3, add: { tags: ['x'] } })], history: h2.events })), []));
+    expect(v.violations.some((x) => x.includes('nothing that could remove it ran after the add'))).toBe(true);
+  });
+
   it('fails when there is no final state', () => {
     expect(checkSets({ ...run([addXY]), finals: [] }).violations[0]).toMatch(/set t\/k.tags: no final state/);
   });
