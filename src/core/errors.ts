@@ -9,8 +9,10 @@ export const errorRegistry = {
   NO_SUCH_TABLE: { status: 404, retryable: false, meaning: 'The table is not defined.' },
   IDEMPOTENCY_MISMATCH: { status: 409, retryable: false, meaning: 'The Idempotency-Key was used before with another request body.' },
   UNIQUE_VIOLATION: { status: 409, retryable: false, meaning: 'Another live row already holds this value of a unique field.' },
+  DRAIN_UNSAFE: { status: 409, retryable: false, meaning: 'The drain would leave guarded writes of the tables named with no region to take them; `force: true` drains anyway.' },
   TOO_LARGE: { status: 413, retryable: false, meaning: 'A key, value, row or body exceeds its limit.' },
   WRONG_REGION: { status: 421, retryable: false, meaning: 'The row is homed in another region; the body names it.' },
+  TOO_SOON: { status: 429, retryable: true, meaning: 'The region to drain was drained or undrained less than a lease ago; the message says when to retry.' },
   UNSUPPORTED: { status: 501, retryable: false, meaning: 'The operation is not available in this build.' },
   NOT_READY: { status: 503, retryable: true, meaning: 'The region is not ready to serve this request.' },
   FENCED: { status: 503, retryable: true, meaning: 'The region is fenced and may not accept this write.' },
@@ -38,9 +40,13 @@ export interface TernError {
   readonly reason?: string;
   /** For FENCED and NOT_READY: regions that can take the request now, as far as this one knows. */
   readonly regions?: readonly string[];
+  /** For DRAIN_UNSAFE: the tables whose guarded writes the drain would leave with no region to take them. */
+  readonly tables?: readonly string[];
+  /** For FENCED: the region expected to take the write, and in how long, as far as this one knows. */
+  readonly expected?: { readonly region: string; readonly inMs: number };
 }
 
-export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[] } = {}): TernError {
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[]; tables?: readonly string[]; expected?: { readonly region: string; readonly inMs: number } } = {}): TernError {
   return { code, message, ...extra };
 }
 

@@ -39,10 +39,12 @@ function rowNotFound(req: { key?: string; table?: string } | object): TernError 
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
-  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}) } };
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}), ...(e.tables !== undefined ? { tables: e.tables } : {}), ...(e.expected !== undefined ? { expected: e.expected } : {}) } };
 }
 
 function sendError(reply: FastifyReply, e: TernError): FastifyReply {
+  // A takeover expected shortly: say when to try again (whole seconds, as the header wants).
+  if (e.expected !== undefined && e.expected.inMs > 0) reply.header('retry-after', String(Math.ceil(e.expected.inMs / 1000)));
   return reply.code(errorRegistry[e.code].status).send(errorBody(e));
 }
 
@@ -159,12 +161,19 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
   app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(reply, 'undrain', req.body));
 
-  /** Drain and undrain: `{region}` (any region may drain any region; the change goes through the strong log). */
+  /**
+   * Drain and undrain: `{region, force?}` (any region may drain any region; the change goes through
+   * the strong log). A drain that would leave guarded writes with no region to take them is 409
+   * DRAIN_UNSAFE unless `force: true`; one within a lease of the region's last change is 429
+   * TOO_SOON. `changed: false`: it already was, and nothing was written.
+   */
   async function admin(reply: FastifyReply, kind: AdminRequest['kind'], body: unknown): Promise<FastifyReply> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"region": "<region>"}', 'body'));
-    const r = await node.submitAdmin({ kind, region: (body as { region?: unknown }).region });
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"region": "<region>"} (and "force": true to drain even if guarded writes would have no region to take them)', 'body'));
+    const { region, force } = body as { region?: unknown; force?: unknown };
+    if (force !== undefined && typeof force !== 'boolean') return sendError(reply, fail('BAD_REQUEST', `force: must be true or false, not ${JSON.stringify(force)}`, 'force'));
+    const r = await node.submitAdmin({ kind, region, ...(force !== undefined ? { force } : {}) });
     if (!r.ok) return sendError(reply, r.error);
-    return reply.send({ region: r.region, [kind === 'drain' ? 'drained' : 'undrained']: true, index: r.index });
+    return reply.send({ region: r.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: r.changed, index: r.index });
   }
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 

@@ -210,7 +210,8 @@ export class RegionNode {
       for (const [origin, wall] of out.appliedRemote) this.#onRemoteApply(now - wall, origin);
     }
     this.#send(out.messages);
-    for (const { id, reply } of out.replies) {
+    // The lease is checked again now, after the commit, before any answer leaves (a pause in between).
+    for (const { id, reply } of core.release(out.replies, this.#now().monoMs)) {
       const pending = this.#pending.get(id);
       this.#pending.delete(id);
       pending?.resolve(reply);

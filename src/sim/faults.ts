@@ -19,7 +19,7 @@ export type FaultAction =
   | { readonly k: 'clock'; readonly node: number; readonly offsetMs: number }
   | { readonly k: 'links'; readonly faults: LinkFaults }
   /** The node takes no input for `ms` (its queue waits), then wakes with its clocks `ms` later. */
-  | { readonly k: 'pause'; readonly node: number; readonly ms: number };
+  | { readonly k: 'pause'; readonly node: number; readonly ms: number; readonly inStep?: boolean };
 
 export interface FaultPlan {
   readonly actions: ReadonlyArray<readonly [number, FaultAction]>;
@@ -123,7 +123,8 @@ export function planPauses(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, 
   const count = rng.between(1, 2);
   for (let i = 0; i < count; i++) {
     const ms = longerThanMs + rng.between(300, 2000);
-    out.push([rng.between(500, Math.max(500, durationMs - ms)), { k: 'pause', node: rng.int(n), ms }]);
+    // Half of them pause inside a step: after the commit of a guarded write, before its answer leaves.
+    out.push([rng.between(500, Math.max(500, durationMs - ms)), { k: 'pause', node: rng.int(n), ms, inStep: rng.chance(0.5) }]);
   }
   return out;
 }

@@ -19,7 +19,15 @@ function failedCheckers(node: NodeKnobs, seeds: readonly number[]): Set<string> 
 
 describe('region checkers catch deliberately broken region cores', () => {
   it('leases used however old they are: a region writes guarded rows another region has taken over (fencing)', () => {
-    expect(failedCheckers({ ignoreLeaseTime: true }, [133])).toContain('fencing');
+    expect(failedCheckers({ ignoreLeaseTime: true }, [1])).toContain('fencing');
+  });
+
+  it('the lease not checked again after the commit: a process paused inside a step acknowledges a guarded write after its lease (fencing)', () => {
+    expect(failedCheckers({ skipLeaseRecheck: true }, [5])).toContain('fencing');
+  });
+
+  it("readiness from the peers' clocks: a healthy region is demoted by another region's bad clock or silence (fault containment)", () => {
+    expect(failedCheckers({ readinessFromPeerClocks: true }, [3])).toContain('fault-containment');
   });
 
   it('the stage ignored: a starting node serves reads and writes (staged rejoin)', () => {
@@ -35,6 +43,6 @@ describe('region checkers catch deliberately broken region cores', () => {
   });
 
   it('the healthy core passes the same seeds', () => {
-    expect([...failedCheckers({}, [1, 32, 133])]).toEqual([]);
+    expect([...failedCheckers({}, [1, 3, 5, 32])]).toEqual([]);
   });
 });

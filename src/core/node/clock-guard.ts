@@ -51,6 +51,8 @@ export class ClockGuard {
   readonly #probeMs: number;
   readonly #alwaysTrust: boolean;
   readonly #samples = new Map<RegionId, Sample[]>();
+  /** The shortest round trip seen to each peer since start (the path's floor). */
+  readonly #rttFloorMs = new Map<RegionId, number>();
   readonly #pings = new Map<number, { readonly peer: RegionId; readonly monoMs: number }>();
   #nextId = 1;
   #lastProbeMs = -Infinity;
@@ -108,6 +110,16 @@ export class ClockGuard {
     if (ping === undefined || ping.peer !== from) return;
     this.#pings.delete(m.id);
     const rttMs = Math.max(0, r.monoMs - ping.monoMs);
+    // The peer read its clock somewhere within the round trip, but not in the first or last half of
+    // the path's shortest round trip (each way takes at least that): the estimate is good to
+    // ±(rtt − floor)/2. A sample less certain than the bound itself cannot say whether the peer is
+    // within it. Such samples are late answers: a peer that was paused answers its queued probes
+    // at once, all with its current clock, and one of them once passed for "within" (seed 992 of
+    // the region world). The floor is kept across steps of our wall clock: round trips are
+    // measured on the monotonic one.
+    const floorMs = Math.min(rttMs, this.#rttFloorMs.get(from) ?? Infinity);
+    this.#rttFloorMs.set(from, floorMs);
+    if ((rttMs - floorMs) / 2 > this.#maxOffsetMs) return;
     const sample: Sample = { wallOffsetMs: m.wallMs - (r.wallMs - rttMs / 2), steadyOffsetMs: m.steadyMs - (r.steadyMs - rttMs / 2), rttMs };
     let list = this.#samples.get(from);
     if (list === undefined) this.#samples.set(from, (list = []));

@@ -14,9 +14,9 @@ export interface FailoverSettings {
   readonly leaseMs: number;
   /** How often a holder asks again (1 s by default): well before its lease runs out. */
   readonly renewMs: number;
-  /** Stage read-ready needs every reachable peer's ops applied up to now − this. */
+  /** Stage read-ready needs a backlog (what a majority holds and this region lacks, in its origins' own time) of at most this. */
   readonly readReadyLagMs: number;
-  /** Stage write-ready needs every reachable peer's ops applied up to now − this (and the lease). */
+  /** Stage write-ready needs a backlog of at most this (and the lease). */
   readonly writeReadyLagMs: number;
   /** How often each peer's clock offset is measured. */
   readonly clockProbeMs: number;
@@ -54,6 +54,13 @@ export interface NodeKnobs {
    * (instead of the epoch at the op's own log position): the reading that drops acknowledged writes.
    */
   readonly fenceByLatestEpoch?: boolean;
+  /**
+   * Readiness from every reachable peer's freshness by its own clock (now − its latest heartbeat),
+   * as before: a peer with a slow clock, or fenced and silent about its time, demotes this node.
+   */
+  readonly readinessFromPeerClocks?: boolean;
+  /** Answer a guarded write as committed without checking the lease again after the commit (a pause inside a step then acknowledges it after the lease). */
+  readonly skipLeaseRecheck?: boolean;
 }
 
 export interface RegionCoreConfig {

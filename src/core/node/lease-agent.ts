@@ -51,6 +51,11 @@ export class LeaseAgent {
   readonly #ignoreTime: boolean;
   /** Per slot: the change index we last saw and our monotonic time when we first saw it. */
   readonly #seen = new Map<RegionId, { index: number; monoMs: number }>();
+  /**
+   * Per slot: its drained flag as we last saw it, and our monotonic time when we saw it change
+   * (-Infinity: not since this boot; a restarted node does not know when it last changed).
+   */
+  readonly #drainSeen = new Map<RegionId, { drained: boolean; monoMs: number }>();
   /** Per slot: a request of ours in flight (one at a time), and when we sent it. */
   readonly #asked = new Map<RegionId, number>();
   readonly #bootMonoMs: number;
@@ -72,7 +77,15 @@ export class LeaseAgent {
       const seen = this.#seen.get(region);
       if (seen === undefined) this.#seen.set(region, { index: s.changedIndex, monoMs: s.changedIndex === 0 ? this.#bootMonoMs : monoMs });
       else if (seen.index !== s.changedIndex) this.#seen.set(region, { index: s.changedIndex, monoMs });
+      const d = this.#drainSeen.get(region);
+      if (d === undefined) this.#drainSeen.set(region, { drained: s.drained, monoMs: -Infinity });
+      else if (d.drained !== s.drained) this.#drainSeen.set(region, { drained: s.drained, monoMs });
     }
+  }
+
+  /** When we saw `slot`'s drained flag change last, by our monotonic clock (-Infinity: not since this boot). */
+  drainChangedMonoMs(slot: RegionId): number {
+    return this.#drainSeen.get(slot)?.monoMs ?? -Infinity;
   }
 
   /** Our request for `slot` was answered (or timed out): we may ask again. */
@@ -117,6 +130,16 @@ export class LeaseAgent {
 
   #release(slot: RegionId, s: LeaseSlot, c: LeaseConditions): LeaseCommandBody {
     return { t: 'lease', op: 'release', slot, by: this.#self, epoch: s.epoch, through: c.ownSeq, wallMs: 0 };
+  }
+
+  /**
+   * When, by our monotonic clock, `slot` (as it stands in `s`) lapses if nothing changes it: a lease
+   * plus the offset after we saw its last change; a drained slot with no holder is free now.
+   */
+  lapsesAtMs(slot: RegionId, s: LeaseSlot): number | null {
+    if (s.holder === null && s.drained) return -Infinity;
+    const seen = this.#seen.get(slot);
+    return seen === undefined || seen.index !== s.changedIndex ? null : seen.monoMs + this.#s.leaseMs + this.#offsetMs;
   }
 
   /** No change of the slot for a lease plus the offset, by our clock: whoever held it has stopped. */

@@ -31,8 +31,10 @@ export type NodeMessage =
   | { readonly ch: 'strong'; readonly m: StrongPeerMessage }
   | { readonly ch: 'node'; readonly m: ControlMessage };
 
-export type AdminRequest = { readonly kind: 'drain' | 'undrain'; readonly region: unknown };
-export type AdminReply = { readonly ok: true; readonly kind: 'drain' | 'undrain'; readonly region: RegionId; readonly index: number } | { readonly ok: false; readonly error: TernError };
+/** `force` (drain only): drain even if guarded writes would be left with no region to take them (src/core/strong/drain-rules.ts). */
+export type AdminRequest = { readonly kind: 'drain' | 'undrain'; readonly region: unknown; readonly force?: unknown };
+/** `changed`: false when the region already was (un)drained; nothing was written to the log then. */
+export type AdminReply = { readonly ok: true; readonly kind: 'drain' | 'undrain'; readonly region: RegionId; readonly index: number; readonly changed: boolean } | { readonly ok: false; readonly error: TernError };
 
 export type RegionRequest =
   | { readonly api: 'async'; readonly request: ClientRequest }

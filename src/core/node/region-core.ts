@@ -15,7 +15,7 @@
  */
 import { nodeTime, type NodeTime } from '../clock/node-time.js';
 import { get, type RegionId } from '../clock/version-vector.js';
-import { badRequest } from '../errors.js';
+import { badRequest, ternError } from '../errors.js';
 import type { Op } from '../model/op.js';
 import type { ClientReply, ClientRequest, Input as ReplicaInput } from '../replica/messages.js';
 import { Replica, type ReplicaStatus } from '../replica/replica.js';
@@ -30,6 +30,7 @@ import { StrongNode } from '../strong/strong-node.js';
 import { admissionProblem } from './admission.js';
 import { ClockGuard, type PeerOffset } from './clock-guard.js';
 import type { RegionCoreConfig } from './config.js';
+import { drainProblem, drainTooSoon, type DrainScope } from '../strong/drain-rules.js';
 import { LeaseAgent, type Holding } from './lease-agent.js';
 import type { AdminReply, AdminRequest, ControlMessage, Envelope, NodeEvent, NodeMessage, PeerInfo, RegionInput, RegionOutput, RegionReply, RegionRequest } from './messages.js';
 import { NodeClock } from './node-clock.js';
@@ -89,16 +90,9 @@ export class RegionCore {
   #replies: Array<{ id: number; reply: RegionReply }> = [];
   #events: NodeEvent[] = [];
   #began = false;
+  /** The guarded writes answered in the last commit: reply id → when the lease they were written under runs out (monotonic). */
+  #leaseBound = new Map<number, number>();
   #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
-  /**
-   * Each peer's lag as it stood when this node last heard from it: how far its stream had got
-   * behind the peer's own clock. A peer that falls silent (a partition) is then no longer reachable
-   * rather than ever more lagging, so losing a peer does not demote this node; a peer whose stream
-   * is behind while it talks (a backlog after a heal) does.
-   */
-  readonly #lagWhenHeard = new Map<RegionId, number>();
-  readonly #heardThisTurn = new Set<RegionId>();
-
   private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
     this.config = config;
     this.region = config.region;
@@ -120,6 +114,7 @@ export class RegionCore {
       holds: (slot, s) => this.#holds(slot, s),
       fencedReason: () => (this.#stage.stage === 'fenced' && this.#stage.reason !== null ? this.#stage.reason : 'lease'),
       ableRegions: (slot, policy) => this.#ableRegions(slot, policy),
+      expectedTaker: (slot, policy) => this.#expectedTaker(slot, policy),
       fenceByLatestEpoch: config.knobs?.fenceByLatestEpoch === true,
     });
     this.replica = Replica.open({ ...config.replica, tables: this.strong.tables() }, storage, this.#clock.replicaMs(false), { guard });
@@ -159,11 +154,33 @@ export class RegionCore {
     return this.#strongInbox.length > 0 || this.#replicaInbox.length > 0;
   }
 
-  /** begin + commit, for callers that do not overlap the leader's fsync with replication. */
+  /** begin + commit + release at once, for callers that do not overlap the leader's fsync with replication. */
   step(inputs: readonly RegionInput[], time: number | NodeTime): RegionOutput {
     const early = this.begin(inputs, time);
     const out = this.commit();
-    return { ...out, messages: [...early, ...out.messages] };
+    return { ...out, messages: [...early, ...out.messages], replies: this.release(out.replies, this.#clock.monoMs) };
+  }
+
+  /**
+   * The last commit's replies as they may leave at `monoMs`, read after that commit returned: the
+   * write lease is checked again before an answer leaves. A guarded write whose lease ran out
+   * meanwhile (the process paused between its lease check and here) is answered FENCED with
+   * `mayHaveCommitted`: it is durable here and will replicate (it was made under the lease), but it
+   * is not acknowledged after the lease, when another region may already write the row; the
+   * client retries with its idempotency key, which makes the two one effect.
+   */
+  release(replies: RegionOutput['replies'], monoMs: number): RegionOutput['replies'] {
+    const bound = this.#leaseBound;
+    this.#leaseBound = new Map();
+    const knobs = this.config.knobs;
+    if (bound.size === 0 || knobs?.skipLeaseRecheck === true || knobs?.ignoreLeaseTime === true) return replies;
+    return replies.map((r) => {
+      const deadline = bound.get(r.id);
+      if (deadline === undefined || monoMs < deadline) return r;
+      this.#events.push({ kind: 'warn', message: 'a guarded write committed as its write lease ran out (the process was paused?): answered as possibly committed', details: { id: r.id, lateMs: Math.round(monoMs - deadline) } });
+      const error = ternError('FENCED', `region ${this.region}'s write lease ran out while this write was being committed (the process was paused or slow): it may have committed; retry with the same Idempotency-Key, here or in a region that holds the lease`, { reason: 'lease', mayHaveCommitted: true });
+      return { id: r.id, reply: { ok: false, error } };
+    });
   }
 
   /**
@@ -201,15 +218,16 @@ export class RegionCore {
     const strongOut = this.strong.flush();
     for (const { to, message } of strongOut.messages) this.#messages.push({ to, message: { ch: 'strong', m: message } });
     if (strongOut.tablesChanged) this.replica.setTables(this.strong.tables());
-    for (const { id, reply } of strongOut.replies) this.#routeStrong(id, reply);
+    // The lease agent sees what the log changed before any answer is handed out: an operator
+    // request waiting on another is judged afresh against the change that answer reports.
     this.#afterStrong();
+    for (const { id, reply } of strongOut.replies) this.#routeStrong(id, reply);
     const inputs = this.#replicaInbox;
     this.#replicaInbox = [];
     const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted });
     for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
-    for (const peer of this.#heardThisTurn) this.#lagWhenHeard.set(peer, this.replica.lagMs(peer));
-    this.#heardThisTurn.clear();
+    this.#noteLeaseBound(out.created as Op[]);
     this.#updateStage();
     const result: RegionOutput = { messages: this.#messages, replies: this.#replies, created: out.created as Op[], appliedRemote: out.appliedRemote, events: this.#events };
     this.#messages = [];
@@ -223,7 +241,6 @@ export class RegionCore {
   #onPeer(from: RegionId, message: NodeMessage): void {
     if (!this.#peers.peers.includes(from)) return;
     this.#peers.heard(from, this.#clock.monoMs);
-    this.#heardThisTurn.add(from);
     if (message.ch === 'async') this.#replicaInbox.push({ kind: 'peer', from, message: message.m });
     else if (message.ch === 'strong') this.#strongInbox.push({ kind: 'peer', from, message: message.m });
     else this.#onControl(from, message.m);
@@ -252,15 +269,57 @@ export class RegionCore {
     }
   }
 
+  /**
+   * Per region, the operator's drain or undrain this node has proposed and not yet seen answered,
+   * with whoever waits for that answer: one proposal per region at a time (drain-rules.ts).
+   */
+  readonly #adminInFlight = new Map<RegionId, { kind: AdminRequest['kind']; force: boolean; waiters: Array<(reply: AdminReply) => void> }>();
+
+  /**
+   * Drain and undrain (src/core/strong/drain-rules.ts has the rules): a no-op is answered at the
+   * leader without a log entry; identical requests in flight coalesce; a drain is refused
+   * TOO_SOON within leaseMs of the region's last change, and DRAIN_UNSAFE (unless forced) if it
+   * would strand guarded rows, here and again when the log applies it.
+   */
   #onAdmin(id: number, r: AdminRequest): void {
     const answer = (reply: AdminReply): void => void this.#replies.push({ id, reply });
     if (typeof r.region !== 'string' || !this.#regions.includes(r.region)) {
       return answer({ ok: false, error: badRequest('region', `must be one of the cluster's regions (${this.#regions.join(', ')}), not ${JSON.stringify(r.region)}`) });
     }
+    if (r.force !== undefined && typeof r.force !== 'boolean') return answer({ ok: false, error: badRequest('force', `must be true or false, not ${JSON.stringify(r.force)}`) });
     const region = r.region;
-    this.#askStrong({ kind: 'lease', command: { t: 'lease', op: r.kind, slot: region, wallMs: 0 } }, (reply) => {
-      if (!reply.ok) return answer(reply);
-      answer({ ok: true, kind: r.kind, region, index: reply.index });
+    const drain = r.kind === 'drain';
+    const force = drain && r.force === true;
+    // While this node's proposal for the region is in flight, the same request takes its answer and
+    // any other is handled afresh once it is answered (against the state it left).
+    const busy = this.#adminInFlight.get(region);
+    if (busy !== undefined) return void busy.waiters.push(busy.kind === r.kind && busy.force === force ? answer : () => this.#onAdmin(id, r));
+    const leases = this.strong.state.leases;
+    let command: LeaseCommandBody = { t: 'lease', op: 'undrain', slot: region, wallMs: 0 };
+    if (leases.slot(region).drained === drain) {
+      // Nothing to change, as far as this node has applied. Only the strong group's leader under its
+      // lease, having applied all it committed, knows that no change it has not applied was
+      // acknowledged (made through another region a moment ago): it answers at once, without a log
+      // entry. Elsewhere the request goes through the log, which answers `changed: false` if so.
+      const raft = this.strong.raft;
+      const current = raft.status().leaseValid && Number.isFinite(raft.freshAsOfMs()) && this.strong.state.index >= raft.log.committed;
+      if (current) return answer({ ok: true, kind: r.kind, region, index: this.strong.state.index, changed: false });
+      if (drain) command = { t: 'lease', op: 'drain', slot: region, wallMs: 0, force, scope: { regions: this.#regions, failoverOrder: this.config.failover.failoverOrder } };
+    } else if (drain) {
+      const leaseMs = this.config.failover.leaseMs;
+      const agoMs = this.#clock.monoMs - this.#leases.drainChangedMonoMs(region);
+      if (agoMs < leaseMs) return answer({ ok: false, error: drainTooSoon(region, agoMs, leaseMs) });
+      const scope: DrainScope = { regions: this.#regions, failoverOrder: this.config.failover.failoverOrder };
+      const unsafe = force ? null : drainProblem(region, this.strong.tables(), scope, new Set(this.#regions.filter((x) => leases.slot(x).drained)));
+      if (unsafe !== null) return answer({ ok: false, error: unsafe });
+      command = { t: 'lease', op: 'drain', slot: region, wallMs: 0, force, scope };
+    }
+    const waiters = [answer];
+    this.#adminInFlight.set(region, { kind: r.kind, force, waiters });
+    this.#askStrong({ kind: 'lease', command }, (reply) => {
+      this.#adminInFlight.delete(region);
+      const out: AdminReply = !reply.ok ? reply : { ok: true, kind: r.kind, region, index: reply.index, changed: reply.kind === 'lease' && reply.granted };
+      for (const w of waiters) w(out);
     });
   }
 
@@ -306,6 +365,22 @@ export class RegionCore {
   }
 
   // ---- leases, clocks and the stage ------------------------------------------------------------
+
+  /** Remembers, for each guarded write answered in this commit, when the lease it was written under runs out. */
+  #noteLeaseBound(created: readonly Op[]): void {
+    this.#leaseBound = new Map();
+    const fenced = new Map<string, Op>();
+    for (const op of created) if (op.fence !== undefined) fenced.set(`${op.dot.origin}.${op.dot.seq}`, op);
+    if (fenced.size === 0) return;
+    for (const { id, reply } of this.#replies) {
+      if (!reply.ok || !('kind' in reply) || reply.kind !== 'write' || !('result' in reply) || reply.replayed) continue;
+      const fence = fenced.get(`${reply.result.dot.origin}.${reply.result.dot.seq}`)?.fence;
+      if (fence === undefined) continue;
+      const s = this.strong.state.leases.slot(fence.slot);
+      const deadline = s.epoch === fence.epoch ? this.#leases.deadlineMs(s) : null;
+      this.#leaseBound.set(id, deadline ?? -Infinity);
+    }
+  }
 
   #holds(slot: RegionId, s: LeaseSlot): Holding | null {
     if (!this.#trusted) return null;
@@ -360,6 +435,25 @@ export class RegionCore {
     return writers.filter((r) => this.#failoverOrder(slot).includes(r));
   }
 
+  /**
+   * Who is expected to take `slot`'s rows of a `home-with-failover` table next, and in how long, as
+   * far as this region knows: the first region of the failover order that last said it was
+   * write-ready (this one included), once the slot lapses (a lease plus the offset after its last change, as every taker
+   * waits) or at once if it was drained and released. Null for other tables, or with no candidate.
+   */
+  #expectedTaker(slot: RegionId, policy: TablePolicy): { region: RegionId; inMs: number } | null {
+    if (policy.ownership !== 'home-with-failover') return null;
+    const s = this.strong.state.leases.slot(slot);
+    const mono = this.#clock.monoMs;
+    const lapsesAt = this.#leases.lapsesAtMs(slot, s);
+    if (lapsesAt === null) return null;
+    const leases = this.strong.state.leases;
+    // A peer counts by what it last said of itself, reachable or not: an island cannot hear the
+    // others, but they go on (and one of them takes its rows).
+    const candidate = this.#failoverOrder(slot).find((r) => !leases.slot(r).drained && (r === this.region ? this.#stage.stage === 'write-ready' : this.#peers.info(r)?.stage === 'write-ready'));
+    return candidate === undefined ? null : { region: candidate, inMs: Math.max(0, Math.round(lapsesAt - mono)) };
+  }
+
   #info(): PeerInfo {
     return { stage: this.#stage.stage, reason: this.#stage.reason, rttMs: this.#guard.rtts() };
   }
@@ -383,10 +477,11 @@ export class RegionCore {
     }
   }
 
-  #lagMs(): number {
-    let lag = 0;
+  /** The broken reading behind the `readinessFromPeerClocks` knob: any reachable peer's clock and silence count. */
+  #peerClockLagMs(): number {
     const mono = this.#clock.monoMs;
-    for (const peer of this.#peers.peers) if (this.#peers.reachable(peer, mono)) lag = Math.max(lag, this.#lagWhenHeard.get(peer) ?? Infinity);
+    let lag = 0;
+    for (const peer of this.#peers.peers) if (this.#peers.reachable(peer, mono)) lag = Math.max(lag, this.replica.lagMs(peer));
     return lag;
   }
 
@@ -403,7 +498,7 @@ export class RegionCore {
       drained: this.strong.state.leases.slot(this.region).drained,
       clockMeasured: this.#guard.measured(),
       clockTrusted: trusted,
-      lagMs: this.#lagMs(),
+      lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.replica.backlogMs(),
       ownLease: this.#ownLease(),
       readReadyLagMs: f.readReadyLagMs,
       writeReadyLagMs: f.writeReadyLagMs,

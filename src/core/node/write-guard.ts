@@ -29,6 +29,8 @@ export interface WriteRightsPort {
   fencedReason(): string;
   /** Regions that could take a write of `slot`'s rows of a table with `policy` now (for the FENCED body). */
   ableRegions(slot: RegionId, policy: TablePolicy): readonly RegionId[];
+  /** The region expected to take `slot`'s rows of a table with `policy`, and in how long, as far as this one knows. */
+  expectedTaker(slot: RegionId, policy: TablePolicy): { readonly region: RegionId; readonly inMs: number } | null;
   readonly fenceByLatestEpoch: boolean;
 }
 
@@ -59,9 +61,19 @@ export class RegionWriteGuard implements WriteGuard {
   #fenced(table: string, key: string, slot: RegionId, policy: TablePolicy): TernError {
     const p = this.#p;
     const able = p.ableRegions(slot, policy);
-    const where = able.length > 0 ? `; ${able.join(', ')} can take it` : '; no region can take it right now';
+    const expected = able.length > 0 ? null : p.expectedTaker(slot, policy);
+    const where =
+      able.length > 0
+        ? `; ${able.join(', ')} can take it`
+        : expected !== null
+          ? `; ${expected.region} is expected to take it ${expected.inMs > 0 ? `in about ${Math.ceil(expected.inMs / 100) / 10} s` : 'now'}, as far as ${p.self} knows`
+          : '; no region can take it right now (every region that could is unreachable, drained or not ready)';
     const rows = slot === p.self ? `rows of region ${p.self}` : `rows homed in ${slot}`;
-    return ternError('FENCED', `region ${p.self} may not write row ${key} of ${table} now (${p.fencedReason()}: it does not hold the write lease for ${rows})${where}`, { reason: p.fencedReason(), regions: [...able] });
+    return ternError('FENCED', `region ${p.self} may not write row ${key} of ${table} now (${p.fencedReason()}: it does not hold the write lease for ${rows})${where}`, {
+      reason: p.fencedReason(),
+      regions: [...able],
+      ...(expected !== null ? { expected } : {}),
+    });
   }
 
   verdict(op: Op & { readonly fence: FenceStamp }): GuardVerdict {

@@ -17,13 +17,15 @@ interface OriginBeats {
   pending: Beat[];
   /** Latest heartbeat seen at all, to relay. */
   latest: Beat | null;
+  /** HLC wall of the newest of the origin's ops applied here since start (-Infinity: none). */
+  appliedWallMs: number;
 }
 
 export class Freshness {
   readonly #origins = new Map<RegionId, OriginBeats>();
 
   constructor(regions: readonly RegionId[]) {
-    for (const r of regions) this.#origins.set(r, { covered: { seq: 0, wallMs: -Infinity }, pending: [], latest: null });
+    for (const r of regions) this.#origins.set(r, { covered: { seq: 0, wallMs: -Infinity }, pending: [], latest: null, appliedWallMs: -Infinity });
   }
 
   beat(origin: RegionId, beat: Beat, applied: VersionVector): void {
@@ -53,9 +55,38 @@ export class Freshness {
     }
   }
 
+  /** An op of `origin` with HLC wall `wallMs` was applied here (its time is a point its backlog has reached). */
+  applied(origin: RegionId, wallMs: number): void {
+    const o = this.#origins.get(origin);
+    if (o !== undefined && wallMs > o.appliedWallMs) o.appliedWallMs = wallMs;
+  }
+
   /** The origin time up to which we hold all of `origin`'s writes (-Infinity when unknown). */
   freshAsOf(origin: RegionId): number {
     return this.#origins.get(origin)?.covered.wallMs ?? -Infinity;
+  }
+
+  /**
+   * How much of `origin`'s history this replica lacks, for its stage: the span of the origin's own
+   * clock between where this replica has got to (the newest heartbeat covered here, or the HLC of
+   * the newest op of that origin applied here, whichever is later) and the newest known heartbeat
+   * whose ops are held elsewhere (seq ≤ heldSeq) but not applied here. Both ends are readings of
+   * one clock (an op's HLC follows its origin's clock, or a later time it heard of), so an origin
+   * whose clock is skewed, slow or stepped cannot inflate it. 0 when nothing held elsewhere is
+   * missing, or when what is missing is newer than every heartbeat (in flight: less than one
+   * heartbeat interval); Infinity when some is missing and nothing of the origin was covered or
+   * applied since start (after a restart: it cannot tell how much it missed).
+   */
+  backlogMs(origin: RegionId, appliedSeq: number, heldSeq: number): number {
+    if (heldSeq <= appliedSeq) return 0;
+    const o = this.#origins.get(origin);
+    if (o === undefined) return 0;
+    let newest = -Infinity;
+    for (const b of o.latest === null ? o.pending : [...o.pending, o.latest]) {
+      if (b.seq > appliedSeq && b.seq <= heldSeq && b.wallMs > newest) newest = b.wallMs;
+    }
+    if (newest === -Infinity) return 0;
+    return Math.max(0, newest - Math.max(o.covered.wallMs, o.appliedWallMs));
   }
 
   latestBeats(): Record<RegionId, Beat> {

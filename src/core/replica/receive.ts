@@ -34,6 +34,7 @@ function applyRemote(ctx: ReplicaContext, op: Op): boolean {
   }
   if (op.fence !== undefined && ctx.guard.verdict(op as Op & { fence: FenceStamp }) === 'fenced') applyFenced(ctx, op as Op & { fence: FenceStamp });
   else applyToStore(ctx, op, policy);
+  ctx.freshness.applied(op.dot.origin, op.hlc.wall);
   if (ctx.config.reportRemoteApplies === true) ctx.out.appliedRemote.push([op.dot.origin, op.hlc.wall]);
   return true;
 }

@@ -141,6 +141,33 @@ export class Replica {
     return this.#ctx.nowMs - this.#ctx.freshness.freshAsOf(origin);
   }
 
+  /**
+   * How far behind the cluster this replica is, for the region's stage (docs/internals/failover.md,
+   * "readiness is about oneself"). Per other origin, the ops a majority of regions hold (by every
+   * region's latest reported vector; an origin holds all its own) that this replica has not
+   * applied, measured in the origin's own clock (Freshness.backlogMs); the largest. Ops only a
+   * minority holds (an island's writes, just back) do not count: the majority is not behind them.
+   * Infinity while this replica has heard the vectors of fewer than a majority of regions since it
+   * started: it cannot yet know what it missed.
+   */
+  backlogMs(): number {
+    const ctx = this.#ctx;
+    const regions = ctx.config.regions;
+    const quorum = Math.floor(regions.length / 2) + 1;
+    const heard = regions.filter((r) => r !== ctx.config.region && ctx.stability.heard(r));
+    if (1 + heard.length < quorum) return Infinity;
+    const reports = ctx.stability.latest();
+    let backlog = 0;
+    for (const origin of regions) {
+      if (origin === ctx.config.region) continue;
+      const mine = get(ctx.applied, origin);
+      const held = [mine, ...heard.map((r) => get(reports[r] ?? {}, origin))].sort((a, b) => b - a);
+      const majorityHolds = held[quorum - 1] ?? 0;
+      backlog = Math.max(backlog, ctx.freshness.backlogMs(origin, mine, majorityHolds));
+    }
+    return backlog;
+  }
+
   /** The row as an eventual read would return it (masked for unique fields), outside any step. */
   peekRow(table: string, key: string): RowView | null {
     const policy = policyOf(this.#ctx, table);

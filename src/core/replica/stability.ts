@@ -26,6 +26,8 @@ export class StabilityTracker {
   readonly #self: RegionId;
   readonly #regions: readonly RegionId[];
   readonly #peers = new Map<RegionId, PeerReports>();
+  /** Regions some report of which arrived since start (reports are soft state). */
+  readonly #heard = new Set<RegionId>();
   #floor: VersionVector;
 
   constructor(self: RegionId, regions: readonly RegionId[], floor: VersionVector = {}) {
@@ -39,6 +41,7 @@ export class StabilityTracker {
   report(from: RegionId, vector: VersionVector, applied: VersionVector): void {
     const p = this.#peers.get(from);
     if (p === undefined) return;
+    this.#heard.add(from);
     if (dominates(p.usable, vector)) return;
     if (get(vector, from) <= get(applied, from)) {
       p.usable = mergeVectors(p.usable, vector);
@@ -70,6 +73,11 @@ export class StabilityTracker {
     const now = minVectors(vectors, this.#regions);
     if (!dominates(this.#floor, now)) this.#floor = mergeVectors(this.#floor, now);
     return this.#floor;
+  }
+
+  /** A report of `region` arrived since start. */
+  heard(region: RegionId): boolean {
+    return this.#heard.has(region);
   }
 
   /** The latest known report of every other region, to relay. */

@@ -55,7 +55,7 @@ export interface StrongStatus {
   readonly leader: RegionId | null;
   readonly commitIndex: number;
   readonly appliedIndex: number;
-  /** Of the applied entries, how many were write-lease commands (since this node started). */
+  /** Of the applied entries, how many were the regions' own write-lease commands, not operators' drains (since this node started). */
   readonly leaseEntries: number;
   readonly leaseValid: boolean;
   readonly logEntries: number;

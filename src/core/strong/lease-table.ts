@@ -15,6 +15,7 @@
  * overlap in real time, whatever the clocks read, as long as their rates agree within the margin.
  */
 import type { RegionId } from '../clock/version-vector.js';
+import type { DrainScope } from './drain-rules.js';
 
 export interface LeaseSlot {
   readonly holder: RegionId | null;
@@ -37,7 +38,13 @@ export interface LeaseSlot {
 export type LeaseCommandBody =
   | { readonly t: 'lease'; readonly op: 'acquire'; readonly slot: RegionId; readonly by: RegionId; readonly basedOn: number; readonly boot: string; readonly monoMs: number; readonly wallMs: number }
   | { readonly t: 'lease'; readonly op: 'release'; readonly slot: RegionId; readonly by: RegionId; readonly epoch: number; readonly through: number; readonly wallMs: number }
-  | { readonly t: 'lease'; readonly op: 'handback' | 'drain' | 'undrain'; readonly slot: RegionId; readonly wallMs: number };
+  | { readonly t: 'lease'; readonly op: 'handback' | 'undrain'; readonly slot: RegionId; readonly wallMs: number }
+  /**
+   * An operator's drain. Unless `force`, the state machine refuses it when applied if it would leave
+   * guarded rows with no region to write them (src/core/strong/drain-rules.ts), judged with `scope`;
+   * an entry without a scope (from before that rule) applies unchecked.
+   */
+  | { readonly t: 'lease'; readonly op: 'drain'; readonly slot: RegionId; readonly wallMs: number; readonly force?: boolean; readonly scope?: DrainScope };
 
 export type LeaseOp = LeaseCommandBody['op'];
 

@@ -13,7 +13,8 @@ import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
 import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
 import { alterProblem } from './table-change.js';
-import { LeaseTable, type LeaseTableData } from './lease-table.js';
+import { LeaseTable, type LeaseCommandBody, type LeaseTableData } from './lease-table.js';
+import { drainProblem } from './drain-rules.js';
 import type { RowView } from '../model/row-view.js';
 
 interface IdemEntry {
@@ -187,7 +188,11 @@ export class StrongState {
         return { ok: true, kind: 'table', table: command.table, policy: command.policy };
       }
       case 'lease': {
-        this.leaseEntries++;
+        // Drains and undrains are the operator's, not the regions' own lease traffic.
+        if (command.op === 'drain' || command.op === 'undrain') {
+          const refused = command.op === 'drain' ? this.#unsafeDrain(command) : null;
+          if (refused !== null) return { ok: false, error: refused };
+        } else this.leaseEntries++;
         const { granted, slot } = this.leases.apply(index, command);
         return { ok: true, kind: 'lease', op: command.op, granted, slot: command.slot, lease: slot };
       }
@@ -214,6 +219,16 @@ export class StrongState {
         return { ok: true, kind: 'release', released };
       }
     }
+  }
+
+  /**
+   * Why a drain may not be applied at this log position: it would leave guarded rows with no region
+   * to write them (src/core/strong/drain-rules.ts), against the drained flags as they stand here.
+   */
+  #unsafeDrain(c: Extract<LeaseCommandBody, { op: 'drain' }>): TernError | null {
+    if (c.force === true || c.scope === undefined || this.leases.slot(c.slot).drained) return null;
+    const drained = new Set(c.scope.regions.filter((r) => this.leases.slot(r).drained));
+    return drainProblem(c.slot, this.tables(), c.scope, drained);
   }
 
   /** True the first time (origin, seq) is applied; false for a copy. */

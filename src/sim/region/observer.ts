@@ -8,7 +8,7 @@ import type { RegionId } from '../../core/clock/version-vector.js';
 import type { RegionOutput, RegionRequest } from '../../core/node/messages.js';
 import type { RegionCore } from '../../core/node/region-core.js';
 import type { Op } from '../../core/model/op.js';
-import type { Access, ClockJump, CreatedOp, GuardedAck, LeaseGrant, RegionFacts, ServedRequest, StageMark } from './record.js';
+import type { Access, Affliction, ClockJump, CreatedOp, GuardedAck, LeaseGrant, RegionFacts, ServedRequest, StageMark } from './record.js';
 
 interface Admission {
   readonly access: Access;
@@ -52,6 +52,9 @@ export class RegionObserver {
   readonly stages: StageMark[] = [];
   readonly clockJumps: ClockJump[] = [];
   readonly created: CreatedOp[] = [];
+  readonly afflictions: Affliction[] = [];
+  /** Faults of a region still going on: what, since when. */
+  readonly #open = new Map<RegionId, Map<string, number>>();
   readonly leaders = new Map<number, Set<string>>();
 
   readonly #wallBaseMs: number;
@@ -72,6 +75,9 @@ export class RegionObserver {
 
   afterStep(core: RegionCore, out: RegionOutput, nowMs: number): void {
     const region = core.region;
+    // It steps: it is up and awake.
+    this.closeAffliction(region, 'down', nowMs);
+    this.closeAffliction(region, 'paused', nowMs);
     this.#noteStage(region, core.stage.stage, core.stage.reason, nowMs);
     for (const [slot, s] of core.strong.state.leases.slots()) {
       if (s.holder === null) continue;
@@ -107,13 +113,37 @@ export class RegionObserver {
     }
   }
 
-  /** The node went down (crash), was paused or woke: marks in its stage trace. */
+  /** The node went down (crash) or was paused: marks in its stage trace, and a fault of its own until it steps again. */
   mark(region: RegionId, what: 'down' | 'paused', nowMs: number): void {
     this.#noteStage(region, what, null, nowMs);
+    this.openAffliction(region, what, nowMs);
+  }
+
+  /** A fault of `region`'s own begins (closed by closeAffliction, or at the end of the fault phase). */
+  openAffliction(region: RegionId, what: string, nowMs: number): void {
+    let open = this.#open.get(region);
+    if (open === undefined) this.#open.set(region, (open = new Map()));
+    if (!open.has(what)) open.set(what, nowMs);
+  }
+
+  closeAffliction(region: RegionId, what: string, nowMs: number): void {
+    const from = this.#open.get(region)?.get(what);
+    if (from === undefined) return;
+    this.#open.get(region)?.delete(what);
+    this.afflictions.push({ region, fromMs: from, toMs: nowMs, what });
+  }
+
+  /** A fault of `region`'s own at one moment (its clock was set). */
+  afflict(region: RegionId, what: string, nowMs: number): void {
+    this.afflictions.push({ region, fromMs: nowMs, toMs: nowMs, what });
   }
 
   /** A node's clock offset was set; beyond the bound it opens a jump, within it closes one. */
   clockSet(region: RegionId, offsetMs: number, nowMs: number): void {
+    // A step of its clock is a fault of its own (it measures again); beyond the bound, until it is back.
+    this.afflict(region, 'clock set', nowMs);
+    if (Math.abs(offsetMs) > this.#maxOffsetMs) this.openAffliction(region, 'clock off', nowMs);
+    else this.closeAffliction(region, 'clock off', nowMs);
     const open = this.#openJumps.get(region);
     if (open !== undefined) {
       this.#openJumps.delete(region);
@@ -129,8 +159,10 @@ export class RegionObserver {
     this.stages.push({ region, timeMs: nowMs, stage, reason });
   }
 
-  facts(clockProbeMs: number, clockGraceMs: number, endMs: number): RegionFacts {
+  facts(clockProbeMs: number, clockGraceMs: number, endMs: number, timing: { readonly settleMs: number; readonly faultsEndMs: number }): RegionFacts {
     const jumps = [...this.clockJumps];
+    const afflictions = [...this.afflictions];
+    for (const [region, open] of this.#open) for (const [what, fromMs] of open) afflictions.push({ region, fromMs, toMs: endMs, what });
     for (const [region, open] of this.#openJumps) jumps.push({ region, fromMs: open.fromMs, toMs: endMs, offsetMs: open.offsetMs });
     return {
       regions: this.#names,
@@ -143,6 +175,9 @@ export class RegionObserver {
       stages: this.stages,
       clockJumps: jumps,
       created: this.created,
+      afflictions,
+      settleMs: timing.settleMs,
+      faultsEndMs: timing.faultsEndMs,
     };
   }
 }

@@ -66,6 +66,17 @@ export interface CreatedOp {
   readonly hlcAheadMs: number;
 }
 
+/**
+ * An interval in which a region had a fault of its own (down, paused, its clock set, cut from a
+ * majority or at the end of a bridge): it may be demoted then, and for a while after.
+ */
+export interface Affliction {
+  readonly region: RegionId;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly what: string;
+}
+
 export interface RegionFacts {
   readonly regions: readonly RegionId[];
   readonly maxClockOffsetMs: number;
@@ -78,6 +89,11 @@ export interface RegionFacts {
   readonly stages: readonly StageMark[];
   readonly clockJumps: readonly ClockJump[];
   readonly created: readonly CreatedOp[];
+  readonly afflictions: readonly Affliction[];
+  /** How long after its own fault ends a region may still be demoted (it catches up, measures its clock again). */
+  readonly settleMs: number;
+  /** When the fault phase ended (the heal restarts and resets everything: containment is judged before). */
+  readonly faultsEndMs: number;
 }
 
 export interface RegionRunRecord {

@@ -10,7 +10,7 @@
 import type { Hlc } from '../../core/clock/hlc.js';
 import { dominates, type RegionId, type VersionVector } from '../../core/clock/version-vector.js';
 import { failoverDefaults, type FailoverSettings, type NodeKnobs, type RegionCoreConfig } from '../../core/node/config.js';
-import type { NodeMessage, RegionInput, RegionReply, RegionRequest } from '../../core/node/messages.js';
+import type { NodeMessage, RegionInput, RegionOutput, RegionReply, RegionRequest } from '../../core/node/messages.js';
 import { RegionCore } from '../../core/node/region-core.js';
 import { replicaDefaults, type Knobs } from '../../core/replica/config.js';
 import { exportState } from '../../core/replica/export.js';
@@ -103,6 +103,8 @@ interface SimNode {
   /** The monotonic clock's origin in this boot (its reading is real time minus this). */
   monoOrigin: number;
   pausedUntil: number;
+  /** A pause due inside the next step that answers a guarded write (0: none). */
+  pauseInStepMs: number;
   workQueued: boolean;
 }
 
@@ -112,6 +114,8 @@ export const regionWorldTiming = {
   clientLatencyMs: 1,
   healTimeoutMs: 60_000,
   finalTimeoutMs: 8_000,
+  /** Replication resends what a peer has not acknowledged after this long (the default is 1 s). */
+  resendAfterMs: 400,
 } as const;
 
 /** Short leases (the floor is renew + 2 × election + offset = 1000 ms), so takeovers happen within a run. */
@@ -172,7 +176,9 @@ export class RegionWorld {
       const region = this.#names[i] as string;
       return {
         region,
-        replica: { ...replicaDefaults, region, regions: this.#names, tables, mergeFunctions: simMergeFunctions, maxClockOffsetMs: offset, ...(knobs.replica !== undefined ? { knobs: knobs.replica } : {}) },
+        // The simulated network loses messages (TCP would not): resend sooner than the default,
+        // so that one lost batch costs less than writeReadyLagMs (a lossy link is no region's own fault).
+        replica: { ...replicaDefaults, region, regions: this.#names, tables, mergeFunctions: simMergeFunctions, maxClockOffsetMs: offset, resendAfterMs: regionWorldTiming.resendAfterMs, ...(knobs.replica !== undefined ? { knobs: knobs.replica } : {}) },
         strong: {
           region,
           regions: this.#names,
@@ -201,7 +207,7 @@ export class RegionWorld {
     this.#observer = new RegionObserver(this.#names, offset, epochMs);
     this.#nodes = this.#names.map((region, i) => {
       const clock = new SimClock(this.#plan.initialOffsetsMs[i] ?? 0, this.#plan.driftPpm[i] ?? 0);
-      const node: SimNode = { region, storage: new MemoryStorage(), clock, core: null, epoch: 0, monoOrigin: -this.#rng.int(100_000), pausedUntil: -Infinity, workQueued: false };
+      const node: SimNode = { region, storage: new MemoryStorage(), clock, core: null, epoch: 0, monoOrigin: -this.#rng.int(100_000), pausedUntil: -Infinity, pauseInStepMs: 0, workQueued: false };
       this.#hlcTrace[region] = [];
       return node;
     });
@@ -329,21 +335,56 @@ export class RegionWorld {
     const node = this.#nodes[i] as SimNode;
     const core = node.core;
     if (core === null) return;
-    let out;
+    let out: RegionOutput;
     try {
-      out = core.step(inputs, this.#time(i));
+      if (node.pauseInStepMs > 0) {
+        const early = core.begin(inputs, this.#time(i));
+        const body = core.commit();
+        const held = { ...body, messages: [...early, ...body.messages] };
+        if (held.created.some((op) => op.fence !== undefined)) return this.#pauseInStep(i, core, held);
+        out = { ...held, replies: core.release(held.replies, this.#time(i).monoMs) };
+      } else out = core.step(inputs, this.#time(i));
     } catch (err) {
       if (!(err instanceof SimulatedCrash)) throw err;
       this.#down(i);
       return;
     }
+    this.#route(i, core, out);
+  }
+
+  /**
+   * The process stops after committing a guarded write and before answering: when it wakes, the
+   * lease is checked again (RegionCore.release) and only then do its answers and messages leave.
+   */
+  #pauseInStep(i: number, core: RegionCore, held: RegionOutput): void {
+    const node = this.#nodes[i] as SimNode;
+    const ms = node.pauseInStepMs;
+    node.pauseInStepMs = 0;
+    node.pausedUntil = this.#now + ms;
+    this.#counts.pauses++;
+    this.#observer.mark(node.region, 'paused', this.#now);
+    // What it committed is durable now, whatever happens to the process before it speaks.
+    for (const op of held.created) this.#ledger.push(op);
+    const epoch = node.epoch;
+    this.#events.push(this.#now + ms, {
+      k: 'timer',
+      fn: () => {
+        if (node.epoch !== epoch || node.core !== core) return; // it crashed meanwhile: nothing was said
+        this.#route(i, core, { ...held, replies: core.release(held.replies, this.#time(i).monoMs) }, true);
+      },
+    });
+  }
+
+  /** A step's output routed: messages to the network, replies to clients, facts to the observer. */
+  #route(i: number, core: RegionCore, out: RegionOutput, ledgered = false): void {
+    const node = this.#nodes[i] as SimNode;
     this.#steps++;
     this.#observer.afterStep(core, out, this.#now);
     const trace = this.#hlcTrace[node.region] as Hlc[];
     const hlc = core.replica.hlc;
     const last = trace[trace.length - 1];
     if (last === undefined || last.wall !== hlc.wall || last.logical !== hlc.logical) trace.push(hlc);
-    for (const op of out.created) this.#ledger.push(op);
+    if (!ledgered) for (const op of out.created) this.#ledger.push(op);
     for (const { to, message } of out.messages) {
       const j = this.#names.indexOf(to);
       if (j < 0) continue;
@@ -384,11 +425,16 @@ export class RegionWorld {
     switch (a.k) {
       case 'partition':
         this.#counts.partitions++;
-        this.#net.heal();
+        this.#healNet();
         this.#net.partition(a.groups);
+        // A region in a group smaller than a majority (an island, a bridge's end) has a fault of its own.
+        for (const group of a.groups) {
+          if (group.length >= Math.floor(this.#nodes.length / 2) + 1) continue;
+          for (const i of group) this.#observer.openAffliction(this.#names[i] as string, 'cut off', this.#now);
+        }
         return;
       case 'heal-net':
-        this.#net.heal();
+        this.#healNet();
         return;
       case 'links':
         this.#net.faults = { ...a.faults };
@@ -411,12 +457,21 @@ export class RegionWorld {
       case 'pause': {
         const node = this.#nodes[a.node] as SimNode;
         if (node.pausedUntil > this.#now) return;
+        if (a.inStep === true) {
+          node.pauseInStepMs = a.ms;
+          return;
+        }
         this.#counts.pauses++;
         node.pausedUntil = this.#now + a.ms;
         this.#observer.mark(node.region, 'paused', this.#now);
         return;
       }
     }
+  }
+
+  #healNet(): void {
+    this.#net.heal();
+    for (const region of this.#names) this.#observer.closeAffliction(region, 'cut off', this.#now);
   }
 
   #restart(i: number): void {
@@ -434,7 +489,8 @@ export class RegionWorld {
   #heal(): void {
     this.#phase = 'heal';
     this.#healStartMs = this.#now;
-    this.#net.heal();
+    this.#healNet();
+    for (const node of this.#nodes) node.pauseInStepMs = 0;
     this.#net.faults = { ...noLinkFaults };
     const bound = 0.45 * regionWorldTiming.maxClockOffsetMs;
     for (let i = 0; i < this.#nodes.length; i++) {
@@ -543,7 +599,9 @@ export class RegionWorld {
       finalRaft: strongFinal.raft,
     };
     const p = regionFailover.clockProbeMs;
-    const facts = this.#observer.facts(p, 3 * p, this.#now);
+    // After its own fault a region measures its clock again and catches up: a few probes and the read-ready lag.
+    const settleMs = regionFailover.readReadyLagMs + 3 * p;
+    const facts = this.#observer.facts(p, 3 * p, this.#now, { settleMs, faultsEndMs: this.#phase === 'faults' ? this.#now : this.#healStartMs });
     const count = (t: string) => history.filter((h) => h.type === t).length;
     const grantsByHolder = facts.grants.filter((g) => g.holder !== g.slot).length;
     return {

@@ -119,6 +119,24 @@ describe('clock guard: measuring', () => {
     expect(p.guard.offset('b')).toMatchObject({ wallMs: 50, rttMs: 40 });
   });
 
+  it('a late answer (a peer that was paused answers a queued probe with its current clock) is not a measurement', () => {
+    // Seed 992 of the region world: us-east stepped +333 ms and forgot its samples; eu-west, paused,
+    // woke and answered a probe 500 ms old. Read as if taken half way through the round trip, its
+    // clock looked 83 ms off, within the bound, and us-east trusted a clock 333 ms off.
+    const p = new Probe('a', ['a', 'b', 'c']);
+    p.round({ b: 0, c: 0 });
+    p.ownWallMs = 333;
+    p.guard.observe(p.reading());
+    const pings = p.guard.tick(p.reading(), info);
+    p.now += 500;
+    const ping = pings.find((x) => x.to === 'b')?.message;
+    if (ping?.t !== 'ping') throw new Error('no ping to b');
+    // b's clock reads real time now; ours reads 333 ms ahead of it.
+    p.guard.onPong('b', { t: 'pong', id: ping.id, wallMs: p.now, steadyMs: p.now, info }, p.reading());
+    expect(p.guard.offset('b')).toBeNull();
+    expect([p.guard.measured(), p.guard.trusted()]).toEqual([false, false]);
+  });
+
   it('ignores an answer to a probe it did not send to that peer, and answers probes with its own clocks', () => {
     const p = new Probe('a', ['a', 'b', 'c']);
     const pings = p.guard.tick(p.reading(), info);

@@ -155,6 +155,13 @@ export class RegionCluster {
     }
   }
 
+  /** Several requests to `region` in one step (one turn of its loop); returns their ids, in order. */
+  submitAll(region: string, requests: readonly RegionRequest[]): number[] {
+    const ids = requests.map(() => this.#nextId++);
+    this.#step(region, requests.map((request, i) => ({ kind: 'request' as const, id: ids[i] as number, request })));
+    return ids;
+  }
+
   /** Runs until `id` is answered (or `maxMs` passes) and returns the reply. */
   await(id: number, maxMs = 5000): RegionReply | undefined {
     for (let t = 0; t < maxMs && !this.replies.has(id); t += 10) this.run(10);

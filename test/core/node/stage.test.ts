@@ -133,7 +133,7 @@ describe('admissionProblem', () => {
 describe('the write guard (what fenced for the lease still refuses)', () => {
   const acquire = (slot: string, by: string, basedOn: number): LeaseCommandBody => ({ t: 'lease', op: 'acquire', slot, by, basedOn, boot: `${by}.1`, monoMs: 0, wallMs: 0 });
 
-  function guardOf(options: { holds?: readonly string[]; index?: number; table?: LeaseTable; fenceByLatestEpoch?: boolean } = {}) {
+  function guardOf(options: { holds?: readonly string[]; index?: number; table?: LeaseTable; fenceByLatestEpoch?: boolean; able?: readonly string[]; expected?: { region: string; inMs: number } | null } = {}) {
     const table = options.table ?? new LeaseTable();
     const port: WriteRightsPort = {
       self: 'a',
@@ -142,7 +142,8 @@ describe('the write guard (what fenced for the lease still refuses)', () => {
       strongIndex: () => options.index ?? 10,
       holds: (slot, s) => ((options.holds ?? []).includes(slot) ? { slot, epoch: s.epoch } : null),
       fencedReason: () => 'lease',
-      ableRegions: (slot) => (slot === 'a' ? ['b'] : []),
+      ableRegions: (slot) => (options.able !== undefined ? options.able : slot === 'a' ? ['b'] : []),
+      expectedTaker: () => options.expected ?? null,
       fenceByLatestEpoch: options.fenceByLatestEpoch ?? false,
     };
     return { guard: new RegionWriteGuard(port), table };
@@ -166,6 +167,19 @@ describe('the write guard (what fenced for the lease still refuses)', () => {
     }
     const held = guardOf({ holds: ['a'], index: 12, table });
     expect(held.guard.check('strict', 'k', tableOf('strict'), null)).toEqual({ ok: true, fence: { slot: 'a', epoch: 1, at: 12 } });
+  });
+
+  it('with no region able to take the write now, FENCED names the one expected to take it over and when (and says when none is)', () => {
+    const table = new LeaseTable();
+    table.apply(3, acquire('a', 'a', 0));
+    const soon = guardOf({ table, able: [], expected: { region: 'b', inMs: 1600 } }).guard.check('failover', 'k', tableOf('failover'), 'a');
+    expect(soon).toMatchObject({ ok: false, error: { code: 'FENCED', regions: [], expected: { region: 'b', inMs: 1600 } } });
+    if (soon.ok) throw new Error('expected a refusal');
+    expect(soon.error.message).toContain('b is expected to take it in about 1.6 s');
+    const none = guardOf({ table, able: [], expected: null }).guard.check('failover', 'k', tableOf('failover'), 'a');
+    if (none.ok) throw new Error('expected a refusal');
+    expect(none.error.expected).toBeUndefined();
+    expect(none.error.message).toContain('no region can take it right now');
   });
 
   it('a row homed elsewhere is WRONG_REGION naming whoever writes it now', () => {
