@@ -54,7 +54,7 @@ function printRegionRun(r: RegionSimulationResult, json: boolean): void {
   const s = r.stats;
   printResult(r, json, () =>
     `seed ${r.seed} (region): ${s.invokes} async calls (${s.oks} ok, ${s.fails} fail, ${s.infos} unknown), ${s.strongOps} strong calls (${s.strongOks} ok), ` +
-    `${s.crashes} crashes, ${s.partitions} partitions, ${s.pauses} pauses, ${s.clockJumps} clock jumps, ${s.leaseGrants} lease grants (${s.takeovers} takeovers), ` +
+    `${s.crashes} crashes, ${s.partitions} partitions, ${s.pauses} pauses, ${s.drains} drains, ${s.clockJumps} clock jumps, ${s.leaseGrants} lease grants (${s.takeovers} takeovers), ` +
     `${s.guardedAcks} guarded writes, ${Math.round(s.simulatedMs / 1000)} s simulated, heal ${s.healMs} ms${s.converged ? '' : ' (DID NOT CONVERGE)'}`);
 }
 

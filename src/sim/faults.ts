@@ -8,7 +8,7 @@
 import type { LinkFaults } from './network.js';
 import type { Prng } from './prng.js';
 
-export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock', 'pause'] as const;
+export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock', 'pause', 'drain'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export type FaultAction =
@@ -18,6 +18,8 @@ export type FaultAction =
   | { readonly k: 'restart'; readonly node: number }
   | { readonly k: 'clock'; readonly node: number; readonly offsetMs: number }
   | { readonly k: 'links'; readonly faults: LinkFaults }
+  /** An operator drains or undrains `region` through node `via` (forced or not); the region world only. */
+  | { readonly k: 'operator'; readonly via: number; readonly op: 'drain' | 'undrain'; readonly region: number; readonly force: boolean }
   /** The node takes no input for `ms` (its queue waits), then wakes with its clocks `ms` later. */
   | { readonly k: 'pause'; readonly node: number; readonly ms: number; readonly inStep?: boolean };
 
@@ -125,6 +127,20 @@ export function planPauses(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, 
     const ms = longerThanMs + rng.between(300, 2000);
     // Half of them pause inside a step: after the commit of a guarded write, before its answer leaves.
     out.push([rng.between(500, Math.max(500, durationMs - ms)), { k: 'pause', node: rng.int(n), ms, inStep: rng.chance(0.5) }]);
+  }
+  return out;
+}
+
+/**
+ * A drain storm, from its own generator (as pauses): an operator drains and undrains regions at
+ * random through random nodes, every 100–600 ms, a third of the drains forced, while the other
+ * faults delay ops. Leases and epochs churn; fencing must stay exact.
+ */
+export function planDrains(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, durationMs: number): Array<readonly [number, FaultAction]> {
+  if (!kinds.has('drain')) return [];
+  const out: Array<readonly [number, FaultAction]> = [];
+  for (let t = rng.between(200, 1000); t < durationMs; t += rng.between(100, 600)) {
+    out.push([t, { k: 'operator', via: rng.int(n), op: rng.chance(0.5) ? 'drain' : 'undrain', region: rng.int(n), force: rng.chance(0.33) }]);
   }
   return out;
 }

@@ -19,15 +19,15 @@ function failedCheckers(node: NodeKnobs, seeds: readonly number[]): Set<string> 
 
 describe('region checkers catch deliberately broken region cores', () => {
   it('leases used however old they are: a region writes guarded rows another region has taken over (fencing)', () => {
-    expect(failedCheckers({ ignoreLeaseTime: true }, [1])).toContain('fencing');
+    expect(failedCheckers({ ignoreLeaseTime: true }, [2])).toContain('fencing');
   });
 
   it('the lease not checked again after the commit: a process paused inside a step acknowledges a guarded write after its lease (fencing)', () => {
-    expect(failedCheckers({ skipLeaseRecheck: true }, [5])).toContain('fencing');
+    expect(failedCheckers({ skipLeaseRecheck: true }, [8])).toContain('fencing');
   });
 
   it("readiness from the peers' clocks: a healthy region is demoted by another region's bad clock or silence (fault containment)", () => {
-    expect(failedCheckers({ readinessFromPeerClocks: true }, [3])).toContain('fault-containment');
+    expect(failedCheckers({ readinessFromPeerClocks: true }, [5])).toContain('fault-containment');
   });
 
   it('the stage ignored: a starting node serves reads and writes (staged rejoin)', () => {
@@ -39,10 +39,14 @@ describe('region checkers catch deliberately broken region cores', () => {
   });
 
   it('guarded ops fenced by the latest epoch: writes made under a takeover are dropped after the handback (failover survival)', () => {
-    expect(failedCheckers({ fenceByLatestEpoch: true }, [32])).toContain('failover-survival');
+    expect(failedCheckers({ fenceByLatestEpoch: true }, [17])).toContain('failover-survival');
+  });
+
+  it('guarded ops fenced by the latest epoch: regions fence ops whose writer held the slot at their position (fence verdicts)', () => {
+    expect(failedCheckers({ fenceByLatestEpoch: true }, [34])).toContain('fence-verdicts');
   });
 
   it('the healthy core passes the same seeds', () => {
-    expect([...failedCheckers({}, [1, 3, 5, 32])]).toEqual([]);
+    expect([...failedCheckers({}, [1, 2, 5, 8, 17, 34])]).toEqual([]);
   });
 });

@@ -90,6 +90,12 @@ export class RegionCore {
   #replies: Array<{ id: number; reply: RegionReply }> = [];
   #events: NodeEvent[] = [];
   #began = false;
+  /** When each peer's replica last told its vector (a sync), by our monotonic clock. */
+  readonly #syncedAtMs = new Map<RegionId, number>();
+  /** This region could not reach a majority (it was the one away). */
+  #away = false;
+  /** Since when it reaches a majority again after being away, until it has heard a majority's vectors since (null: not rejoining). */
+  #rejoiningSinceMs: number | null = null;
   /** The guarded writes answered in the last commit: reply id → when the lease they were written under runs out (monotonic). */
   #leaseBound = new Map<number, number>();
   #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
@@ -178,7 +184,8 @@ export class RegionCore {
       const deadline = bound.get(r.id);
       if (deadline === undefined || monoMs < deadline) return r;
       this.#events.push({ kind: 'warn', message: 'a guarded write committed as its write lease ran out (the process was paused?): answered as possibly committed', details: { id: r.id, lateMs: Math.round(monoMs - deadline) } });
-      const error = ternError('FENCED', `region ${this.region}'s write lease ran out while this write was being committed (the process was paused or slow): it may have committed; retry with the same Idempotency-Key, here or in a region that holds the lease`, { reason: 'lease', mayHaveCommitted: true });
+      const writers = this.#peers.serving(monoMs).writers;
+      const error = ternError('FENCED', `region ${this.region}'s write lease ran out while this write was being committed (the process was paused or slow): it may have committed; retry with the same Idempotency-Key, here or in a region that holds the lease`, { reason: 'lease', mayHaveCommitted: true, regions: [...writers] });
       return { id: r.id, reply: { ok: false, error } };
     });
   }
@@ -241,6 +248,7 @@ export class RegionCore {
   #onPeer(from: RegionId, message: NodeMessage): void {
     if (!this.#peers.peers.includes(from)) return;
     this.#peers.heard(from, this.#clock.monoMs);
+    if (message.ch === 'async' && message.m.t === 'sync') this.#syncedAtMs.set(from, this.#clock.monoMs);
     if (message.ch === 'async') this.#replicaInbox.push({ kind: 'peer', from, message: message.m });
     else if (message.ch === 'strong') this.#strongInbox.push({ kind: 'peer', from, message: message.m });
     else this.#onControl(from, message.m);
@@ -477,6 +485,37 @@ export class RegionCore {
     }
   }
 
+  /**
+   * The replica's backlog (what a majority holds that this region lacks), unknown (Infinity) while
+   * this region rejoins: after it could not reach a majority, the vectors it last heard are stale
+   * (the others went on without it), so until a majority has told it fresh ones since it is back,
+   * it cannot know what it missed. Only the region that was away waits: the others kept a majority
+   * throughout, and an island coming back never demotes them. While away, the backlog is 0: what it
+   * lacks cannot reach it, and it keeps serving what its policies allow an island.
+   */
+  #backlogMs(): number {
+    const mono = this.#clock.monoMs;
+    const quorum = Math.floor(this.#regions.length / 2) + 1;
+    const reachable = this.#peers.peers.filter((p) => this.#peers.reachable(p, mono)).length;
+    if (1 + reachable < quorum) {
+      // Cut off from a majority: nothing it lacks can reach it, and an island keeps serving what
+      // its policies allow (multi-writer writes) rather than wait for a heal to catch up.
+      this.#away = true;
+      return 0;
+    }
+    if (this.#away) {
+      this.#away = false;
+      this.#rejoiningSinceMs = mono;
+    }
+    if (this.#rejoiningSinceMs !== null) {
+      const since = this.#rejoiningSinceMs;
+      const fresh = this.#peers.peers.filter((p) => (this.#syncedAtMs.get(p) ?? -Infinity) >= since).length;
+      if (1 + fresh < quorum) return Infinity;
+      this.#rejoiningSinceMs = null;
+    }
+    return this.replica.backlogMs();
+  }
+
   /** The broken reading behind the `readinessFromPeerClocks` knob: any reachable peer's clock and silence count. */
   #peerClockLagMs(): number {
     const mono = this.#clock.monoMs;
@@ -498,7 +537,7 @@ export class RegionCore {
       drained: this.strong.state.leases.slot(this.region).drained,
       clockMeasured: this.#guard.measured(),
       clockTrusted: trusted,
-      lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.replica.backlogMs(),
+      lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.#backlogMs(),
       ownLease: this.#ownLease(),
       readReadyLagMs: f.readReadyLagMs,
       writeReadyLagMs: f.writeReadyLagMs,

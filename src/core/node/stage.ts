@@ -28,11 +28,13 @@ export interface StageView {
 
 export function computeStage(i: StageInputs): StageView {
   const lagMs = Number.isFinite(i.lagMs) ? Math.max(0, Math.round(i.lagMs)) : null;
-  if (i.drained) return { stage: 'fenced', reason: 'drain', lagMs };
   if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
   if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
   if (!(i.lagMs <= i.readReadyLagMs)) return { stage: 'catching-up', reason: 'lag', lagMs };
   if (!(i.lagMs <= i.writeReadyLagMs)) return { stage: 'read-ready', reason: 'lag', lagMs };
+  // A drain only takes rights away: a drained region whose clock or data is not ready is reported
+  // (and refuses) as such, never as fenced (drain), which serves multi-writer writes.
+  if (i.drained) return { stage: 'fenced', reason: 'drain', lagMs };
   if (!i.ownLease) return { stage: 'fenced', reason: 'lease', lagMs };
   return { stage: 'write-ready', reason: null, lagMs };
 }

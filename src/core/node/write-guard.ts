@@ -85,8 +85,8 @@ export class RegionWriteGuard implements WriteGuard {
       this.#latest.set(slot, latest);
       return epoch < latest ? 'fenced' : 'apply';
     }
+    // The holder history is complete (lease-table.ts): decided on the log alone, never on the writer's word.
     const h = p.table().holderAt(slot, at);
-    if (h === null) return 'apply'; // older than the history kept: the writer's word stands
     return h.holder === op.dot.origin && h.epoch === epoch ? 'apply' : 'fenced';
   }
 

@@ -60,8 +60,6 @@ export interface LeaseTableData {
   readonly history: ReadonlyArray<readonly [RegionId, readonly LeaseHistoryEntry[]]>;
 }
 
-/** Changes of holder kept per slot: guarded ops made at an older position are not checked. */
-export const leaseHistoryMax = 64;
 
 export const vacantSlot: LeaseSlot = Object.freeze({ holder: null, epoch: 0, changedIndex: 0, boot: '', askedMonoMs: 0, stampMs: 0, drained: false, handback: false, releasedThrough: null });
 
@@ -78,20 +76,24 @@ export class LeaseTable {
   }
 
   /**
-   * Who held `slot` at log position `index`, and under which epoch; null when the history kept no
-   * longer reaches back that far (the caller then cannot tell, and accepts).
+   * Who held `slot` at log position `index`, and under which epoch. The history is complete (every
+   * change of holder since the slot's first grant), so this always answers: a guarded op is fenced
+   * or applied on the log alone, never on the writer's word (a capped history once trusted the
+   * writer for ops older than its last 64 changes).
+   *
+   * Why keeping everything is affordable: a slot changes holder on failovers and operator drains
+   * only, and drain-rules.ts bounds that to about twice per leaseMs however fast operators ask;
+   * an entry is three numbers. Collecting entries below the point where every op that could carry
+   * an older epoch has been applied everywhere belongs with the bounded-history work (snapshots).
    */
-  holderAt(slot: RegionId, index: number): { holder: RegionId | null; epoch: number } | null {
+  holderAt(slot: RegionId, index: number): { holder: RegionId | null; epoch: number } {
     const h = this.#history.get(slot) ?? [];
     for (let i = h.length - 1; i >= 0; i--) {
       const e = h[i] as LeaseHistoryEntry;
       if (e.from <= index) return { holder: e.holder, epoch: e.epoch };
     }
-    // Before the first entry: vacant if that entry is the slot's first grant ever (epoch 1), or if
-    // nothing was ever dropped; otherwise the history no longer reaches back that far.
-    const first = h[0];
-    const complete = first === undefined || h.length < leaseHistoryMax || (first.holder !== null && first.epoch === 1);
-    return complete ? { holder: null, epoch: 0 } : null;
+    // Before the first change of holder the slot was vacant.
+    return { holder: null, epoch: 0 };
   }
 
   /** Applies a lease command at log `index`: whether it was granted (acquire) and the slot after it. */
@@ -147,7 +149,6 @@ export class LeaseTable {
     let h = this.#history.get(region);
     if (h === undefined) this.#history.set(region, (h = []));
     h.push({ from: index, holder: slot.holder, epoch: slot.epoch });
-    if (h.length > leaseHistoryMax) h.shift();
   }
 
   snapshot(): LeaseTableData {

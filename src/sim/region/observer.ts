@@ -73,12 +73,13 @@ export class RegionObserver {
     this.#admitted.set(reqId, { ...a, stage: core.stage.stage, reason: core.stage.reason, admittedMs: nowMs });
   }
 
-  afterStep(core: RegionCore, out: RegionOutput, nowMs: number): void {
+  /** `stageIsCurrent` false: the output was held through a pause (the core's stage is still the one from before it, its ops were noted when committed). */
+  afterStep(core: RegionCore, out: RegionOutput, nowMs: number, stageIsCurrent = true): void {
     const region = core.region;
     // It steps: it is up and awake.
     this.closeAffliction(region, 'down', nowMs);
     this.closeAffliction(region, 'paused', nowMs);
-    this.#noteStage(region, core.stage.stage, core.stage.reason, nowMs);
+    if (stageIsCurrent) this.#noteStage(region, core.stage.stage, core.stage.reason, nowMs);
     for (const [slot, s] of core.strong.state.leases.slots()) {
       if (s.holder === null) continue;
       const key = `${slot}/${s.epoch}`;
@@ -89,10 +90,9 @@ export class RegionObserver {
     let created: Map<string, Op> | null = null;
     if (out.created.length > 0) {
       created = new Map();
-      for (const op of out.created) {
-        created.set(`${op.dot.origin}.${op.dot.seq}`, op);
-        this.created.push({ region, dot: op.dot, timeMs: nowMs, hlcAheadMs: op.hlc.wall - (this.#wallBaseMs + nowMs) });
-      }
+      for (const op of out.created) created.set(`${op.dot.origin}.${op.dot.seq}`, op);
+      // Held through a pause, they were noted when committed (noteCreated).
+      if (stageIsCurrent) this.noteCreated(region, out.created, nowMs);
     }
     for (const { id, reply } of out.replies) {
       const a = this.#admitted.get(id);
@@ -111,6 +111,11 @@ export class RegionObserver {
       if (set === undefined) this.leaders.set(raft.term, (set = new Set()));
       set.add(region);
     }
+  }
+
+  /** Ops `region` committed at `nowMs`, with how far their HLC was from true time. */
+  noteCreated(region: RegionId, ops: readonly Op[], nowMs: number): void {
+    for (const op of ops) this.created.push({ region, dot: op.dot, timeMs: nowMs, hlcAheadMs: op.hlc.wall - (this.#wallBaseMs + nowMs) });
   }
 
   /** The node went down (crash) or was paused: marks in its stage trace, and a fault of its own until it steps again. */
@@ -159,7 +164,7 @@ export class RegionObserver {
     this.stages.push({ region, timeMs: nowMs, stage, reason });
   }
 
-  facts(clockProbeMs: number, clockGraceMs: number, endMs: number, timing: { readonly settleMs: number; readonly faultsEndMs: number }): RegionFacts {
+  facts(clockProbeMs: number, clockGraceMs: number, endMs: number, timing: { readonly settleMs: number; readonly faultsEndMs: number }, leaseHistory: RegionFacts['leaseHistory']): RegionFacts {
     const jumps = [...this.clockJumps];
     const afflictions = [...this.afflictions];
     for (const [region, open] of this.#open) for (const [what, fromMs] of open) afflictions.push({ region, fromMs, toMs: endMs, what });
@@ -178,6 +183,7 @@ export class RegionObserver {
       afflictions,
       settleMs: timing.settleMs,
       faultsEndMs: timing.faultsEndMs,
+      leaseHistory,
     };
   }
 }

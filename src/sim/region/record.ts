@@ -67,8 +67,9 @@ export interface CreatedOp {
 }
 
 /**
- * An interval in which a region had a fault of its own (down, paused, its clock set, cut from a
- * majority or at the end of a bridge): it may be demoted then, and for a while after.
+ * An interval in which a region had a fault of its own (down, paused, its clock set or beyond the
+ * bound, cut off from a majority or at the end of a bridge, or no quorum of live regions with good
+ * clocks within its reach): it may be demoted then, and while it catches up after.
  */
 export interface Affliction {
   readonly region: RegionId;
@@ -94,6 +95,8 @@ export interface RegionFacts {
   readonly settleMs: number;
   /** When the fault phase ended (the heal restarts and resets everything: containment is judged before). */
   readonly faultsEndMs: number;
+  /** Every slot's holder changes as the strong log holds them at the end: (from index, holder, epoch), oldest first. */
+  readonly leaseHistory: Readonly<Record<RegionId, ReadonlyArray<{ readonly from: number; readonly holder: RegionId | null; readonly epoch: number }>>>;
 }
 
 export interface RegionRunRecord {

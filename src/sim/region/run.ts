@@ -7,6 +7,7 @@
 import { checkBank } from '../check/bank.js';
 import { checkClockGuard, clockGuardName } from '../check/clock-guard.js';
 import { checkContainment, containmentName } from '../check/containment.js';
+import { checkFenceVerdicts, fenceVerdictsName } from '../check/fence-verdicts.js';
 import { checkFailover, failoverName } from '../check/failover.js';
 import { checkFencing, fencingName } from '../check/fencing.js';
 import { checkFollowerReads } from '../check/follower-reads.js';
@@ -60,6 +61,7 @@ const strongAndRegionCheckers: readonly RegionCheck[] = [
   { name: failoverName, check: (r) => checkFailover(r.async) },
   { name: clockGuardName, check: (r) => checkClockGuard(r.facts) },
   { name: containmentName, check: (r) => checkContainment(r.facts) },
+  { name: fenceVerdictsName, check: (r) => checkFenceVerdicts(r.facts, r.async.ledger, r.async.finals) },
 ];
 
 /** `mix` async has no strong clients: the bank was never set up, so the bank checker has nothing to judge. */

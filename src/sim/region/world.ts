@@ -20,7 +20,7 @@ import type { Op } from '../../core/model/op.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
 import type { BankSnapshot } from '../check/bank.js';
 import { EventQueue } from '../event-queue.js';
-import { planFaults, planPauses, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
+import { planDrains, planFaults, planPauses, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
 import type { FinalRegionState, RunRecord } from '../history.js';
 import { noLinkFaults, SimNetwork } from '../network.js';
 import { Prng } from '../prng.js';
@@ -67,6 +67,8 @@ export interface RegionSimStats {
   readonly crashes: number;
   readonly partitions: number;
   readonly pauses: number;
+  /** Operator drains and undrains sent (the drain fault). */
+  readonly drains: number;
   readonly clockJumps: number;
   readonly elections: number;
   readonly leaseGrants: number;
@@ -158,7 +160,7 @@ export class RegionWorld {
   #converged = false;
   #eventsRun = 0;
   #steps = 0;
-  readonly #counts = { crashes: 0, partitions: 0, pauses: 0 };
+  readonly #counts = { crashes: 0, partitions: 0, pauses: 0, drains: 0 };
   #finalStrong: { states: Record<string, string | null>; raft: Record<string, string>; bank: Record<string, BankSnapshot | null> } | null = null;
 
   constructor(options: RegionSimOptions) {
@@ -202,7 +204,8 @@ export class RegionWorld {
     };
     const plan = planFaults(this.#rng.fork(), options.faults, n, this.#durationMs, offset);
     const pauses = planPauses(this.#rng.fork(), options.faults, n, this.#durationMs, regionFailover.leaseMs);
-    this.#plan = { ...plan, actions: [...plan.actions, ...pauses].sort((a, b) => a[0] - b[0]) };
+    const drains = planDrains(this.#rng.fork(), options.faults, n, this.#durationMs);
+    this.#plan = { ...plan, actions: [...plan.actions, ...pauses, ...drains].sort((a, b) => a[0] - b[0]) };
     this.#net = new SimNetwork(rttMatrix(this.#names));
     this.#observer = new RegionObserver(this.#names, offset, epochMs);
     this.#nodes = this.#names.map((region, i) => {
@@ -215,6 +218,7 @@ export class RegionWorld {
     for (let i = 0; i < n; i++) this.#events.push(this.#rng.int(regionWorldTiming.tickMs), { k: 'tick', node: i });
     for (const [t, action] of this.#plan.actions) this.#events.push(t, { k: 'fault', action });
     this.#events.push(this.#durationMs, { k: 'heal' });
+    this.#events.push(0, { k: 'timer', fn: () => this.#watchQuorums() });
     const port = this.#port();
     this.#async = new AsyncClients(port, mix === 'all' ? 0.35 : 0.25);
     this.#strong = new StrongClients(port);
@@ -365,6 +369,7 @@ export class RegionWorld {
     this.#observer.mark(node.region, 'paused', this.#now);
     // What it committed is durable now, whatever happens to the process before it speaks.
     for (const op of held.created) this.#ledger.push(op);
+    this.#observer.noteCreated(node.region, held.created, this.#now);
     const epoch = node.epoch;
     this.#events.push(this.#now + ms, {
       k: 'timer',
@@ -379,7 +384,7 @@ export class RegionWorld {
   #route(i: number, core: RegionCore, out: RegionOutput, ledgered = false): void {
     const node = this.#nodes[i] as SimNode;
     this.#steps++;
-    this.#observer.afterStep(core, out, this.#now);
+    this.#observer.afterStep(core, out, this.#now, !ledgered);
     const trace = this.#hlcTrace[node.region] as Hlc[];
     const hlc = core.replica.hlc;
     const last = trace[trace.length - 1];
@@ -454,6 +459,9 @@ export class RegionWorld {
         this.#observer.clockSet(node.region, a.offsetMs, this.#now);
         return;
       }
+      case 'operator':
+        this.#counts.drains++;
+        return this.#operator(a.via, a.op, a.region, a.force);
       case 'pause': {
         const node = this.#nodes[a.node] as SimNode;
         if (node.pausedUntil > this.#now) return;
@@ -467,6 +475,42 @@ export class RegionWorld {
         return;
       }
     }
+  }
+
+  /**
+   * A region that cannot reach a majority of live regions (the others down, paused, cut off from
+   * it or with their clocks beyond the bound) has lost its quorum: whatever the others' faults, it is then the one away, and its catch-up
+   * when they return is its own (DESIGN.md §3.9 protects a region that holds a quorum).
+   */
+  #watchQuorums(): void {
+    if (this.#phase !== 'faults') return;
+    const n = this.#nodes.length;
+    // A peer counts when it is up, awake and its clock within the bound (the clock guard trusts by a majority of clocks too).
+    const live = (j: number): boolean => {
+      const node = this.#nodes[j] as SimNode;
+      return node.core !== null && node.pausedUntil <= this.#now && Math.abs(node.clock.offsetAt(this.#now)) <= regionWorldTiming.maxClockOffsetMs;
+    };
+    for (let i = 0; i < n; i++) {
+      const region = this.#names[i] as string;
+      let reach = 1;
+      for (let j = 0; j < n; j++) if (j !== i && live(j) && !this.#net.isCut(i, j)) reach++;
+      if (reach < Math.floor(n / 2) + 1) this.#observer.openAffliction(region, 'no quorum', this.#now);
+      else this.#observer.closeAffliction(region, 'no quorum', this.#now);
+    }
+    this.#events.push(this.#now + 20, { k: 'timer', fn: () => this.#watchQuorums() });
+  }
+
+  /** An operator's drain or undrain, sent like a client's request (its answer is not awaited). */
+  #operator(via: number, op: 'drain' | 'undrain', region: number, force: boolean): void {
+    const request: RegionRequest = { api: 'admin', request: { kind: op, region: this.#names[region] as string, ...(op === 'drain' ? { force } : {}) } };
+    this.#events.push(this.#now + regionWorldTiming.clientLatencyMs, { k: 'request', node: via, reqId: this.#nextReq++, request });
+  }
+
+  /** The heal undrains every region (until each says so), so the heal phase ends with everyone serving. */
+  #undrainAll(): void {
+    const drained = this.#names.filter((r) => this.#nodes.some((n) => n.core?.strong.state.leases.slot(r).drained === true));
+    for (const region of drained) this.#operator(this.#rng.int(this.#nodes.length), 'undrain', this.#names.indexOf(region), false);
+    if (drained.length > 0) this.#events.push(this.#now + 300, { k: 'timer', fn: () => this.#undrainAll() });
   }
 
   #healNet(): void {
@@ -491,6 +535,7 @@ export class RegionWorld {
     this.#healStartMs = this.#now;
     this.#healNet();
     for (const node of this.#nodes) node.pauseInStepMs = 0;
+    this.#undrainAll();
     this.#net.faults = { ...noLinkFaults };
     const bound = 0.45 * regionWorldTiming.maxClockOffsetMs;
     for (let i = 0; i < this.#nodes.length; i++) {
@@ -601,7 +646,10 @@ export class RegionWorld {
     const p = regionFailover.clockProbeMs;
     // After its own fault a region measures its clock again and catches up: a few probes and the read-ready lag.
     const settleMs = regionFailover.readReadyLagMs + 3 * p;
-    const facts = this.#observer.facts(p, 3 * p, this.#now, { settleMs, faultsEndMs: this.#phase === 'faults' ? this.#now : this.#healStartMs });
+    // The holder history as the strong log holds it (every node applies the same log; take the furthest).
+    const furthest = this.#nodes.map((n) => n.core).filter((c): c is RegionCore => c !== null).sort((a, b) => b.strong.state.index - a.strong.state.index)[0];
+    const leaseHistory = Object.fromEntries(furthest?.strong.state.leases.snapshot().history ?? []);
+    const facts = this.#observer.facts(p, 3 * p, this.#now, { settleMs, faultsEndMs: this.#phase === 'faults' ? this.#now : this.#healStartMs }, leaseHistory);
     const count = (t: string) => history.filter((h) => h.type === t).length;
     const grantsByHolder = facts.grants.filter((g) => g.holder !== g.slot).length;
     return {

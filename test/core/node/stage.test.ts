@@ -23,24 +23,28 @@ describe('computeStage', () => {
     expect(computeStage(ok)).toEqual({ stage: 'write-ready', reason: null, lagMs: 20 });
   });
 
-  it('takes the first reason that applies: drain > clock > starting > lag > lease', () => {
+  it('takes the first reason that applies: clock > starting > lag > drain > lease', () => {
     // Everything wrong at once (a clock measured and untrusted excludes "not measured").
     const worst = { ...ok, drained: true, clockTrusted: false, lagMs: Infinity, ownLease: false };
-    expect(computeStage(worst)).toMatchObject({ stage: 'fenced', reason: 'drain' });
-    expect(computeStage({ ...worst, drained: false })).toMatchObject({ stage: 'fenced', reason: 'clock' });
-    // Not measured: starting, whatever the trust flag says, the lag or the lease.
-    expect(computeStage({ ...worst, drained: false, clockMeasured: false })).toMatchObject({ stage: 'catching-up', reason: 'starting' });
-    expect(computeStage({ ...worst, drained: false, clockMeasured: false, clockTrusted: true })).toMatchObject({ stage: 'catching-up', reason: 'starting' });
-    // Measured and trusted: the lag decides between catching-up and read-ready, before the lease.
-    const trusted = { ...worst, drained: false, clockTrusted: true };
+    expect(computeStage(worst)).toMatchObject({ stage: 'fenced', reason: 'clock' });
+    // Not measured: starting, whatever the trust flag says, the lag, the drain or the lease.
+    expect(computeStage({ ...worst, clockMeasured: false })).toMatchObject({ stage: 'catching-up', reason: 'starting' });
+    expect(computeStage({ ...worst, clockMeasured: false, clockTrusted: true })).toMatchObject({ stage: 'catching-up', reason: 'starting' });
+    // Measured and trusted: the lag decides between catching-up and read-ready, before the drain and the lease.
+    const trusted = { ...worst, clockTrusted: true };
     expect(computeStage(trusted)).toMatchObject({ stage: 'catching-up', reason: 'lag' });
     expect(computeStage({ ...trusted, lagMs: 5001 })).toMatchObject({ stage: 'catching-up', reason: 'lag' });
     expect(computeStage({ ...trusted, lagMs: 5000 })).toMatchObject({ stage: 'read-ready', reason: 'lag' });
     expect(computeStage({ ...trusted, lagMs: 1001 })).toMatchObject({ stage: 'read-ready', reason: 'lag' });
-    expect(computeStage({ ...trusted, lagMs: 1000 })).toMatchObject({ stage: 'fenced', reason: 'lease' });
-    expect(computeStage({ ...trusted, lagMs: 1000, ownLease: true })).toMatchObject({ stage: 'write-ready', reason: null });
-    // A drained region is fenced for the drain even when its clock was never measured.
-    expect(computeStage({ ...ok, drained: true, clockMeasured: false })).toMatchObject({ stage: 'fenced', reason: 'drain' });
+    expect(computeStage({ ...trusted, lagMs: 1000 })).toMatchObject({ stage: 'fenced', reason: 'drain' });
+    expect(computeStage({ ...trusted, lagMs: 1000, drained: false })).toMatchObject({ stage: 'fenced', reason: 'lease' });
+    expect(computeStage({ ...trusted, lagMs: 1000, drained: false, ownLease: true })).toMatchObject({ stage: 'write-ready', reason: null });
+    // A drain only takes rights away: a drained region whose clock is bad or unmeasured refuses
+    // writes for that (fenced (drain) would serve multi-writer writes carrying its clock; the
+    // region world's clock-guard checker caught it once drains joined the faults).
+    expect(computeStage({ ...ok, drained: true, clockMeasured: false })).toMatchObject({ stage: 'catching-up', reason: 'starting' });
+    expect(computeStage({ ...ok, drained: true, clockTrusted: false })).toMatchObject({ stage: 'fenced', reason: 'clock' });
+    expect(computeStage({ ...ok, drained: true })).toMatchObject({ stage: 'fenced', reason: 'drain' });
   });
 
   it('reports the lag rounded and never negative, and null when a peer’s freshness is unknown', () => {

@@ -3,7 +3,7 @@ import type { GuardedAck, LeaseGrant, RegionFacts, ServedRequest, StageMark } fr
 import { AP, EU, US } from './fixtures.js';
 
 export function facts(f: Partial<RegionFacts> = {}): RegionFacts {
-  return { regions: [US, EU, AP], maxClockOffsetMs: 100, clockProbeMs: 200, clockGraceMs: 600, guardedAcks: [], grants: [], served: [], stages: [], clockJumps: [], created: [], afflictions: [], settleMs: 1000, faultsEndMs: 100_000, ...f };
+  return { regions: [US, EU, AP], maxClockOffsetMs: 100, clockProbeMs: 200, clockGraceMs: 600, guardedAcks: [], grants: [], served: [], stages: [], clockJumps: [], created: [], afflictions: [], settleMs: 1000, faultsEndMs: 100_000, leaseHistory: {}, ...f };
 }
 
 let seq = 0;
