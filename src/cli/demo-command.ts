@@ -21,7 +21,7 @@ export interface DemoLayout {
   readonly dataDir: string;
 }
 
-/** The demo's cluster configuration (API.md: region i's API on B+i, WAN control on B+50, the rest above B+100). */
+/** The demo's cluster configuration (docs/api.md, `terndb demo`: region i's API on B+i, WAN control on B+50, the rest above B+100). */
 export function demoConfig(layout: DemoLayout): Record<string, unknown> {
   const { regions, portBase: b } = layout;
   const rttMs: Record<string, number> = {};

@@ -1,5 +1,5 @@
 /**
- * The `terndb` command line. Exit codes (API.md): 0 success, 1 a checker or command failed,
+ * The `terndb` command line. Exit codes (docs/api.md, "Command line"): 0 success, 1 a checker or command failed,
  * 2 bad usage or bad configuration.
  */
 import { Command, CommanderError } from 'commander';

@@ -70,7 +70,7 @@ export class TernClientError extends Error {
   }
 }
 
-/** A compare of a strong transaction (API.md POST /v1/txn). */
+/** A compare of a strong transaction (docs/api.md, POST /v1/txn). */
 export type TxnCompare =
   | { readonly table: string; readonly key: string; readonly field: string; readonly op: '==' | '!=' | '<' | '<=' | '>' | '>='; readonly value: JsonValue }
   | { readonly table: string; readonly key: string; readonly op: '==' | '!=' | '<' | '<=' | '>' | '>='; readonly version: number }

@@ -4,9 +4,9 @@
  * never unbounded memory.
  */
 export const limits = {
-  /** Row keys, in UTF-8 bytes (API.md). */
+  /** Row keys, in UTF-8 bytes (docs/api.md, "Limits"). */
   keyBytesMax: 1024,
-  /** A row's encoded fields, in UTF-8 bytes of canonical JSON (API.md). */
+  /** A row's encoded fields, in UTF-8 bytes of canonical JSON (docs/api.md, "Limits"). */
   rowBytesMax: 1024 * 1024,
   /** Field names, in characters. */
   fieldNameCharsMax: 128,

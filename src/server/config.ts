@@ -1,5 +1,5 @@
 /**
- * The cluster configuration file (API.md "Cluster configuration"), YAML or JSON. Every field is
+ * The cluster configuration file (docs/api.md, "Cluster configuration"), YAML or JSON. Every field is
  * validated at start; a bad file is a ConfigError naming the field (the CLI exits 2 with it).
  * `terndb node` and `terndb wan` read the same file and derive the same addresses from it.
  */

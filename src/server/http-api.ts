@@ -1,5 +1,5 @@
 /**
- * The HTTP API of a region node (API.md), on Fastify. Handlers only translate: HTTP in, a core
+ * The HTTP API of a region node (docs/api.md), on Fastify. Handlers only translate: HTTP in, a core
  * ClientRequest to the node, the core's reply out. Validation of bodies and parameters is the
  * core's (it names the field at fault and changes nothing on failure); this layer enforces the
  * transport limits (body 1.5 MiB before buffering, header and request timeouts) and maps every
@@ -113,7 +113,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     app.log.error({ err }, 'unexpected error in a request handler');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the node log', retryable: true } });
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see API.md`)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see docs/api.md`)));
 
   /**
    * Sends the replica's reply: the success body from `ok`, or the mapped error. The session

@@ -1,7 +1,7 @@
 /**
  * Validation of a client's write body into field changes. Everything a write could get wrong is
- * caught here, before any state is touched, with the exact field named (API.md: "a failed
- * request changes nothing").
+ * caught here, before any state is touched, with the exact field named (docs/api.md: "a
+ * request that fails changes nothing").
  */
 import { badRequest, ternError, type Result, ok, fail } from '../errors.js';
 import { limits } from '../limits.js';

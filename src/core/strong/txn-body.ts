@@ -1,5 +1,5 @@
 /**
- * Validation of a `POST /v1/txn` body (API.md) into a Txn. Everything is checked before anything
+ * Validation of a `POST /v1/txn` body (docs/api.md, "Transactions") into a Txn. Everything is checked before anything
  * is proposed, with the exact field named: a refused transaction changes nothing anywhere.
  */
 import { badRequest, ternError, type Result, ok, fail, type TernError } from '../errors.js';
@@ -9,7 +9,7 @@ import { compareOps, type Compare, type CompareOp, type Txn, type TxnOp } from '
 import { keyProblem } from '../model/validate.js';
 import { parseWriteBody } from '../model/write-body.js';
 
-/** API.md: "at most 128 compares plus ops". */
+/** docs/api.md, "Limits": at most 128 compares plus ops in one transaction. */
 export const txnItemsMax = 128;
 
 const txnKeys = new Set(['compare', 'success', 'failure']);

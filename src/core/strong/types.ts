@@ -1,6 +1,6 @@
 /**
  * The strong state machine's vocabulary: rows of strong tables, conditional transactions
- * (API.md `POST /v1/txn`, in the style of etcd's Txn), and the commands the Raft log carries.
+ * (docs/api.md `POST /v1/txn`, in the style of etcd's Txn), and the commands the Raft log carries.
  *
  * Strong rows have the same field model as async rows (lww, counter, set, merge:<name>), but one
  * total order of writes means no field ever has concurrent values: a strong row is plain values.
