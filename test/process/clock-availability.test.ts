@@ -198,8 +198,9 @@ async function expectPresentEverywhere(c: ProcessCluster, attempts: readonly Att
   console.log(`all ${acks.length} acknowledged writes present in all ${c.regions.length} regions`);
 }
 
-describe('A: a node that starts 30 s slow, under write load in every region', () => {
-  const clock = fakeClock('-30s');
+/** A cluster whose bad node's clock starts shifted by `shift`, started before and stopped after the describe's tests (inside a describe). */
+function clusterWithClock(shift: string): { clock: ReturnType<typeof fakeClock>; c: ReturnType<typeof cluster> } {
+  const clock = fakeClock(shift);
   const c = cluster(clock);
   beforeAll(() => c.start(), 60_000);
   afterAll(async () => {
@@ -209,6 +210,11 @@ describe('A: a node that starts 30 s slow, under write load in every region', ()
       clock.remove();
     }
   }, 60_000);
+  return { clock, c };
+}
+
+describe('A: a node that starts 30 s slow, under write load in every region', () => {
+  const { clock, c } = clusterWithClock('-30s');
 
   it('the healthy regions take ≥ 90 % of their writes, the slow node acknowledges none, and every acknowledged write is everywhere once it rejoins', async () => {
     // Part of the requirement: the healthy regions become write-ready beside the slow node. If they
@@ -237,16 +243,7 @@ describe('A: a node that starts 30 s slow, under write load in every region', ()
 });
 
 describe('B: a node stepped back 30 s mid-run, under write load in every region', () => {
-  const clock = fakeClock('+0s');
-  const c = cluster(clock);
-  beforeAll(() => c.start(), 60_000);
-  afterAll(async () => {
-    try {
-      await c.stop();
-    } finally {
-      clock.remove();
-    }
-  }, 60_000);
+  const { clock, c } = clusterWithClock('+0s');
 
   it('the healthy regions take ≥ 90 % of their writes, the stepped node acknowledges none after the step, and every acknowledged write is everywhere once it rejoins', async () => {
     await waitWriteReady(c, c.regions);
