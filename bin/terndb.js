@@ -9,5 +9,10 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('terndb: dist/ is missing. Run `npm install` (or `npm run build`) in the checkout first.\n');
   process.exit(2);
 }
+// A reader that stops early (`terndb sim | head`) closes the pipe: that ends the output, not in a crash.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { runCli } = await import(main.href);
 process.exitCode = await runCli(process.argv);

@@ -13,15 +13,20 @@ interface Status {
   clock?: { trusted: boolean; offsets: Record<string, { offsetMs: number; rttMs: number } | null> };
 }
 
+/** `localhost:7001` as well as `http://localhost:7001`: a bare host:port means HTTP. */
+export function baseUrl(url: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+}
+
 export function statusCommand(): Command {
   return new Command('status')
     .description("print a region's stage, applied vector and replication lag per peer")
-    .requiredOption('--url <url>', 'the region node API, for example http://localhost:7001')
+    .option('--url <url>', 'the region node API: a URL or host:port (default: the demo\'s first region)', 'http://127.0.0.1:7001')
     .option('--json', 'print the raw /v1/status JSON')
     .action(async (flags: { url: string; json?: boolean }) => {
       let s: Status;
       try {
-        const r = await fetch(new URL('/v1/status', flags.url));
+        const r = await fetch(new URL('/v1/status', baseUrl(flags.url)));
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         s = (await r.json()) as Status;
       } catch (err) {

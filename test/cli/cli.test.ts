@@ -1,8 +1,8 @@
 /**
  * The `terndb` command as users run it: a real process on the compiled build (npm test builds
- * first), checking output and exit codes (API.md: 0 ok, 1 a checker failed, 2 bad usage).
+ * first), checking output and exit codes (docs/api.md: 0 ok, 1 a checker failed, 2 bad usage).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,24 @@ function terndb(...args: string[]): { code: number | null; out: string; err: str
 }
 
 describe('terndb command line', () => {
+  it('a reader that stops early (| head) ends the output quietly: exit 0, no EPIPE stack', async () => {
+    // The reader is gone before the command writes anything (as `| head -0`, or head done early).
+    const child = spawn(process.execPath, [bin, 'sim', '--seed', '3', '--faults', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(err).not.toMatch(/EPIPE/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('status takes host:port as well as a URL, and says what to do when nothing answers', () => {
+    const r = terndb('status', '--url', '127.0.0.1:9');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('cannot reach 127.0.0.1:9');
+    expect(r.err).not.toMatch(/Invalid URL/);
+  });
+
   it('sim prints every checker verdict and the same trace hash twice for the same seed', () => {
     const a = terndb('sim', '--seed', '7', '--faults', 'all');
     const b = terndb('sim', '--seed', '7', '--faults', 'all');
