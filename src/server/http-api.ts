@@ -86,13 +86,16 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   // Node's own header timeout (slowloris): headers must arrive within 10 s.
   app.server.headersTimeout = 10_000;
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     reply.header('tern-region', node.region);
     // Every response carries a session token: the reply's, else the one the client sent.
     const sent = header(request, 'tern-session');
     if (!reply.hasHeader('tern-session') && sent !== undefined) reply.header('tern-session', sent);
     reply.header('cache-control', 'no-store');
-    return undefined;
+    // JSON ends with a newline, so answers printed by curl do not run into the next prompt.
+    const type = reply.getHeader('content-type');
+    if (typeof payload === 'string' && typeof type === 'string' && type.startsWith('application/json') && !payload.endsWith('\n')) return `${payload}\n`;
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     node.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
