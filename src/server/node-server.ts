@@ -49,7 +49,9 @@ export class NodeServer {
     await this.node.run();
     const { host, port } = this.node.spec.node.api;
     await this.api.listen({ host, port });
-    this.log.info({ api: `http://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}` }, 'region node ready');
+    // Listening is not readiness: the stage (and each change of it) is logged as `stage ...`.
+    const { stage, reason } = this.node.status().stage;
+    this.log.info({ api: `http://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
   }
 
   /** Stops taking requests, finishes the batch in progress, closes links and the store. */
