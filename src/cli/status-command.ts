@@ -1,7 +1,8 @@
 /** `terndb status --url URL`: a region's stage, position and peers, as a person reads them. */
 import { Command } from 'commander';
 
-interface Status {
+/** What `/v1/status` answers, as far as this command reads it. */
+export interface Status {
   region: string;
   node: string;
   stage: string;
@@ -11,6 +12,27 @@ interface Status {
   peers: Array<{ region: string; reachable: boolean; lagMs: number | null; lagOps: number }>;
   leases?: Array<{ region: string; holder: string | null; epoch: number; expiresAt: string | null; drained: boolean }>;
   clock?: { trusted: boolean; offsets: Record<string, { offsetMs: number; rttMs: number } | null> };
+  raft?: { term: number; role: string; leader: string | null; commitIndex: number };
+}
+
+/** The status as a person reads it; `nowMs` decides which leases have expired (by this machine's clock). */
+export function formatStatus(s: Status, nowMs: number): string {
+  const lines: string[] = [];
+  lines.push(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, lag ${s.lagMs} ms` : ''}`);
+  if (s.raft !== undefined) lines.push(`  raft: term ${s.raft.term}, ${s.raft.role}, leader ${s.raft.leader ?? 'unknown'}, commit ${s.raft.commitIndex}`);
+  lines.push(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}`);
+  for (const p of s.peers) {
+    const offset = s.clock?.offsets[p.region];
+    lines.push(`  peer ${p.region.padEnd(12)} ${p.reachable ? 'reachable  ' : 'UNREACHABLE'}  lag ${p.lagMs === null ? '?' : `${Math.round(p.lagMs)} ms`}, ${p.lagOps} ops, clock ${offset === null || offset === undefined ? '?' : `${offset.offsetMs >= 0 ? '+' : ''}${offset.offsetMs} ms (rtt ${offset.rttMs} ms)`}`);
+  }
+  if (s.clock !== undefined) lines.push(`  clock: ${s.clock.trusted ? 'trusted' : 'NOT TRUSTED (writes refused)'}`);
+  for (const l of s.leases ?? []) {
+    const who = l.holder === null ? 'nobody' : l.holder === l.region ? l.holder : `${l.holder} (takeover)`;
+    const expired = l.expiresAt !== null && Date.parse(l.expiresAt) < nowMs;
+    const until = l.expiresAt === null ? '' : expired ? `, EXPIRED at ${l.expiresAt}` : `, until ${l.expiresAt}`;
+    lines.push(`  lease ${l.region.padEnd(11)} ${expired ? 'last held' : 'held'} by ${who}, epoch ${l.epoch}${until}${l.drained ? ', DRAINED' : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `localhost:7001` as well as `http://localhost:7001`: a bare host:port means HTTP. */
@@ -38,18 +60,6 @@ export function statusCommand(): Command {
         process.stdout.write(JSON.stringify(s) + '\n');
         return;
       }
-      process.stdout.write(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, lag ${s.lagMs} ms` : ''}\n`);
-      process.stdout.write(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}\n`);
-      for (const p of s.peers) {
-        const offset = s.clock?.offsets[p.region];
-        process.stdout.write(
-          `  peer ${p.region.padEnd(12)} ${p.reachable ? 'reachable  ' : 'UNREACHABLE'}  lag ${p.lagMs === null ? '?' : `${Math.round(p.lagMs)} ms`}, ${p.lagOps} ops, clock ${offset === null || offset === undefined ? '?' : `${offset.offsetMs >= 0 ? '+' : ''}${offset.offsetMs} ms (rtt ${offset.rttMs} ms)`}\n`,
-        );
-      }
-      if (s.clock !== undefined) process.stdout.write(`  clock: ${s.clock.trusted ? 'trusted' : 'NOT TRUSTED (writes refused)'}\n`);
-      for (const l of s.leases ?? []) {
-        const who = l.holder === null ? 'nobody' : l.holder === l.region ? l.holder : `${l.holder} (takeover)`;
-        process.stdout.write(`  lease ${l.region.padEnd(11)} held by ${who}, epoch ${l.epoch}${l.expiresAt !== null ? `, until ${l.expiresAt}` : ''}${l.drained ? ', DRAINED' : ''}\n`);
-      }
+      process.stdout.write(formatStatus(s, Date.now()));
     });
 }
