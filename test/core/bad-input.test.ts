@@ -1,6 +1,8 @@
 /**
  * Bad input to the core gets a typed error naming the field, and changes nothing (DESIGN.md §3.8).
  */
+import { parseWriteBody } from '../../src/core/model/write-body.js';
+import type { TablePolicy } from '../../src/core/schema/policy.js';
 import { describe, expect, it } from 'vitest';
 import { exportState } from '../../src/core/replica/export.js';
 import type { ClientRequest } from '../../src/core/replica/messages.js';
@@ -66,6 +68,17 @@ describe('bad input to the replica', () => {
     expect(c.replica(US).vector).toEqual(vector);
     expect(c.inFlight.filter((m) => m.message.t === 'ops')).toHaveLength(0);
     expect(digest()).toBe(before);
+  });
+});
+
+describe('messages name what they got', () => {
+  it('an increment that is not a safe integer says what it was', () => {
+    const policy = { mode: 'async', fields: { n: 'counter' }, ownership: 'multi-writer', home: null, onDeleteUpdate: 'delete-wins', unique: [], tombstoneRetentionMs: 0, residency: null, whenIsolated: 'accept' } as unknown as TablePolicy;
+    for (const [value, shown] of [['one', '"one"'], [1.5, '1.5'], [null, 'null']] as const) {
+      const r = parseWriteBody({ incr: { n: value } }, 'PATCH', policy);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatchObject({ code: 'BAD_REQUEST', field: 'incr.n', message: expect.stringContaining(`not ${shown}`) });
+    }
   });
 });
 

@@ -67,7 +67,7 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
       out[f] = c.value;
     } else if (group === 'incr') {
       if (t !== 'counter') return fail(badRequest(where, `incr needs a counter field; ${f} is ${t}`));
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(badRequest(where, 'an increment is a safe integer'));
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(badRequest(where, `an increment is a safe integer, not ${JSON.stringify(v) ?? String(v)}`));
       out[f] = { k: 'incr', delta: v };
     } else {
       if (t !== 'set') return fail(badRequest(where, `${group} needs a set field; ${f} is ${t}`));
