@@ -489,7 +489,8 @@ export class RegionCore {
    * The replica's backlog (what a majority holds that this region lacks), unknown (Infinity) while
    * this region rejoins: after it could not reach a majority, the vectors it last heard are stale
    * (the others went on without it), so until a majority has told it fresh ones since it is back,
-   * it cannot know what it missed. Only the region that was away waits: the others kept a majority
+   * it cannot know what it missed; then it is behind whatever those peers hold (not only what a
+   * majority holds) until it is within the write threshold. Only the region that was away waits: the others kept a majority
    * throughout, and an island coming back never demotes them. While away, the backlog is 0: what it
    * lacks cannot reach it, and it keeps serving what its policies allow an island.
    */
@@ -509,9 +510,12 @@ export class RegionCore {
     }
     if (this.#rejoiningSinceMs !== null) {
       const since = this.#rejoiningSinceMs;
-      const fresh = this.#peers.peers.filter((p) => (this.#syncedAtMs.get(p) ?? -Infinity) >= since).length;
-      if (1 + fresh < quorum) return Infinity;
-      this.#rejoiningSinceMs = null;
+      const fresh = this.#peers.peers.filter((p) => (this.#syncedAtMs.get(p) ?? -Infinity) >= since);
+      if (1 + fresh.length < quorum) return Infinity;
+      // Back: behind whatever any peer heard since holds, until caught up to within the write threshold.
+      const backlog = this.replica.backlogMs(fresh);
+      if (backlog <= this.config.failover.writeReadyLagMs) this.#rejoiningSinceMs = null;
+      return backlog;
     }
     return this.replica.backlogMs();
   }

@@ -148,9 +148,10 @@ export class Replica {
    * applied, measured in the origin's own clock (Freshness.backlogMs); the largest. Ops only a
    * minority holds (an island's writes, just back) do not count: the majority is not behind them.
    * Infinity while this replica has heard the vectors of fewer than a majority of regions since it
-   * started: it cannot yet know what it missed.
+   * started: it cannot yet know what it missed. With `behindAnyOf` (a region catching up after it was
+   * away), what any of those peers holds counts, not only what a majority holds.
    */
-  backlogMs(): number {
+  backlogMs(behindAnyOf?: readonly RegionId[]): number {
     const ctx = this.#ctx;
     const regions = ctx.config.regions;
     const quorum = Math.floor(regions.length / 2) + 1;
@@ -162,8 +163,9 @@ export class Replica {
       if (origin === ctx.config.region) continue;
       const mine = get(ctx.applied, origin);
       const held = [mine, ...heard.map((r) => get(reports[r] ?? {}, origin))].sort((a, b) => b - a);
-      const majorityHolds = held[quorum - 1] ?? 0;
-      backlog = Math.max(backlog, ctx.freshness.backlogMs(origin, mine, majorityHolds));
+      // A region catching up after being away counts what any of the given peers holds.
+      const target = behindAnyOf !== undefined ? Math.max(mine, ...behindAnyOf.map((r) => get(reports[r] ?? {}, origin))) : (held[quorum - 1] ?? 0);
+      backlog = Math.max(backlog, ctx.freshness.backlogMs(origin, mine, target));
     }
     return backlog;
   }
