@@ -31,11 +31,10 @@ vi.mock('fastify', async (importOriginal) => {
 
 import { buildProgram } from '../../src/cli/main.js';
 import { errorRegistry, type TernError } from '../../src/core/errors.js';
-import type { ClientReply } from '../../src/core/replica/messages.js';
 import { validatePolicy } from '../../src/core/schema/policy.js';
 import { parseConfig } from '../../src/server/config.js';
 import { buildApi, type ApiNode } from '../../src/server/http-api.js';
-import type { NodeMetrics } from '../../src/server/metrics.js';
+import { fakeApiNode } from '../server/fake-api-node.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const docPath = path.join(root, 'docs/api.md');
@@ -66,21 +65,7 @@ const everyExtra: Required<Omit<TernError, 'code' | 'message'>> = {
 
 /** A node that has no tables and answers every async request with FENCED carrying every extra field. */
 function fakeNode(): ApiNode {
-  const unused = (): never => {
-    throw new Error('not used by this test');
-  };
-  return {
-    region: 'us-east',
-    nodeId: 'us-east-1',
-    regions: ['us-east'],
-    mergeFunctions: [],
-    submit: async (): Promise<ClientReply> => ({ ok: false, error: { code: 'FENCED', message: 'fenced', ...everyExtra } }),
-    submitStrong: unused,
-    submitAdmin: unused,
-    status: unused,
-    tables: () => ({}),
-    metrics: { observeRequest: () => undefined } as unknown as NodeMetrics,
-  };
+  return fakeApiNode({ code: 'FENCED', message: 'fenced', ...everyExtra });
 }
 
 async function withApi<T>(use: (app: ReturnType<typeof buildApi>) => Promise<T>): Promise<T> {

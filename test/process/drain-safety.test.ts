@@ -10,15 +10,9 @@
  * retried until it passes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from './harness.js';
+import { failoverTables, ProcessCluster } from './harness.js';
 
-const tables = {
-  free: { mode: 'async', fields: { n: 'counter', v: 'lww' } },
-  strict: { mode: 'async', whenIsolated: 'reject', fields: { v: 'lww' } },
-  homed: { mode: 'async', ownership: 'home', home: { field: 'home' } },
-  owned: { mode: 'async', ownership: 'home-with-failover', home: { field: 'home' } },
-  accounts: { mode: 'strong' },
-};
+const tables = failoverTables;
 /** What draining the last undrained region strands, by the rule: every table with guarded writes (sorted). */
 const guarded = ['homed', 'owned', 'strict'];
 

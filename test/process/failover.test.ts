@@ -8,15 +8,9 @@
  * Times are printed, not asserted (the machines are shared); every wait has a generous deadline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from './harness.js';
+import { failoverTables, ProcessCluster } from './harness.js';
 
-const tables = {
-  free: { mode: 'async', fields: { n: 'counter', v: 'lww' } },
-  strict: { mode: 'async', whenIsolated: 'reject', fields: { v: 'lww' } },
-  homed: { mode: 'async', ownership: 'home', home: { field: 'home' } },
-  owned: { mode: 'async', ownership: 'home-with-failover', home: { field: 'home' } },
-  accounts: { mode: 'strong' },
-};
+const tables = failoverTables;
 
 // A region isolated for 8 s comes back more than readReadyLagMs behind: it must pass through every stage.
 const c = new ProcessCluster({ tables, settings: { readReadyLagMs: 2_500 } });

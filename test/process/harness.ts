@@ -202,3 +202,12 @@ export class ProcessCluster {
     if (process.env['TERN_KEEP_TEST_DIRS'] === undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Tables with every kind of guarded write (and a free one and a strong one), for the failover and drain tests. */
+export const failoverTables = {
+  free: { mode: 'async', fields: { n: 'counter', v: 'lww' } },
+  strict: { mode: 'async', whenIsolated: 'reject', fields: { v: 'lww' } },
+  homed: { mode: 'async', ownership: 'home', home: { field: 'home' } },
+  owned: { mode: 'async', ownership: 'home-with-failover', home: { field: 'home' } },
+  accounts: { mode: 'strong' },
+};

@@ -16,6 +16,7 @@
  */
 import type { RegionId } from '../clock/version-vector.js';
 import type { ControlMessage, PeerInfo } from './messages.js';
+import { majorityOf } from '../util/majority.js';
 
 export interface ClockReading {
   readonly wallMs: number;
@@ -65,7 +66,7 @@ export class ClockGuard {
   constructor(self: RegionId, regions: readonly RegionId[], maxOffsetMs: number, probeMs: number, alwaysTrust = false) {
     this.#self = self;
     this.#peers = regions.filter((r) => r !== self);
-    this.#quorum = Math.floor(regions.length / 2) + 1;
+    this.#quorum = majorityOf(regions.length);
     this.#maxOffsetMs = maxOffsetMs;
     this.#probeMs = probeMs;
     this.#alwaysTrust = alwaysTrust;

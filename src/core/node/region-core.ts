@@ -16,6 +16,7 @@
 import { nodeTime, type NodeTime } from '../clock/node-time.js';
 import { get, type RegionId } from '../clock/version-vector.js';
 import { badRequest, ternError } from '../errors.js';
+import { majorityOf } from '../util/majority.js';
 import type { Op } from '../model/op.js';
 import type { ClientReply, ClientRequest, Input as ReplicaInput } from '../replica/messages.js';
 import { Replica, type ReplicaStatus } from '../replica/replica.js';
@@ -97,7 +98,7 @@ export class RegionCore {
   /** Since when it reaches a majority again after being away, until it has heard a majority's vectors since (null: not rejoining). */
   #rejoiningSinceMs: number | null = null;
   /** The guarded writes answered in the last commit: reply id → when the lease they were written under runs out (monotonic). */
-  #leaseBound = new Map<number, number>();
+  readonly #leaseBound = new Map<number, number>();
   #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
   private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
     this.config = config;
@@ -177,11 +178,11 @@ export class RegionCore {
    */
   release(replies: RegionOutput['replies'], monoMs: number): RegionOutput['replies'] {
     const bound = this.#leaseBound;
-    this.#leaseBound = new Map();
     const knobs = this.config.knobs;
     if (bound.size === 0 || knobs?.skipLeaseRecheck === true || knobs?.ignoreLeaseTime === true) return replies;
     return replies.map((r) => {
       const deadline = bound.get(r.id);
+      bound.delete(r.id);
       if (deadline === undefined || monoMs < deadline) return r;
       this.#events.push({ kind: 'warn', message: 'a guarded write committed as its write lease ran out (the process was paused?): answered as possibly committed', details: { id: r.id, lateMs: Math.round(monoMs - deadline) } });
       const writers = this.#peers.serving(monoMs).writers;
@@ -303,7 +304,8 @@ export class RegionCore {
     const busy = this.#adminInFlight.get(region);
     if (busy !== undefined) return void busy.waiters.push(busy.kind === r.kind && busy.force === force ? answer : () => this.#onAdmin(id, r));
     const leases = this.strong.state.leases;
-    let command: LeaseCommandBody = { t: 'lease', op: 'undrain', slot: region, wallMs: 0 };
+    const scope: DrainScope = { regions: this.#regions, failoverOrder: this.config.failover.failoverOrder };
+    const command: LeaseCommandBody = drain ? { t: 'lease', op: 'drain', slot: region, wallMs: 0, force, scope } : { t: 'lease', op: 'undrain', slot: region, wallMs: 0 };
     if (leases.slot(region).drained === drain) {
       // Nothing to change, as far as this node has applied. Only the strong group's leader under its
       // lease, having applied all it committed, knows that no change it has not applied was
@@ -312,15 +314,12 @@ export class RegionCore {
       const raft = this.strong.raft;
       const current = raft.status().leaseValid && Number.isFinite(raft.freshAsOfMs()) && this.strong.state.index >= raft.log.committed;
       if (current) return answer({ ok: true, kind: r.kind, region, index: this.strong.state.index, changed: false });
-      if (drain) command = { t: 'lease', op: 'drain', slot: region, wallMs: 0, force, scope: { regions: this.#regions, failoverOrder: this.config.failover.failoverOrder } };
     } else if (drain) {
       const leaseMs = this.config.failover.leaseMs;
       const agoMs = this.#clock.monoMs - this.#leases.drainChangedMonoMs(region);
       if (agoMs < leaseMs) return answer({ ok: false, error: drainTooSoon(region, agoMs, leaseMs) });
-      const scope: DrainScope = { regions: this.#regions, failoverOrder: this.config.failover.failoverOrder };
-      const unsafe = force ? null : drainProblem(region, this.strong.tables(), scope, new Set(this.#regions.filter((x) => leases.slot(x).drained)));
+      const unsafe = force ? null : drainProblem(region, this.strong.tables(), scope, leases.drainedOf(this.#regions));
       if (unsafe !== null) return answer({ ok: false, error: unsafe });
-      command = { t: 'lease', op: 'drain', slot: region, wallMs: 0, force, scope };
     }
     const waiters = [answer];
     this.#adminInFlight.set(region, { kind: r.kind, force, waiters });
@@ -376,7 +375,7 @@ export class RegionCore {
 
   /** Remembers, for each guarded write answered in this commit, when the lease it was written under runs out. */
   #noteLeaseBound(created: readonly Op[]): void {
-    this.#leaseBound = new Map();
+    this.#leaseBound.clear();
     const fenced = new Map<string, Op>();
     for (const op of created) if (op.fence !== undefined) fenced.set(`${op.dot.origin}.${op.dot.seq}`, op);
     if (fenced.size === 0) return;
@@ -496,7 +495,7 @@ export class RegionCore {
    */
   #backlogMs(): number {
     const mono = this.#clock.monoMs;
-    const quorum = Math.floor(this.#regions.length / 2) + 1;
+    const quorum = majorityOf(this.#regions.length);
     const reachable = this.#peers.peers.filter((p) => this.#peers.reachable(p, mono)).length;
     if (1 + reachable < quorum) {
       // Cut off from a majority: nothing it lacks can reach it, and an island keeps serving what

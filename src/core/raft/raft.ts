@@ -9,6 +9,7 @@
  * linearizable reads (thesis §6.4); leadership transfer towards a preferred node (thesis §3.10).
  */
 import { assert } from '../util/assert.js';
+import { majorityOf } from '../util/majority.js';
 import { RaftLog } from './log.js';
 import type { Entry, HardState, LogIndex, Message, NodeId, ReadState, Ready, Role, Snapshot, Term } from './types.js';
 
@@ -135,7 +136,7 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #quorum(): number {
-    return Math.floor(this.voters.length / 2) + 1;
+    return majorityOf(this.voters.length);
   }
 
   #peers(): NodeId[] {

@@ -81,10 +81,10 @@ export class Freshness {
     if (heldSeq <= appliedSeq) return 0;
     const o = this.#origins.get(origin);
     if (o === undefined) return 0;
-    let newest = -Infinity;
-    for (const b of o.latest === null ? o.pending : [...o.pending, o.latest]) {
-      if (b.seq > appliedSeq && b.seq <= heldSeq && b.wallMs > newest) newest = b.wallMs;
-    }
+    // Called every step for every origin: no copies of the pending list.
+    const missing = (b: Beat | null): number => (b !== null && b.seq > appliedSeq && b.seq <= heldSeq ? b.wallMs : -Infinity);
+    let newest = missing(o.latest);
+    for (const b of o.pending) newest = Math.max(newest, missing(b));
     if (newest === -Infinity) return 0;
     return Math.max(0, newest - Math.max(o.covered.wallMs, o.appliedWallMs));
   }

@@ -10,6 +10,7 @@
  */
 import type { TablePolicy } from '../schema/policy.js';
 import { assert } from '../util/assert.js';
+import { majorityOf } from '../util/majority.js';
 import { HybridClock, type Hlc } from '../clock/hlc.js';
 import { LiveVector } from '../clock/live-vector.js';
 import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
@@ -154,17 +155,18 @@ export class Replica {
   backlogMs(behindAnyOf?: readonly RegionId[]): number {
     const ctx = this.#ctx;
     const regions = ctx.config.regions;
-    const quorum = Math.floor(regions.length / 2) + 1;
+    const quorum = majorityOf(regions.length);
     const heard = regions.filter((r) => r !== ctx.config.region && ctx.stability.heard(r));
     if (1 + heard.length < quorum) return Infinity;
     const reports = ctx.stability.latest();
+    const holds = (r: RegionId, origin: RegionId): number => get(reports[r] ?? {}, origin);
     let backlog = 0;
     for (const origin of regions) {
       if (origin === ctx.config.region) continue;
       const mine = get(ctx.applied, origin);
-      const held = [mine, ...heard.map((r) => get(reports[r] ?? {}, origin))].sort((a, b) => b - a);
-      // A region catching up after being away counts what any of the given peers holds.
-      const target = behindAnyOf !== undefined ? Math.max(mine, ...behindAnyOf.map((r) => get(reports[r] ?? {}, origin))) : (held[quorum - 1] ?? 0);
+      // A region catching up after being away counts what any of the given peers holds; otherwise
+      // what the quorum-th largest holder (this replica included) holds, which a majority has.
+      const target = behindAnyOf !== undefined ? Math.max(mine, ...behindAnyOf.map((r) => holds(r, origin))) : ([mine, ...heard.map((r) => holds(r, origin))].sort((a, b) => b - a)[quorum - 1] ?? 0);
       backlog = Math.max(backlog, ctx.freshness.backlogMs(origin, mine, target));
     }
     return backlog;

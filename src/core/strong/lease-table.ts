@@ -71,6 +71,11 @@ export class LeaseTable {
     return this.#slots.get(region) ?? vacantSlot;
   }
 
+  /** Which of `regions` are drained. */
+  drainedOf(regions: readonly RegionId[]): Set<RegionId> {
+    return new Set(regions.filter((r) => this.slot(r).drained));
+  }
+
   slots(): ReadonlyMap<RegionId, LeaseSlot> {
     return this.#slots;
   }

@@ -227,8 +227,7 @@ export class StrongState {
    */
   #unsafeDrain(c: Extract<LeaseCommandBody, { op: 'drain' }>): TernError | null {
     if (c.force === true || c.scope === undefined || this.leases.slot(c.slot).drained) return null;
-    const drained = new Set(c.scope.regions.filter((r) => this.leases.slot(r).drained));
-    return drainProblem(c.slot, this.tables(), c.scope, drained);
+    return drainProblem(c.slot, this.tables(), c.scope, this.leases.drainedOf(c.scope.regions));
   }
 
   /** True the first time (origin, seq) is applied; false for a copy. */

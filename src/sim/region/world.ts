@@ -18,6 +18,7 @@ import type { StrongKnobs } from '../../core/strong/config.js';
 import { RunningHash } from '../../core/util/hash.js';
 import type { Op } from '../../core/model/op.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
+import { majorityOf } from '../../core/util/majority.js';
 import type { BankSnapshot } from '../check/bank.js';
 import { EventQueue } from '../event-queue.js';
 import { planDrains, planFaults, planPauses, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
@@ -434,7 +435,7 @@ export class RegionWorld {
         this.#net.partition(a.groups);
         // A region in a group smaller than a majority (an island, a bridge's end) has a fault of its own.
         for (const group of a.groups) {
-          if (group.length >= Math.floor(this.#nodes.length / 2) + 1) continue;
+          if (group.length >= majorityOf(this.#nodes.length)) continue;
           for (const i of group) this.#observer.openAffliction(this.#names[i] as string, 'cut off', this.#now);
         }
         return;
@@ -494,7 +495,7 @@ export class RegionWorld {
       const region = this.#names[i] as string;
       let reach = 1;
       for (let j = 0; j < n; j++) if (j !== i && live(j) && !this.#net.isCut(i, j)) reach++;
-      if (reach < Math.floor(n / 2) + 1) this.#observer.openAffliction(region, 'no quorum', this.#now);
+      if (reach < majorityOf(n)) this.#observer.openAffliction(region, 'no quorum', this.#now);
       else this.#observer.closeAffliction(region, 'no quorum', this.#now);
     }
     this.#events.push(this.#now + 20, { k: 'timer', fn: () => this.#watchQuorums() });

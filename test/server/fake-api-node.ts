@@ -1,0 +1,23 @@
+/** A node for HTTP tests without a cluster: no tables, and every async request answered with `error`. */
+import type { TernError } from '../../src/core/errors.js';
+import type { ClientReply } from '../../src/core/replica/messages.js';
+import type { ApiNode } from '../../src/server/http-api.js';
+import type { NodeMetrics } from '../../src/server/metrics.js';
+
+export function fakeApiNode(error: TernError): ApiNode {
+  const unused = (): never => {
+    throw new Error('not used by this test');
+  };
+  return {
+    region: 'us-east',
+    nodeId: 'us-east-1',
+    regions: ['us-east'],
+    mergeFunctions: [],
+    submit: async (): Promise<ClientReply> => ({ ok: false, error }),
+    submitStrong: unused,
+    submitAdmin: unused,
+    status: unused,
+    tables: () => ({}),
+    metrics: { observeRequest: () => undefined } as unknown as NodeMetrics,
+  };
+}
