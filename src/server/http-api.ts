@@ -20,6 +20,7 @@ export const requestBodyBytesMax = 1.5 * 1024 * 1024;
 
 /** What the API needs from a node. */
 export interface ApiNode {
+  readonly cluster: string;
   readonly region: string;
   readonly nodeId: string;
   submit(request: ClientRequest): Promise<ClientReply>;
@@ -155,10 +156,10 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
 
   // Liveness: the process answers. Readiness is the stage: 200 only when write-ready, so a health
   // check that sends everything sends it only where everything is served.
-  app.get('/livez', async () => ({ status: 'ok', region: node.region }));
+  app.get('/livez', async () => ({ status: 'ok', cluster: node.cluster, region: node.region, node: node.nodeId }));
   app.get('/readyz', async (_req, reply) => {
     const { stage } = node.status();
-    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs });
+    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs });
   });
   app.get('/v1/status', async () => statusBody(node));
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));

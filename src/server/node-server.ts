@@ -32,6 +32,7 @@ export class NodeServer {
     });
     const node = this.node;
     this.api = buildApi({
+      cluster: config.cluster,
       region: spec.name,
       nodeId: spec.node.id,
       submit: (r) => node.submit(r),

@@ -9,6 +9,7 @@ export function fakeApiNode(error: TernError): ApiNode {
     throw new Error('not used by this test');
   };
   return {
+    cluster: 'test',
     region: 'us-east',
     nodeId: 'us-east-1',
     regions: ['us-east'],

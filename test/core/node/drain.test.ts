@@ -286,6 +286,7 @@ describe('drain over HTTP', () => {
   function api(c: RegionCluster) {
     const unused = () => Promise.reject(new Error('not used here'));
     const node: ApiNode = {
+      cluster: 'test',
       region: 'a',
       nodeId: 'a-1',
       submit: unused,
