@@ -6,6 +6,7 @@
  * error to `{"error": {code, message, retryable}}` through the one registry.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { limits } from '../core/limits.js';
 import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
@@ -23,7 +24,8 @@ export interface ApiNode {
   readonly cluster: string;
   readonly region: string;
   readonly nodeId: string;
-  submit(request: ClientRequest): Promise<ClientReply>;
+  /** `strongSeen`: the strong log index of the request's session token. */
+  submit(request: ClientRequest, strongSeen: number): Promise<ClientReply>;
   submitStrong(request: StrongRequest): Promise<StrongReply>;
   submitAdmin(request: AdminRequest): Promise<AdminReply>;
   status(): NodeStatus;
@@ -67,20 +69,28 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Keys are up to 1 KiB in UTF-8: up to 3 KiB percent-encoded in the path. */
+const maxParamLength = 4 * 1024;
+
 export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: requestBodyBytesMax,
-    // Keys are up to 1 KiB in UTF-8: up to 3 KiB percent-encoded in the path.
-    routerOptions: { maxParamLength: 4 * 1024 },
+    routerOptions: { maxParamLength },
     connectionTimeout: 60_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     // Errors Fastify raises before a route runs get the contract's shape too.
-    frameworkErrors: (err, _request, reply) => {
+    frameworkErrors: (err, request, reply) => {
       const code = (err as { code?: string }).code;
       if (code === 'FST_ERR_BAD_URL') return void sendError(reply, fail('BAD_REQUEST', 'path: malformed percent-encoding', 'path'));
+      // A key far past its limit fails in the router, before the route could say so: same answer as a key just past it.
+      if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        const table = /^\/v1\/tables\/([^/?]*)/.exec(request.url)?.[1] ?? '';
+        if (table.length > maxParamLength) return void sendError(reply, fail('BAD_REQUEST', `table: names are at most ${limits.tableNameCharsMax} characters`, 'table'));
+        return void sendError(reply, fail('TOO_LARGE', `key is longer than ${limits.keyBytesMax} bytes`, 'key'));
+      }
       return void sendError(reply, fail('BAD_REQUEST', err.message));
     },
   });
@@ -126,7 +136,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   async function answer(reply: FastifyReply, req: ClientRequest, ok: (r: Extract<ClientReply, { ok: true }>) => unknown, notFound?: (r: Extract<ClientReply, { ok: true }>) => boolean): Promise<FastifyReply> {
     const token = splitSessionToken((req as { session?: string }).session);
     if (!token.ok) return sendError(reply, token.error);
-    const r = await node.submit(token.value.async === undefined ? withoutSession(req) : ({ ...req, session: token.value.async } as ClientRequest));
+    const r = await node.submit(token.value.async === undefined ? withoutSession(req) : ({ ...req, session: token.value.async } as ClientRequest), token.value.strong);
     if (!r.ok) return sendError(reply, r.error);
     if ('token' in r) reply.header('tern-session', joinSessionToken(r.token, token.value.strong));
     if (notFound?.(r)) return sendError(reply, rowNotFound(req));

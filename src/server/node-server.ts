@@ -35,7 +35,7 @@ export class NodeServer {
       cluster: config.cluster,
       region: spec.name,
       nodeId: spec.node.id,
-      submit: (r) => node.submit(r),
+      submit: (r, strongSeen) => node.submit(r, strongSeen),
       submitStrong: (r) => node.submitStrong(r),
       submitAdmin: (r) => node.submitAdmin(r),
       status: () => node.status(),

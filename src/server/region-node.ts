@@ -147,8 +147,8 @@ export class RegionNode {
   }
 
   /** A request for async tables; answered once its step has committed. */
-  submit(request: ClientRequest): Promise<ClientReply> {
-    return this.#ask({ api: 'async', request }) as Promise<ClientReply>;
+  submit(request: ClientRequest, strongSeen = 0): Promise<ClientReply> {
+    return this.#ask({ api: 'async', request, strongSeen }) as Promise<ClientReply>;
   }
 
   /** A request for the strong group (strong tables, transactions, table changes). */
@@ -258,7 +258,7 @@ export class RegionNode {
     // them); a strong one may yet commit through the group.
     for (const { api, resolve } of this.#pending.values()) {
       if (api === 'async') resolve(this.#notReady('stopped before answering'));
-      else resolve({ ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} stopped before answering; the request may still commit: retry with the same Idempotency-Key`, mayHaveCommitted: true } });
+      else resolve({ ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} stopped before answering; the request may still commit: retry with the same Idempotency-Key if it had one, else read the row to learn the outcome`, mayHaveCommitted: true } });
     }
     this.#pending.clear();
     await this.#transport?.stop();

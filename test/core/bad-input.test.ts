@@ -45,6 +45,9 @@ const cases: Array<[string, ClientRequest, string, string | undefined]> = [
   ['a non-JSON number', w({ set: { name: Number.NaN } }), 'BAD_REQUEST', 'set.name'],
   ['an oversized value', w({ set: { name: 'x'.repeat(1024 * 1024 + 1) } }), 'TOO_LARGE', 'body'],
   ['a malformed session token', w({ set: { name: 'a' } }, { session: 'not-a-token' }), 'BAD_REQUEST', 'session'],
+  ['a field the table does not declare (a typo)', w({ set: { nmae: 'a' } }), 'BAD_REQUEST', 'set.nmae'],
+  ['unset of a field the table does not declare', w({ unset: ['nmae'] }), 'BAD_REQUEST', 'unset[0]'],
+  ['a token naming a write of this region it never made', w({ set: { name: 'a' } }, { session: 't1.us-east~1e400' }), 'BAD_REQUEST', 'session'],
   ['a token naming a region outside the cluster', w({ set: { name: 'a' } }, { session: 't1.mars~1' }), 'BAD_REQUEST', 'session'],
   ['an oversized idempotency key', w({ set: { name: 'a' } }, { idempotencyKey: 'k'.repeat(257) }), 'BAD_REQUEST', 'idempotencyKey'],
   ['an unknown consistency level', { kind: 'read', table: 't', key: 'k', consistency: 'linearizable' }, 'BAD_REQUEST', 'consistency'],
@@ -112,5 +115,35 @@ describe('bad policies and configurations', () => {
     if (!p.ok) throw new Error(p.error.message);
     const problem = configProblem({ ...replicaDefaults, region: 'us-east', regions: ctx.regions, tables: { x: p.value }, mergeFunctions: {} });
     expect(problem).toMatchObject({ code: 'BAD_REQUEST', field: 'tables.x.residency' });
+  });
+});
+
+describe('undeclared fields', () => {
+  const base = { mode: 'async', fields: { name: 'lww' } };
+  const parsed = (policy: unknown) => {
+    const p = validatePolicy(policy, { regions: ['us-east'] });
+    if (!p.ok) throw new Error(p.error.message);
+    return p.value;
+  };
+
+  it('a table with declared fields refuses others, naming the field and what is declared', () => {
+    const r = parseWriteBody({ set: { nickname: 'a' } }, 'PATCH', parsed(base));
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', field: 'set.nickname', message: expect.stringContaining('declared: name') } });
+  });
+
+  it('undeclaredFields: lww allows them; a table that declares nothing allows any', () => {
+    expect(parseWriteBody({ set: { nickname: 'a' } }, 'PATCH', parsed({ ...base, undeclaredFields: 'lww' })).ok).toBe(true);
+    expect(parseWriteBody({ set: { nickname: 'a' } }, 'PUT', parsed({ mode: 'async' })).ok).toBe(false); // PUT bodies are {fields}
+    expect(parseWriteBody({ fields: { nickname: 'a' } }, 'PUT', parsed({ mode: 'async' })).ok).toBe(true);
+  });
+
+  it('the home field and unique fields count as declared', () => {
+    const p = parsed({ mode: 'async', fields: { name: 'lww' }, ownership: 'home', home: { field: 'region' }, unique: ['email'] });
+    expect(parseWriteBody({ set: { region: 'us-east', email: 'a@b' } }, 'PATCH', p).ok).toBe(true);
+  });
+
+  it('policy validation: a bad value, and reject on a table that declares nothing', () => {
+    expect(validatePolicy({ ...base, undeclaredFields: 'maybe' }, { regions: ['us-east'] })).toMatchObject({ ok: false, error: { field: 'policy.undeclaredFields' } });
+    expect(validatePolicy({ mode: 'async', undeclaredFields: 'reject' }, { regions: ['us-east'] })).toMatchObject({ ok: false, error: { field: 'policy.undeclaredFields' } });
   });
 });

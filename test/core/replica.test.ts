@@ -275,7 +275,7 @@ describe('conflicts', () => {
 
 describe('ownership and field names', () => {
   it('a row homed by a field accepts writes, moves included, only in its current home', () => {
-    const c = new Cluster({ tables: { t: { fields: { home: 'lww' }, ownership: 'home', home: { field: 'home' } } } });
+    const c = new Cluster({ tables: { t: { fields: { home: 'lww', v: 'lww' }, ownership: 'home', home: { field: 'home' } } } });
     c.ok(US, patch('k', { set: { home: US, v: 1 } }));
     c.deliverAll();
     expect(c.request(EU, patch('k', { set: { v: 2 } }))).toMatchObject({ ok: false, error: { code: 'WRONG_REGION', home: US } });

@@ -6,7 +6,7 @@
 import { badRequest, ternError, type Result, ok, fail } from '../errors.js';
 import { limits } from '../limits.js';
 import { canonicalJson, isJsonScalar, jsonProblem, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
-import { fieldType, isValidFieldName, type FieldType, type TablePolicy } from '../schema/policy.js';
+import { acceptsField, fieldType, isValidFieldName, undeclaredFieldMessage, type FieldType, type TablePolicy } from '../schema/policy.js';
 import type { FieldChange } from './op.js';
 
 const patchKeys = ['set', 'unset', 'incr', 'add', 'remove'] as const;
@@ -50,6 +50,7 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
     if (!Array.isArray(entries)) return fail(badRequest('unset', 'must be a list of field names'));
     for (const [i, f] of entries.entries()) {
       if (typeof f !== 'string' || !isValidFieldName(f)) return fail(badRequest(`unset[${i}]`, 'must be a field name'));
+      if (!acceptsField(policy, f)) return fail(badRequest(`unset[${i}]`, undeclaredFieldMessage(policy, f)));
       if (Object.hasOwn(out, f)) return fail(badRequest(`unset[${i}]`, `field ${f} is changed twice in one request`));
       out[f] = { k: 'unset' };
     }
@@ -60,6 +61,7 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
     const where = `${group}.${f}`;
     if (!isValidFieldName(f)) return fail(badRequest(where, `field names match /^[A-Za-z_][A-Za-z0-9_.-]*$/ (at most ${limits.fieldNameCharsMax} characters)`));
     if (Object.hasOwn(out, f)) return fail(badRequest(where, `field ${f} is changed twice in one request`));
+    if (!acceptsField(policy, f)) return fail(badRequest(where, undeclaredFieldMessage(policy, f)));
     const t = fieldType(policy, f);
     if (group === 'set') {
       const c = setChange(where, t, v);

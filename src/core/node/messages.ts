@@ -37,7 +37,8 @@ export type AdminRequest = { readonly kind: 'drain' | 'undrain'; readonly region
 export type AdminReply = { readonly ok: true; readonly kind: 'drain' | 'undrain'; readonly region: RegionId; readonly index: number; readonly changed: boolean } | { readonly ok: false; readonly error: TernError };
 
 export type RegionRequest =
-  | { readonly api: 'async'; readonly request: ClientRequest }
+  /** `strongSeen`: the strong log index of the client's session token (a table it names may be on its way). */
+  | { readonly api: 'async'; readonly request: ClientRequest; readonly strongSeen?: number }
   | { readonly api: 'strong'; readonly request: StrongRequest }
   | { readonly api: 'admin'; readonly request: AdminRequest };
 

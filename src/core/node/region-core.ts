@@ -38,6 +38,7 @@ import { NodeClock } from './node-clock.js';
 import { PeerBook, type PeerView } from './peer-book.js';
 import { computeStage, type StageView } from './stage.js';
 import { UniqueGate } from './unique-gate.js';
+import { TableWait } from './table-wait.js';
 import { RegionWriteGuard } from './write-guard.js';
 
 export interface LeaseView {
@@ -100,6 +101,8 @@ export class RegionCore {
   /** The guarded writes answered in the last commit: reply id → when the lease they were written under runs out (monotonic). */
   readonly #leaseBound = new Map<number, number>();
   #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
+  /** Requests for a table not here yet, from sessions that saw a later strong log (table-wait.ts). */
+  readonly #tableWait: TableWait<ClientRequest>;
   private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
     this.config = config;
     this.region = config.region;
@@ -137,6 +140,7 @@ export class RegionCore {
       claimValidityMs: config.strong.requestTimeoutMs,
     });
     this.#leases.observe(this.strong.state.leases, t.monoMs);
+    this.#tableWait = new TableWait(config.replica.sessionWaitMs);
   }
 
   static open(config: RegionCoreConfig, storage: Storage, time: number | NodeTime): RegionCore {
@@ -226,6 +230,12 @@ export class RegionCore {
     const strongOut = this.strong.flush();
     for (const { to, message } of strongOut.messages) this.#messages.push({ to, message: { ch: 'strong', m: message } });
     if (strongOut.tablesChanged) this.replica.setTables(this.strong.tables());
+    for (const w of this.#tableWait.release(this.strong.state.index, this.#clock.monoMs)) {
+      // The front door chose the async path because the table was unknown; a strong one must come in again.
+      const arrived = this.strong.tables()[w.request.kind === 'conflicts' ? '' : w.request.table];
+      if (arrived?.mode === 'strong') this.#replies.push({ id: w.id, reply: { ok: false, error: ternError('NOT_READY', `table ${(w.request as { table: string }).table} arrived while this request waited for it; it is a strong table: send the request again`) } });
+      else this.#submitAsync(w.id, w.request);
+    }
     // The lease agent sees what the log changed before any answer is handed out: an operator
     // request waiting on another is judged afresh against the change that answer reports.
     this.#afterStrong();
@@ -267,9 +277,12 @@ export class RegionCore {
       if (refused !== null) return void this.#replies.push({ id, reply: { ok: false, error: refused } });
     }
     switch (request.api) {
-      case 'async':
-        if (!this.#gate.submit(request.request, (reply) => this.#replies.push({ id, reply }))) this.#replicaInbox.push({ kind: 'request', id, request: request.request });
-        return;
+      case 'async': {
+        const table = (request.request as { table?: unknown }).table;
+        const waits = (request.strongSeen ?? 0) > this.strong.state.index && typeof table === 'string' && this.strong.tables()[table] === undefined;
+        if (waits && this.#tableWait.park(id, request.request, request.strongSeen ?? 0, this.#clock.monoMs)) return;
+        return this.#submitAsync(id, request.request);
+      }
       case 'strong':
         this.#strongInbox.push({ kind: 'request', id, request: request.request });
         return;
@@ -328,6 +341,10 @@ export class RegionCore {
       const out: AdminReply = !reply.ok ? reply : { ok: true, kind: r.kind, region, index: reply.index, changed: reply.kind === 'lease' && reply.granted };
       for (const w of waiters) w(out);
     });
+  }
+
+  #submitAsync(id: number, request: ClientRequest): void {
+    if (!this.#gate.submit(request, (reply) => this.#replies.push({ id, reply }))) this.#replicaInbox.push({ kind: 'request', id, request });
   }
 
   #onTick(): void {

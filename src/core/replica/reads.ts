@@ -27,10 +27,15 @@ function reply(ctx: ReplicaContext, id: number, error: TernError): void {
 }
 
 /** The table's policy for a request, or the error to answer. */
+/** A table created moments ago elsewhere may not have reached this region: say so, and how to wait for it. */
+export function noSuchTableMessage(table: string): string {
+  return `no table named ${table} in this region; list tables with GET /v1/tables. A table created moments ago in another region may still be arriving: send the Tern-Session token of the answer that created it, and the request waits for it`;
+}
+
 export function tableFor(ctx: ReplicaContext, table: unknown): TablePolicy | TernError {
   if (typeof table !== 'string' || table === '') return badRequest('table', 'must be a table name');
   const policy = policyOf(ctx, table);
-  if (policy === undefined) return ternError('NO_SUCH_TABLE', `no table named ${table}; list tables with GET /v1/tables`);
+  if (policy === undefined) return ternError('NO_SUCH_TABLE', noSuchTableMessage(table));
   if (policy.mode !== 'async') return ternError('UNSUPPORTED', `table ${table} is strong: the strong group serves it, not the async replica`);
   return policy;
 }
@@ -125,7 +130,7 @@ export function handleConflicts(ctx: ReplicaContext, id: number, req: Extract<Cl
   if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > limits.conflictsPerPageMax) {
     return reply(ctx, id, badRequest('limit', `must be an integer from 1 to ${limits.conflictsPerPageMax}`));
   }
-  if (req.table !== undefined && policyOf(ctx, req.table) === undefined) return reply(ctx, id, ternError('NO_SUCH_TABLE', `no table named ${req.table}`));
+  if (req.table !== undefined && policyOf(ctx, req.table) === undefined) return reply(ctx, id, ternError('NO_SUCH_TABLE', noSuchTableMessage(req.table)));
   const page = ctx.storage.conflictsAfter(after, limit, req.table);
   const next = page.length > 0 ? (page[page.length - 1] as { seq: number }).seq : after;
   ctx.out.replies.push({ id, reply: { ok: true, kind: 'conflicts', conflicts: page.map((r) => r.entry), next } });

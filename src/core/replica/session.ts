@@ -15,6 +15,11 @@ export function parseSession(ctx: ReplicaContext, token: string | undefined): Re
   for (const region of Object.keys(decoded.vector)) {
     if (!ctx.config.regions.includes(region)) return fail(badRequest('session', `the token names region ${region}, which is not in this cluster`));
   }
+  // A position of this region's own beyond what it ever wrote cannot come from an answer: waiting
+  // for it would only time out. (Positions of other regions may be on their way; those wait.)
+  const own = decoded.vector[ctx.config.region] ?? 0;
+  const written = ctx.applied[ctx.config.region] ?? 0;
+  if (own > written) return fail(badRequest('session', `the token names write ${own} of ${ctx.config.region}, which has written ${written}: send the Tern-Session header of an answer unchanged`));
   return ok(decoded.vector);
 }
 

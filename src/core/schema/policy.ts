@@ -40,9 +40,32 @@ export interface TablePolicy {
    * only while the region holds its write lease. Rows of `home` tables are always guarded.
    */
   readonly whenIsolated: WhenIsolated;
+  /**
+   * Fields a write may name beyond `fields` (and the home and unique fields): `reject` (the default
+   * when fields are declared, so a typo is an error, not a new field) or `lww` (the default when none are).
+   */
+  readonly undeclaredFields: UndeclaredFields;
 }
 
 export type WhenIsolated = 'accept' | 'reject';
+export type UndeclaredFields = 'reject' | 'lww';
+
+/** Whether a client write or compare may name `field`: declared, the home or a unique field, or undeclared fields are allowed. */
+export function acceptsField(policy: TablePolicy, field: string): boolean {
+  if (Object.hasOwn(policy.fields, field) || policy.home?.field === field || policy.unique.some((u) => u.field === field)) return true;
+  // Policies stored before the option existed lack it: they get the default.
+  return (policy.undeclaredFields ?? defaultUndeclared(policy.fields)) === 'lww';
+}
+
+function defaultUndeclared(fields: Readonly<Record<string, FieldType>>): UndeclaredFields {
+  return Object.keys(fields).length > 0 ? 'reject' : 'lww';
+}
+
+/** The error for a field the table does not declare. */
+export function undeclaredFieldMessage(policy: TablePolicy, field: string): string {
+  const declared = [...new Set([...Object.keys(policy.fields), ...(policy.home?.field !== undefined ? [policy.home.field] : []), ...policy.unique.map((u) => u.field)])].sort();
+  return `the table declares no field ${field} (declared: ${declared.join(', ')}); add it to the table's fields, or set undeclaredFields: lww to allow any`;
+}
 
 /** Writes to this table need a write lease (the region's own, or a takeover of the row's home). */
 export function isGuarded(policy: TablePolicy): boolean {
@@ -83,7 +106,7 @@ export interface PolicyContext {
   readonly mergeFunctions?: readonly string[];
 }
 
-const policyKeys = new Set(['mode', 'fields', 'ownership', 'home', 'onDeleteUpdate', 'unique', 'tombstoneRetentionMs', 'residency', 'whenIsolated']);
+const policyKeys = new Set(['mode', 'fields', 'ownership', 'home', 'onDeleteUpdate', 'unique', 'tombstoneRetentionMs', 'residency', 'whenIsolated', 'undeclaredFields']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -182,5 +205,11 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
   if (mode === 'strong' && input['whenIsolated'] !== undefined) return fail(badRequest(`${path}.whenIsolated`, 'strong tables always need a quorum; whenIsolated applies to async tables'));
   if (ownership !== 'multi-writer' && whenIsolated === 'reject') return fail(badRequest(`${path}.whenIsolated`, `rows of '${ownership}' tables are always guarded by the write lease; leave whenIsolated out`));
 
-  return ok({ mode, fields, ownership, home, onDeleteUpdate, unique, tombstoneRetentionMs: retention, residency, whenIsolated });
+  const undeclaredFields = input['undeclaredFields'] ?? defaultUndeclared(fields);
+  if (undeclaredFields !== 'reject' && undeclaredFields !== 'lww') return fail(badRequest(`${path}.undeclaredFields`, "must be 'reject' or 'lww'"));
+  if (undeclaredFields === 'reject' && Object.keys(fields).length === 0 && home?.field === undefined && unique.length === 0) {
+    return fail(badRequest(`${path}.undeclaredFields`, 'the table declares no fields, so every write would be refused: declare fields, or leave undeclaredFields out'));
+  }
+
+  return ok({ mode, fields, ownership, home, onDeleteUpdate, unique, tombstoneRetentionMs: retention, residency, whenIsolated, undeclaredFields });
 }

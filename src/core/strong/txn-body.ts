@@ -3,7 +3,7 @@
  * is proposed, with the exact field named: a refused transaction changes nothing anywhere.
  */
 import { badRequest, ternError, type Result, ok, fail, type TernError } from '../errors.js';
-import { fieldType, isValidFieldName, type TablePolicy } from '../schema/policy.js';
+import { acceptsField, fieldType, isValidFieldName, undeclaredFieldMessage, type TablePolicy } from '../schema/policy.js';
 import { isJsonScalar, jsonProblem, type JsonValue } from '../util/json.js';
 import { compareOps, type Compare, type CompareOp, type Txn, type TxnOp } from './types.js';
 import { keyProblem } from '../model/validate.js';
@@ -60,6 +60,7 @@ function parseCompare(tables: Readonly<Record<string, TablePolicy>>, item: unkno
   const field = item['field'];
   if (field === undefined) return fail(badRequest(`${where}.field`, 'is required (or compare the row with op "exists"/"missing", or its version)'));
   if (typeof field !== 'string' || !isValidFieldName(field)) return fail(badRequest(`${where}.field`, 'must be a field name'));
+  if (!acceptsField(policy, field)) return fail(badRequest(`${where}.field`, undeclaredFieldMessage(policy, field)));
   if (!Object.hasOwn(item, 'value')) return fail(badRequest(`${where}.value`, 'is required (null matches an absent field)'));
   const value = item['value'];
   const problem = jsonProblem(value);

@@ -116,7 +116,8 @@ export class StrongWrites {
   }
 
   #timeout(w: Waiter): void {
-    this.#settle(w, { ok: false, error: quorumTimeout(this.#ctx, w.proposed, `this ${w.answer === 'txn' || w.answer === 'write' ? 'write' : w.answer + ' change'}`) });
+    const retry = w.command.t !== 'txn' ? 'idempotent' : w.command.idem !== null ? 'keyed' : 'unkeyed';
+    this.#settle(w, { ok: false, error: quorumTimeout(this.#ctx, w.proposed, `this ${w.answer === 'txn' || w.answer === 'write' ? 'write' : w.answer + ' change'}`, retry) });
   }
 
   /** On tick: time out what waited too long; send on what waits for a leader or went to a former one. */

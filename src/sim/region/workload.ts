@@ -25,9 +25,9 @@ export function regionSimTables(regions: readonly string[]): Record<string, Tabl
   };
   const tables: Record<string, TablePolicy> = { ...simTables(regions), ...strongSimTables(regions) };
   // Every region is the home of some rows (the `home` field names it), so every slot is used.
-  tables[guardedTables.homed] = p({ mode: 'async', ownership: 'home', home: { field: 'home' }, fields: { n: 'counter' } }, 'homed');
-  tables[guardedTables.failover] = p({ mode: 'async', ownership: 'home-with-failover', home: { field: 'home' }, fields: { n: 'counter' } }, 'failover');
-  tables[guardedTables.strict] = p({ mode: 'async', whenIsolated: 'reject', fields: { n: 'counter' } }, 'strict');
+  tables[guardedTables.homed] = p({ mode: 'async', ownership: 'home', home: { field: 'home' }, fields: { n: 'counter', v: 'lww' } }, 'homed');
+  tables[guardedTables.failover] = p({ mode: 'async', ownership: 'home-with-failover', home: { field: 'home' }, fields: { n: 'counter', v: 'lww' } }, 'failover');
+  tables[guardedTables.strict] = p({ mode: 'async', whenIsolated: 'reject', fields: { n: 'counter', v: 'lww' } }, 'strict');
   return tables;
 }
 

@@ -16,7 +16,7 @@ import { StrongState } from '../../../src/core/strong/state-machine.js';
 import type { JsonValue } from '../../../src/core/util/json.js';
 import { policy, RegionCluster, regions } from './cluster.js';
 
-const users = policy({ mode: 'async', fields: { email: 'lww', handle: 'lww' }, unique: [{ field: 'email', enforce: 'strong' }, { field: 'handle', enforce: 'strong' }] });
+const users = policy({ mode: 'async', fields: { email: 'lww', handle: 'lww', name: 'lww' }, unique: [{ field: 'email', enforce: 'strong' }, { field: 'handle', enforce: 'strong' }] });
 const loose = policy({ mode: 'async', fields: { email: 'lww' }, unique: [{ field: 'email', enforce: 'strong' }], onDeleteUpdate: 'update-wins' });
 const plain = policy({ mode: 'async', fields: { email: 'lww' } });
 

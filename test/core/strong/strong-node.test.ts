@@ -38,8 +38,12 @@ describe('strong node', () => {
     const leader = c.electLeader();
     c.isolate(leader);
     const id = c.submit(leader, deposit('a', 1));
+    const keyedId = c.submit(leader, { ...deposit('b', 1), idempotencyKey: 'k1' });
     const r = c.await(id);
     expect(r).toMatchObject({ ok: false, error: { code: 'QUORUM_TIMEOUT', mayHaveCommitted: true } });
+    // Without an Idempotency-Key a retry could apply it twice: the advice says to add one, not to reuse it.
+    expect(r).toMatchObject({ error: { message: expect.stringMatching(/no Idempotency-Key.*send writes with an Idempotency-Key/) } });
+    expect(c.await(keyedId)).toMatchObject({ ok: false, error: { message: expect.stringContaining('retry with the same Idempotency-Key') } });
     const others = c.regions.filter((x) => x !== leader);
     for (let t = 0; t < 3000 && !others.some((o) => c.node(o).raft.role === 'leader'); t += 10) c.run(10);
     const next = others.find((o) => c.node(o).raft.role === 'leader') as string;

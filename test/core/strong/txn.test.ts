@@ -185,6 +185,8 @@ describe('transaction bodies: bad input is refused with the field named', () => 
     ['ordering on a set field', { compare: [{ table: 'accounts', key: 'k', field: 'tags', op: '<', value: 1 }] }, 'BAD_REQUEST', 'compare[0].op'],
     ['counter compared with a string', { compare: [{ table: 'accounts', key: 'k', field: 'balance', op: '==', value: 'x' }] }, 'BAD_REQUEST', 'compare[0].value'],
     ['incr of an lww field', { success: [{ table: 'claims', key: 'k', incr: { v: 1 } }] }, 'BAD_REQUEST', 'success[0].incr.v'],
+    ['compare of a field the table does not declare', { compare: [{ table: 'accounts', key: 'k', field: 'balanse', op: '==', value: 1 }] }, 'BAD_REQUEST', 'compare[0].field'],
+    ['a write of a field the table does not declare', { success: [{ table: 'accounts', key: 'k', set: { balanse: 1 } }] }, 'BAD_REQUEST', 'success[0].set.balanse'],
     ['bad op shape', { failure: [{ table: 'claims', key: 'k', get: true, delete: true }] }, 'BAD_REQUEST', 'failure[0].get'],
   ];
   for (const [name, body, code, field] of cases) {

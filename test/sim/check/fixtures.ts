@@ -68,7 +68,7 @@ export function op(origin: string, seq: number, s: OpSpec = {}): Op {
 }
 
 export function policy(p: Partial<TablePolicy> = {}): TablePolicy {
-  return { mode: 'async', fields: {}, ownership: 'multi-writer', home: null, onDeleteUpdate: 'delete-wins', unique: [], tombstoneRetentionMs: 0, residency: null, whenIsolated: 'accept', ...p };
+  return { mode: 'async', fields: {}, ownership: 'multi-writer', home: null, onDeleteUpdate: 'delete-wins', unique: [], tombstoneRetentionMs: 0, residency: null, whenIsolated: 'accept', undeclaredFields: 'lww', ...p };
 }
 
 export function row(key: string, fields: Record<string, JsonValue>, version: string): RowView {
