@@ -14,7 +14,9 @@
  * It carries the session token from every answer to the next request (read-your-writes and
  * monotonic reads in any region), gives every write and transaction an idempotency key and
  * reuses it when it retries, so a retry has one effect, and fails over to the next preferred
- * region on connection errors, retryable 503s and (for keyed requests) 504 QUORUM_TIMEOUT.
+ * region on connection errors, retryable 503s and (for keyed requests) 504 QUORUM_TIMEOUT. A
+ * write to a row homed elsewhere (421 WRONG_REGION) is sent once to the home's URL when that
+ * region is among `regions` (learned from answers' Tern-Region header or its /livez).
  * It uses the platform's fetch: no native module.
  */
 import { decodeSessionToken, encodeSessionToken, mergeVectors } from '../core/clock/version-vector.js';
@@ -138,32 +140,69 @@ export function connect(options: ConnectOptions): Client {
   const timeoutMs = options.timeoutMs ?? 10_000;
   let session = options.session;
 
+  /** Which URL serves which region, learned from every answer's Tern-Region header (to follow 421s). */
+  const urlOf = new Map<string, string>();
+
+  type Attempt = { ok: true; status: number; json: unknown; region: string } | { ok: false; error: TernClientError; next: boolean };
+
+  async function attempt(base: string, method: string, path: string, body: unknown, idempotencyKey?: string): Promise<Attempt> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (session !== undefined) headers['tern-session'] = session;
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    let res: Response;
+    try {
+      res = await doFetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      // Connection error or timeout: the next region.
+      return { ok: false, error: new TernClientError('UNREACHABLE', `${base}: ${(err as Error).message}`, 0, true, null), next: true };
+    }
+    const token = res.headers.get('tern-session');
+    if (token !== null) session = mergeTokens(session, token);
+    const region = res.headers.get('tern-region');
+    if (region !== null) urlOf.set(region, base);
+    const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
+    if (res.ok) return { ok: true, status: res.status, json, region: region ?? base };
+    const code = (json as { error?: { code?: string } } | null)?.error?.code;
+    if (res.status === 404 && code === 'NOT_FOUND' && method === 'GET' && path.includes('/rows/')) return { ok: true, status: 404, json, region: region ?? base };
+    const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string; mayHaveCommitted?: boolean } } | null)?.error ?? {};
+    const error = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home, e.mayHaveCommitted);
+    // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key.
+    const next = (res.status === 503 && error.retryable) || (res.status === 504 && (idempotencyKey !== undefined || method === 'GET'));
+    return { ok: false, error, next };
+  }
+
+  /** The URL of `region` among the configured ones: learned from answers, else asked of each one's /livez. */
+  async function findRegion(region: string): Promise<string | undefined> {
+    for (const base of options.regions) {
+      if (urlOf.has(region)) break;
+      if ([...urlOf.values()].includes(base)) continue;
+      try {
+        const r = await doFetch(new URL('/livez', base), { signal: AbortSignal.timeout(timeoutMs) });
+        const named = ((await r.json()) as { region?: unknown }).region;
+        if (typeof named === 'string') urlOf.set(named, base);
+      } catch {
+        // not reachable: not this one
+      }
+    }
+    return urlOf.get(region);
+  }
+
   async function call(method: string, path: string, body: unknown, idempotencyKey?: string): Promise<{ status: number; json: unknown; region: string }> {
     let last: TernClientError | null = null;
     for (const base of options.regions) {
-      const headers: Record<string, string> = {};
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (session !== undefined) headers['tern-session'] = session;
-      if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
-      let res: Response;
-      try {
-        res = await doFetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(timeoutMs) });
-      } catch (err) {
-        last = new TernClientError('UNREACHABLE', `${base}: ${(err as Error).message}`, 0, true, null);
-        continue; // connection error or timeout: the next region
+      const r = await attempt(base, method, path, body, idempotencyKey);
+      if (r.ok) return r;
+      last = r.error;
+      // The row's home is another region: follow once, to it, with the same idempotency key (one effect however often it arrives).
+      if (r.error.code === 'WRONG_REGION' && r.error.home !== undefined) {
+        const home = await findRegion(r.error.home);
+        if (home === undefined || home === base) throw r.error;
+        const followed = await attempt(home, method, path, body, idempotencyKey);
+        if (followed.ok) return followed;
+        throw followed.error;
       }
-      const token = res.headers.get('tern-session');
-      if (token !== null) session = mergeTokens(session, token);
-      const region = res.headers.get('tern-region');
-      const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-      if (res.ok) return { status: res.status, json, region: region ?? base };
-      const code = (json as { error?: { code?: string } } | null)?.error?.code;
-      if (res.status === 404 && code === 'NOT_FOUND' && method === 'GET' && path.includes('/rows/')) return { status: 404, json, region: region ?? base };
-      const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string; mayHaveCommitted?: boolean } } | null)?.error ?? {};
-      last = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home, e.mayHaveCommitted);
-      // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key.
-      const retry = (res.status === 503 && last.retryable) || (res.status === 504 && (idempotencyKey !== undefined || method === 'GET'));
-      if (!retry) throw last;
+      if (!r.next) throw r.error;
     }
     throw last ?? new TernClientError('UNREACHABLE', 'no region answered', 0, true, null);
   }
