@@ -8,6 +8,8 @@ export interface Status {
   stage: string;
   reason: string | null;
   lagMs: number | null;
+  /** How old the freshest data from the peer furthest behind is (grows on an island). */
+  stalenessMs?: number | null;
   vector: Record<string, number>;
   peers: Array<{ region: string; reachable: boolean; lagMs: number | null; lagOps: number }>;
   leases?: Array<{ region: string; holder: string | null; epoch: number; expiresAt: string | null; drained: boolean }>;
@@ -18,7 +20,10 @@ export interface Status {
 /** The status as a person reads it; `nowMs` decides which leases have expired (by this machine's clock). */
 export function formatStatus(s: Status, nowMs: number): string {
   const lines: string[] = [];
-  lines.push(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, lag ${s.lagMs} ms` : ''}`);
+  // Backlog: what a majority holds that this region lacks (drives the stage). Staleness: how old
+  // the newest data from the furthest peer is, which grows while the region is cut off.
+  const staleness = s.stalenessMs === undefined ? '' : `, data from peers ${s.stalenessMs === null ? 'not yet heard' : `up to ${Math.round(s.stalenessMs)} ms old`}`;
+  lines.push(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, backlog ${s.lagMs} ms` : ''}${staleness}`);
   if (s.raft !== undefined) lines.push(`  raft: term ${s.raft.term}, ${s.raft.role}, leader ${s.raft.leader ?? 'unknown'}, commit ${s.raft.commitIndex}`);
   lines.push(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}`);
   for (const p of s.peers) {

@@ -169,7 +169,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   app.get('/livez', async () => ({ status: 'ok', cluster: node.cluster, region: node.region, node: node.nodeId }));
   app.get('/readyz', async (_req, reply) => {
     const { stage } = node.status();
-    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs });
+    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(node) });
   });
   app.get('/v1/status', async () => statusBody(node));
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
@@ -255,6 +255,19 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   return app;
 }
 
+/**
+ * How old the freshest data from the peer furthest behind is: it grows on an island, whose
+ * backlog (`lagMs`, what a majority holds that it lacks) stays 0. Null until every peer was heard.
+ */
+function stalenessMs(node: ApiNode): number | null {
+  let worst = 0;
+  for (const p of node.status().replica.peers) {
+    if (p.lagMs === null) return null;
+    worst = Math.max(worst, p.lagMs);
+  }
+  return Math.round(worst);
+}
+
 /** GET /v1/status: the stage, the async position, the strong group, the write leases and the clock guard. */
 function statusBody(node: ApiNode): Record<string, unknown> {
   const s = node.status();
@@ -266,6 +279,7 @@ function statusBody(node: ApiNode): Record<string, unknown> {
     stage: s.stage.stage,
     reason: s.stage.reason,
     lagMs: s.stage.lagMs,
+    stalenessMs: stalenessMs(node),
     hlc: r.hlc,
     vector: r.vector,
     stable: r.stable,

@@ -9,6 +9,7 @@ const status: Status = {
   stage: 'write-ready',
   reason: null,
   lagMs: 0,
+  stalenessMs: 30_030,
   vector: { 'us-east': 3 },
   peers: [{ region: 'eu-west', reachable: false, lagMs: 30_030, lagOps: 0 }],
   leases: [
@@ -22,6 +23,10 @@ const status: Status = {
 describe('terndb status text', () => {
   it('shows the Raft term, role and leader', () => {
     expect(formatStatus(status, now)).toContain('  raft: term 4, follower, leader ap-south, commit 812\n');
+  });
+
+  it('an island: no backlog, but data from its peers growing old', () => {
+    expect(formatStatus(status, now)).toContain('us-east (use1): write-ready, backlog 0 ms, data from peers up to 30030 ms old\n');
   });
 
   it('marks a lease whose time has passed as expired, not as held until a past time', () => {

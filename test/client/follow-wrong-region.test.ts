@@ -13,7 +13,7 @@ function fakeRegions(home: string, homeAlsoRefuses = false) {
   const seen: Seen[] = [];
   const regionAt: Record<string, string> = { 'http://a.test': 'us-east', 'http://b.test': 'eu-west' };
   const json = (status: number, body: unknown, region: string) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'tern-region': region } });
-  const fetch = (async (input: URL | RequestInfo, init?: RequestInit) => {
+  const fetch = (async (input: URL | string | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const region = regionAt[url.origin] as string;
     const method = init?.method ?? 'GET';

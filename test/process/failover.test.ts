@@ -57,6 +57,11 @@ describe('write leases and fencing through the WAN emulator', () => {
     expect((await patch('ap-south', 'homed', 'h1', { set: { v: 'island' } })).body.error.code).toBe('FENCED');
     // Multi-writer tables keep accepting: that is what active-active is for.
     expect((await patch('ap-south', 'free', 'f1', { incr: { n: 5 } })).status).toBe(200);
+    // The island has no backlog (nothing a majority holds reached it, so nothing is missing that it
+    // knows of), but the data it has from its peers grows old, and /readyz and status say so.
+    const stale = await c.eventually(() => c.http('ap-south', 'GET', '/readyz'), (r) => typeof r.body.stalenessMs === 'number' && r.body.stalenessMs >= 2_000, 20_000);
+    const later = await c.eventually(() => c.http('ap-south', 'GET', '/v1/status'), (r) => typeof r.body.stalenessMs === 'number' && r.body.stalenessMs > stale.body.stalenessMs, 20_000);
+    expect(later.body.stalenessMs).toBeGreaterThan(stale.body.stalenessMs);
 
     // The failover region for ap-south (eu-west: the nearest) takes its rows once nobody can hold them.
     const taken = await c.eventually(() => patch('eu-west', 'owned', 'o1', { set: { v: 'b1' } }), (r) => r.status === 200, 30_000);
