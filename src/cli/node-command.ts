@@ -1,21 +1,34 @@
 /** `terndb node --config FILE --node NAME`: runs one region node until SIGTERM or SIGINT. */
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../server/config.js';
+import { ConfigError, loadConfig, type ClusterConfig } from '../server/config.js';
 import { NodeServer } from '../server/node-server.js';
+import { nodePorts, portProblems } from './ports.js';
 
 export function nodeCommand(): Command {
   return new Command('node')
     .description('run one region node (its HTTP API, peer links and storage) from the cluster configuration')
     .requiredOption('--config <file>', 'cluster configuration (YAML or JSON)')
     .requiredOption('--node <name>', 'the region name or node id to run')
-    .addHelpText('after', '\nStops cleanly on SIGTERM or SIGINT: finishes the batch in progress, closes links and the database.')
+    .addHelpText('after', '\nChecks that its API and peer ports are free before opening anything (exit 1 if not).\nStops cleanly on SIGTERM or SIGINT: finishes the batch in progress, closes links and the database.')
     .action(async (flags: { config: string; node: string }) => {
       let server: NodeServer;
+      let config: ClusterConfig;
       try {
-        server = new NodeServer(loadConfig(flags.config), flags.node);
+        config = loadConfig(flags.config);
+        server = new NodeServer(config, flags.node);
       } catch (err) {
         process.stderr.write(`terndb node: ${(err as Error).message}\n`);
         process.exitCode = 2;
+        return;
+      }
+      // Before the store is opened or a peer dialled: a taken port is a clear message, not a half start.
+      const spec = server.node.spec;
+      const i = config.regions.indexOf(spec);
+      const taken = await portProblems(nodePorts(spec));
+      if (taken.length > 0) {
+        for (const p of taken) process.stderr.write(`terndb node: ${p}\n`);
+        process.stderr.write(`terndb node: stop what holds it (another node of ${spec.name} still running?) or change regions[${i}].node.api / .peer in ${flags.config}\n`);
+        process.exitCode = 1;
         return;
       }
       try {
