@@ -1,0 +1,88 @@
+/**
+ * The demo's cluster configuration and its port layout. Everything the demo prints (endpoints,
+ * tour, --help) derives its ports from here, so they cannot drift from what the nodes listen on.
+ */
+import { parseConfig, type ClusterConfig } from '../../server/config.js';
+import { nodePorts, wanPorts, type PortUse } from '../ports.js';
+
+const knownRtt: Record<string, number> = { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
+
+/** The demo's cluster name and node ids: its readiness check accepts only these answers. */
+export const demoCluster = 'demo';
+export const demoNodeId = (region: string): string => `${region}-1`;
+
+export interface DemoLayout {
+  readonly regions: readonly string[];
+  readonly portBase: number;
+}
+
+/** The ports, as offsets from --port-base (docs/api.md, `terndb demo`). */
+export const demoPorts = {
+  api: (i: number) => 1 + i,
+  wanControl: 50,
+  peer: (i: number) => 101 + i,
+  wanLinks: 200,
+};
+
+function rtt(a: string, b: string, apart: number): number {
+  return knownRtt[`${a}/${b}`] ?? knownRtt[`${b}/${a}`] ?? 100 + 20 * apart;
+}
+
+/** The region whose rows the `orders` table homes, and which the tour cuts off: the third (or last). */
+export function islandIndex(regions: readonly string[]): number {
+  return Math.min(2, regions.length - 1);
+}
+
+/** The regions that take the island's `orders` rows over, nearest first (the tour names the first). */
+export function failoverOrder(regions: readonly string[]): string[] {
+  const home = islandIndex(regions);
+  const at = (r: string) => regions.indexOf(r);
+  return regions.filter((_, i) => i !== home).sort((x, y) => rtt(regions[home] as string, x, Math.abs(at(x) - home)) - rtt(regions[home] as string, y, Math.abs(at(y) - home)));
+}
+
+/** The demo's cluster configuration, as written to cluster.yaml. No router: nothing in this build serves one. */
+export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string, unknown> {
+  const rttMs: Record<string, number> = {};
+  for (let i = 0; i < regions.length; i++) {
+    for (let j = i + 1; j < regions.length; j++) rttMs[`${regions[i]}/${regions[j]}`] = rtt(regions[i] as string, regions[j] as string, j - i);
+  }
+  const home = regions[islandIndex(regions)] as string;
+  // home-with-failover needs somewhere to fail over to; a one-region demo has no orders table.
+  const failover = regions.length >= 2;
+  return {
+    cluster: demoCluster,
+    regions: regions.map((name, i) => ({
+      name,
+      node: { id: demoNodeId(name), api: `127.0.0.1:${b + demoPorts.api(i)}`, peer: `127.0.0.1:${b + demoPorts.peer(i)}`, data: `./${name}` },
+    })),
+    wan: { control: `127.0.0.1:${b + demoPorts.wanControl}`, rttMs, linkPortBase: b + demoPorts.wanLinks },
+    // The strong tables' Raft leader settles in the first region (nearest its peers in the demo).
+    settings: { preferredLeader: regions[0], ...(failover ? { failoverOrder: { [home]: failoverOrder(regions) } } : {}) },
+    tables: {
+      profiles: { mode: 'async', fields: { name: 'lww', visits: 'counter', tags: 'set' } },
+      carts: { mode: 'async', fields: { items: 'set', note: 'lww' }, onDeleteUpdate: 'update-wins' },
+      accounts: { mode: 'strong', fields: { balance: 'counter' } },
+      // One writer per row: the island's while it holds its write lease, the next region's after.
+      ...(failover ? { orders: { mode: 'async', ownership: 'home-with-failover', home: { region: home }, fields: { item: 'lww', qty: 'counter' } } } : {}),
+      // Multi-writer, but a region cut off from the others stops taking its writes.
+      ledger: { mode: 'async', whenIsolated: 'reject', fields: { note: 'lww', amount: 'counter' } },
+    },
+  };
+}
+
+/** The configuration as the nodes will read it (validated), and every port the demo will listen on. */
+export function demoPortUses(layout: DemoLayout, dataDir: string): PortUse[] {
+  const config: ClusterConfig = parseConfig(demoConfig(layout), dataDir);
+  return [...config.regions.flatMap((r) => nodePorts(r)), ...wanPorts(config)].sort((x, y) => x.port - y.port);
+}
+
+/** The port layout for --help, with n regions. */
+export function portHelp(): string {
+  return `
+Ports (B = --port-base, default 7000; n regions, counted from 1; all on 127.0.0.1):
+  B+1 ... B+n            region APIs (us-east B+1, eu-west B+2, ap-south B+3)
+  B+50                   WAN emulator control API
+  B+101 ... B+100+n      region peer ports (region k on B+100+k)
+  B+200 ... B+199+n*n    WAN links: region k to region m on B+200+(k-1)*n+(m-1), k != m
+                         (3 regions: B+201 ... B+207, not B+204)`;
+}
