@@ -10,6 +10,7 @@ import { nodeCommand } from './node-command.js';
 import { wanCommand } from './wan-command.js';
 import { demoCommand } from './demo-command.js';
 import { statusCommand } from './status-command.js';
+import { dataCommands } from './data/commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('terndb')
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand()]) {
+  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand(), ...dataCommands()]) {
     // Usage errors in a subcommand must reach runCli (exit 2), not exit the process with 1.
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(command);
