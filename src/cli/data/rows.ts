@@ -80,7 +80,9 @@ export function delCommand(): Command {
         try {
           await request(conn, 'GET', path, { rowRead: true });
         } catch (err) {
-          if (!(err instanceof CliFailure) || err.failure.exit !== exitCodes.notFound) throw err;
+          if (!(err instanceof CliFailure)) throw err;
+          // The read failing for another reason stops the command before the delete: say so, or it reads as "may have deleted".
+          if (err.failure.exit !== exitCodes.notFound) throw new CliFailure({ ...err.failure, lines: [...err.failure.lines, 'the delete was not sent (the read before it failed)'] });
           missing = err.failure.lines[0] ?? 'NOT_FOUND';
         }
         const answer = await request(conn, 'DELETE', path, { write: true, idempotencyKey: idempotencyKey(flags) });
