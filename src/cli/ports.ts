@@ -57,12 +57,18 @@ function tryListen(use: PortUse): Promise<string | null> {
  * cluster, region and node); null for anything else. Best effort, a second at most.
  */
 async function whoAnswers(use: PortUse): Promise<string | null> {
+  // A timer that holds the event loop open: with AbortSignal.timeout's (unref'd) alone, a holder
+  // that drops the connection can leave fetch pending on nothing, and Node exits 13 mid-check.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 1_000);
   try {
-    const res = await fetch(`http://${use.host.includes(':') ? `[${use.host}]` : use.host}:${use.port}/livez`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://${use.host.includes(':') ? `[${use.host}]` : use.host}:${use.port}/livez`, { signal: abort.signal });
     const body = (await res.json()) as { cluster?: unknown; region?: unknown; node?: unknown };
     if (typeof body.cluster === 'string' && typeof body.node === 'string') return `a Tern node of cluster ${body.cluster}, node ${body.node}`;
   } catch {
     // not HTTP, not Tern, or too slow: say nothing rather than guess
+  } finally {
+    clearTimeout(timer);
   }
   return null;
 }

@@ -213,3 +213,32 @@ it('--help lists every port the demo uses', () => {
   const help = spawnSync(process.execPath, [bin, 'demo', '--help'], { encoding: 'utf8' }).stdout;
   for (const what of ['region APIs', 'WAN emulator control API', 'region peer ports', 'WAN links', 'B+1', 'B+50', 'B+101', 'B+200']) expect(help).toContain(what);
 });
+
+it('terndb node and terndb wan on a taken port exit 1 naming it (a holder that drops connections too)', async () => {
+  const base = await freePortBlock(220);
+  const config = path.join(dir, 'taken-node.json');
+  const regions = ['a', 'b'].map((name, i) => ({ name, node: { id: `${name}-1`, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 101 + i}`, data: `./${name}` } }));
+  writeFileSync(config, JSON.stringify({ cluster: 't', regions, wan: { control: `127.0.0.1:${base + 50}`, linkPortBase: base + 200 } }));
+  const holder = net.createServer((s) => s.destroy()).listen(base + 1, '127.0.0.1');
+  const wanHolder = net.createServer((s) => s.destroy()).listen(base + 201, '127.0.0.1');
+  try {
+    await Promise.all([holder, wanHolder].map((h) => new Promise((r) => (h.listening ? r(null) : h.once('listening', r)))));
+    const run = (args: string[]) => new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d) => (err += String(d)));
+      const guard = setTimeout(() => p.kill('SIGKILL'), 60_000);
+      p.once('close', (code) => (clearTimeout(guard), resolve({ code, err })));
+    });
+    const node = await run(['node', '--config', config, '--node', 'a']);
+    expect(node.code, node.err).toBe(1);
+    expect(node.err).toContain(`terndb node: port ${base + 1} (a API) is in use`);
+    expect(existsSync(path.join(dir, 'a')), 'the node opened no storage').toBe(false);
+    const wan = await run(['wan', '--config', config]);
+    expect(wan.code, wan.err).toBe(1);
+    expect(wan.err).toContain(`terndb wan: port ${base + 201} (WAN link a → b) is in use`);
+    expect(await listening(base + 50)).toBe(false);
+  } finally {
+    await Promise.all([holder, wanHolder].map((h) => new Promise((r) => h.close(r))));
+  }
+}, 90_000);
