@@ -39,7 +39,9 @@ Tour (copy and paste):
   ${patch(r1, 'profiles', 'ann', '{"set":{"name":"Ann B."}}')} & \\
   ${patch(r3, 'profiles', 'ann', '{"set":{"name":"Annie"}}')}; wait
 
-  # Every region agrees on the winner, and the conflict feed (same ids everywhere) shows the loser.
+  # A moment later every region agrees on the winner, and the conflict feed (same ids
+  # everywhere) shows the loser.
+  sleep 1
   curl -s ${api(r2)}/v1/tables/profiles/rows/ann
   curl -s ${api(r2)}/v1/conflicts
 `,
