@@ -109,6 +109,20 @@ export class Raft<C = unknown, S = unknown> {
    * this term: its reads go through ReadIndex.
    */
   #transferAttempted = false;
+  /**
+   * A node that lost its persisted state (restored from a backup) may have voted, and acknowledged
+   * entries, that it no longer remembers: counted again at once it could elect a leader missing a
+   * committed entry, or vote twice in one term. So it is a learner: it takes entries but votes for
+   * nobody, never campaigns, and its acknowledgements count towards no quorum, until a leader
+   * readmits it. The leader does so once the learner's log holds an entry this leader appended
+   * after it saw the learner and committed without it: then the learner holds every committed
+   * entry (Leader Completeness), every vote it cast before was in a term no later than this one
+   * (the majority that committed the entry was at most in this term), and it takes this term's
+   * vote as cast for the leader, so it cannot vote twice in it.
+   */
+  learner: boolean;
+  /** As leader: followers that say they are learners, with the entry whose commit readmits each. */
+  #learners = new Map<NodeId, LogIndex>();
   /** Ticks since this node started: it votes for nobody in its first election timeout (see #inLease). */
   #ticksSinceBoot = 0;
   /**
@@ -124,10 +138,11 @@ export class Raft<C = unknown, S = unknown> {
     this.voters = initial.snapshot?.voters ?? config.voters;
     this.term = initial.hardState?.term ?? 0;
     this.vote = initial.hardState?.vote ?? null;
+    this.learner = initial.hardState?.learner === true;
     this.#snapshot = initial.snapshot;
     this.log = new RaftLog<C>(initial.snapshot, initial.entries, initial.hardState?.commit ?? 0);
     if (initial.applied !== undefined) this.log.applied = Math.max(this.log.applied, Math.min(initial.applied, this.log.committed));
-    this.#persisted = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.#persisted = this.#hardState();
     this.#timeout = this.#randomTimeout();
   }
 
@@ -163,7 +178,7 @@ export class Raft<C = unknown, S = unknown> {
     this.#electionElapsed++;
     if (this.#electionElapsed >= this.#timeout) {
       this.#electionElapsed = 0;
-      this.#campaign(true, false);
+      if (!this.learner) this.#campaign(true, false);
     }
   }
 
@@ -174,7 +189,7 @@ export class Raft<C = unknown, S = unknown> {
     // election timeout steps down, so a partitioned leader stops serving.
     if (this.#electionElapsed >= this.#c.electionTicks && this.#c.checkQuorum) {
       this.#electionElapsed = 0;
-      const active = 1 + this.#peers().filter((p) => this.#prs.get(p)?.active === true).length;
+      const active = 1 + this.#peers().filter((p) => this.#prs.get(p)?.active === true && !this.#learners.has(p)).length;
       for (const p of this.#prs.values()) p.active = false;
       if (active < this.#quorum()) return this.#becomeFollower(this.term, null);
     }
@@ -243,6 +258,7 @@ export class Raft<C = unknown, S = unknown> {
     this.#transferSent = -Infinity;
     this.#transferAttempted = false;
     this.#quorumContactMs = -Infinity;
+    this.#learners = new Map();
     this.#prs = new Map(this.#peers().map((p) => [p, { match: 0, next: this.log.lastIndex() + 1, state: 'probe', inflight: 0, probeSent: false, active: true, entriesRound: 0 }]));
     // §8: a new leader commits an entry of its own term before it can tell what is committed.
     this.log.append([{ term: this.term, index: this.log.lastIndex() + 1, data: null }]);
@@ -364,7 +380,7 @@ export class Raft<C = unknown, S = unknown> {
   #onVoteRequest(m: Extract<Message<C, S>, { type: 'vote' | 'pre-vote' }>): void {
     const upToDate = this.log.isUpToDate(m.lastIndex, m.lastTerm);
     const canVote = m.type === 'pre-vote' ? m.term > this.term : this.vote === m.from || (this.vote === null && this.leader === null);
-    const granted = canVote && upToDate;
+    const granted = canVote && upToDate && !this.learner;
     if (m.type === 'vote') {
       if (granted) {
         this.vote = m.from;
@@ -405,6 +421,7 @@ export class Raft<C = unknown, S = unknown> {
         return this.#onSnapshot(m);
       case 'timeout-now':
         // Leadership transfer: campaign at once, past the lease of the current leader.
+        if (this.learner) return;
         return this.#campaign(false, true);
       default:
         return;
@@ -413,7 +430,10 @@ export class Raft<C = unknown, S = unknown> {
 
   /** §5.3: accept the leader's entries if our log matches at prevIndex, else tell it where to retry. */
   #onAppend(m: Extract<Message<C, S>, { type: 'append' }>): void {
-    const reply = (index: LogIndex, reject: boolean) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject, round: m.round });
+    const reply = (index: LogIndex, reject: boolean) => {
+      this.#maybeReadmitted(m);
+      this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject, round: m.round, ...(this.learner ? { learner: true } : {}) });
+    };
     if (m.prevIndex < this.log.committed) {
       // Old news (or a heartbeat pointing at what the leader last knew we had): the entries are
       // ours already, but the commit index may be new. Take it as far as our log provably
@@ -439,7 +459,7 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #onSnapshot(m: Extract<Message<C, S>, { type: 'snapshot' }>): void {
-    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject: false, round: m.round });
+    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject: false, round: m.round, ...(this.learner ? { learner: true } : {}) });
     if (m.snapshot.index <= this.log.committed) return reply(this.log.committed);
     // Our log already holds the snapshot's last entry (a snapshot sent after a stale rejection):
     // keep the log, entries past it may be acknowledged ones; only the commit index moves (as etcd).
@@ -459,6 +479,7 @@ export class Raft<C = unknown, S = unknown> {
     const pr = this.#prs.get(m.from);
     if (pr === undefined) return;
     pr.active = true;
+    this.#noteLearner(m.from, m.learner === true);
     this.#ackRound(m.round, m.from);
     if (m.reject) {
       // Back off to the hint and probe one append at a time until the logs match. Never below
@@ -491,7 +512,7 @@ export class Raft<C = unknown, S = unknown> {
   /** A follower answered heartbeat round `round`: renew the lease and confirm reads once a majority did. */
   #ackRound(round: number, from: NodeId): void {
     const acks = this.#roundAcks.get(round);
-    if (acks === undefined) return;
+    if (acks === undefined || this.#learners.has(from)) return;
     acks.add(from);
     if (acks.size + 1 < this.#quorum()) return;
     // A majority heard from us at `sentMs`; none of them will vote for another leader within a
@@ -514,9 +535,9 @@ export class Raft<C = unknown, S = unknown> {
 
   /** §5.3 and §5.4.2: commit the highest index a majority holds, if it is from this term. */
   #maybeCommit(): boolean {
-    const matches = [this.log.stable, ...this.#peers().map((p) => this.#prs.get(p)?.match ?? 0)].sort((a, b) => b - a);
-    const index = matches[this.#quorum() - 1] as LogIndex;
-    if (index <= this.log.committed || this.log.termAt(index) !== this.term) return false;
+    const matches = [this.log.stable, ...this.#peers().filter((p) => !this.#learners.has(p)).map((p) => this.#prs.get(p)?.match ?? 0)].sort((a, b) => b - a);
+    const index = matches[this.#quorum() - 1];
+    if (index === undefined || index <= this.log.committed || this.log.termAt(index) !== this.term) return false;
     this.log.commitTo(index);
     if (this.#waitingReads.length > 0) {
       const waiting = this.#waitingReads;
@@ -566,7 +587,9 @@ export class Raft<C = unknown, S = unknown> {
     let prevIndex = entries.length > 0 ? pr.next - 1 : Math.min(pr.match, this.log.lastIndex());
     if (this.log.termAt(prevIndex) === undefined) prevIndex = this.log.offset;
     const prevTerm = this.log.termAt(prevIndex) as Term;
-    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: Math.max(0, this.freshAsOfMs() + this.#wallOffsetMs) });
+    const readmitAt = this.#learners.get(to);
+    const readmit = readmitAt !== undefined && this.log.committed >= readmitAt && pr.match >= readmitAt ? { readmit: readmitAt } : {};
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, round: this.#round, leaderMs: Math.max(0, this.freshAsOfMs() + this.#wallOffsetMs), ...readmit });
     if (entries.length > 0) {
       pr.entriesRound = this.#round;
       if (pr.state === 'replicate') {
@@ -579,7 +602,7 @@ export class Raft<C = unknown, S = unknown> {
   /** Hands leadership to the preferred node once it holds the whole log (thesis §3.10). */
   #maybeTransfer(): void {
     const target = this.#c.preferredLeader;
-    if (target === undefined || target === this.id || !this.voters.includes(target)) return;
+    if (target === undefined || target === this.id || !this.voters.includes(target) || this.#learners.has(target)) return;
     const pr = this.#prs.get(target);
     if (pr === undefined || pr.match !== this.log.lastIndex() || this.#nowMs - this.#transferSent < this.#c.electionTicks * this.#c.tickMs) return;
     // The target will be elected past everyone's lease: ours ends now, for good (#leaseHeld).
@@ -604,7 +627,42 @@ export class Raft<C = unknown, S = unknown> {
 
   #hardStateChanged(): boolean {
     const p = this.#persisted;
-    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed;
+    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed || (p.learner === true) !== this.learner;
+  }
+
+  #hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed, ...(this.learner ? { learner: true } : {}) };
+  }
+
+  /**
+   * As leader: a follower said whether it is a learner. A new learner gets an entry of this term
+   * appended now; once that entry commits (without it) and it holds it, it is readmitted.
+   */
+  #noteLearner(from: NodeId, learner: boolean): void {
+    if (!learner) {
+      this.#learners.delete(from);
+      return;
+    }
+    if (this.#learners.has(from)) return;
+    // What it acknowledged before it lost its disk is gone: probe it from scratch.
+    const pr = this.#prs.get(from);
+    if (pr !== undefined) {
+      pr.match = 0;
+      pr.state = 'probe';
+      pr.inflight = 0;
+      pr.probeSent = false;
+    }
+    const index = this.log.lastIndex() + 1;
+    this.log.append([{ term: this.term, index, data: null }]);
+    this.#proposed = true;
+    this.#learners.set(from, index);
+  }
+
+  /** As learner: the leader says our log holds an entry it committed without us (see `learner`). */
+  #maybeReadmitted(m: Extract<Message<C, S>, { type: 'append' }>): void {
+    if (!this.learner || m.readmit === undefined || this.log.committed < m.readmit || this.term !== m.term) return;
+    this.learner = false;
+    this.vote = m.from;
   }
 
   ready(): Ready<C, S> {
@@ -613,7 +671,7 @@ export class Raft<C = unknown, S = unknown> {
       if (this.role === 'leader') this.#broadcastAppend(false);
     }
     const rd: Ready<C, S> = {
-      hardState: this.#hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.log.committed } : null,
+      hardState: this.#hardStateChanged() ? this.#hardState() : null,
       entries: this.log.takeUnstable(),
       snapshot: this.#receivedSnapshot,
       sendNow: this.#now,

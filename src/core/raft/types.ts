@@ -20,6 +20,12 @@ export interface HardState {
   readonly term: Term;
   readonly vote: NodeId | null;
   readonly commit: LogIndex;
+  /**
+   * This node lost what it had persisted (it was restored from a backup, or rebuilt from another
+   * node's copy) and may not vote, stand for election or count towards any quorum until a leader
+   * readmits it (Raft.learner). Absent: false.
+   */
+  readonly learner?: boolean;
 }
 
 export interface Snapshot<S = unknown> {
@@ -53,6 +59,8 @@ export type Message<C = unknown, S = unknown> =
        * the leader cannot vouch for any time yet.
        */
       readonly leaderMs: number;
+      /** Set to a learner whose log holds this index, committed without it: it is a voter again from here (Raft.learner). */
+      readonly readmit?: LogIndex;
     }
   | {
       readonly type: 'append-resp';
@@ -63,6 +71,8 @@ export type Message<C = unknown, S = unknown> =
       readonly index: LogIndex;
       readonly reject: boolean;
       readonly round: number;
+      /** The follower is a learner: its acknowledgements count towards no quorum. */
+      readonly learner?: boolean;
     }
   | { readonly type: 'snapshot'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly snapshot: Snapshot<S>; readonly round: number }
   | { readonly type: 'timeout-now'; readonly from: NodeId; readonly to: NodeId; readonly term: Term };

@@ -7,7 +7,7 @@
 import type { RaftConfig } from '../../../src/core/raft/raft.js';
 import type { Message } from '../../../src/core/raft/types.js';
 import { Prng } from '../../../src/sim/prng.js';
-import { RaftNet, type Cmd } from './network.js';
+import { RaftNet, type Cmd, type Disk } from './network.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -16,6 +16,11 @@ export interface ChaosOptions {
   /** Clock rate error of each node, ± this fraction. */
   readonly drift?: number;
   readonly raft?: Partial<RaftConfig>;
+  /**
+   * Disks lost and replaced by an older copy of themselves (a backup): `learner` restores as
+   * `terndb restore` does; `forget` restores the old copy as it was (a bug to be caught).
+   */
+  readonly amnesia?: 'learner' | 'forget';
 }
 
 export interface ChaosResult {
@@ -48,6 +53,7 @@ export function runChaos(options: ChaosOptions): ChaosResult {
 
   const maxCommitted = (): number => Math.max(...ids.map((id) => net.raft(id).log.committed));
   const cut = (from: string, to: string): boolean => partition !== null && partition.has(from) !== partition.has(to);
+  const backups = new Map<string, Disk>();
 
   let settling = false;
   const flush = (): void => {
@@ -102,6 +108,18 @@ export function runChaos(options: ChaosOptions): ChaosResult {
       for (let i = queue.length - 1; i >= 0; i--) if ((queue[i] as { m: Message<Cmd, Cmd[]> }).m.to === victim) queue.splice(i, 1);
       nextTick.set(victim, (clock.get(victim) as number) + 10);
       result.log.push(`${realMs} crash ${victim}`);
+    } else if (options.amnesia !== undefined && roll < 0.0125) {
+      const victim = rng.pick(ids);
+      const backup = backups.get(victim);
+      if (rng.float() < 0.5 || backup === undefined) {
+        backups.set(victim, structuredClone(net.node(victim).disk));
+        result.log.push(`${realMs} backup ${victim}`);
+      } else {
+        net.restoreFrom(victim, backup, options.amnesia === 'learner');
+        for (let i = queue.length - 1; i >= 0; i--) if ((queue[i] as { m: Message<Cmd, Cmd[]> }).m.to === victim) queue.splice(i, 1);
+        nextTick.set(victim, (clock.get(victim) as number) + 10);
+        result.log.push(`${realMs} restore ${victim} from its backup`);
+      }
     }
     // Clocks and ticks.
     for (const id of ids) {

@@ -8,7 +8,7 @@ import { Prng } from '../../../src/sim/prng.js';
 
 export type Cmd = string;
 
-interface Disk {
+export interface Disk {
   hardState: HardState | null;
   snapshot: Snapshot<Cmd[]> | null;
   entries: Array<Entry<Cmd>>;
@@ -137,6 +137,16 @@ export class RaftNet {
     const n = this.node(id);
     this.inflight = this.inflight.filter((m) => m.to !== id && m.from !== id);
     this.#boot(id, { hardState: n.disk.hardState, snapshot: n.disk.snapshot, entries: [...n.disk.entries] });
+  }
+
+  /**
+   * The node's disk is lost and replaced by `disk` (an older copy: a backup), and it restarts.
+   * With `learner` (what `terndb restore` does) it comes back as a learner, remembering no vote.
+   */
+  restoreFrom(id: string, disk: Disk, learner = true): void {
+    this.inflight = this.inflight.filter((m) => m.to !== id && m.from !== id);
+    const hs = disk.hardState ?? { term: 0, vote: null, commit: 0 };
+    this.#boot(id, { hardState: learner ? { ...hs, vote: null, learner: true } : hs, snapshot: disk.snapshot, entries: [...disk.entries] });
   }
 
   leaders(): string[] {

@@ -25,6 +25,23 @@ describe('raft under chaos', () => {
   });
 });
 
+describe('raft with nodes restored from backups', () => {
+  it('restored as learners: every safety property holds over 60 seeds', () => {
+    let restores = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const r = runChaos({ seed, amnesia: 'learner' });
+      expect(chaosViolations(r), `seed ${seed}\n${r.log.join('\n')}`).toEqual([]);
+      restores += r.log.filter((l) => l.includes('restore')).length;
+    }
+    expect(restores).toBeGreaterThan(30);
+  });
+
+  it('restored as they were (votes and acknowledgements forgotten): the checker finds a violation', () => {
+    const bad = Array.from({ length: 60 }, (_, i) => i + 1).filter((seed) => chaosViolations(runChaos({ seed, amnesia: 'forget' })).length > 0);
+    expect(bad.length).toBeGreaterThan(0);
+  });
+});
+
 describe('the chaos checker fails on known-bad runs', () => {
   const good = (): ChaosResult => ({
     leaderOfTerm: new Map([[1, new Set(['n1'])]]),
