@@ -52,6 +52,13 @@ export const limits = {
   conflictsPerPageMax: 1_000,
   /** Losers listed in one conflict feed entry (further losers are counted, not listed). */
   conflictLosersMax: 64,
+  /**
+   * What a conflict-feed loser wrote (`wrote`: its value, or its write as a PATCH body), in UTF-8
+   * bytes of canonical JSON. Larger ones are listed as their size and SHA-256 instead: an entry
+   * lists up to conflictLosersMax losers, so this bounds an entry to about 64 KiB, and the same
+   * bound applies to what conflict windows keep per op until it is decided.
+   */
+  conflictValueBytesMax: 1024,
   /** Counter values stay in the safe-integer range. */
   counterAbsMax: Number.MAX_SAFE_INTEGER,
 } as const;

@@ -2,7 +2,37 @@
  * Conflict feed entries: every resolved conflict, with the same id in every region.
  */
 import type { Dot } from '../clock/version-vector.js';
+import { limits } from '../limits.js';
 import { hash64 } from '../util/hash.js';
+import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
+import { sha256Hex } from '../util/sha256.js';
+import type { FieldChange, Op } from './op.js';
+
+/** A write's changes in the PATCH body vocabulary (docs/api.md, "Rows"): it can be sent again as is. */
+export interface PatchBody {
+  readonly set?: Readonly<Record<string, JsonValue>>;
+  readonly unset?: readonly string[];
+  readonly incr?: Readonly<Record<string, number>>;
+  readonly add?: Readonly<Record<string, readonly JsonScalar[]>>;
+  readonly remove?: Readonly<Record<string, readonly JsonScalar[]>>;
+}
+
+/**
+ * What a losing op wrote, as a conflict-feed loser shows it (docs/api.md, "Conflicts"). Always an
+ * object with one tag, so a user value can never be mistaken for the truncation marker:
+ * - `value`: write-write, insert-insert: the value it set the entry's field to;
+ * - `unset`: write-write: it unset the field;
+ * - `patch`: delete-update, fenced-write: the losing write's changes as a PATCH body;
+ * - `delete`: the loser is a delete;
+ * - `truncated`: a `value` or `patch` whose canonical JSON exceeds limits.conflictValueBytesMax,
+ *   given as its UTF-8 size and the SHA-256 (hex) of its canonical JSON.
+ */
+export type LoserWrite =
+  | { readonly value: JsonValue }
+  | { readonly unset: true }
+  | { readonly patch: PatchBody }
+  | { readonly delete: true }
+  | { readonly truncated: true; readonly bytes: number; readonly sha256: string };
 
 /** A reference to one op inside a conflict entry. */
 export interface OpRef {
@@ -13,6 +43,11 @@ export interface OpRef {
   readonly key?: string;
   /** The write lease epoch a guarded op was written under (home-with-failover collisions show both sides'). */
   readonly epoch?: number;
+  /**
+   * Losers only: what the op wrote. Absent: unknown (entries, or conflict windows, stored before
+   * losers carried it).
+   */
+  readonly wrote?: LoserWrite;
 }
 
 /**
@@ -49,3 +84,53 @@ export function conflictId(kind: ConflictKind, table: string, key: string, field
   return hash64([kind, table, key, field ?? '', winner.origin, String(winner.seq)].join('\u0000'));
 }
 
+
+/** `x` itself (tagged `tag`) when its canonical JSON fits limits.conflictValueBytesMax, else its size and digest. */
+function bounded(tag: 'value' | 'patch', x: JsonValue | PatchBody): LoserWrite {
+  const text = canonicalJson(x);
+  const bytes = utf8Length(text);
+  if (bytes > limits.conflictValueBytesMax) return { truncated: true, bytes, sha256: sha256Hex(text) };
+  return tag === 'value' ? { value: x as JsonValue } : { patch: x as PatchBody };
+}
+
+/** What a write wrote to one lww or merge field (write-write), or a unique value (insert-insert). */
+export function valueWrote(value: JsonValue): LoserWrite {
+  return bounded('value', value);
+}
+
+/** What a write wrote to one lww or merge field: its new value, or that it unset it. */
+export function fieldWrote(change: FieldChange): LoserWrite | undefined {
+  if (change.k === 'set') return valueWrote(change.value);
+  if (change.k === 'unset') return { unset: true };
+  return undefined; // counters and sets do not conflict
+}
+
+/** A write's changes as the PATCH body that makes them, fields in name order. */
+export function patchOf(changes: Readonly<Record<string, FieldChange>>): PatchBody {
+  const set: Record<string, JsonValue> = {};
+  const unset: string[] = [];
+  const incr: Record<string, number> = {};
+  const add: Record<string, readonly JsonScalar[]> = {};
+  const remove: Record<string, readonly JsonScalar[]> = {};
+  for (const f of Object.keys(changes).sort()) {
+    const c = changes[f] as FieldChange;
+    if (c.k === 'set') set[f] = c.value;
+    else if (c.k === 'unset') unset.push(f);
+    else if (c.k === 'incr') incr[f] = c.delta;
+    else if (c.k === 'add') add[f] = c.elems;
+    else remove[f] = c.elems;
+  }
+  const some = (r: object): boolean => Object.keys(r).length > 0;
+  return {
+    ...(some(set) ? { set } : {}),
+    ...(unset.length > 0 ? { unset } : {}),
+    ...(some(incr) ? { incr } : {}),
+    ...(some(add) ? { add } : {}),
+    ...(some(remove) ? { remove } : {}),
+  };
+}
+
+/** What a whole op wrote (delete-update, fenced-write): its PATCH body, or that it is a delete. */
+export function opWrote(op: Pick<Op, 'kind' | 'changes'>): LoserWrite {
+  return op.kind === 'delete' ? { delete: true } : bounded('patch', patchOf(op.changes));
+}

@@ -4,6 +4,7 @@
  */
 import type { Hlc } from '../clock/hlc.js';
 import type { Dot, VersionVector } from '../clock/version-vector.js';
+import type { LoserWrite } from './conflict.js';
 
 export interface WindowEntry {
   readonly dot: Dot;
@@ -19,6 +20,17 @@ export interface WindowEntry {
   readonly rowKey?: string;
   /** The lease epoch of a guarded op (copied into its conflict-feed references). */
   readonly epoch?: number;
+  /**
+   * What the op wrote, for its conflict-feed reference when it loses: row windows the whole op
+   * (`patch` or `delete`), claim windows the claimed value. Absent in entries stored before
+   * losers carried it: the loser's `wrote` is then unknown (left out).
+   */
+  readonly wrote?: LoserWrite;
+  /**
+   * Row windows, only when `wrote` is truncated: what the op wrote to each of `fields` (a
+   * write-write loser shows its own field, which may fit where the whole patch did not).
+   */
+  readonly fieldWrote?: Readonly<Record<string, LoserWrite>>;
   /** Decided: causally stable and its maximal concurrent sets computed. */
   readonly done: boolean;
   /** Per scope, the maximal elements of the relevant ops concurrent with this one (when done). */

@@ -10,7 +10,9 @@ import { compareStamps } from '../crdt/stamp.js';
 import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
 import type { ReplicaContext } from './context.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
-import { sharedIdentity, type FenceStamp, type Op } from '../model/op.js';
+import { sharedIdentity, type FenceStamp, type FieldChange, type Op } from '../model/op.js';
+import { fieldWrote as fieldWroteOf, opWrote, valueWrote, type LoserWrite } from '../model/conflict.js';
+import type { JsonValue } from '../util/json.js';
 import { recordFencedWrite } from './feed.js';
 import type { WindowEntry } from '../model/window-entry.js';
 
@@ -26,16 +28,30 @@ function windowEntry(op: Op, policy: TablePolicy, id: string | undefined): Windo
     const t = fieldType(policy, f);
     if (t === 'lww' || isMergeType(t)) (fields ??= []).push(f);
   }
-  const base = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: op.kind === 'delete', fields: fields ?? noFields, done: false, maxes: null };
+  // What the op wrote, should it lose a conflict (bounded: limits.conflictValueBytesMax). When
+  // the whole patch is too large, each conflicting field's own value is kept too.
+  const wrote = opWrote(op);
+  let fieldWrote: Record<string, LoserWrite> | null = null;
+  if ('truncated' in wrote) {
+    for (const f of fields ?? noFields) {
+      const w = fieldWroteOf(op.changes[f] as FieldChange);
+      if (w !== undefined) (fieldWrote ??= {})[f] = w;
+    }
+  }
+  const base = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: op.kind === 'delete', fields: fields ?? noFields, done: false, maxes: null, wrote, ...(fieldWrote !== null ? { fieldWrote } : {}) };
   return op.fence === undefined ? base : { ...base, epoch: op.fence.epoch };
 }
 
 /** The unique-field claims an op makes: writes that set a unique field. */
 export function claimsMadeBy(op: Op, policy: TablePolicy): Array<{ field: string; key: string }> {
-  const out: Array<{ field: string; key: string }> = [];
+  return claimedValues(op, policy).map(({ field, value }) => ({ field, key: claimKey(op.table, field, value) }));
+}
+
+function claimedValues(op: Op, policy: TablePolicy): Array<{ field: string; value: JsonValue }> {
+  const out: Array<{ field: string; value: JsonValue }> = [];
   for (const { field } of policy.unique) {
     const c = Object.hasOwn(op.changes, field) ? op.changes[field] : undefined;
-    if (c !== undefined && c.k === 'set') out.push({ field, key: claimKey(op.table, field, c.value) });
+    if (c !== undefined && c.k === 'set') out.push({ field, value: c.value });
   }
   return out;
 }
@@ -54,10 +70,11 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
 
   if (policy.unique.length > 0) {
     updateClaims(storage, op.table, op.key, policy, before, after);
-    for (const claim of claimsMadeBy(op, policy)) {
-      const window = (storage.getAux(claimWindowNs, claim.key) as readonly WindowEntry[] | undefined) ?? [];
-      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: false, fields: noFields, rowKey: op.key, done: false, maxes: null, ...(op.fence !== undefined ? { epoch: op.fence.epoch } : {}) };
-      storage.putAux(claimWindowNs, claim.key, [...window, entry]);
+    for (const { field, value } of claimedValues(op, policy)) {
+      const key = claimKey(op.table, field, value);
+      const window = (storage.getAux(claimWindowNs, key) as readonly WindowEntry[] | undefined) ?? [];
+      const entry: WindowEntry = { dot: op.dot, hlc: op.hlc, deps: op.deps, id, del: false, fields: noFields, rowKey: op.key, done: false, maxes: null, wrote: valueWrote(value), ...(op.fence !== undefined ? { epoch: op.fence.epoch } : {}) };
+      storage.putAux(claimWindowNs, key, [...window, entry]);
     }
   }
 

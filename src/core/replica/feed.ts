@@ -2,7 +2,8 @@
  * Writing decided conflict pairs into the conflict feed. Entries are grouped by winner: the id is
  * a function of (kind, table, key, field, winner), and each decided pair adds its loser. Every
  * pair is decided exactly once per region, so the final losers (and their count) are the same in
- * every region whatever the order in which pairs were decided.
+ * every region whatever the order in which pairs were decided. Each loser carries what it wrote
+ * (`wrote`), computed from its op alone at apply time, so that is the same everywhere too.
  */
 import { formatHlc } from '../clock/hlc.js';
 import { compareDots } from '../clock/version-vector.js';
@@ -10,7 +11,8 @@ import { limits } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { RegionId } from '../clock/version-vector.js';
 import type { FenceStamp, Op } from '../model/op.js';
-import { conflictId, type ConflictKind, type OpRef } from '../model/conflict.js';
+import { conflictId, opWrote, type ConflictKind, type LoserWrite, type OpRef } from '../model/conflict.js';
+import type { JsonValue } from '../util/json.js';
 import type { WindowEntry } from '../model/window-entry.js';
 
 export interface DecidedConflict {
@@ -23,9 +25,29 @@ export interface DecidedConflict {
   readonly loser: WindowEntry;
 }
 
-function ref(e: WindowEntry, withKey: boolean): OpRef {
+function ref(e: WindowEntry, withKey: boolean, wrote?: LoserWrite): OpRef {
   const base: OpRef = { region: e.dot.origin, seq: e.dot.seq, hlc: formatHlc(e.hlc), ...(e.epoch !== undefined ? { epoch: e.epoch } : {}) };
-  return withKey && e.rowKey !== undefined ? { ...base, key: e.rowKey } : base;
+  const keyed = withKey && e.rowKey !== undefined ? { ...base, key: e.rowKey } : base;
+  return wrote === undefined ? keyed : { ...keyed, wrote };
+}
+
+/**
+ * What the loser of a decided pair wrote (docs/api.md, "Conflicts"): for write-write its value
+ * of the entry's field, for delete-update the whole op, for insert-insert the claimed value (its
+ * claim window entry holds it). A function of the op only, so the same in every region; undefined
+ * when the window entry predates `wrote` (unknown).
+ */
+export function loserWrote(c: DecidedConflict): LoserWrite | undefined {
+  const { wrote } = c.loser;
+  if (wrote === undefined || c.kind !== 'write-write' || c.field === null) return wrote;
+  const own = c.loser.fieldWrote;
+  if (own !== undefined && Object.hasOwn(own, c.field)) return own[c.field];
+  if (!('patch' in wrote)) return undefined;
+  // The whole patch fits the limit, so its value of the field does too.
+  const { set, unset } = wrote.patch;
+  if (set !== undefined && Object.hasOwn(set, c.field)) return { value: set[c.field] as JsonValue };
+  if (unset !== undefined && unset.includes(c.field)) return { unset: true };
+  return undefined;
 }
 
 function compareRefs(a: OpRef, b: OpRef): number {
@@ -37,7 +59,7 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
   const withKey = c.kind === 'insert-insert';
   const id = conflictId(c.kind, c.table, c.key, c.field, c.winner.dot);
   const prev = storage.getConflict(id)?.entry;
-  const loser = ref(c.loser, withKey);
+  const loser = ref(c.loser, withKey, loserWrote(c));
   const losers = [...(prev?.losers ?? []), loser].sort(compareRefs).slice(0, limits.conflictLosersMax);
   const regions = new Set(prev?.regions ?? [c.winner.dot.origin]);
   regions.add(loser.region);
@@ -65,7 +87,7 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
  */
 export function recordFencedWrite(storage: Storage, op: Op & { readonly fence: FenceStamp }, holder: { holder: RegionId | null; epoch: number } | null, nextSeq: () => number): void {
   const id = conflictId('fenced-write', op.table, op.key, null, op.dot);
-  const loser: OpRef = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc), epoch: op.fence.epoch };
+  const loser: OpRef = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc), epoch: op.fence.epoch, wrote: opWrote(op) };
   const winner: OpRef = { region: holder?.holder ?? '', seq: 0, hlc: '', epoch: holder?.epoch ?? 0 };
   storage.putConflict({
     seq: nextSeq(),

@@ -4,6 +4,7 @@
  * heal did not finish, which is itself a failure (nothing converged).
  */
 import type { FinalRegionState, RunRecord } from '../history.js';
+import type { ConflictEntry } from '../../core/model/conflict.js';
 import { canonicalJson } from '../../core/util/json.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtJson, fmtVector } from './format.js';
@@ -63,10 +64,30 @@ function compareFeeds(a: FinalRegionState, b: FinalRegionState, pair: string, f:
     const y = cb.get(id);
     if (canonicalJson(x ?? null) === canonicalJson(y ?? null)) continue;
     differs = true;
-    f.violation(`${pair} have different conflict feeds at entry ${id}: ${a.region} has ${fmtJson(x ?? null)}, ${b.region} has ${fmtJson(y ?? null)}`);
+    const wrote = x !== undefined && y !== undefined ? loserWroteDifference(x, y) : null;
+    if (wrote !== null) f.violation(`${pair} have different conflict feeds at entry ${id}: loser ${wrote.loser} wrote ${wrote.a} in ${a.region} but ${wrote.b} in ${b.region}`);
+    else f.violation(`${pair} have different conflict feeds at entry ${id}: ${a.region} has ${fmtJson(x ?? null)}, ${b.region} has ${fmtJson(y ?? null)}`);
   }
   // Same entries, yet different lists: an order or a duplicate differs.
   if (!differs && canonicalJson(a.conflicts) !== canonicalJson(b.conflicts)) {
     f.violation(`${pair} list the same conflict entries differently (order or duplicates; feeds are sorted by id)`);
   }
+}
+
+/**
+ * When two versions of one entry differ only in what a loser wrote (`wrote`, docs/api.md
+ * "Conflicts"), the first such loser and both versions of its `wrote` ("unknown" when absent);
+ * else null.
+ */
+export function loserWroteDifference(x: ConflictEntry, y: ConflictEntry): { loser: string; a: string; b: string } | null {
+  const strip = (e: ConflictEntry): string => canonicalJson({ ...e, losers: e.losers.map(({ wrote: _, ...rest }) => rest) });
+  if (strip(x) !== strip(y)) return null;
+  const show = (w: unknown): string => (w === undefined ? 'unknown' : fmtJson(w));
+  for (const [i, l] of x.losers.entries()) {
+    const other = y.losers[i]?.wrote;
+    if (canonicalJson(l.wrote ?? null) !== canonicalJson(other ?? null) || (l.wrote === undefined) !== (other === undefined)) {
+      return { loser: `${l.region}.${l.seq}`, a: show(l.wrote), b: show(other) };
+    }
+  }
+  return null;
 }

@@ -6,6 +6,7 @@ import { canonicalJson } from '../../core/util/json.js';
 import type { FinalRegionState, RunRecord } from '../history.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtJson, fmtVector } from './format.js';
+import { loserWroteDifference } from './convergence.js';
 import { LedgerModel } from './ledger-model.js';
 import type { ConflictEntry } from '../../core/model/conflict.js';
 import type { RowView } from '../../core/model/row-view.js';
@@ -65,7 +66,11 @@ function compareFeed(final: FinalRegionState, expected: readonly ConflictEntry[]
     if (canonicalJson(a) === canonicalJson(e)) continue;
     if (e === null) f.violation(`${where}: conflict ${id} is not implied by the ledger: ${fmtJson(a)}`);
     else if (a === null) f.violation(`${where}: conflict ${id} is missing from the feed; the reference has ${fmtJson(e)}`);
-    else f.violation(`${where}: conflict ${id} is ${fmtJson(a)}; the reference has ${fmtJson(e)}`);
+    else {
+      const wrote = loserWroteDifference(a, e);
+      if (wrote !== null) f.violation(`${where}: conflict ${id} lists loser ${wrote.loser} as having written ${wrote.a}; the reference has ${wrote.b}`);
+      else f.violation(`${where}: conflict ${id} is ${fmtJson(a)}; the reference has ${fmtJson(e)}`);
+    }
   }
   const ids = final.conflicts.map((c) => c.id);
   if (ids.some((id, i) => i > 0 && (ids[i - 1] ?? '') >= id)) f.violation(`${where}: the conflict feed is not sorted by id without duplicates`);

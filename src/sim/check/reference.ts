@@ -11,9 +11,10 @@ import { compareDots, dotKey, sameDot } from '../../core/clock/version-vector.js
 import type { MergeRegistry } from '../../core/crdt/merge-registry.js';
 import { limits } from '../../core/limits.js';
 import { fieldType, isMergeType, mergeName, type FieldType, type OnDeleteUpdate, type TablePolicy } from '../../core/schema/policy.js';
-import { canonicalJson, type JsonValue } from '../../core/util/json.js';
+import { canonicalJson, utf8Length, type JsonValue } from '../../core/util/json.js';
+import { sha256Hex } from '../../core/util/sha256.js';
 import { groupBy } from './group.js';
-import { conflictId, type ConflictEntry, type ConflictKind, type OpRef } from '../../core/model/conflict.js';
+import { conflictId, type ConflictEntry, type ConflictKind, type LoserWrite, type OpRef } from '../../core/model/conflict.js';
 import { opIdentity, type FieldChange, type Op } from '../../core/model/op.js';
 import type { RowView } from '../../core/model/row-view.js';
 
@@ -417,19 +418,53 @@ function opRef(op: Op, withKey: boolean): OpRef {
   return withKey ? { ...ref, key: op.key } : ref;
 }
 
+/** `x` under `tag`, or its UTF-8 size and SHA-256 when its canonical JSON exceeds the limit (docs/api.md, "Conflicts"). */
+function boundedWrote(tag: 'value' | 'patch', x: unknown): LoserWrite {
+  const text = canonicalJson(x);
+  const bytes = utf8Length(text);
+  if (bytes > limits.conflictValueBytesMax) return { truncated: true, bytes, sha256: sha256Hex(text) };
+  return (tag === 'value' ? { value: x } : { patch: x }) as LoserWrite;
+}
+
+/** The PATCH body that makes a write's changes: each group only when it has fields, in field-name order. */
+function patchBody(op: Op): Record<string, unknown> {
+  const names = Object.keys(op.changes).sort();
+  const pick = <T>(k: FieldChange['k'], of: (c: FieldChange) => T): Record<string, T> =>
+    Object.fromEntries(names.filter((n) => op.changes[n]?.k === k).map((n) => [n, of(op.changes[n] as FieldChange)]));
+  const groups: Record<string, unknown> = {
+    set: pick('set', (c) => (c.k === 'set' ? c.value : null)),
+    unset: names.filter((n) => op.changes[n]?.k === 'unset'),
+    incr: pick('incr', (c) => (c.k === 'incr' ? c.delta : 0)),
+    add: pick('add', (c) => (c.k === 'add' ? c.elems : [])),
+    remove: pick('remove', (c) => (c.k === 'remove' ? c.elems : [])),
+  };
+  return Object.fromEntries(Object.entries(groups).filter(([, v]) => (Array.isArray(v) ? v.length > 0 : Object.keys(v as object).length > 0)));
+}
+
+/**
+ * What a pair's loser wrote: write-write its change of the field (value or unset), insert-insert
+ * the claimed value, delete-update the whole op (PATCH body, or a delete).
+ */
+function loserWrote(p: Pair): LoserWrite {
+  const op = p.loser;
+  if (p.kind === 'delete-update') return op.kind === 'delete' ? { delete: true } : boundedWrote('patch', patchBody(op));
+  const change = op.changes[p.field as string] as FieldChange;
+  return change.k === 'unset' ? { unset: true } : boundedWrote('value', setValueOf(change));
+}
+
 function toEntries(pairs: readonly Pair[]): ConflictEntry[] {
-  const groups = new Map<string, { first: Pair; losers: Map<string, Op> }>();
+  const groups = new Map<string, { first: Pair; losers: Map<string, Pair> }>();
   for (const p of pairs) {
     const id = conflictId(p.kind, p.table, p.key, p.field, p.winner.dot);
-    const g = groups.get(id) ?? { first: p, losers: new Map<string, Op>() };
-    g.losers.set(dotKey(p.loser.dot), p.loser);
+    const g = groups.get(id) ?? { first: p, losers: new Map<string, Pair>() };
+    g.losers.set(dotKey(p.loser.dot), p);
     groups.set(id, g);
   }
   const entries: ConflictEntry[] = [];
   for (const [id, { first, losers }] of groups) {
     const withKey = first.kind === 'insert-insert';
-    const all = [...losers.values()].sort((a, b) => compareDots(a.dot, b.dot));
-    const regions = [...new Set([first.winner.dot.origin, ...all.map((o) => o.dot.origin)])].sort();
+    const all = [...losers.values()].sort((a, b) => compareDots(a.loser.dot, b.loser.dot));
+    const regions = [...new Set([first.winner.dot.origin, ...all.map((p) => p.loser.dot.origin)])].sort();
     entries.push({
       id,
       table: first.table,
@@ -438,7 +473,7 @@ function toEntries(pairs: readonly Pair[]): ConflictEntry[] {
       kind: first.kind,
       rule: first.rule,
       winner: opRef(first.winner, withKey),
-      losers: all.slice(0, limits.conflictLosersMax).map((o) => opRef(o, withKey)),
+      losers: all.slice(0, limits.conflictLosersMax).map((p) => ({ ...opRef(p.loser, withKey), wrote: loserWrote(p) })),
       loserCount: all.length,
       regions,
     });

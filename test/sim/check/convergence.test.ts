@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { checkConvergence } from '../../../src/sim/check/convergence.js';
 import type { FinalRegionState } from '../../../src/sim/history.js';
-import { EU, US } from './fixtures.js';
+import { EU, US, healed, op, runRecord } from './fixtures.js';
 import { scenario } from './scenario.js';
 
 function withFinal(index: number, change: (s: FinalRegionState) => FinalRegionState) {
@@ -20,6 +20,22 @@ describe('convergence checker', () => {
     const v = checkConvergence(run);
     expect(v.ok).toBe(false);
     expect(v.violations.join('\n')).toMatch(/regions us-east and eu-west have different conflict feeds at entry feedbeef00000000/);
+  });
+
+  it('fails when two regions list a loser with different values, or one with a value and one without', () => {
+    const run = healed(runRecord({ ledger: [op(US, 1, { wall: 1, set: { a: 'mine' } }), op(EU, 1, { wall: 2, set: { a: 'theirs' } })] }));
+    expect(checkConvergence(run).ok).toBe(true);
+    const [entry] = run.finals[0]?.conflicts ?? [];
+    expect(entry?.losers).toEqual([{ region: US, seq: 1, hlc: '1.0.us-east', wrote: { value: 'mine' } }]);
+    const withLoser = (wrote: unknown) => ({ ...run, finals: run.finals.map((s, i) => (i === 1 ? { ...s, conflicts: s.conflicts.map((c) => ({ ...c, losers: c.losers.map((l) => ({ ...l, wrote })) })) } : s)) }) as typeof run;
+    const v = checkConvergence(withLoser({ value: 'other' }));
+    expect(v.ok).toBe(false);
+    expect(v.violations.join('\n')).toMatch(/regions us-east and eu-west have different conflict feeds at entry [0-9a-f]{16}: loser us-east\.1 wrote \{"value":"mine"\} in us-east but \{"value":"other"\} in eu-west/);
+    const unknown = checkConvergence(withLoser(undefined));
+    expect(unknown.ok).toBe(false);
+    expect(unknown.violations.join('\n')).toMatch(/loser us-east\.1 wrote \{"value":"mine"\} in us-east but unknown in eu-west/);
+    // A value against a truncated digest of it differs too.
+    expect(checkConvergence(withLoser({ truncated: true, bytes: 6, sha256: 'x' })).ok).toBe(false);
   });
 
   it('fails when two regions show a row differently', () => {

@@ -34,6 +34,15 @@ describe('final-state checker', () => {
     expect(v.violations.join('\n')).toMatch(/region us-east: conflict [0-9a-f]{16} is missing from the feed/);
   });
 
+  it('fails when a region lists a loser with another value than the one its op wrote', () => {
+    const ledger = [op(US, 1, { wall: 1, set: { a: 1 } }), op(EU, 1, { wall: 2, set: { a: 2 } })];
+    const run = healed(runRecord({ ledger }));
+    expect(run.finals[0]?.conflicts[0]?.losers[0]?.wrote).toEqual({ value: 1 });
+    const v = checkFinalState(breakFinal(run, US, (s) => ({ ...s, conflicts: s.conflicts.map((c) => ({ ...c, losers: c.losers.map((l) => ({ ...l, wrote: { value: 2 } })) })) })));
+    expect(v.ok).toBe(false);
+    expect(v.violations).toEqual([expect.stringMatching(/^region us-east: conflict [0-9a-f]{16} lists loser us-east\.1 as having written \{"value":2\}; the reference has \{"value":1\}$/)]);
+  });
+
   it('fails when a final vector covers an op nobody committed', () => {
     const v = checkFinalState(breakFinal(scenario(), EU, (s) => ({ ...s, vector: { ...s.vector, [EU]: 9 } })));
     expect(v.violations.join('\n')).toMatch(/region eu-west: final vector .* covers eu-west.4, which no region committed/);
