@@ -153,8 +153,8 @@ describe('terndb data commands against real nodes', () => {
   it('shows the conflict feed: the same field written on both sides of a partition', async () => {
     await c.wan('POST', '/v1/wan/partition', { isolate: 'eu-west' });
     try {
-      ok(await at('us-east', 'put', 'profiles', 'cli-conflict', '{"name":"East"}'));
-      ok(await at('eu-west', 'put', 'profiles', 'cli-conflict', '{"name":"West"}'));
+      const sides = await Promise.all([at('us-east', 'put', 'profiles', 'cli-conflict', '{"name":"East"}'), at('eu-west', 'put', 'profiles', 'cli-conflict', '{"name":"West"}')]);
+      for (const side of sides) ok(side);
     } finally {
       await c.wan('POST', '/v1/wan/heal');
     }
