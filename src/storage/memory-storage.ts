@@ -68,6 +68,18 @@ export class MemoryStorage implements Storage {
     this.#freeze = options.freezeValues ?? false;
   }
 
+  /** A backup: an independent store holding everything committed here now (values are shared: they are never mutated). */
+  copy(): MemoryStorage {
+    const c = new MemoryStorage({ freezeValues: this.#freeze });
+    for (const [k, v] of this.#meta) c.#meta.set(k, v);
+    for (const [t, rows] of this.#rows) c.#rows.set(t, new Map(rows));
+    for (const [o, log] of this.#logs) c.#logs.set(o, { ops: [...log.ops], trimmed: log.trimmed });
+    for (const [k, v] of this.#idem) c.#idem.set(k, v);
+    for (const [k, v] of this.#feed) c.#feed.set(k, v);
+    for (const [k, v] of this.#aux) c.#aux.set(k, v);
+    return c;
+  }
+
   /** Number of committed transactions (for tests and the simulator's trace). */
   get commits(): number {
     return this.#commits;

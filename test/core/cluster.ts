@@ -131,6 +131,13 @@ export class Cluster {
     this.cut.clear();
   }
 
+  /** `region`'s disk is lost; it opens `storage` instead (a restored backup). Messages to and from it in flight are lost. */
+  replaceStorage(region: string, storage: MemoryStorage): void {
+    this.inFlight = this.inFlight.filter((m) => m.to !== region && m.from !== region);
+    this.storages.set(region, storage);
+    this.replicas.set(region, Replica.open(this.#config(region), storage, this.nowMs));
+  }
+
   /** Crashes `region` (losing its open transaction) and reopens it from storage. */
   restart(region: string): void {
     const storage = this.storages.get(region) as MemoryStorage;

@@ -11,7 +11,7 @@ import type { StrongPeerMessage, StrongReply, StrongRequest } from '../strong/me
 
 export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
 /** Why a node is not write-ready: `starting` (clocks not yet measured), `lag`, `lease`, `clock`, `drain`. */
-export type StageReason = 'starting' | 'lag' | 'lease' | 'clock' | 'drain';
+export type StageReason = 'starting' | 'restore' | 'lag' | 'lease' | 'clock' | 'drain';
 
 /** What a node tells its peers about itself with every clock probe. */
 export interface PeerInfo {

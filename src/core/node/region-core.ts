@@ -555,6 +555,7 @@ export class RegionCore {
     const f = this.config.failover;
     const next = computeStage({
       drained: this.strong.state.leases.slot(this.region).drained,
+      restoring: this.replica.recovering,
       clockMeasured: this.#guard.measured(),
       clockTrusted: trusted,
       lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.#backlogMs(),

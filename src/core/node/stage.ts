@@ -9,6 +9,8 @@ import type { Stage, StageReason } from './messages.js';
 export interface StageInputs {
   /** An operator drained this region (through the strong log). */
   readonly drained: boolean;
+  /** Restored from a backup, and not yet holding every write of its own its peers hold (replica/recovery.ts). */
+  readonly restoring: boolean;
   /** The clock guard has measured a majority of regions; and finds this node's clocks within the bound of a majority. */
   readonly clockMeasured: boolean;
   readonly clockTrusted: boolean;
@@ -29,6 +31,7 @@ export interface StageView {
 export function computeStage(i: StageInputs): StageView {
   const lagMs = Number.isFinite(i.lagMs) ? Math.max(0, Math.round(i.lagMs)) : null;
   if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
+  if (i.restoring) return { stage: 'catching-up', reason: 'restore', lagMs };
   if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
   if (!(i.lagMs <= i.readReadyLagMs)) return { stage: 'catching-up', reason: 'lag', lagMs };
   if (!(i.lagMs <= i.writeReadyLagMs)) return { stage: 'read-ready', reason: 'lag', lagMs };

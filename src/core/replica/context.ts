@@ -2,6 +2,7 @@
  * The replica's mutable state during a step, shared by the modules that handle one concern each
  * (apply, receive, sync, reads, writes, collect). Only src/core/replica uses it.
  */
+import type { Recovery } from './recovery.js';
 import type { HybridClock } from '../clock/hlc.js';
 import type { LiveVector } from '../clock/live-vector.js';
 import type { RegionId, VersionVector } from '../clock/version-vector.js';
@@ -39,6 +40,8 @@ export interface PeerLink {
   readonly relaying: Set<RegionId>;
   /** When we last heard from the peer directly (-Infinity: never since start). */
   heardAtMs: number;
+  /** The peer was restored from a backup and says it holds its own writes up to here: send it the rest (recovery.ts). Null otherwise. */
+  recoverFrom: number | null;
 }
 
 export interface ReplicaContext {
@@ -84,4 +87,6 @@ export interface ReplicaContext {
    * for a time by it.
    */
   clockTrusted: boolean;
+  /** Non-null while this replica, restored from a backup, recovers its own writes from its peers (recovery.ts). */
+  recovery: Recovery | null;
 }

@@ -27,9 +27,13 @@ export type PeerMessage =
   | {
       readonly t: 'sync';
       readonly vector: VersionVector;
+      /** The sender was restored from a backup: send it its own ops beyond vector[sender] (recovery.ts). */
+      readonly recovering?: true;
       readonly reports: Readonly<Record<RegionId, VersionVector>>;
       readonly beats: Readonly<Record<RegionId, Beat>>;
-    };
+    }
+  /** The receiver needs ops of `origin` this sender has collected (through `through`): it can only come back through a fresh restore (recovery.ts). */
+  | { readonly t: 'gone'; readonly origin: RegionId; readonly through: number };
 
 export type ClientRequest =
   | {

@@ -24,6 +24,8 @@ export interface ReplicaMetrics {
   syncsSent: number;
   opsSent: number;
   peerBehindLog: number;
+  /** `gone` notices received: a peer could not send ops we lacked (collected already). */
+  opsGone: number;
   sessionWaits: number;
   sessionUnavailable: number;
   staleRefusals: number;
@@ -55,6 +57,7 @@ export function newMetrics(): ReplicaMetrics {
     syncsSent: 0,
     opsSent: 0,
     peerBehindLog: 0,
+    opsGone: 0,
     sessionWaits: 0,
     sessionUnavailable: 0,
     staleRefusals: 0,

@@ -61,6 +61,7 @@ export function peerMessageProblem(m: unknown): string | null {
   }
   if (m['t'] === 'sync') {
     if (!isVector(m['vector'])) return 'sync has a bad vector';
+    if (m['recovering'] !== undefined && m['recovering'] !== true) return 'sync has a bad recovering flag';
     const reports = m['reports'];
     if (!isRecord(reports) || !Object.entries(reports).every(([k, v]) => isRegionId(k) && isVector(v))) return 'sync has bad reports';
     const beats = m['beats'];
@@ -69,6 +70,7 @@ export function peerMessageProblem(m: unknown): string | null {
     }
     return null;
   }
+  if (m['t'] === 'gone') return isRegionId(m['origin']) && isSeq(m['through']) ? null : 'gone has a bad origin or position';
   return `unknown message type ${JSON.stringify(m['t'])}`;
 }
 

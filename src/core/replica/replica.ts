@@ -30,6 +30,7 @@ import { StabilityTracker } from './stability.js';
 import { due, flushPushed, maybeSendSyncs, receiveSync } from './sync.js';
 import { handleWrite } from './writes.js';
 import { homeOnlyGuard, type WriteGuard } from './guard.js';
+import { maybeRecovered, newRecovery, noteGone, recoveryStatus, restoreMetaKey, type RecoveryStatus } from './recovery.js';
 
 /** How often expired idempotency records are looked for. */
 const idemSweepIntervalMs = 1_000;
@@ -54,6 +55,8 @@ export interface PeerStatus {
 
 export interface ReplicaStatus {
   readonly region: RegionId;
+  /** Non-null while restored from a backup and recovering its own writes from its peers. */
+  readonly recovery: RecoveryStatus | null;
   readonly hlc: Hlc;
   readonly vector: VersionVector;
   readonly stable: VersionVector;
@@ -105,6 +108,7 @@ export class Replica {
       metaDirty: false,
       guard: options.guard ?? homeOnlyGuard(config.region),
       clockTrusted: true,
+      recovery: (storage.getMeta(restoreMetaKey) ?? null) !== null ? newRecovery() : null,
     };
     return new Replica(ctx);
   }
@@ -217,6 +221,7 @@ export class Replica {
         else this.#onRequest(input.id, input.request);
       }
       drainBuffer(ctx);
+      maybeRecovered(ctx);
       ctx.stability.advance(ctx.applied);
       ctx.freshness.advance(ctx.applied);
       releaseParked(ctx, (id, request) => this.#onRequest(id, request));
@@ -230,6 +235,7 @@ export class Replica {
   #onPeer(from: RegionId, message: PeerMessage): void {
     if (!this.#ctx.config.regions.includes(from) || from === this.#ctx.config.region) return;
     if (message.t === 'ops') receiveOps(this.#ctx, message.ops);
+    else if (message.t === 'gone') noteGone(this.#ctx, from, message.origin, message.through);
     else receiveSync(this.#ctx, from, message);
   }
 
@@ -294,6 +300,12 @@ export class Replica {
       bufferedOps: ctx.bufferedCount,
       parkedRequests: ctx.parked.length,
       peers,
+      recovery: recoveryStatus(ctx),
     };
+  }
+
+  /** Restored from a backup and not yet holding every write of its own its peers hold: it may not write (recovery.ts). */
+  get recovering(): boolean {
+    return this.#ctx.recovery !== null;
   }
 }

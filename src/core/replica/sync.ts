@@ -5,6 +5,7 @@
  * log (relay), so a region reachable only through another still converges. Ops sent recently are
  * not sent again until resendAfterMs passes without the peer's vector showing them.
  */
+import { noteClaim } from './recovery.js';
 import { get, mergeVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import type { PeerLink, ReplicaContext } from './context.js';
@@ -24,7 +25,7 @@ function relayAfterMs(ctx: ReplicaContext): number {
 }
 
 export function newPeerLink(): PeerLink {
-  return { sentThrough: new Map(), windowStartMs: new Map(), vector: {}, progressAtMs: new Map(), relaying: new Set(), heardAtMs: -Infinity };
+  return { sentThrough: new Map(), windowStartMs: new Map(), vector: {}, progressAtMs: new Map(), relaying: new Set(), heardAtMs: -Infinity, recoverFrom: null };
 }
 
 function linkTo(ctx: ReplicaContext, peer: RegionId): PeerLink {
@@ -88,11 +89,13 @@ export function maybeSendSyncs(ctx: ReplicaContext): void {
   // max offset, peers refuse the glitched heartbeats and then get none until real time catches
   // up: their bounded reads answer STALE meanwhile, never stale data. A clock the region core
   // does not trust vouches for nothing.
-  if (ctx.clockTrusted && ctx.physicalMs > ctx.lastBeatMs) {
+  // A restored replica vouches for no time until it holds every write of its own (recovery.ts):
+  // its old self may have acknowledged writes past where it stands.
+  if (ctx.clockTrusted && ctx.recovery === null && ctx.physicalMs > ctx.lastBeatMs) {
     ctx.lastBeatMs = ctx.physicalMs;
     ctx.freshness.beat(ctx.config.region, { seq: get(ctx.applied, ctx.config.region), wallMs: ctx.physicalMs }, ctx.applied);
   }
-  const message = { t: 'sync', vector: ctx.applied, reports: ctx.stability.latest(), beats: ctx.freshness.latestBeats() } as const;
+  const message = { t: 'sync', vector: ctx.applied, ...(ctx.recovery !== null ? { recovering: true as const } : {}), reports: ctx.stability.latest(), beats: ctx.freshness.latestBeats() } as const;
   for (const peer of peersOf(ctx)) {
     ctx.out.messages.push({ to: peer, message });
     ctx.metrics.syncsSent++;
@@ -103,9 +106,12 @@ export function maybeSendSyncs(ctx: ReplicaContext): void {
 export function receiveSync(
   ctx: ReplicaContext,
   from: RegionId,
-  message: { vector: VersionVector; reports: Readonly<Record<RegionId, VersionVector>>; beats: Readonly<Record<RegionId, { seq: number; wallMs: number }>> },
+  message: { vector: VersionVector; recovering?: true; reports: Readonly<Record<RegionId, VersionVector>>; beats: Readonly<Record<RegionId, { seq: number; wallMs: number }>> },
 ): void {
   const link = linkTo(ctx, from);
+  // A restored peer's word on its own writes is the truth (it lost some); ours, if restored, needs every peer's.
+  link.recoverFrom = message.recovering === true ? get(message.vector, from) : null;
+  noteClaim(ctx, from, message.vector);
   for (const [origin, seq] of Object.entries(message.vector)) {
     if (seq > get(link.vector, origin)) link.progressAtMs.set(origin, ctx.physicalMs);
   }
@@ -134,16 +140,17 @@ function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
   const now = ctx.physicalMs;
   const origins = ctx.config.knobs?.disableRelay ? [ctx.config.region] : ctx.config.regions;
   for (const origin of origins) {
-    if (origin === to) continue;
+    // A peer's own ops go back to it only when it was restored and lacks some (recovery.ts).
+    if (origin === to && link.recoverFrom === null) continue;
     const have = get(ctx.applied, origin);
-    const theirs = get(link.vector, origin);
+    const theirs = origin === to ? (link.recoverFrom as number) : get(link.vector, origin);
     if (have <= theirs) {
       link.relaying.delete(origin);
       continue;
     }
     // Relay another origin's ops only once the peer has stopped getting them directly (its
     // vector for that origin stalled); then keep relaying until it has caught up.
-    if (origin !== ctx.config.region && !link.relaying.has(origin)) {
+    if (origin !== ctx.config.region && origin !== to && !link.relaying.has(origin)) {
       if (now - (link.progressAtMs.get(origin) ?? -Infinity) < relayAfterMs(ctx)) continue;
       link.relaying.add(origin);
     }
@@ -158,6 +165,7 @@ function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
       // The peer needs ops every region had acknowledged applying; it must have lost state.
       // It can only come back through a snapshot (docs/internals/replication.md).
       ctx.metrics.peerBehindLog++;
+      ctx.out.messages.push({ to, message: { t: 'gone', origin, through: ctx.storage.trimmedThrough(origin) } });
       continue;
     }
     const room = limits.opsPerMessageMax - ops.length;

@@ -74,6 +74,8 @@ function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolic
 }
 
 export function handleWrite(ctx: ReplicaContext, id: number, req: WriteRequest): void {
+  // A restored replica's next sequence number may already name a write of its old self (recovery.ts).
+  if (ctx.recovery !== null) return refuse(ctx, id, ternError('NOT_READY', `region ${ctx.config.region} was restored from a backup and is recovering its own writes from its peers; it takes writes once every peer has been heard (GET /v1/status, replica.recovery)`));
   const policy = tableFor(ctx, req.table);
   if ('code' in policy) return refuse(ctx, id, policy);
   const badKey = keyProblem(req.key);

@@ -56,6 +56,16 @@ export class RaftStore {
     return { hardState, snapshot, entries };
   }
 
+  /**
+   * The store was restored from a backup (maybe another node's): whatever votes and
+   * acknowledgements it recorded may be older than what this node told its peers. It restarts as
+   * a learner remembering no vote (Raft.learner), keeping its term and log.
+   */
+  static forgetVotes(storage: Storage): void {
+    const hs = (storage.getMeta(hardKey) as HardState | undefined) ?? { term: 0, vote: null, commit: 0 };
+    storage.putMeta(hardKey, { term: hs.term, vote: null, commit: hs.commit, learner: true } satisfies HardState);
+  }
+
   saveHardState(hs: HardState): void {
     this.#storage.putMeta(hardKey, hs);
   }

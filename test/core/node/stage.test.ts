@@ -16,11 +16,17 @@ import { nodeTables, policy } from './cluster.js';
 
 const tableOf = (name: string): TablePolicy => nodeTables[name] as TablePolicy;
 
-const ok: StageInputs = { drained: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
+const ok: StageInputs = { drained: false, restoring: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
 
 describe('computeStage', () => {
   it('is write-ready with everything in order', () => {
     expect(computeStage(ok)).toEqual({ stage: 'write-ready', reason: null, lagMs: 20 });
+  });
+
+  it('a restored node recovering its own writes is catching-up (restore), whatever else holds, unless its clock is bad', () => {
+    expect(computeStage({ ...ok, restoring: true })).toEqual({ stage: 'catching-up', reason: 'restore', lagMs: 20 });
+    expect(computeStage({ ...ok, restoring: true, clockMeasured: false })).toMatchObject({ reason: 'restore' });
+    expect(computeStage({ ...ok, restoring: true, clockTrusted: false })).toMatchObject({ stage: 'fenced', reason: 'clock' });
   });
 
   it('takes the first reason that applies: clock > starting > lag > drain > lease', () => {
