@@ -11,6 +11,8 @@ import { wanCommand } from './wan-command.js';
 import { demoCommand } from './demo-command.js';
 import { statusCommand } from './status-command.js';
 import { dataCommands } from './data/commands.js';
+import { backupCommand } from './backup-command.js';
+import { restoreCommand } from './restore-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('terndb')
@@ -18,7 +20,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand(), ...dataCommands()]) {
+  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand(), ...dataCommands(), backupCommand(), restoreCommand()]) {
     // Usage errors in a subcommand must reach runCli (exit 2), not exit the process with 1.
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(command);

@@ -14,7 +14,9 @@ export interface Status {
   peers: Array<{ region: string; reachable: boolean; lagMs: number | null; lagOps: number }>;
   leases?: Array<{ region: string; holder: string | null; epoch: number; expiresAt: string | null; drained: boolean }>;
   clock?: { trusted: boolean; offsets: Record<string, { offsetMs: number; rttMs: number } | null> };
-  raft?: { term: number; role: string; leader: string | null; commitIndex: number };
+  raft?: { term: number; role: string; learner?: boolean; leader: string | null; commitIndex: number };
+  /** Restored from a backup and recovering its own writes from its peers. */
+  recovery?: { waitingFor: string[]; ownOpsBehind: number; gone: Record<string, { through: number; peer: string }> } | null;
 }
 
 /** The status as a person reads it; `nowMs` decides which leases have expired (by this machine's clock). */
@@ -24,7 +26,16 @@ export function formatStatus(s: Status, nowMs: number): string {
   // the newest data from the furthest peer is, which grows while the region is cut off.
   const staleness = s.stalenessMs === undefined ? '' : `, data from peers ${s.stalenessMs === null ? 'not yet heard' : `up to ${Math.round(s.stalenessMs)} ms old`}`;
   lines.push(`${s.region} (${s.node}): ${s.stage}${s.reason !== null ? ` (${s.reason})` : ''}${s.lagMs !== null ? `, backlog ${s.lagMs} ms` : ''}${staleness}`);
-  if (s.raft !== undefined) lines.push(`  raft: term ${s.raft.term}, ${s.raft.role}, leader ${s.raft.leader ?? 'unknown'}, commit ${s.raft.commitIndex}`);
+  const rec = s.recovery;
+  if (rec !== undefined && rec !== null) {
+    const gone = Object.entries(rec.gone);
+    if (gone.length > 0) {
+      for (const [origin, g] of gone) lines.push(`  restore: CANNOT COMPLETE: ${g.peer} already collected ops of ${origin} through ${g.through} that this region lacks; the backup is too old. Stop this node, move its data aside and restore again from a fresh copy (terndb restore --from <a healthy region>)`);
+    } else {
+      lines.push(`  restore: recovering this region's own writes from its peers${rec.waitingFor.length > 0 ? `; waiting to hear ${rec.waitingFor.join(', ')}` : ''}${rec.ownOpsBehind > 0 ? `; ${rec.ownOpsBehind} of its writes still to get back` : ''}`);
+    }
+  }
+  if (s.raft !== undefined) lines.push(`  raft: term ${s.raft.term}, ${s.raft.role}${s.raft.learner === true ? ' (learner: restored, not voting until readmitted)' : ''}, leader ${s.raft.leader ?? 'unknown'}, commit ${s.raft.commitIndex}`);
   lines.push(`  applied: ${Object.entries(s.vector).map(([k, v]) => `${k}:${v}`).join(' ') || '(nothing yet)'}`);
   for (const p of s.peers) {
     const offset = s.clock?.offsets[p.region];

@@ -5,14 +5,17 @@
  * transport limits (body 1.5 MiB before buffering, header and request timeouts) and maps every
  * error to `{"error": {code, message, retryable}}` through the one registry.
  */
+import { createReadStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { limits } from '../core/limits.js';
-import { errorRegistry, type ErrorCode, type TernError } from '../core/errors.js';
+import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
 import type { AdminReply, AdminRequest } from '../core/node/messages.js';
+import type { BackupCopy } from './backup.js';
 import { drainRefusedBody } from './drain-body.js';
 import type { NodeMetrics } from './metrics.js';
 import type { NodeStatus } from './region-node.js';
@@ -33,6 +36,8 @@ export interface ApiNode {
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
   readonly metrics: NodeMetrics;
+  /** A consistent copy of the database beside the data (backup.ts); the route streams it, then deletes it. */
+  backup(): Promise<Result<BackupCopy>>;
 }
 
 /** 404 for a row read that found nothing. */
@@ -189,6 +194,16 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     if (!r.ok) return sendError(reply, r.error);
     return reply.send({ region: r.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: r.changed, index: r.index });
   }
+  // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
+  app.get('/v1/admin/backup', async (_req, reply) => {
+    const r = await node.backup();
+    if (!r.ok) return sendError(reply, r.error);
+    const { path: file, manifest } = r.value;
+    const stream = createReadStream(file);
+    // Deleted once sent, or once the client went away.
+    stream.once('close', () => void unlink(file).catch(() => undefined));
+    return reply.header('content-type', 'application/octet-stream').header('content-length', manifest.bytes).header('tern-backup', JSON.stringify(manifest)).send(stream);
+  });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 
   app.get('/v1/tables', async () => ({ tables: node.tables() }));
@@ -280,6 +295,7 @@ function statusBody(node: ApiNode): Record<string, unknown> {
     reason: s.stage.reason,
     lagMs: s.stage.lagMs,
     stalenessMs: stalenessMs(node),
+    recovery: r.recovery,
     hlc: r.hlc,
     vector: r.vector,
     stable: r.stable,

@@ -38,6 +38,7 @@ export class NodeServer {
       submit: (r, strongSeen) => node.submit(r, strongSeen),
       submitStrong: (r) => node.submitStrong(r),
       submitAdmin: (r) => node.submitAdmin(r),
+      backup: () => node.backup(),
       status: () => node.status(),
       tables: () => node.tables(),
       regions: config.regions.map((r) => r.name),

@@ -12,10 +12,11 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NodeTime } from '../core/clock/node-time.js';
-import type { TernError } from '../core/errors.js';
+import { fail, ok, ternError, type Result, type TernError } from '../core/errors.js';
 import type { RegionCoreConfig } from '../core/node/config.js';
 import type { AdminReply, AdminRequest, Envelope, NodeEvent, NodeMessage, RegionInput, RegionReply, RegionRequest } from '../core/node/messages.js';
 import { RegionCore, type RegionCoreStatus } from '../core/node/region-core.js';
+import { restoreNote } from '../core/node/restore.js';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
@@ -24,6 +25,7 @@ import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
+import { copyDatabase, type BackupCopy } from './backup.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
@@ -57,6 +59,7 @@ export class RegionNode {
   #stopping = false;
   #failed = false;
   #steps = 0;
+  #backingUp = false;
 
   constructor(config: ClusterConfig, region: string, options: RegionNodeOptions) {
     const spec = config.regions.find((r) => r.name === region);
@@ -127,6 +130,10 @@ export class RegionNode {
     const core = RegionCore.open(this.coreConfig(), this.#storage, this.#now());
     this.#core = core;
     this.#log.info({ file, vector: core.replica.vector, strongApplied: core.strong.state.index, openMs: Math.round(performance.now() - t0) }, 'storage open');
+    const restored = restoreNote(this.#storage);
+    if (restored !== null) {
+      this.#log.warn({ from: restored.from, copiedAt: restored.copiedAt }, `restored from a backup of ${restored.from} as of ${restored.copiedAt}: takes no writes until every other region has been heard and gave back the writes of ${this.region} it holds (stage catching-up, reason restore); rejoins the strong group as a learner`);
+    }
     const peers = new Map(this.config.regions.filter((r) => r.name !== this.spec.name).map((r) => [r.name, peerAddress(this.config, this.spec.name, r.name)] as const));
     this.#transport = new PeerTransport({
       cluster: this.config.cluster,
@@ -246,6 +253,21 @@ export class RegionNode {
 
   metrics(): Readonly<ReplicaMetrics> | null {
     return this.#core?.metrics ?? null;
+  }
+
+  /** Copies the database beside the data while serving (backup.ts); the caller streams and deletes the copy. */
+  async backup(): Promise<Result<BackupCopy>> {
+    const storage = this.#storage;
+    if (storage === null || this.#stopping) return fail(ternError('NOT_READY', `region ${this.region} is not running`));
+    if (this.#backingUp) return fail(ternError('OVERLOADED', 'a backup of this node is already running; wait for it to finish, then retry'));
+    this.#backingUp = true;
+    try {
+      const copy = await copyDatabase(storage, this.spec.node.data, { cluster: this.config.cluster, region: this.region, node: this.spec.node.id });
+      this.#log.info({ bytes: copy.manifest.bytes, sha256: copy.manifest.sha256 }, 'backup copied; streaming it');
+      return ok(copy);
+    } finally {
+      this.#backingUp = false;
+    }
   }
 
   /** Finishes the current turn, answers what is still pending, closes links and the store. */

@@ -29,6 +29,11 @@ describe('terndb status text', () => {
     expect(formatStatus(status, now)).toContain('us-east (use1): write-ready, backlog 0 ms, data from peers up to 30030 ms old\n');
   });
 
+  it('a restored region says what it waits for, and says plainly when its backup was too old', () => {
+    expect(formatStatus({ ...status, recovery: { waitingFor: ['eu-west'], ownOpsBehind: 3, gone: {} } }, now)).toContain("restore: recovering this region's own writes from its peers; waiting to hear eu-west; 3 of its writes still to get back");
+    expect(formatStatus({ ...status, recovery: { waitingFor: [], ownOpsBehind: 0, gone: { 'us-east': { through: 6, peer: 'eu-west' } } } }, now)).toContain('restore: CANNOT COMPLETE: eu-west already collected ops of us-east through 6');
+  });
+
   it('marks a lease whose time has passed as expired, not as held until a past time', () => {
     const text = formatStatus(status, now);
     expect(text).toContain('lease us-east     held by us-east, epoch 2, until 2026-12-07T12:00:12.000Z');

@@ -5,12 +5,10 @@
  * every answer is JSON lines; exit codes are docs/api.md's: 0 ok, 1 no such row, 2 bad usage,
  * 3 refused, 4 unavailable.
  */
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultTables, freePortBlock, ProcessCluster } from './harness.js';
+import { defaultTables, freePortBlock, ProcessCluster, terndb, type Run } from './harness.js';
 
-const bin = new URL('../../bin/terndb.js', import.meta.url).pathname;
 const c = new ProcessCluster({
   regions: ['us-east', 'eu-west'],
   rttMs: { 'us-east/eu-west': 20 },
@@ -19,27 +17,7 @@ const c = new ProcessCluster({
 beforeAll(() => c.start(), 60_000);
 afterAll(() => c.stop(), 60_000);
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs `terndb ...args` with `input` on stdin (closed at once when none). */
-function terndb(args: readonly string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input);
-  });
-}
-
-/** The same, against a region of the cluster. */
+/** `terndb ...args` against a region of the cluster. */
 const at = (region: string, ...args: string[]) => terndb([...args, '--url', `127.0.0.1:${c.apiPort(region)}`]);
 const atWith = (region: string, input: string, ...args: string[]) => terndb([...args, '--url', c.url(region)], input);
 

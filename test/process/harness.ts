@@ -34,6 +34,26 @@ export async function freePortBlock(count: number): Promise<number> {
   throw new Error('no block of free ports found');
 }
 
+export interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs `terndb ...args` (the built bin/terndb.js) with `input` on stdin (closed at once when none). */
+export function terndb(args: readonly string[], input = '', cwd?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(input);
+  });
+}
+
 export interface ClusterOptions {
   regions?: string[];
   rttMs?: Record<string, number>;

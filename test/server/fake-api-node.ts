@@ -17,6 +17,7 @@ export function fakeApiNode(error: TernError): ApiNode {
     submit: async (): Promise<ClientReply> => ({ ok: false, error }),
     submitStrong: unused,
     submitAdmin: unused,
+    backup: unused,
     status: unused,
     tables: () => ({}),
     metrics: { observeRequest: () => undefined } as unknown as NodeMetrics,

@@ -52,6 +52,8 @@ export interface StrongKnobs {
 export interface StrongStatus {
   readonly term: number;
   readonly role: string;
+  /** Restored from a backup and not yet readmitted as a voter (raft.ts, `learner`). */
+  readonly learner: boolean;
   readonly leader: RegionId | null;
   readonly commitIndex: number;
   readonly appliedIndex: number;

@@ -243,7 +243,7 @@ export class StrongNode {
 
   status(): StrongStatus {
     const s = this.raft.status();
-    return { term: s.term, role: s.role, leader: s.leader, commitIndex: s.commit, appliedIndex: this.state.index, leaseEntries: this.state.leaseEntries, leaseValid: s.leaseValid, logEntries: this.#store.entryCount };
+    return { term: s.term, role: s.role, learner: this.raft.learner, leader: s.leader, commitIndex: s.commit, appliedIndex: this.state.index, leaseEntries: this.state.leaseEntries, leaseValid: s.leaseValid, logEntries: this.#store.entryCount };
   }
 }
 

@@ -291,6 +291,7 @@ describe('drain over HTTP', () => {
       nodeId: 'a-1',
       submit: unused,
       submitStrong: unused,
+      backup: unused,
       submitAdmin: async (request) => c.await(c.submit('a', { api: 'admin', request })) as AdminReply,
       status: () => c.core('a').status() as unknown as NodeStatus,
       tables: () => c.core('a').tables(),
