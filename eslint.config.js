@@ -1,6 +1,7 @@
 // Lint rules. Besides the usual TypeScript checks, this file enforces the architecture rule of
-// DESIGN.md §4: src/core is a pure, deterministic state machine. It may import only other files
-// of src/core, and may not touch the wall clock, timers, global randomness, the process or IO.
+// docs/architecture.md: src/core is a pure, deterministic state machine. It may import only
+// other files of src/core, and may not touch the wall clock, timers, global randomness, the
+// process or IO.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import path from 'node:path';

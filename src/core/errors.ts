@@ -1,7 +1,7 @@
 /**
- * The one registry of client-visible error codes (STYLE.md §8). Each code has its HTTP status and
- * whether a client may retry the same request unchanged. Codes are never reused or renumbered;
- * docs/errors.md is generated from this table by `terndb errors --markdown`.
+ * The one registry of client-visible error codes (docs/api.md, "Errors"). Each code has its HTTP
+ * status and whether a client may retry the same request unchanged. Codes are never reused or
+ * renumbered; docs/errors.md is generated from this table by `terndb errors --markdown`.
  */
 export const errorRegistry = {
   BAD_REQUEST: { status: 400, retryable: false, meaning: 'The request is malformed; the message names the field.' },
@@ -24,7 +24,7 @@ export const errorRegistry = {
 
 export type ErrorCode = keyof typeof errorRegistry;
 
-/** An expected, client-visible failure: returned as a value, never thrown (STYLE.md §7). */
+/** An expected, client-visible failure: returned as a value, never thrown. */
 export interface TernError {
   readonly code: ErrorCode;
   readonly message: string;

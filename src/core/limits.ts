@@ -1,7 +1,7 @@
 /**
- * Every bound of the core in one place (STYLE.md: every queue, batch, buffer, retry and window has
- * a limit). Units are last in each name. Hitting a limit is an explicit error or backpressure,
- * never unbounded memory.
+ * Every bound of the core in one place (every queue, batch, buffer, retry and window has a limit:
+ * docs/internals/replication.md, "Limits"). Units are last in each name. Hitting a limit is an
+ * explicit error or backpressure, never unbounded memory.
  */
 export const limits = {
   /** Row keys, in UTF-8 bytes (docs/api.md, "Limits"). */

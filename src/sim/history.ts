@@ -2,7 +2,7 @@
  * What a simulation records, for the checkers (src/sim/check). Workloads and faults produce it;
  * checkers only read it. The same shapes can be written as JSON lines by real-process tests.
  *
- * Jepsen's model (TESTING.md): every client call is an `invoke`, then exactly one of `ok` (it
+ * Jepsen's model: every client call is an `invoke`, then exactly one of `ok` (it
  * happened), `fail` (it certainly did not) or `info` (unknown: a timeout, a crash). An `info`
  * write may take effect at any later time, or never.
  */

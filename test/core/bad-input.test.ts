@@ -1,5 +1,6 @@
 /**
- * Bad input to the core gets a typed error naming the field, and changes nothing (DESIGN.md §3.8).
+ * Bad input to the core gets a typed error naming the field, and changes nothing (docs/api.md,
+ * "Overview").
  */
 import { parseWriteBody } from '../../src/core/model/write-body.js';
 import type { TablePolicy } from '../../src/core/schema/policy.js';

@@ -1,5 +1,5 @@
 /**
- * The algebra of the row CRDT (TESTING.md "CRDTs"): state merge is commutative, associative and
+ * The algebra of the row CRDT: state merge is commutative, associative and
  * idempotent, agrees with applying ops, and compaction never changes what a row reads as, now or
  * after later ops. Generators force equal HLCs and equal HLC node ids, and make retry copies.
  */

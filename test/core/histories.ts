@@ -2,7 +2,7 @@
  * Random executions of the row CRDT, for property tests: three replicas create ops on a few keys
  * and deliver them to each other in random causal orders. HLCs come from a tiny domain and every
  * op carries the same HLC node id on purpose, so ties are common and must be broken by the dot
- * (TESTING.md: collisions are where LWW breaks). Some ops are copies of one idempotent write.
+ * (collisions are where LWW breaks). Some ops are copies of one idempotent write.
  */
 import fc from 'fast-check';
 import type { VersionVector } from '../../src/core/clock/version-vector.js';

@@ -1,6 +1,6 @@
 /**
- * Bad input over HTTP, against a real node: each request gets the typed 4xx of API.md, with the
- * field named, and nothing changes.
+ * Bad input over HTTP, against a real node: each request gets the typed 4xx of docs/api.md
+ * ("Errors"), with the field named, and nothing changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from './harness.js';

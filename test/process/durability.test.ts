@@ -1,7 +1,7 @@
 /**
- * No acknowledged write is lost by a crash of its own node (DESIGN.md §3.2): a writer streams
- * writes while the node is killed with SIGKILL and restarted 20 times; afterwards every write that
- * was acknowledged is there.
+ * No acknowledged write is lost by a crash of its own node (docs/internals/replication.md,
+ * "Crashes"): a writer streams writes while the node is killed with SIGKILL and restarted 20 times;
+ * afterwards every write that was acknowledged is there.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ProcessCluster } from './harness.js';

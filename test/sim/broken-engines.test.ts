@@ -1,7 +1,7 @@
 /**
- * Every checker must be able to fail (TESTING.md): run the simulator against deliberately broken
- * engines and require that the checker guarding each broken property catches it within a few
- * seeds. If a checker could not fail, these tests would.
+ * Every checker must be able to fail (src/sim/check/README.md, "Broken engines"): run the simulator
+ * against deliberately broken engines and require that the checker guarding each broken property
+ * catches it within a few seeds. If a checker could not fail, these tests would.
  */
 import { describe, expect, it } from 'vitest';
 import type { Knobs } from '../../src/core/replica/config.js';

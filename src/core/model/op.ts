@@ -1,8 +1,8 @@
 /**
- * Ops: the unit of replication for async tables (DESIGN.md §2). Every accepted write becomes one
- * op, named by its dot, stamped with an HLC and with the origin's version vector at write time
- * (its causal dependencies). Replicas apply ops in causal order, so `deps` is also the op's
- * causal context: everything the op "saw".
+ * Ops: the unit of replication for async tables (docs/internals/semantics.md, "Ops and causality").
+ * Every accepted write becomes one op, named by its dot, stamped with an HLC and with the origin's
+ * version vector at write time (its causal dependencies). Replicas apply ops in causal order, so
+ * `deps` is also the op's causal context: everything the op "saw".
  */
 import type { Hlc } from '../clock/hlc.js';
 import type { Dot, RegionId, VersionVector } from '../clock/version-vector.js';

@@ -1,8 +1,8 @@
 /**
- * A node's stage (DESIGN.md §2: liveness is not readiness): `catching-up` → `read-ready` →
- * `write-ready`, or `fenced`. Computed at every step from what the node knows, so a restart or a
- * healed partition starts over from `catching-up` by itself: nothing is remembered that could be
- * out of date.
+ * A node's stage (docs/internals/failover.md, "Stages: liveness is not readiness"): `catching-up` →
+ * `read-ready` → `write-ready`, or `fenced`. Computed at every step from what the node knows, so a
+ * restart or a healed partition starts over from `catching-up` by itself: nothing is remembered
+ * that could be out of date.
  */
 import type { Stage, StageReason } from './messages.js';
 

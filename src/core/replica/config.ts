@@ -1,5 +1,5 @@
 /**
- * The replica's configuration: one validated object (DESIGN.md §4, "one way in"), with defaults.
+ * The replica's configuration: one validated object, the one way in, with defaults.
  */
 import { isRegionId, type RegionId } from '../clock/version-vector.js';
 import { badRequest, type TernError } from '../errors.js';

@@ -1,5 +1,6 @@
 /**
- * The async replication engine of one region (DESIGN.md §5): a deterministic state machine.
+ * The async replication engine of one region (docs/internals/replication.md, "The replica as a
+ * state machine"): a deterministic state machine.
  *
  *   const replica = Replica.open(config, storage, nowMs);
  *   const out = replica.step(inputs, nowMs);   // one storage transaction

@@ -1,8 +1,8 @@
 /**
- * Table policies (DESIGN.md §2) and their validation. A policy decides, per table, the place on
- * the consistency spectrum and how every field converges. Validation fills defaults and names the
- * exact field at fault, so a bad configuration file or `PUT /v1/tables/:table` body can say what
- * to fix.
+ * Table policies (docs/api.md, "Table policies") and their validation. A policy decides, per table,
+ * the place on the consistency spectrum and how every field converges. Validation fills defaults
+ * and names the exact field at fault, so a bad configuration file or `PUT /v1/tables/:table` body
+ * can say what to fix.
  */
 import { badRequest, type Result, ok, fail } from '../errors.js';
 import { limits } from '../limits.js';

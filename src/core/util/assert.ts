@@ -1,5 +1,5 @@
 /**
- * Assertions state invariants; a failure is a bug in Tern, never a user error (STYLE.md §7).
+ * Assertions state invariants; a failure is a bug in Tern, never a user error.
  * They stay on in production: a replica that has broken an invariant must stop, not diverge.
  */
 export class AssertionError extends Error {

@@ -1,13 +1,14 @@
 /**
- * The fault-containment checker (DESIGN.md §3.9: a fault stays where it happened). A region leaves
- * `write-ready` only for its own reasons: its lease, its clock, its own catch-up after a restart or
- * a heal, a drain. So a region with no fault of its own (record.ts, `Affliction`: down, paused,
- * cut off, its clock set, or no quorum of live regions with good clocks within reach) must never be
- * demoted to a stage that refuses writes for its data or its clock (`catching-up`, `read-ready`,
- * `fenced (clock)`) because another region crashed, paused, was cut off or had a bad clock, except
- * while it catches up after a fault of its own (`excusedUntil`). Judged over the fault phase, from the moment the region was first
- * write-ready (starting up is its own catch-up). `fenced (lease)` is not judged here: a lease
- * needs a quorum of the strong group, which message loss can legitimately delay.
+ * The fault-containment checker (a fault stays where it happened: docs/internals/failover.md,
+ * "Readiness is about oneself"). A region leaves `write-ready` only for its own reasons: its lease,
+ * its clock, its own catch-up after a restart or a heal, a drain. So a region with no fault of its
+ * own (record.ts, `Affliction`: down, paused, cut off, its clock set, or no quorum of live regions
+ * with good clocks within reach) must never be demoted to a stage that refuses writes for its data
+ * or its clock (`catching-up`, `read-ready`, `fenced (clock)`) because another region crashed,
+ * paused, was cut off or had a bad clock, except while it catches up after a fault of its own
+ * (`excusedUntil`). Judged over the fault phase, from the moment the region was first write-ready
+ * (starting up is its own catch-up). `fenced (lease)` is not judged here: a lease needs a quorum of
+ * the strong group, which message loss can legitimately delay.
  */
 import type { Affliction, RegionFacts, StageMark } from '../region/record.js';
 import { Findings, type CheckerVerdict } from './findings.js';

@@ -479,9 +479,10 @@ export class RegionWorld {
   }
 
   /**
-   * A region that cannot reach a majority of live regions (the others down, paused, cut off from
-   * it or with their clocks beyond the bound) has lost its quorum: whatever the others' faults, it is then the one away, and its catch-up
-   * when they return is its own (DESIGN.md §3.9 protects a region that holds a quorum).
+   * A region that cannot reach a majority of live regions (the others down, paused, cut off from it
+   * or with their clocks beyond the bound) has lost its quorum: whatever the others' faults, it is
+   * then the one away, and its catch-up when they return is its own (fault containment protects a
+   * region that holds a quorum: docs/internals/failover.md, "Readiness is about oneself").
    */
   #watchQuorums(): void {
     if (this.#phase !== 'faults') return;

@@ -1,6 +1,7 @@
 /**
- * The strong state machine's transactions (API.md POST /v1/txn) and the validation in front of
- * them: compares, branches, atomicity, idempotency, table changes, claims, snapshots.
+ * The strong state machine's transactions (docs/api.md, "Transactions": POST /v1/txn) and the
+ * validation in front of them: compares, branches, atomicity, idempotency, table changes, claims,
+ * snapshots.
  */
 import { describe, expect, it } from 'vitest';
 import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
