@@ -18,8 +18,8 @@ export interface PortUse {
 /** The ports a region node listens on: its HTTP API and its peer links. */
 export function nodePorts(spec: RegionSpec): PortUse[] {
   return [
-    { ...spec.node.api, what: `${spec.name} API` },
-    { ...spec.node.peer, what: `${spec.name} peer links` },
+    { ...spec.node.bind.api, what: `${spec.name} API` },
+    { ...spec.node.bind.peer, what: `${spec.name} peer links` },
   ];
 }
 

@@ -33,7 +33,11 @@ export interface HostPort {
 
 export interface RegionSpec {
   readonly name: RegionId;
-  readonly node: { readonly id: string; readonly api: HostPort; readonly peer: HostPort; readonly data: string };
+  /**
+   * `api` and `peer` are where clients and the other regions reach the node; `bind` where it
+   * listens (the same unless the configuration says otherwise: 0.0.0.0 in a container, say).
+   */
+  readonly node: { readonly id: string; readonly api: HostPort; readonly peer: HostPort; readonly data: string; readonly bind: { readonly api: HostPort; readonly peer: HostPort } };
 }
 
 export interface WanSpec {
@@ -113,7 +117,10 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
     if (!isRegionId(r['name'])) throw new ConfigError(`${where}.name`, 'must be a region id: lowercase letters, digits and dashes');
     const node = r['node'];
     if (!isRecord(node)) throw new ConfigError(`${where}.node`, 'must be {id, api, peer, data}');
-    checkKeys(node, ['id', 'api', 'peer', 'data'], `${where}.node`);
+    checkKeys(node, ['id', 'api', 'peer', 'data', 'bind'], `${where}.node`);
+    const bind = node['bind'] ?? {};
+    if (!isRecord(bind)) throw new ConfigError(`${where}.node.bind`, 'must be {api?, peer?}: the addresses to listen on when they differ from api and peer');
+    checkKeys(bind, ['api', 'peer'], `${where}.node.bind`);
     if (typeof node['id'] !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(node['id'])) throw new ConfigError(`${where}.node.id`, 'must be 1 to 64 letters, digits, _ or -');
     if (typeof node['data'] !== 'string' || node['data'] === '') throw new ConfigError(`${where}.node.data`, 'must be a directory path');
     out.push({
@@ -123,6 +130,10 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
         api: parseHostPort(node['api'], `${where}.node.api`),
         peer: parseHostPort(node['peer'], `${where}.node.peer`),
         data: path.resolve(baseDir, node['data']),
+        bind: {
+          api: parseHostPort(bind['api'] ?? node['api'], `${where}.node.bind.api`),
+          peer: parseHostPort(bind['peer'] ?? node['peer'], `${where}.node.bind.peer`),
+        },
       },
     });
   }

@@ -49,7 +49,7 @@ export class NodeServer {
 
   async run(): Promise<void> {
     await this.node.run();
-    const { host, port } = this.node.spec.node.api;
+    const { host, port } = this.node.spec.node.bind.api;
     await this.api.listen({ host, port });
     // Listening is not readiness: the stage (and each change of it) is logged as `stage ...`.
     const { stage, reason } = this.node.status().stage;

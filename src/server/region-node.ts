@@ -139,7 +139,7 @@ export class RegionNode {
       cluster: this.config.cluster,
       region: this.spec.name,
       node: this.spec.node.id,
-      listen: this.spec.node.peer,
+      listen: this.spec.node.bind.peer,
       peers,
       log: this.#log.child({ component: 'transport' }),
       onMessage: (from, message: NodeMessage) => this.#enqueue({ kind: 'peer', from, message }),
