@@ -132,7 +132,7 @@ export class WanEmulator {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      res.end(`${JSON.stringify(body)}\n`); // a newline, so curl output does not run into the prompt
     };
     const bad = (message: string, field = 'body') => send(400, { error: { code: 'BAD_REQUEST', message: `${field}: ${message}`, field, retryable: false } });
     let body: unknown = null;

@@ -84,13 +84,13 @@ describe('data CLI output', () => {
 
   it('lists conflicts with the winner and losers by region#seq, and counts the losers not listed', () => {
     const entries = [
-      { id: '9670b3b726afbf06', table: 'profiles', key: 'ann', field: 'name', kind: 'write-write', rule: 'lww', winner: { region: 'ap-south', seq: 1 }, losers: [{ region: 'us-east', seq: 2 }], loserCount: 1 },
-      { id: 'aa', table: 'docs', key: 'd', field: null, kind: 'delete-update', rule: 'delete-wins', winner: { region: 'eu-west', seq: 4 }, losers: [{ region: 'a', seq: 1 }, { region: 'b', seq: 2 }, { region: 'c', seq: 3 }, { region: 'd', seq: 4 }], loserCount: 70 },
+      { id: '9670b3b726afbf06', table: 'profiles', key: 'ann', field: 'name', kind: 'write-write', rule: 'lww', winner: { region: 'ap-south', seq: 1 }, losers: [{ region: 'us-east', seq: 2, wrote: { value: 'Ann B.' } }], loserCount: 1 },
+      { id: 'aa', table: 'docs', key: 'd', field: null, kind: 'delete-update', rule: 'delete-wins', winner: { region: 'eu-west', seq: 4 }, losers: [{ region: 'a', seq: 1, wrote: { delete: true } }, { region: 'b', seq: 2, wrote: { truncated: true, bytes: 5000, sha256: 'ab' } }, { region: 'c', seq: 3 }, { region: 'd', seq: 4 }], loserCount: 70 },
     ];
     const text = formatConflicts(entries, 'human');
     expect(text.split('\n')[0]).toMatch(/^ID +TABLE +KEY +FIELD +KIND +RULE +WINNER +LOSERS$/);
-    expect(text).toMatch(/9670b3b726afbf06 +profiles +ann +name +write-write +lww +ap-south#1 +us-east#2\n/);
-    expect(text).toMatch(/aa +docs +d +- +delete-update +delete-wins +eu-west#4 +a#1, b#2, c#3 \(\+67 more\)\n/);
+    expect(text).toMatch(/9670b3b726afbf06 +profiles +ann +name +write-write +lww +ap-south#1 +us-east#2 \("Ann B\."\)\n/);
+    expect(text).toMatch(/aa +docs +d +- +delete-update +delete-wins +eu-west#4 +a#1 \(delete\), b#2 \(5000 bytes\), c#3 \(\+67 more\)\n/);
     expect(formatConflicts(entries, 'lines').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(entries);
     expect(formatConflicts([], 'human')).toBe('(no conflicts)\n');
   });

@@ -101,6 +101,8 @@ export function formatTables(tables: Record<string, unknown>, mode: Exclude<Outp
 interface OpRef {
   region?: unknown;
   seq?: unknown;
+  /** A loser's own write (docs/api.md, "Conflicts"). */
+  wrote?: { value?: unknown; unset?: unknown; patch?: unknown; delete?: unknown; truncated?: unknown; bytes?: unknown };
 }
 
 export interface ConflictDoc {
@@ -117,14 +119,30 @@ export interface ConflictDoc {
 
 const opRef = (o: OpRef | undefined) => (o === undefined ? '' : `${String(o.region)}#${String(o.seq)}`);
 
-/** Conflict feed entries: a table naming the winner and losers by `region#seq`, or one entry per line. */
+/** What a loser wrote, short: `"Ann B."`, `unset`, `delete`, `patch {...}`, `1234 bytes`. */
+function wrote(o: OpRef): string {
+  const w = o.wrote;
+  if (w === undefined || w === null) return '';
+  const short = (v: unknown) => {
+    const s = JSON.stringify(v) ?? String(v);
+    return s.length > 24 ? `${s.slice(0, 23)}…` : s;
+  };
+  if (w.truncated === true) return ` (${String(w.bytes)} bytes)`;
+  if ('value' in w) return ` (${short(w.value)})`;
+  if (w.unset === true) return ' (unset)';
+  if (w.delete === true) return ' (delete)';
+  if ('patch' in w) return ` (patch ${short(w.patch)})`;
+  return '';
+}
+
+/** Conflict feed entries: a table naming the winner and losers by `region#seq` (with what each loser wrote), or one entry per line. */
 export function formatConflicts(entries: readonly ConflictDoc[], mode: Exclude<OutputMode, 'raw'>): string {
   if (mode === 'lines') return entries.map(jsonLine).join('');
   if (entries.length === 0) return '(no conflicts)\n';
   return renderTable(
     ['ID', 'TABLE', 'KEY', 'FIELD', 'KIND', 'RULE', 'WINNER', 'LOSERS'],
     entries.map((e) => {
-      const shown = (e.losers ?? []).slice(0, 3).map(opRef);
+      const shown = (e.losers ?? []).slice(0, 3).map((l) => opRef(l) + wrote(l));
       const count = typeof e.loserCount === 'number' ? e.loserCount : (e.losers ?? []).length;
       const more = count > shown.length ? ` (+${count - shown.length} more)` : '';
       return [cell(e.id), cell(e.table), cell(e.key), e.field === null || e.field === undefined ? '-' : cell(e.field), cell(e.kind), cell(e.rule), opRef(e.winner), shown.join(', ') + more];

@@ -49,11 +49,11 @@ Tour (copy and paste):
   if (regions.length >= 2) {
     parts.push(`
   # Cut ${island} off, write on both sides, heal, and watch it converge.
-  curl -s -X POST ${wan}/v1/wan/partition -d '{"isolate":"${island}"}'; echo
+  curl -s -X POST ${wan}/v1/wan/partition -d '{"isolate":"${island}"}'
   ${patch(r3, 'profiles', 'bob', '{"incr":{"visits":5}}')}
   ${patch(r1, 'profiles', 'bob', '{"incr":{"visits":7}}')}
   curl -s ${api(r1)}/v1/tables/profiles/rows/bob          # 7: the island's write cannot arrive
-  curl -s -X POST ${wan}/v1/wan/heal; echo
+  curl -s -X POST ${wan}/v1/wan/heal
   sleep 2
   curl -s ${api(r1)}/v1/tables/profiles/rows/bob          # 12, in every region
 `);
@@ -88,7 +88,7 @@ function failoverPart(regions: readonly string[], api: (i: number) => string, wa
   ${patch(t, 'orders', 'o1', '{"incr":{"qty":1}}')}     # 421 WRONG_REGION: home ${island}
 
   # Cut ${island} off. Within the lease (4 s) it stops taking guarded writes.
-  curl -s -X POST ${wan}/v1/wan/partition -d '{"isolate":"${island}"}'; echo
+  curl -s -X POST ${wan}/v1/wan/partition -d '{"isolate":"${island}"}'
   sleep 6
   ${patch(i, 'orders', 'o1', '{"incr":{"qty":1}}')}     # 503 FENCED
   ${patch(i, 'ledger', 'day1', '{"incr":{"amount":5}}')}   # 503 FENCED
@@ -100,7 +100,7 @@ function failoverPart(regions: readonly string[], api: (i: number) => string, wa
 
   # Heal, and watch ${island}'s stage: fenced (lease), maybe catching-up or read-ready (lag) while
   # the writes it missed arrive, then write-ready (200) once its lease is back. Its rows go home.
-  curl -s -X POST ${wan}/v1/wan/heal; echo
+  curl -s -X POST ${wan}/v1/wan/heal
   for i in $(seq 16); do curl -s ${api(i)}/readyz; sleep 0.5; done
   ${patch(i, 'orders', 'o1', '{"incr":{"qty":1}}')}     # ${island} writes its rows again
 `;

@@ -343,6 +343,24 @@ export class RegionCore {
     });
   }
 
+  /** Origins already reported as making this restored region's recovery impossible (replica/recovery.ts). */
+  readonly #goneReported = new Set<RegionId>();
+
+  /** A restored region whose backup is older than what a peer keeps says so once per origin: it will never become ready. */
+  #warnIfRestoreBlocked(): void {
+    if (!this.replica.recovering) return;
+    const gone = this.replica.status().recovery?.gone ?? {};
+    for (const [origin, g] of Object.entries(gone)) {
+      if (this.#goneReported.has(origin)) continue;
+      this.#goneReported.add(origin);
+      this.#events.push({
+        kind: 'warn',
+        message: `this region was restored from a backup older than what ${g.peer} keeps: ops of ${origin} through ${g.through} it lacks were already collected, so it can never catch up; stop this node, move its data aside and restore again from a fresh copy (terndb restore --from <a healthy region>)`,
+        details: { origin, through: g.through, peer: g.peer },
+      });
+    }
+  }
+
   #submitAsync(id: number, request: ClientRequest): void {
     if (!this.#gate.submit(request, (reply) => this.#replies.push({ id, reply }))) this.#replicaInbox.push({ kind: 'request', id, request });
   }
@@ -545,6 +563,7 @@ export class RegionCore {
   }
 
   #updateStage(): void {
+    this.#warnIfRestoreBlocked();
     const trusted = this.#guard.trusted();
     if (trusted !== this.#trusted) {
       const why = trusted ? 'its clocks are within maxClockOffsetMs of a majority of regions' : (this.#guard.lastForgetReason ?? (this.#guard.measured() ? 'its clock is beyond maxClockOffsetMs of a majority of regions' : 'its clock offset to a majority of regions is not measured yet'));
