@@ -10,17 +10,44 @@
  *     compare: [{ table: 'accounts', key: 'a', field: 'balance', op: '>=', value: 10 }],
  *     success: [{ table: 'accounts', key: 'a', incr: { balance: -10 } }, { table: 'accounts', key: 'b', incr: { balance: 10 } }],
  *   });
+ *   db.close(); // stops the background /readyz probes (they never keep a process alive anyway)
  *
  * It carries the session token from every answer to the next request (read-your-writes and
- * monotonic reads in any region), gives every write and transaction an idempotency key and
- * reuses it when it retries, so a retry has one effect, and fails over to the next preferred
- * region on connection errors, retryable 503s and (for keyed requests) 504 QUORUM_TIMEOUT. A
- * write to a row homed elsewhere (421 WRONG_REGION) is sent once to the home's URL when that
- * region is among `regions` (learned from answers' Tern-Region header or its /livez).
- * It uses the platform's fetch: no native module.
+ * monotonic reads in any region), and gives every write and transaction one idempotency key that
+ * every attempt of it reuses, in every region, so a retry has one effect.
+ *
+ * It routes like a health-aware router would, without one (docs/api.md, "The client SDK"):
+ * - a health book per region URL (health.ts): the last /readyz answer (stage, reason, cluster and
+ *   region names), a moving average of the round trips, consecutive failures and a backoff
+ *   deadline (backoff.ts: exponential, jittered, capped);
+ * - /readyz probes in the background (probe.ts), from the first call on, every `probeIntervalMs`,
+ *   one in flight per region at most, on unref()ed timers, until close();
+ * - each call goes first to the regions whose last stage serves it, fastest first (choose.ts),
+ *   skipping regions in backoff unless every one is, regions that named another cluster, and
+ *   regions whose Retry-After has not passed;
+ * - it moves on to the next region after a connection error or timeout, a retryable 503, a 429, or
+ *   (for keyed requests and reads) a 504; when no region is left and a Retry-After ends before the
+ *   call's deadline (`deadlineMs`), it waits for it and tries again, `maxAttempts` at most (call.ts);
+ * - a write to a row homed elsewhere (421 WRONG_REGION) is sent once to the home's URL when that
+ *   region is among `regions` (learned from answers' Tern-Region header, /readyz, or its /livez).
+ *
+ * It uses the platform's fetch and timers: no native module, no Node-only import; every one of
+ * them (fetch, clock, timers, randomness) can be replaced through ConnectOptions.
  */
-import { decodeSessionToken, encodeSessionToken, mergeVectors } from '../core/clock/version-vector.js';
-import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { Caller } from './call.js';
+import type { Order } from './choose.js';
+import { platformTimers, type ClientTimers } from './env.js';
+import { TernClientError } from './errors.js';
+import { HealthBook, type RegionHealth } from './health.js';
+import { Prober } from './probe.js';
+
+export { TernClientError } from './errors.js';
+export { mergeTokens } from './session.js';
+export type { BackoffPolicy } from './backoff.js';
+export type { Order } from './choose.js';
+export type { ClientTimers } from './env.js';
+export type { RegionHealth, Stage } from './health.js';
 
 export type Consistency = 'eventual' | 'session' | 'bounded' | 'causal' | 'strong';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -45,31 +72,31 @@ export interface ReadOptions {
 }
 
 export interface ConnectOptions {
-  /** Region node URLs in order of preference. */
+  /** Region node URLs in order of preference (the tie-break of measured latencies, and the order itself with `order: 'given'`). */
   readonly regions: readonly string[];
-  /** Per-attempt timeout. */
+  /** Per-attempt timeout (10 s). */
   readonly timeoutMs?: number;
   /** A session token to start from (to continue another client's session). */
   readonly session?: string;
   readonly fetch?: typeof fetch;
-}
-
-/** A typed error from the database (or from every region being unreachable). */
-export class TernClientError extends Error {
-  override readonly name = 'TernClientError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-    readonly retryable: boolean,
-    readonly region: string | null,
-    readonly field?: string,
-    readonly home?: string,
-    /** For QUORUM_TIMEOUT: whether the write may still commit. */
-    readonly mayHaveCommitted?: boolean,
-  ) {
-    super(message);
-  }
+  /** `latency` (default): regions that serve the call, fastest measured first; `given`: in the order of `regions`. */
+  readonly order?: Order;
+  /** How often each region's /readyz is asked, from the first call on (1000 ms); 0: never. */
+  readonly probeIntervalMs?: number;
+  /** A call's overall time limit, all attempts and waits included (30 s). */
+  readonly deadlineMs?: number;
+  /** A call's most attempts, the 421 follow aside (3 × the number of regions). */
+  readonly maxAttempts?: number;
+  /** Backoff after consecutive failures of a region: `baseMs` × 2^(failures−1), capped at `maxMs`, jittered (500 ms, 30 s). */
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** The cluster the regions must belong to (their /readyz and /livez name it); default: the first one named. */
+  readonly cluster?: string;
+  /** The clock, in ms of wall time (Date.now). */
+  readonly now?: () => number;
+  /** Timers (the platform's); the probes' timers are unref()ed when the handle has unref. */
+  readonly timers?: ClientTimers;
+  /** Randomness in [0, 1) for the backoff's jitter (Math.random). */
+  readonly random?: () => number;
 }
 
 /** A compare of a strong transaction (docs/api.md, POST /v1/txn). */
@@ -113,99 +140,44 @@ export interface Client {
   conflicts(options?: { table?: string; after?: number; limit?: number }): Promise<{ conflicts: unknown[]; next: number }>;
   /** The current session token (send it to another client to share the session). */
   readonly session: string | undefined;
+  /** What the client knows of each region URL (a copy), in the order given. */
+  health(): RegionHealth[];
+  /** Stops the background /readyz probes (calls still work, without them). */
+  close(): void;
 }
 
-/**
- * Joins two session tokens (`t1.region~seq36...` and, after `!`, the strong log index in base
- * 36): the component-wise max, so a late answer never moves a session back.
- */
-export function mergeTokens(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  const parse = (t: string) => {
-    const split = splitSessionToken(t);
-    if (!split.ok) return null;
-    const vector = split.value.async === undefined ? { ok: true as const, vector: {} } : decodeSessionToken(split.value.async);
-    return vector.ok ? { vector: vector.vector, strong: split.value.strong } : null;
-  };
-  const x = parse(a);
-  const y = parse(b);
-  if (x === null || y === null) return b;
-  return joinSessionToken(encodeSessionToken(mergeVectors(x.vector, y.vector)), Math.max(x.strong, y.strong));
+/** `bounded` reads are refused by a region fenced for its clock; other reads are not. */
+const readAccess = (consistency: Consistency | undefined) => (consistency === 'bounded' ? ('bounded-read' as const) : ('read' as const));
+
+function option(name: string, value: number | undefined, fallback: number, ok: (n: number) => boolean, want: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !ok(value)) throw new TypeError(`connect: ${name} must be ${want}, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 export function connect(options: ConnectOptions): Client {
   if (options.regions.length === 0) throw new TypeError('connect: give at least one region URL');
-  const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  let session = options.session;
-
-  /** Which URL serves which region, learned from every answer's Tern-Region header (to follow 421s). */
-  const urlOf = new Map<string, string>();
-
-  type Attempt = { ok: true; status: number; json: unknown; region: string } | { ok: false; error: TernClientError; next: boolean };
-
-  async function attempt(base: string, method: string, path: string, body: unknown, idempotencyKey?: string): Promise<Attempt> {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (session !== undefined) headers['tern-session'] = session;
-    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
-    let res: Response;
-    try {
-      res = await doFetch(new URL(path, base), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      // Connection error or timeout: the next region.
-      return { ok: false, error: new TernClientError('UNREACHABLE', `${base}: ${(err as Error).message}`, 0, true, null), next: true };
-    }
-    const token = res.headers.get('tern-session');
-    if (token !== null) session = mergeTokens(session, token);
-    const region = res.headers.get('tern-region');
-    if (region !== null) urlOf.set(region, base);
-    const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-    if (res.ok) return { ok: true, status: res.status, json, region: region ?? base };
-    const code = (json as { error?: { code?: string } } | null)?.error?.code;
-    if (res.status === 404 && code === 'NOT_FOUND' && method === 'GET' && path.includes('/rows/')) return { ok: true, status: 404, json, region: region ?? base };
-    const e = (json as { error?: { code?: string; message?: string; retryable?: boolean; field?: string; home?: string; mayHaveCommitted?: boolean } } | null)?.error ?? {};
-    const error = new TernClientError(e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, res.status, e.retryable ?? res.status >= 500, region, e.field, e.home, e.mayHaveCommitted);
-    // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key.
-    const next = (res.status === 503 && error.retryable) || (res.status === 504 && (idempotencyKey !== undefined || method === 'GET'));
-    return { ok: false, error, next };
-  }
-
-  /** The URL of `region` among the configured ones: learned from answers, else asked of each one's /livez. */
-  async function findRegion(region: string): Promise<string | undefined> {
-    for (const base of options.regions) {
-      if (urlOf.has(region)) break;
-      if ([...urlOf.values()].includes(base)) continue;
-      try {
-        const r = await doFetch(new URL('/livez', base), { signal: AbortSignal.timeout(timeoutMs) });
-        const named = ((await r.json()) as { region?: unknown }).region;
-        if (typeof named === 'string') urlOf.set(named, base);
-      } catch {
-        // not reachable: not this one
-      }
-    }
-    return urlOf.get(region);
-  }
-
-  async function call(method: string, path: string, body: unknown, idempotencyKey?: string): Promise<{ status: number; json: unknown; region: string }> {
-    let last: TernClientError | null = null;
-    for (const base of options.regions) {
-      const r = await attempt(base, method, path, body, idempotencyKey);
-      if (r.ok) return r;
-      last = r.error;
-      // The row's home is another region: follow once, to it, with the same idempotency key (one effect however often it arrives).
-      if (r.error.code === 'WRONG_REGION' && r.error.home !== undefined) {
-        const home = await findRegion(r.error.home);
-        if (home === undefined || home === base) throw r.error;
-        const followed = await attempt(home, method, path, body, idempotencyKey);
-        if (followed.ok) return followed;
-        throw followed.error;
-      }
-      if (!r.next) throw r.error;
-    }
-    throw last ?? new TernClientError('UNREACHABLE', 'no region answered', 0, true, null);
-  }
+  const order = options.order ?? 'latency';
+  if (order !== 'latency' && order !== 'given') throw new TypeError(`connect: order must be 'latency' or 'given', not ${JSON.stringify(order)}`);
+  const positive = (n: number) => Number.isFinite(n) && n > 0;
+  const timeoutMs = option('timeoutMs', options.timeoutMs, 10_000, positive, 'a positive number of ms');
+  const deadlineMs = option('deadlineMs', options.deadlineMs, 30_000, positive, 'a positive number of ms');
+  const probeIntervalMs = option('probeIntervalMs', options.probeIntervalMs, 1_000, (n) => Number.isFinite(n) && n >= 0, 'a number of ms (0: no probes)');
+  const maxAttempts = option('maxAttempts', options.maxAttempts, 3 * new Set(options.regions).size, (n) => Number.isInteger(n) && n >= 1, 'a whole number of 1 or more');
+  const baseMs = option('backoff.baseMs', options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, positive, 'a positive number of ms');
+  const maxMs = option('backoff.maxMs', options.backoff?.maxMs, Math.max(baseMs, DEFAULT_BACKOFF.maxMs), (n) => positive(n) && n >= baseMs, 'a number of ms of at least backoff.baseMs');
+  // Called as plain functions, never as a method of env (a browser's fetch refuses another `this`).
+  const given = options.fetch;
+  const env = {
+    fetch: (input: Parameters<typeof fetch>[0], init?: RequestInit) => (given === undefined ? fetch(input, init) : given(input, init)),
+    now: options.now ?? (() => Date.now()),
+    timers: options.timers ?? platformTimers,
+    random: options.random ?? (() => Math.random()),
+  };
+  const book = new HealthBook(options.regions, { baseMs, maxMs }, env.random, options.cluster);
+  const prober = new Prober(book, env, probeIntervalMs, timeoutMs);
+  const caller = new Caller(book, prober, env, { timeoutMs, deadlineMs, maxAttempts, order }, options.session);
+  const call = caller.call.bind(caller);
 
   const rowPath = (table: string, key: string) => {
     // URLs drop "." and ".." segments, so such keys cannot be addressed in a path.
@@ -221,37 +193,43 @@ export function connect(options: ConnectOptions): Client {
 
   return {
     get session() {
-      return session;
+      return caller.session;
+    },
+    health() {
+      return book.snapshot();
+    },
+    close() {
+      prober.close();
     },
     table<F>(name: string): Table<F> {
       return {
         async get(key, o = {}) {
-          const r = await call('GET', rowPath(name, key) + query({ consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
+          const r = await call(readAccess(o.consistency), 'GET', rowPath(name, key) + query({ consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
           return r.status === 404 ? null : (r.json as Row<F>);
         },
         async put(key, fields) {
-          return (await call('PUT', rowPath(name, key), { fields }, globalThis.crypto.randomUUID())).json as Row<F>;
+          return (await call('write', 'PUT', rowPath(name, key), { fields }, globalThis.crypto.randomUUID())).json as Row<F>;
         },
         async patch(key, patch) {
-          return (await call('PATCH', rowPath(name, key), patch, globalThis.crypto.randomUUID())).json as Row<F>;
+          return (await call('write', 'PATCH', rowPath(name, key), patch, globalThis.crypto.randomUUID())).json as Row<F>;
         },
         async delete(key) {
-          await call('DELETE', rowPath(name, key), undefined, globalThis.crypto.randomUUID());
+          await call('write', 'DELETE', rowPath(name, key), undefined, globalThis.crypto.randomUUID());
         },
         async scan(o = {}) {
-          const r = await call('GET', `/v1/tables/${encodeURIComponent(name)}/rows` + query({ prefix: o.prefix, after: o.after, limit: o.limit, consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
+          const r = await call(readAccess(o.consistency), 'GET', `/v1/tables/${encodeURIComponent(name)}/rows` + query({ prefix: o.prefix, after: o.after, limit: o.limit, consistency: o.consistency, maxStalenessMs: o.maxStalenessMs }), undefined);
           return r.json as { rows: Array<Row<F>>; next: string | null };
         },
       };
     },
     async txn(t, o = {}) {
-      return (await call('POST', '/v1/txn', t, o.idempotencyKey ?? globalThis.crypto.randomUUID())).json as TxnResult;
+      return (await call('write', 'POST', '/v1/txn', t, o.idempotencyKey ?? globalThis.crypto.randomUUID())).json as TxnResult;
     },
     async putTable(name, policy) {
-      return (await call('PUT', `/v1/tables/${encodeURIComponent(name)}`, policy, undefined)).json as { table: string; policy: unknown };
+      return (await call('table', 'PUT', `/v1/tables/${encodeURIComponent(name)}`, policy, undefined)).json as { table: string; policy: unknown };
     },
     async conflicts(o = {}) {
-      return (await call('GET', '/v1/conflicts' + query({ table: o.table, after: o.after, limit: o.limit }), undefined)).json as { conflicts: unknown[]; next: number };
+      return (await call('read', 'GET', '/v1/conflicts' + query({ table: o.table, after: o.after, limit: o.limit }), undefined)).json as { conflicts: unknown[]; next: number };
     },
   };
 }
