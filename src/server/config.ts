@@ -74,11 +74,25 @@ export interface Settings {
   readonly failoverOrder: Readonly<Record<RegionId, readonly RegionId[]>>;
 }
 
+/** `terndb router` (src/router/router.ts): where it listens and how it judges regions. */
+export interface RouterSpec {
+  readonly api: HostPort;
+  /** Its own region: requests without a Tern-Client-Region header prefer it (null: the nearest). */
+  readonly region: RegionId | null;
+  readonly probeIntervalMs: number;
+  /** Failed probes (or unreachable requests) in a row after which a region is drained. */
+  readonly failThreshold: number;
+  readonly attemptTimeoutMs: number;
+  readonly maxInflight: number;
+}
+
+export const routerDefaults = { probeIntervalMs: 500, failThreshold: 3, attemptTimeoutMs: 10_000, maxInflight: 4096 } as const;
+
 export interface ClusterConfig {
   readonly cluster: string;
   readonly regions: readonly RegionSpec[];
   readonly wan: WanSpec | null;
-  readonly router: { readonly api: HostPort } | null;
+  readonly router: RouterSpec | null;
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly settings: Settings;
 }
@@ -241,9 +255,16 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   let router: ClusterConfig['router'] = null;
   if (input['router'] !== undefined && input['router'] !== null) {
     const r = input['router'];
-    if (!isRecord(r)) throw new ConfigError('router', 'must be {api}');
-    checkKeys(r, ['api'], 'router');
-    router = { api: parseHostPort(r['api'], 'router.api') };
+    if (!isRecord(r)) throw new ConfigError('router', 'must be {api, region?, probeIntervalMs?, failThreshold?, attemptTimeoutMs?, maxInflight?}');
+    checkKeys(r, ['api', 'region', 'probeIntervalMs', 'failThreshold', 'attemptTimeoutMs', 'maxInflight'], 'router');
+    const region = r['region'] ?? null;
+    if (region !== null && (typeof region !== 'string' || !names.includes(region))) throw new ConfigError('router.region', `must be one of the regions (${names.join(', ')})`);
+    const int = (k: keyof typeof routerDefaults, min: number, max: number): number => {
+      const v = r[k] ?? routerDefaults[k];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ConfigError(`router.${k}`, `must be an integer from ${min} to ${max}`);
+      return v;
+    };
+    router = { api: parseHostPort(r['api'], 'router.api'), region, probeIntervalMs: int('probeIntervalMs', 50, 60_000), failThreshold: int('failThreshold', 1, 100), attemptTimeoutMs: int('attemptTimeoutMs', 100, 600_000), maxInflight: int('maxInflight', 1, 1_000_000) };
   }
   const tablesIn = input['tables'] ?? {};
   if (!isRecord(tablesIn)) throw new ConfigError('tables', 'must map table names to policies');
