@@ -79,8 +79,16 @@ describe('a running demo', () => {
 
   it('serves three regions and the tour works', async () => {
     for (const region of ['us-east', 'eu-west', 'ap-south']) expect(out).toMatch(new RegExp(`${region}\\s+http://127\\.0\\.0\\.1:\\d+\\s+pid \\d+`));
-    // No router: nothing serves it, so the configuration names none.
-    expect(readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8')).not.toContain('router');
+    // The router on the base port serves every region, preferring the first.
+    expect(out).toMatch(/router\s+http:\/\/127\.0\.0\.1:\d+\s+pid \d+/);
+    expect(readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8')).toContain('router');
+    await until(
+      () => 'the router sees every region write-ready',
+      async () => {
+        const s = (await (await fetch(`http://127.0.0.1:${base}/v1/router/status`)).json()) as { cluster: string; regions: Array<{ stage: string | null }> };
+        return s.cluster === 'demo' && s.regions.every((x) => x.stage === 'write-ready');
+      },
+    );
     const api = (i: number) => `http://127.0.0.1:${base + i}`;
     const patch = (i: number, body: unknown) =>
       fetch(`${api(i)}/v1/tables/profiles/rows/ann`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -147,7 +155,7 @@ describe('a running demo', () => {
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     demo.kill('SIGINT');
     expect(await exited).toBe(0);
-    for (const port of [base + 1, base + 2, base + 3, base + 50, base + 101, base + 201]) expect(await listening(port), `port ${port} still open`).toBe(false);
+    for (const port of [base, base + 1, base + 2, base + 3, base + 50, base + 101, base + 201]) expect(await listening(port), `port ${port} still open`).toBe(false);
     expect(started.filter(alive), 'processes still running').toEqual([]);
   }, 60_000);
 });
@@ -174,7 +182,7 @@ it('on a taken port, exits 1 naming it, before starting anything or rewriting cl
     expect(err).toContain(`port ${base + 205} (WAN link eu-west → ap-south) is in use`);
     expect(readFileSync(path.join(data, 'cluster.yaml'), 'utf8')).toBe('# an earlier run\n');
     expect(readdirSync(data).filter((f) => f.endsWith('.log')), 'no process was started').toEqual([]);
-    for (const port of [base + 2, base + 3, base + 50, base + 101]) expect(await listening(port), `port ${port}`).toBe(false);
+    for (const port of [base, base + 2, base + 3, base + 50, base + 101]) expect(await listening(port), `port ${port}`).toBe(false);
   } finally {
     await Promise.all(holders.map((h) => new Promise((r) => h.close(r))));
   }
@@ -211,7 +219,7 @@ it('--fresh removes only what the demo wrote', () => {
 
 it('--help lists every port the demo uses', () => {
   const help = spawnSync(process.execPath, [bin, 'demo', '--help'], { encoding: 'utf8' }).stdout;
-  for (const what of ['region APIs', 'WAN emulator control API', 'region peer ports', 'WAN links', 'B+1', 'B+50', 'B+101', 'B+200']) expect(help).toContain(what);
+  for (const what of ['the router', 'region APIs', 'WAN emulator control API', 'region peer ports', 'WAN links', 'B+1', 'B+50', 'B+101', 'B+200']) expect(help).toContain(what);
 });
 
 it('terndb node and terndb wan on a taken port exit 1 naming it (a holder that drops connections too)', async () => {

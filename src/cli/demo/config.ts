@@ -18,6 +18,7 @@ export interface DemoLayout {
 
 /** The ports, as offsets from --port-base (docs/api.md, `terndb demo`). */
 export const demoPorts = {
+  router: 0,
   api: (i: number) => 1 + i,
   wanControl: 50,
   peer: (i: number) => 101 + i,
@@ -40,7 +41,7 @@ export function failoverOrder(regions: readonly string[]): string[] {
   return regions.filter((_, i) => i !== home).sort((x, y) => rtt(regions[home] as string, x, Math.abs(at(x) - home)) - rtt(regions[home] as string, y, Math.abs(at(y) - home)));
 }
 
-/** The demo's cluster configuration, as written to cluster.yaml. No router: nothing in this build serves one. */
+/** The demo's cluster configuration, as written to cluster.yaml. */
 export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string, unknown> {
   const rttMs: Record<string, number> = {};
   for (let i = 0; i < regions.length; i++) {
@@ -56,6 +57,8 @@ export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string,
       node: { id: demoNodeId(name), api: `127.0.0.1:${b + demoPorts.api(i)}`, peer: `127.0.0.1:${b + demoPorts.peer(i)}`, data: `./${name}` },
     })),
     wan: { control: `127.0.0.1:${b + demoPorts.wanControl}`, rttMs, linkPortBase: b + demoPorts.wanLinks },
+    // One address for every region (terndb router), preferring the first region.
+    router: { api: `127.0.0.1:${b + demoPorts.router}`, region: regions[0] },
     // The strong tables' Raft leader settles in the first region (nearest its peers in the demo).
     settings: { preferredLeader: regions[0], ...(failover ? { failoverOrder: { [home]: failoverOrder(regions) } } : {}) },
     tables: {
@@ -73,13 +76,15 @@ export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string,
 /** The configuration as the nodes will read it (validated), and every port the demo will listen on. */
 export function demoPortUses(layout: DemoLayout, dataDir: string): PortUse[] {
   const config: ClusterConfig = parseConfig(demoConfig(layout), dataDir);
-  return [...config.regions.flatMap((r) => nodePorts(r)), ...wanPorts(config)].sort((x, y) => x.port - y.port);
+  const router = config.router === null ? [] : [{ ...config.router.api, what: 'router API' }];
+  return [...router, ...config.regions.flatMap((r) => nodePorts(r)), ...wanPorts(config)].sort((x, y) => x.port - y.port);
 }
 
 /** The port layout for --help, with n regions. */
 export function portHelp(): string {
   return `
 Ports (B = --port-base, default 7000; n regions, counted from 1; all on 127.0.0.1):
+  B                      the router: one address for every region (terndb router)
   B+1 ... B+n            region APIs (us-east B+1, eu-west B+2, ap-south B+3)
   B+50                   WAN emulator control API
   B+101 ... B+100+n      region peer ports (region k on B+100+k)

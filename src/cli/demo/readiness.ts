@@ -63,6 +63,28 @@ export async function waitNodeReady(expected: ExpectedNode, o: WaitOptions): Pro
   }
 }
 
+/** Resolves once the router answers its status naming the demo's cluster. */
+export async function waitRouterReady(url: string, where: string, cluster: string, o: WaitOptions): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const gone = o.gone();
+    if (gone !== null) throw new Error(gone);
+    let res: Response | null = null;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    } catch {
+      // not listening yet
+    }
+    if (res !== null) {
+      const body = (await res.json().catch(() => null)) as { cluster?: unknown } | null;
+      if (res.ok && body?.cluster === cluster) return;
+      throw new ForeignAnswer(`${where} is answered by another process (HTTP ${res.status}), not by the router the demo started`);
+    }
+    if (Date.now() > deadline) throw new Error(`not answering after ${Math.round(o.timeoutMs / 1000)} s`);
+    await pause(100);
+  }
+}
+
 /**
  * Resolves once the WAN emulator's control API answers with the links the demo configured (its
  * answer names no cluster, so the link ports it lists are what tells it apart).

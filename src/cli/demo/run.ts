@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoCluster, demoNodeId, demoPorts } from './config.js';
-import { waitNodeReady, waitWanReady } from './readiness.js';
+import { waitNodeReady, waitRouterReady, waitWanReady } from './readiness.js';
 import { byHand, exitOf, readable, shown, Supervisor, type Managed } from './supervisor.js';
 import { tour } from './tour.js';
 
@@ -51,6 +51,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
   const n = regions.length;
   out(`Starting a ${n}-region Tern cluster in ${dataDir}`);
   let wan: Managed;
+  let router: Managed;
   const nodes: Managed[] = [];
   try {
     wan = sup.start('wan', 'the WAN emulator', ['wan', '--config', configPath]);
@@ -74,6 +75,9 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
         }
       }),
     );
+    router = sup.start('router', 'the router', ['router', '--config', configPath], null, false);
+    const rport = b + demoPorts.router;
+    await waitRouterReady(`http://127.0.0.1:${rport}/v1/router/status`, `port ${rport} (router)`, demoCluster, { gone: () => exitOf(router.child), timeoutMs: startTimeoutMs, signal: sup.signal });
   } catch (e) {
     if (!sup.stopping) {
       err(`terndb demo: ${(e as Error).message}`);
@@ -85,6 +89,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
 
   const row = (name: string, url: string, m: Managed) => out(`  ${name.padEnd(16)} ${url.padEnd(36)} pid ${String(m.child.pid).padEnd(8)} log: ${shown(m.log)}`);
   out('');
+  row('router', `http://127.0.0.1:${b + demoPorts.router}`, router);
   row('wan emulator', `http://127.0.0.1:${b + demoPorts.wanControl}/v1/wan`, wan);
   regions.forEach((region, i) => row(region, `http://127.0.0.1:${b + demoPorts.api(i)}`, nodes[i] as Managed));
   out(`  configuration    ${shown(configPath)}`);

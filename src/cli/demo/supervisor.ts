@@ -29,6 +29,8 @@ export interface Managed {
   readonly log: string;
   /** For a node: what its /readyz must name after a restart. */
   readonly expected: ExpectedNode | null;
+  /** Its death stops the demo (the WAN emulator: without it no region reaches another). */
+  readonly fatal: boolean;
   child: ChildProcess;
   tail: string[];
   /** Whether the current child has exited and all its output was read. */
@@ -94,8 +96,8 @@ export class Supervisor {
     return this.#phase === 'stopping';
   }
 
-  start(name: string, what: string, args: readonly string[], expected: ExpectedNode | null = null): Managed {
-    const m: Managed = { name, what, args, log: path.join(this.o.dataDir, `${name}.log`), expected, child: null as unknown as ChildProcess, tail: [], closed: false, restartTimer: null, deathsInRow: 0 };
+  start(name: string, what: string, args: readonly string[], expected: ExpectedNode | null = null, fatal = expected === null): Managed {
+    const m: Managed = { name, what, args, log: path.join(this.o.dataDir, `${name}.log`), expected, fatal, child: null as unknown as ChildProcess, tail: [], closed: false, restartTimer: null, deathsInRow: 0 };
     this.#spawn(m);
     this.#procs.push(m);
     return m;
@@ -138,7 +140,7 @@ export class Supervisor {
     this.#handled.add(m.child);
     const lines = m.tail.map((l) => `    ${readable(l)}`).join('\n');
     this.o.err(`terndb demo: ${m.what} (pid ${m.child.pid}) ${exitOf(m.child)}. Last lines of ${shown(m.log)}:\n${lines || '    (nothing)'}`);
-    if (m.expected === null) {
+    if (m.fatal) {
       this.o.err(`terndb demo: the regions cannot reach each other without the WAN emulator, so the demo stops.`);
       this.o.onFatal();
       return;
@@ -158,6 +160,11 @@ export class Supervisor {
       m.restartTimer = null;
       if (this.#phase !== 'running') return;
       this.#spawn(m);
+      if (m.expected === null) {
+        this.o.out(`${m.name} restarted: pid ${m.child.pid}`);
+        m.deathsInRow = 0;
+        return;
+      }
       this.o.out(`${m.name} restarted: pid ${m.child.pid}; its /readyz stages:`);
       void this.#watchRejoin(m, m.child);
     }, this.o.restartDelayMs);

@@ -21,6 +21,7 @@ const json = "-H 'content-type: application/json'";
 export function tour({ regions, portBase: b, pids, restartDelayS, byHand }: TourInput): string {
   const api = (i: number) => `127.0.0.1:${b + demoPorts.api(i)}`;
   const wan = `127.0.0.1:${b + demoPorts.wanControl}`;
+  const router = `127.0.0.1:${b + demoPorts.router}`;
   const [r1, r2, r3] = [0, Math.min(1, regions.length - 1), islandIndex(regions)];
   const island = regions[r3] as string;
   const patch = (i: number, table: string, key: string, body: string) => `curl -s -X PATCH ${api(i)}/v1/tables/${table}/rows/${key} ${json} -d '${body}'`;
@@ -44,6 +45,12 @@ Tour (copy and paste):
   sleep 1
   curl -s ${api(r2)}/v1/tables/profiles/rows/ann
   curl -s ${api(r2)}/v1/conflicts
+
+  # One address for every region: the router sends each request to a region that can serve it,
+  # ${regions[r1]} first (its own), or the region a client names; then the nearest.
+  curl -s ${router}/v1/tables/profiles/rows/ann
+  curl -si ${router}/v1/tables/profiles/rows/ann -H 'tern-client-region: ${regions[r2]}' | grep -i '^tern-region'
+  curl -s ${router}/v1/router/status
 `,
   ];
   if (regions.length >= 2) {
@@ -70,12 +77,12 @@ Tour (copy and paste):
   curl -s ${api(r1)}/metrics | grep tern_replication
 `);
   // Failover needs a quorum without the island (its rows are taken over through the strong log).
-  if (regions.length >= 3) parts.push(failoverPart(regions, api, wan, patch));
+  if (regions.length >= 3) parts.push(failoverPart(regions, api, wan, router, patch));
   if (regions.length >= 2) parts.push(killPart(island, api(r3), api(r1), pids.get(island), restartDelayS, byHand(island), patch));
   return parts.join('');
 }
 
-function failoverPart(regions: readonly string[], api: (i: number) => string, wan: string, patch: (i: number, table: string, key: string, body: string) => string): string {
+function failoverPart(regions: readonly string[], api: (i: number) => string, wan: string, router: string, patch: (i: number, table: string, key: string, body: string) => string): string {
   const i = islandIndex(regions);
   const island = regions[i] as string;
   const taker = failoverOrder(regions)[0] as string;
@@ -93,6 +100,8 @@ function failoverPart(regions: readonly string[], api: (i: number) => string, wa
   ${patch(i, 'orders', 'o1', '{"incr":{"qty":1}}')}     # 503 FENCED
   ${patch(i, 'ledger', 'day1', '{"incr":{"amount":5}}')}   # 503 FENCED
   ${patch(i, 'profiles', 'ann', '{"incr":{"visits":1}}')}   # multi-writer: still taken
+  # Through the router a client changes nothing: it sees ${island} fenced and sends the write on.
+  curl -si -X PATCH ${router}/v1/tables/orders/rows/o1 -H 'tern-client-region: ${island}' ${json} -d '{"incr":{"qty":1}}' | grep -i '^tern-region'
 
   # ${taker} took ${island}'s rows over once the lease had surely run out, and writes them now.
   ${patch(t, 'orders', 'o1', '{"incr":{"qty":1}}')}
