@@ -9,8 +9,8 @@ export interface Target {
   readonly host: string;
   readonly port: number;
   readonly method: string;
-  /** Path and body of the i-th request. */
-  readonly request: (i: number) => { path: string; body?: string };
+  /** Path, body and any extra headers of the i-th request. */
+  readonly request: (i: number) => { path: string; body?: string; headers?: Record<string, string> };
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -19,9 +19,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 function send(agent: http.Agent, t: Target, i: number): Promise<number> {
-  const { path, body } = t.request(i);
+  const { path, body, headers: extra } = t.request(i);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: t.host, port: t.port, method: t.method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = { ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) };
+    const req = http.request({ host: t.host, port: t.port, method: t.method, path, agent, headers }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
