@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RegionHealth } from './health.js';
+import { httpSend, readBody, type Send, type Upstream } from './forward.js';
 import { afterAttempt, candidates, shapeOf, type Attempt } from './route.js';
 
 export interface RouterOptions {
@@ -26,7 +27,10 @@ export interface RouterOptions {
   /** Requests in flight at once; more are refused 503 OVERLOADED. */
   readonly maxInflight: number;
   readonly log: Logger;
+  /** For probes and the cluster's leader and tables (tests replace it). */
   readonly fetch?: typeof fetch;
+  /** For forwarding requests (tests replace it). */
+  readonly send?: Send;
 }
 
 /** Request bodies up to a node's own limit are forwarded (it answers 413 beyond). */
@@ -48,10 +52,12 @@ export class Router {
   #probing = new Set<string>();
   #sweep = 0;
   readonly #fetch: typeof fetch;
+  readonly #send: Send;
   readonly #m: { requests: Counter<string>; retries: Counter<string>; duration: Histogram<string>; up: Gauge<string>; rtt: Gauge<string> };
 
   constructor(private readonly o: RouterOptions) {
     this.#fetch = o.fetch ?? fetch;
+    this.#send = o.send ?? httpSend(Math.max(16, Math.min(1024, o.maxInflight)));
     this.regions = o.regions.map((r) => new RegionHealth(r.name, r.url.replace(/\/$/, ''), o.failThreshold));
     this.#strong = new Set(o.strongTables);
     this.#m = {
@@ -150,8 +156,8 @@ export class Router {
     this.#inflight++;
     try {
       const shape = shapeOf(req.method, req.url, this.#strong);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (!hopByHop.has(k) && k !== 'tern-client-region' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !hopByHop.has(k) && k !== 'tern-client-region') headers[k] = v;
       let added: string | null = null;
       if (shape.write && headers['idempotency-key'] === undefined) {
         added = randomUUID();
@@ -159,59 +165,67 @@ export class Router {
       }
       const keyed = headers['idempotency-key'] !== undefined;
       const body = req.body instanceof Buffer && req.body.length > 0 ? req.body : undefined;
+      if (added !== null) reply.header('tern-router-idempotency-key', added);
       const tried = new Set<string>();
       let followedHome = false;
       let queue = candidates(this.regions, shape, clientRegion ?? this.o.region, this.#leader);
-      let last: { res: Response; payload: Buffer; region: RegionHealth } | null = null;
+      // The last answer that could not be sent on, kept to pass back if no region does better.
+      let last: { status: number; headers: Upstream['headers']; payload: Buffer; region: string } | null = null;
       const why: string[] = [];
       while (queue.length > 0) {
         const r = queue.shift() as RegionHealth;
         if (tried.has(r.region)) continue;
         tried.add(r.region);
         r.requests++;
-        let attempt: Attempt;
+        let up: Upstream;
         try {
-          const res = await this.#fetch(`${r.url}${req.url}`, { method: req.method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.o.attemptTimeoutMs) });
-          const payload = Buffer.from(await res.arrayBuffer());
-          last = { res, payload, region: r };
-          const err = res.ok ? null : (safeJson(payload) as { error?: { code?: unknown; home?: unknown } } | null)?.error;
-          attempt = { kind: 'answer', status: res.status, code: typeof err?.code === 'string' ? err.code : null, home: typeof err?.home === 'string' ? err.home : null };
-          if (res.status >= 500) r.errors++;
+          up = await this.#send(`${r.url}${req.url}`, { method: req.method, headers, body, timeoutMs: this.o.attemptTimeoutMs });
         } catch (e) {
           r.errors++;
           this.#failed(r, (e as Error).message);
           why.push(`${r.region}: ${(e as Error).name === 'TimeoutError' ? `no answer within ${this.o.attemptTimeoutMs} ms` : 'unreachable'}`);
-          attempt = { kind: 'unreachable' };
-          // A keyed write may have reached it: the answer we send must not claim otherwise.
+          // A keyed write may have reached it: the answer sent must not claim otherwise.
           last = null;
+          if (afterAttempt({ kind: 'unreachable' }, keyed, shape.write) === 'done') break;
+          this.#m.retries.inc({ region: r.region });
+          continue;
         }
+        if (up.status >= 500) r.errors++;
+        // Only answers that may send the request elsewhere are read here; the rest stream through.
+        if (up.status !== 503 && up.status !== 504 && up.status !== 421) return this.#pass(reply, r.region, up.status, up.headers, up.body, t0);
+        const payload = await readBody(up.body);
+        const err = (safeJson(payload) as { error?: { code?: unknown; home?: unknown } } | null)?.error;
+        const attempt: Attempt = { kind: 'answer', status: up.status, code: typeof err?.code === 'string' ? err.code : null, home: typeof err?.home === 'string' ? err.home : null };
+        last = { status: up.status, headers: up.headers, payload, region: r.region };
         const next = afterAttempt(attempt, keyed, shape.write);
         if (next === 'done') break;
-        if (next === 'home' && !followedHome && attempt.kind === 'answer') {
+        if (next === 'home') {
+          const home = followedHome ? undefined : this.regions.find((x) => x.region === attempt.home && !tried.has(x.region) && !x.drained);
           followedHome = true;
-          const home = this.regions.find((x) => x.region === attempt.home && !tried.has(x.region) && !x.drained);
           if (home === undefined) break;
           queue = [home, ...queue];
           continue;
         }
-        if (next === 'home') break;
         this.#m.retries.inc({ region: r.region });
-        if (attempt.kind === 'answer') why.push(`${r.region}: ${attempt.status}${attempt.code !== null ? ` ${attempt.code}` : ''}`);
+        why.push(`${r.region}: ${attempt.status}${attempt.code !== null ? ` ${attempt.code}` : ''}`);
       }
-      if (added !== null) reply.header('tern-router-idempotency-key', added);
-      if (last === null) {
-        this.#m.requests.inc({ region: 'none', status: '503' });
-        reply.header('retry-after', '1');
-        const tried_ = why.length > 0 ? `; tried ${why.join(', ')}` : '';
-        return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
-      }
-      for (const [k, v] of last.res.headers) if (!hopByHop.has(k) && k !== 'content-encoding') reply.header(k, v);
-      this.#m.requests.inc({ region: last.region.region, status: String(last.res.status) });
-      return reply.code(last.res.status).send(last.payload);
+      if (last !== null) return this.#pass(reply, last.region, last.status, last.headers, last.payload, t0);
+      this.#m.requests.inc({ region: 'none', status: '503' });
+      this.#m.duration.observe((performance.now() - t0) / 1000);
+      reply.header('retry-after', '1');
+      const tried_ = why.length > 0 ? `; tried ${why.join(', ')}` : '';
+      return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
     } finally {
       this.#inflight--;
-      this.#m.duration.observe((performance.now() - t0) / 1000);
     }
+  }
+
+  /** Sends a region's answer on: its status, its headers (hop-by-hop ones aside), its body. */
+  #pass(reply: FastifyReply, region: string, status: number, headers: Upstream['headers'], body: Buffer | Upstream['body'], t0: number): FastifyReply {
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined && !hopByHop.has(k)) reply.header(k, v);
+    this.#m.requests.inc({ region, status: String(status) });
+    this.#m.duration.observe((performance.now() - t0) / 1000);
+    return reply.code(status).send(body);
   }
 }
 
