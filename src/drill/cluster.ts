@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { demoCluster, demoConfig, demoNodeId, demoPorts } from '../cli/demo/config.js';
 import { waitNodeReady, waitRouterReady, waitWanReady } from '../cli/demo/readiness.js';
+import { stopChild } from '../cli/demo/supervisor.js';
 
 const bin = fileURLToPath(new URL('../../bin/terndb.js', import.meta.url));
 const startTimeoutMs = 90_000;
@@ -109,19 +110,6 @@ export class DrillCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      [...this.#procs.values()].map((c) =>
-        c.exitCode !== null || c.signalCode !== null
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const force = setTimeout(() => c.kill('SIGKILL'), 5_000);
-              c.once('exit', () => {
-                clearTimeout(force);
-                resolve();
-              });
-              c.kill('SIGTERM');
-            }),
-      ),
-    );
+    await Promise.all([...this.#procs.values()].map(stopChild));
   }
 }

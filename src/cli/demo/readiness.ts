@@ -63,10 +63,14 @@ export async function waitNodeReady(expected: ExpectedNode, o: WaitOptions): Pro
   }
 }
 
-/** Resolves once the router answers its status naming the demo's cluster. */
-export async function waitRouterReady(url: string, where: string, cluster: string, o: WaitOptions): Promise<void> {
+/**
+ * Asks `url` until it answers, then `judge` says whether the answer is the process started (true),
+ * or throws: waiting cannot help when another process answers on the port.
+ */
+async function waitAnswer(url: string, o: WaitOptions, judge: (res: Response, body: unknown) => true): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
+    if (o.signal?.aborted) throw new Error('stopped');
     const gone = o.gone();
     if (gone !== null) throw new Error(gone);
     let res: Response | null = null;
@@ -75,14 +79,18 @@ export async function waitRouterReady(url: string, where: string, cluster: strin
     } catch {
       // not listening yet
     }
-    if (res !== null) {
-      const body = (await res.json().catch(() => null)) as { cluster?: unknown } | null;
-      if (res.ok && body?.cluster === cluster) return;
-      throw new ForeignAnswer(`${where} is answered by another process (HTTP ${res.status}), not by the router the demo started`);
-    }
+    if (res !== null && judge(res, await res.json().catch(() => null))) return;
     if (Date.now() > deadline) throw new Error(`not answering after ${Math.round(o.timeoutMs / 1000)} s`);
     await pause(100);
   }
+}
+
+/** Resolves once the router answers its status naming the demo's cluster. */
+export async function waitRouterReady(url: string, where: string, cluster: string, o: WaitOptions): Promise<void> {
+  await waitAnswer(url, o, (res, body) => {
+    if (res.ok && (body as { cluster?: unknown } | null)?.cluster === cluster) return true;
+    throw new ForeignAnswer(`${where} is answered by another process (HTTP ${res.status}), not by the router the demo started`);
+  });
 }
 
 /**
@@ -90,24 +98,11 @@ export async function waitRouterReady(url: string, where: string, cluster: strin
  * answer names no cluster, so the link ports it lists are what tells it apart).
  */
 export async function waitWanReady(url: string, where: string, linkPorts: readonly number[], o: WaitOptions): Promise<void> {
-  const deadline = Date.now() + o.timeoutMs;
   const want = [...linkPorts].sort((a, b) => a - b).join(',');
-  for (;;) {
-    const gone = o.gone();
-    if (gone !== null) throw new Error(gone);
-    let res: Response | null = null;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    } catch {
-      // not listening yet
-    }
-    if (res !== null) {
-      const body = (await res.json().catch(() => null)) as { links?: Array<{ listen?: string }> } | null;
-      const got = (body?.links ?? []).map((l) => Number(String(l.listen).split(':').pop())).sort((a, b) => a - b).join(',');
-      if (res.ok && got === want) return;
-      throw new ForeignAnswer(`${where} is answered by another process (HTTP ${res.status}${got !== '' ? `, links on ports ${got}` : ''}), not by the WAN emulator the demo started`);
-    }
-    if (Date.now() > deadline) throw new Error(`not answering after ${Math.round(o.timeoutMs / 1000)} s`);
-    await pause(100);
-  }
+  await waitAnswer(url, o, (res, body) => {
+    const links = (body as { links?: Array<{ listen?: string }> } | null)?.links ?? [];
+    const got = links.map((l) => Number(String(l.listen).split(':').pop())).sort((a, b) => a - b).join(',');
+    if (res.ok && got === want) return true;
+    throw new ForeignAnswer(`${where} is answered by another process (HTTP ${res.status}${got !== '' ? `, links on ports ${got}` : ''}), not by the WAN emulator the demo started`);
+  });
 }

@@ -43,6 +43,19 @@ export interface Managed {
 const tailLines = 10;
 const maxDeathsInRow = 3;
 
+/** SIGTERM (a clean stop), then SIGKILL if it has not exited after 5 s; resolves once it has. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (exitOf(child) !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /** `exited with code 1`, `was killed by SIGKILL`, or null while it runs. */
 export function exitOf(child: ChildProcess): string | null {
   if (child.exitCode !== null) return `exited with code ${child.exitCode}`;
@@ -193,19 +206,6 @@ export class Supervisor {
     this.#phase = 'stopping';
     this.#abort.abort();
     for (const m of this.#procs) if (m.restartTimer !== null) clearTimeout(m.restartTimer);
-    await Promise.all(
-      this.#procs.map(({ child }) =>
-        exitOf(child) !== null
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-              child.once('exit', () => {
-                clearTimeout(force);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-      ),
-    );
+    await Promise.all(this.#procs.map(({ child }) => stopChild(child)));
   }
 }
