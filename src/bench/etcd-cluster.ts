@@ -1,5 +1,5 @@
 /**
- * Three etcd 3.4 members behind the same emulated WAN as Tern, for the strong benchmark.
+ * Three etcd 3.4 members behind the same emulated WAN as Tern, for the strong and leader benchmarks.
  *
  * etcd advertises one peer URL per member to every other member, but the emulated round trip
  * depends on who talks to whom. So each member runs in its own mount namespace (`unshare -m`)
@@ -40,6 +40,7 @@ export class EtcdCluster {
   readonly #servers: net.Server[] = [];
   readonly #sockets = new Set<net.Socket>();
   readonly #pipes = new Set<DelayPipe>();
+  readonly #commands: string[] = [];
 
   /**
    * `rttMs[i][j]`: the round trip between members i and j. `ports`: two free ports per member
@@ -104,19 +105,40 @@ export class EtcdCluster {
         `--election-timeout ${this.electionMs}`,
         '--log-level error',
       ].join(' ');
-      const proc = spawn('unshare', ['-m', 'sh', '-c', `mount --bind ${hosts} /etc/hosts && exec ${etcd}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-      proc.stderr?.on('data', () => undefined);
-      this.#procs.push(proc);
+      // A restart runs the same command: with its data directory in place etcd ignores the
+      // initial-cluster flags and rejoins as the member it was.
+      this.#commands.push(`mount --bind ${hosts} /etc/hosts && exec ${etcd}`);
+      this.#procs.push(this.#spawn(i));
       this.members.push({ name: names[i] as string, clientUrl: `http://127.0.0.1:${clientPort(i)}` });
     }
     for (const m of this.members) await waitForEtcd(m.clientUrl);
   }
 
-  /** The member id (decimal string) and the leader's id, as a member reports them. */
-  async status(member: EtcdMember): Promise<{ id: string; leader: string }> {
+  /** Member i's process: `unshare` execs sh, which execs etcd, so this pid is etcd's. */
+  #spawn(i: number): ChildProcess {
+    const proc = spawn('unshare', ['-m', 'sh', '-c', this.#commands[i] as string], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr?.on('data', () => undefined);
+    return proc;
+  }
+
+  /** SIGKILLs member i and waits for it to be gone. */
+  async kill(i: number): Promise<void> {
+    const p = this.#procs[i] as ChildProcess;
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGKILL')));
+  }
+
+  /** Starts member i again (after `kill`) on its data directory and waits until it is healthy. */
+  async restart(i: number): Promise<void> {
+    this.#procs[i] = this.#spawn(i);
+    await waitForEtcd((this.members[i] as EtcdMember).clientUrl);
+  }
+
+  /** The member id (decimal string), the leader's id and the member's applied revision, as a member reports them. */
+  async status(member: EtcdMember): Promise<{ id: string; leader: string; revision: number }> {
     const r = await fetch(`${member.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}' });
-    const j = (await r.json()) as { header?: { member_id?: string }; leader?: string };
-    return { id: j.header?.member_id ?? '', leader: j.leader ?? '' };
+    const j = (await r.json()) as { header?: { member_id?: string; revision?: string }; leader?: string };
+    return { id: j.header?.member_id ?? '', leader: j.leader ?? '', revision: Number(j.header?.revision ?? 0) };
   }
 
   /** Moves leadership to member `i` (etcd's MoveLeader, asked of the current leader). */
@@ -136,7 +158,7 @@ export class EtcdCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#procs.map((p) => (p.exitCode !== null ? undefined : new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGTERM'))))));
+    await Promise.all(this.#procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGTERM'))))));
     for (const p of this.#pipes) p.close();
     for (const s of this.#sockets) s.destroy();
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

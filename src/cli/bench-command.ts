@@ -6,15 +6,16 @@ import { runNodeBench } from '../bench/node-bench.js';
 import { runStrongBench } from '../bench/strong-bench.js';
 import { runFailoverBench } from '../bench/failover-bench.js';
 import { runRouterBench } from '../bench/router-bench.js';
+import { runLeaderBench } from '../bench/leader-bench.js';
 import { intOption } from './options.js';
 
 export function benchCommand(): Command {
   const command = new Command('bench');
   return command
     .description('run a named benchmark and print its figures')
-    .argument('<name>', 'core: remote-op apply rate of one replica on memory storage; windows: conflict windows after a long partition; node: a region node over HTTP, replication lag, SQLite storage; strong: strong writes and lease reads through the WAN emulator, and etcd 3.4 side by side when installed; failover: isolation → fenced and → failover region accepting, heal → write-ready after 10,000 missed writes, restart → write-ready; router: terndb router against direct calls to its region, added p50 and throughput ratio')
+    .argument('<name>', 'core: remote-op apply rate of one replica on memory storage; windows: conflict windows after a long partition; node: a region node over HTTP, replication lag, SQLite storage; strong: strong writes and lease reads through the WAN emulator, and etcd 3.4 side by side when installed; failover: isolation → fenced and → failover region accepting, heal → write-ready after 10,000 missed writes, restart → write-ready; router: terndb router against direct calls to its region, added p50 and throughput ratio; leader: SIGKILL of the strong leader → first write acknowledged, Tern and etcd 3.4 side by side (etcd required)')
     .option('--ops <n>', 'ops per measured round', intOption('--ops', 1000), 200_000)
-    .option('--rounds <n>', 'measured rounds (the median is reported; router: default 3)', intOption('--rounds', 1, 100), 5)
+    .option('--rounds <n>', 'measured rounds (the median is reported; router, leader: default 3)', intOption('--rounds', 1, 100), 5)
     .option('--seconds <n>', 'node, strong, router: seconds per measurement', intOption('--seconds', 1, 600), 5)
     .action(async (name: string, flags: { ops: number; rounds: number; seconds: number }) => {
       const print = (line: string) => process.stdout.write(line + '\n');
@@ -24,8 +25,9 @@ export function benchCommand(): Command {
       else if (name === 'strong') await runStrongBench(print, flags.seconds, Math.min(flags.rounds, 9));
       else if (name === 'failover') await runFailoverBench(print, Math.min(flags.rounds, 9));
       else if (name === 'router') await runRouterBench(print, flags.seconds, command.getOptionValueSource('rounds') === 'default' ? 3 : Math.min(flags.rounds, 9));
+      else if (name === 'leader') await runLeaderBench(print, command.getOptionValueSource('rounds') === 'default' ? 3 : Math.min(flags.rounds, 9));
       else {
-        process.stderr.write(`terndb bench: unknown benchmark '${name}' (known: core, windows, node, strong, failover, router)\n`);
+        process.stderr.write(`terndb bench: unknown benchmark '${name}' (known: core, windows, node, strong, failover, router, leader)\n`);
         process.exitCode = 2;
       }
     });
