@@ -2,8 +2,11 @@
  * What the router knows of each region, from its `/readyz` probes and from the requests it sent
  * there: the stage the region last reported, the probe round trip, and failures in a row. A region
  * is drained after `failThreshold` failures in a row and readmitted by the first probe that
- * answers again; while up, the stage it reports decides what it is sent (`read-ready`: reads,
- * `write-ready`: everything, `catching-up` and `fenced`: nothing). Pure: times come in as numbers.
+ * answers again; while up, the stage it reports decides what it is sent: `write-ready` everything;
+ * `read-ready` reads; `fenced` for its lease or a drain reads, and writes only when no region is
+ * write-ready (it takes multi-writer writes and answers guarded ones 503 FENCED, which moves them
+ * on: a leader election longer than a lease fences every region for a moment); `fenced` for its
+ * clock and `catching-up` nothing. Pure: times come in as numbers.
  */
 export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
 
@@ -81,7 +84,18 @@ export class RegionHealth {
   /** May it be sent a read (or, with `write`, anything)? */
   serves(write: boolean): boolean {
     if (this.drained || this.#stage === null) return false;
-    return this.#stage === 'write-ready' || (!write && this.#stage === 'read-ready');
+    if (this.#stage === 'write-ready') return true;
+    if (write) return false;
+    return this.#stage === 'read-ready' || this.#fencedForRights();
+  }
+
+  /** A write may go here when no region serves writes: fenced only for its write lease or a drain. */
+  servesWritesAsFallback(): boolean {
+    return !this.drained && this.#fencedForRights();
+  }
+
+  #fencedForRights(): boolean {
+    return this.#stage === 'fenced' && (this.#reason === 'lease' || this.#reason === 'drain');
   }
 
   get rttMs(): number | null {

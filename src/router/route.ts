@@ -38,13 +38,16 @@ export function shapeOf(method: string, url: string, strongTables: ReadonlySet<s
  * probe round trip.
  */
 export function candidates(regions: readonly RegionHealth[], shape: RequestShape, preferred: string | null, leader: string | null): RegionHealth[] {
-  const able = regions.filter((r) => r.serves(shape.write));
   const first = shape.strong && leader !== null ? leader : preferred;
-  return able.sort((a, b) => {
+  const order = (a: RegionHealth, b: RegionHealth) => {
     if (a.region === first) return -1;
     if (b.region === first) return 1;
     return (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity) || a.region.localeCompare(b.region);
-  });
+  };
+  const able = regions.filter((r) => r.serves(shape.write)).sort(order);
+  // Writes, after the write-ready regions: those fenced only for their lease or a drain.
+  const fallback = shape.write ? regions.filter((r) => !r.serves(true) && r.servesWritesAsFallback()).sort(order) : [];
+  return [...able, ...fallback];
 }
 
 /** How an attempt ended. */

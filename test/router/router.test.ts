@@ -72,12 +72,27 @@ describe('the router', () => {
     aStage = 'read-ready';
     await router.probeAll();
     expect([a()?.serves(false), a()?.serves(true)]).toEqual([true, false]);
-    aStage = 'fenced';
+    aStage = 'fenced'; // no reason: not one the router knows to serve anything
     await router.probeAll();
     expect(a()?.serves(false)).toBe(false);
     aStage = 'write-ready';
     await router.probeAll();
     expect(a()?.serves(true)).toBe(true);
+  });
+
+  it('a region fenced for its lease gets reads, and writes only when no region is write-ready; one fenced for its clock nothing', async () => {
+    const stages: Record<string, [string, string | null]> = { a: ['fenced', 'lease'], b: ['write-ready', null], c: ['fenced', 'clock'] };
+    const { router, calls } = world((region, _m, path) => (path === '/readyz' ? ready(...(stages[region] as [string, string | null])) : row));
+    await router.probeAll();
+    await router.app.inject({ method: 'GET', url: '/v1/tables/profiles/rows/k' });
+    await router.app.inject({ method: 'PATCH', url: '/v1/tables/profiles/rows/k', payload: { set: { v: 1 } } });
+    expect(calls.map((x) => x.region)).toEqual(['a', 'b']); // the read at a (its own region), the write at b
+    stages['b'] = ['fenced', 'lease']; // a leader election longer than a lease: every region fenced
+    await router.probeAll();
+    calls.length = 0;
+    const w = await router.app.inject({ method: 'PATCH', url: '/v1/tables/profiles/rows/k', payload: { set: { v: 1 } } });
+    expect(w.statusCode).toBe(200);
+    expect(calls.map((x) => x.region)).toEqual(['a']);
   });
 
   it('sends a request to its own region first, then the nearest; a read moves on after a connection error', async () => {
