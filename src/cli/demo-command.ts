@@ -33,7 +33,7 @@ export function demoCommand(): Command {
     .description('start a local multi-region cluster (WAN emulator + one node per region) and print a tour')
     .option('--regions <list>', 'comma-separated region names', 'us-east,eu-west,ap-south')
     .option('--data <dir>', 'where the nodes keep their data and logs, and cluster.yaml', 'terndb-demo')
-    .option('--port-base <port>', 'the n-th region serves its API on port-base + n (7001, 7002, ...); every port is listed below', intOption('--port-base', 1024, 64_000), 7000)
+    .option('--port-base <port>', 'the router serves on port-base and the n-th region its API on port-base + n (7001, 7002, ...); every port is listed below', intOption('--port-base', 1024, 64_000), 7000)
     .option('--fresh', "start empty: first delete the demo's own files in --data (region data folders, logs, cluster.yaml)")
     .option('--no-restart', 'leave a node that dies down (default: restart it after 3 s)')
     .addHelpText(
