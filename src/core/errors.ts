@@ -44,9 +44,11 @@ export interface TernError {
   readonly tables?: readonly string[];
   /** For FENCED: the region expected to take the write, and in how long, as far as this one knows. */
   readonly expected?: { readonly region: string; readonly inMs: number };
+  /** For TOO_SOON: in how long the request may succeed (the Retry-After header). */
+  readonly retryAfterMs?: number;
 }
 
-export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[]; tables?: readonly string[]; expected?: { readonly region: string; readonly inMs: number } } = {}): TernError {
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[]; tables?: readonly string[]; expected?: { readonly region: string; readonly inMs: number }; retryAfterMs?: number } = {}): TernError {
   return { code, message, ...extra };
 }
 

@@ -47,12 +47,13 @@ function rowNotFound(req: { key?: string; table?: string } | object): TernError 
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
-  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}), ...(e.tables !== undefined ? { tables: e.tables } : {}), ...(e.expected !== undefined ? { expected: e.expected } : {}) } };
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}), ...(e.tables !== undefined ? { tables: e.tables } : {}), ...(e.expected !== undefined ? { expected: e.expected } : {}), ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) } };
 }
 
 function sendError(reply: FastifyReply, e: TernError): FastifyReply {
   // A takeover expected shortly: say when to try again (whole seconds, as the header wants).
   if (e.expected !== undefined && e.expected.inMs > 0) reply.header('retry-after', String(Math.ceil(e.expected.inMs / 1000)));
+  else if (e.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
   return reply.code(errorRegistry[e.code].status).send(errorBody(e));
 }
 

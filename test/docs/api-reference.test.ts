@@ -63,6 +63,7 @@ const everyExtra: Required<Omit<TernError, 'code' | 'message'>> = {
   regions: ['r'],
   tables: ['t'],
   expected: { region: 'r', inMs: 1500 },
+  retryAfterMs: 1200,
 };
 
 /** A node that has no tables and answers every async request with FENCED carrying every extra field. */

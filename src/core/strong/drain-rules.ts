@@ -124,5 +124,5 @@ export function drainProblem(region: RegionId, tables: Readonly<Record<string, T
 /** 429 TOO_SOON: `region`'s drained flag changed `agoMs` ago, less than `leaseMs`. */
 export function drainTooSoon(region: RegionId, agoMs: number, leaseMs: number): TernError {
   const wait = Math.max(1, Math.ceil(leaseMs - agoMs));
-  return ternError('TOO_SOON', `region ${region} was drained or undrained ${Math.floor(agoMs)} ms ago; a region may be drained at most once per leaseMs (${leaseMs} ms) after its last change: retry in ${wait} ms`);
+  return ternError('TOO_SOON', `region ${region} was drained or undrained ${Math.floor(agoMs)} ms ago; a region may be drained at most once per leaseMs (${leaseMs} ms) after its last change: retry in ${wait} ms`, { retryAfterMs: wait });
 }

@@ -302,7 +302,7 @@ describe('drain over HTTP', () => {
     const app = buildApi(node);
     return async (path: string, payload: unknown) => {
       const r = await app.inject({ method: 'POST', url: path, payload: payload as Record<string, unknown> });
-      return { status: r.statusCode, body: r.json() };
+      return { status: r.statusCode, body: r.json(), retryAfter: r.headers['retry-after'] };
     };
   }
 
@@ -320,6 +320,7 @@ describe('drain over HTTP', () => {
     const soon = await post('/v1/admin/drain', { region: 'b' });
     expect(soon).toMatchObject({ status: 429, body: { error: { code: 'TOO_SOON', retryable: true } } });
     expect(soon.body.error.message).toMatch(/retry in \d+ ms/);
+    expect(Number(soon.retryAfter)).toBeGreaterThanOrEqual(1); // whole seconds, rounded up
     expect(await post('/v1/admin/drain', { region: 'c', force: true })).toMatchObject({ status: 200, body: { region: 'c', drained: true, changed: true } });
   });
 });
