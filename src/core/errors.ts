@@ -20,6 +20,7 @@ export const errorRegistry = {
   SESSION_UNAVAILABLE: { status: 503, retryable: true, meaning: 'The region has not yet applied what the session token requires.' },
   OVERLOADED: { status: 503, retryable: true, meaning: 'A bounded queue is full; retry with backoff.' },
   QUORUM_TIMEOUT: { status: 504, retryable: true, meaning: 'A strong write could not reach a quorum in time; it may still commit.' },
+  INTERNAL: { status: 500, retryable: true, meaning: 'An unexpected failure in the node (a bug, logged there); a write may or may not have taken effect: retry with the same Idempotency-Key.' },
 } as const;
 
 export type ErrorCode = keyof typeof errorRegistry;

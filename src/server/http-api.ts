@@ -131,7 +131,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     if (err.statusCode === 414) return sendError(reply, fail('TOO_LARGE', 'the path is too long (keys are at most 1 KiB)', 'key'));
     if ((err.statusCode ?? 500) < 500) return sendError(reply, fail('BAD_REQUEST', err.message));
     app.log.error({ err }, 'unexpected error in a request handler');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the node log', retryable: true } });
+    return sendError(reply, fail('INTERNAL', 'internal error; see the node log'));
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see docs/api.md`)));
 
