@@ -104,22 +104,28 @@ function scan(ctx: ReplicaContext, id: number, req: Extract<ClientRequest, { kin
   const rows: RowView[] = [];
   let after = req.after;
   let visited = 0;
-  let exhausted = false;
+  // Whether stored rows may remain beyond the cursor: each page reads one row more than it uses,
+  // so a full last page does not send the client for an empty one.
+  let more = true;
+  let nothingLeft = false;
   // Stored rows include deleted ones awaiting purge; read pages until `limit` are visible, but
   // never more than scanRowsVisitedMax stored rows in one step: then answer with a cursor.
-  while (rows.length < limit && !exhausted && visited < limits.scanRowsVisitedMax) {
+  while (rows.length < limit && more && visited < limits.scanRowsVisitedMax) {
     const pageSize = Math.min(limit * 2, limits.scanRowsVisitedMax - visited);
-    const page = ctx.storage.scanRows(req.table, { after, prefix: req.prefix, limit: pageSize });
-    exhausted = page.length < pageSize;
-    for (const [key, record] of page) {
+    const page = ctx.storage.scanRows(req.table, { after, prefix: req.prefix, limit: pageSize + 1 });
+    more = page.length > pageSize;
+    let used = 0;
+    for (const [key, record] of page.slice(0, pageSize)) {
       after = key;
       visited++;
+      used++;
       const view = viewRow(key, record.state, policy, ctx.config.mergeFunctions);
       if (view !== null) rows.push(maskView(ctx.storage, req.table, policy, view));
       if (rows.length === limit) break;
     }
+    nothingLeft = used === page.length;
   }
-  const next = exhausted && rows.length < limit ? null : (after ?? null);
+  const next = nothingLeft ? null : (after ?? null);
   ctx.out.replies.push({ id, reply: { ok: true, kind: 'scan', rows, next, token: tokenFor(ctx, needs) } });
 }
 
