@@ -36,38 +36,29 @@ function identity(body: { cluster?: unknown; node?: unknown } | null): string {
 
 /** Resolves once `/readyz` answers 200 with the expected cluster and node; throws otherwise. */
 export async function waitNodeReady(expected: ExpectedNode, o: WaitOptions): Promise<void> {
-  const deadline = Date.now() + o.timeoutMs;
   let lastStage = '';
-  for (;;) {
-    if (o.signal?.aborted) throw new Error('stopped');
-    const gone = o.gone();
-    if (gone !== null) throw new Error(gone);
-    let res: Response | null = null;
-    try {
-      res = await fetch(expected.url, { signal: AbortSignal.timeout(2_000) });
-    } catch {
-      // not listening yet (or too busy to answer in time): ask again
-    }
-    if (res !== null) {
-      const body = (await res.json().catch(() => null)) as { cluster?: unknown; node?: unknown; stage?: unknown; reason?: unknown } | null;
+  await waitAnswer(
+    expected.url,
+    o,
+    (res, answer) => {
+      const body = answer as { cluster?: unknown; node?: unknown; stage?: unknown; reason?: unknown } | null;
       if (body?.cluster !== expected.cluster || body.node !== expected.node) {
         throw new ForeignAnswer(`${expected.where} is answered by ${identity(body)} (HTTP ${res.status}), not by the node ${expected.node} of cluster ${expected.cluster} that the demo started`);
       }
       const stage = `${String(body.stage)}${typeof body.reason === 'string' ? ` (${body.reason})` : ''}`;
       if (stage !== lastStage) o.onStage?.(stage);
       lastStage = stage;
-      if (res.ok) return;
-    }
-    if (Date.now() > deadline) throw new Error(`not write-ready after ${Math.round(o.timeoutMs / 1000)} s (last stage: ${lastStage || 'no answer'})`);
-    await pause(100);
-  }
+      return res.ok;
+    },
+    () => `not write-ready after ${Math.round(o.timeoutMs / 1000)} s (last stage: ${lastStage || 'no answer'})`,
+  );
 }
 
 /**
- * Asks `url` until it answers, then `judge` says whether the answer is the process started (true),
- * or throws: waiting cannot help when another process answers on the port.
+ * Asks `url` until `judge` says the answer is the one awaited (true), keeps asking while it says
+ * not yet (false), or throws: waiting cannot help when another process answers on the port.
  */
-async function waitAnswer(url: string, o: WaitOptions, judge: (res: Response, body: unknown) => true): Promise<void> {
+async function waitAnswer(url: string, o: WaitOptions, judge: (res: Response, body: unknown) => boolean, late = () => `not answering after ${Math.round(o.timeoutMs / 1000)} s`): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     if (o.signal?.aborted) throw new Error('stopped');
@@ -77,10 +68,10 @@ async function waitAnswer(url: string, o: WaitOptions, judge: (res: Response, bo
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     } catch {
-      // not listening yet
+      // not listening yet (or too busy to answer in time): ask again
     }
     if (res !== null && judge(res, await res.json().catch(() => null))) return;
-    if (Date.now() > deadline) throw new Error(`not answering after ${Math.round(o.timeoutMs / 1000)} s`);
+    if (Date.now() > deadline) throw new Error(late());
     await pause(100);
   }
 }
