@@ -174,8 +174,8 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   // check that sends everything sends it only where everything is served.
   app.get('/livez', async () => ({ status: 'ok', cluster: node.cluster, region: node.region, node: node.nodeId }));
   app.get('/readyz', async (_req, reply) => {
-    const { stage } = node.status();
-    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(node) });
+    const { stage, replica } = node.status();
+    return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(replica.peers) });
   });
   app.get('/v1/status', async () => statusBody(node));
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
@@ -275,9 +275,9 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
  * How old the freshest data from the peer furthest behind is: it grows on an island, whose
  * backlog (`lagMs`, what a majority holds that it lacks) stays 0. Null until every peer was heard.
  */
-function stalenessMs(node: ApiNode): number | null {
+function stalenessMs(peers: NodeStatus['replica']['peers']): number | null {
   let worst = 0;
-  for (const p of node.status().replica.peers) {
+  for (const p of peers) {
     if (p.lagMs === null) return null;
     worst = Math.max(worst, p.lagMs);
   }
@@ -295,7 +295,7 @@ function statusBody(node: ApiNode): Record<string, unknown> {
     stage: s.stage.stage,
     reason: s.stage.reason,
     lagMs: s.stage.lagMs,
-    stalenessMs: stalenessMs(node),
+    stalenessMs: stalenessMs(r.peers),
     recovery: r.recovery,
     hlc: r.hlc,
     vector: r.vector,

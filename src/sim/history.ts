@@ -11,20 +11,13 @@ import type { ErrorCode } from '../core/errors.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { Hlc } from '../core/clock/hlc.js';
 import type { MergeRegistry } from '../core/crdt/merge-registry.js';
-import type { JsonScalar, JsonValue } from '../core/util/json.js';
-import type { ConflictEntry } from '../core/model/conflict.js';
+import type { ConflictEntry, PatchBody } from '../core/model/conflict.js';
 import type { Consistency } from '../core/model/consistency.js';
 import type { Op } from '../core/model/op.js';
 import type { RowView } from '../core/model/row-view.js';
 
-/** The body of a PATCH, as the client sent it. */
-export interface WriteBody {
-  readonly set?: Readonly<Record<string, JsonValue>>;
-  readonly unset?: readonly string[];
-  readonly incr?: Readonly<Record<string, number>>;
-  readonly add?: Readonly<Record<string, readonly JsonScalar[]>>;
-  readonly remove?: Readonly<Record<string, readonly JsonScalar[]>>;
-}
+/** The body of a PATCH, as the client sent it (the core's PatchBody, which conflict losers also carry). */
+export type WriteBody = PatchBody;
 
 export type ClientCall =
   | { readonly f: 'write'; readonly table: string; readonly key: string; readonly body: WriteBody; readonly idempotencyKey?: string }

@@ -348,9 +348,7 @@ export class RegionCore {
 
   /** A restored region whose backup is older than what a peer keeps says so once per origin: it will never become ready. */
   #warnIfRestoreBlocked(): void {
-    if (!this.replica.recovering) return;
-    const gone = this.replica.status().recovery?.gone ?? {};
-    for (const [origin, g] of Object.entries(gone)) {
+    for (const [origin, g] of this.replica.recoveryGone) {
       if (this.#goneReported.has(origin)) continue;
       this.#goneReported.add(origin);
       this.#events.push({

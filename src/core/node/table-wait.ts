@@ -20,10 +20,6 @@ export class TableWait<R> {
 
   constructor(private readonly waitMs: number) {}
 
-  get size(): number {
-    return this.#waiting.length;
-  }
-
   /** Parks the request; false when too many wait already (the caller handles it now). */
   park(id: number, request: R, index: number, monoMs: number): boolean {
     if (this.#waiting.length >= limits.parkedRequestsMax) return false;

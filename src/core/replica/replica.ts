@@ -68,6 +68,9 @@ export interface ReplicaStatus {
   readonly peers: readonly PeerStatus[];
 }
 
+/** Shared by every call that is not recovering: #updateStage asks at every step. */
+const noneGone: ReadonlyMap<RegionId, { readonly through: number; readonly peer: RegionId }> = new Map();
+
 export class Replica {
   readonly #ctx: ReplicaContext;
 
@@ -308,5 +311,10 @@ export class Replica {
   /** Restored from a backup and not yet holding every write of its own its peers hold: it may not write (recovery.ts). */
   get recovering(): boolean {
     return this.#ctx.recovery !== null;
+  }
+
+  /** While recovering: origins whose ops it needs that a peer already collected (it can never recover). */
+  get recoveryGone(): ReadonlyMap<RegionId, { readonly through: number; readonly peer: RegionId }> {
+    return this.#ctx.recovery?.gone ?? noneGone;
   }
 }
