@@ -2,8 +2,6 @@
  * The backup file: one line of JSON (the manifest: cluster, region, node, time, size and SHA-256
  * of what follows), then the SQLite database of the region node, byte for byte.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { BackupManifest } from '../server/backup.js';
 
@@ -40,11 +38,4 @@ export async function readManifest(file: string): Promise<{ manifest: BackupMani
   } finally {
     await fh.close();
   }
-}
-
-/** SHA-256 of the file from `offset` on. */
-export async function digestFrom(file: string, offset: number): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { start: offset })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -42,13 +42,13 @@ export function drillCommand(): Command {
         process.exitCode = 2;
         return;
       }
-      const dir = mkdtempSync(path.join(tmpdir(), 'terndb-drill-'));
-      const taken = await portProblems(demoPortUses({ regions, portBase: flags.portBase }, dir));
+      const taken = await portProblems(demoPortUses({ regions, portBase: flags.portBase }, tmpdir()));
       if (taken.length > 0) {
         for (const p of taken) process.stderr.write(`terndb drill: ${p}; pick another block with --port-base\n`);
         process.exitCode = 1;
         return;
       }
+      const dir = mkdtempSync(path.join(tmpdir(), 'terndb-drill-'));
       const tty = process.stderr.isTTY === true;
       const progress = (line: string) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
       const cluster = new DrillCluster(dir, flags.portBase, regions);

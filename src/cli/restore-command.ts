@@ -14,7 +14,8 @@ import { markRestored } from '../core/node/restore.js';
 import { ConfigError, loadConfig, type ClusterConfig, type RegionSpec } from '../server/config.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { runBackup } from './backup-command.js';
-import { digestFrom, readManifest } from './backup-file.js';
+import { digestFrom } from '../server/backup.js';
+import { readManifest } from './backup-file.js';
 
 async function fsyncPath(p: string): Promise<void> {
   const fh = await open(p, 'r');
@@ -80,8 +81,9 @@ export async function runRestore(flags: { in?: string; from?: string; config: st
       say(`${file} is a backup of region ${manifest.region}, which ${flags.config} does not have`);
       return 2;
     }
-    process.stderr.write(`terndb restore: checking ${file} (${manifest.region}, as of ${manifest.createdAt})…\n`);
-    const sha256 = await digestFrom(file, offset);
+    if (!downloaded) process.stderr.write(`terndb restore: checking ${file} (${manifest.region}, as of ${manifest.createdAt})…\n`);
+    // A copy fetched just now was checked as it arrived (runBackup); a file is checked here.
+    const sha256 = downloaded ? manifest.sha256 : await digestFrom(file, offset);
     if (sha256 !== manifest.sha256) {
       say(`${file} is corrupt: its database does not match the manifest's SHA-256 (${sha256.slice(0, 12)}… instead of ${manifest.sha256.slice(0, 12)}…); take a new backup`);
       return 1;

@@ -121,14 +121,16 @@ export class HealthBook {
   probed(url: string, body: Readyz | null, rttMs: number, now: number): void {
     const e = this.byUrl.get(url);
     if (e === undefined) return;
-    this.sample(e, rttMs);
-    this.reachable(e);
-    e.checkedAt = now;
+    // Something answered that is not a node's /readyz (a proxy's error page): not a healthy region.
     if (body === null) {
       e.stage = null;
       e.reason = null;
+      this.failed(url, now);
       return;
     }
+    this.sample(e, rttMs);
+    this.reachable(e);
+    e.checkedAt = now;
     e.stage = body.stage;
     e.reason = body.reason;
     if (body.region !== null) e.region = body.region;

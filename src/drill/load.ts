@@ -57,22 +57,23 @@ export class Load {
       const region = this.o.regions[n % this.o.regions.length] as string;
       const op = n % 10;
       const p = this.o.prefix;
-      if (op < 5) await this.#send('async', 'PUT', `/v1/tables/profiles/rows/${p}d${n}`, { fields: { name: `w${w}` } }, region, (r) => this.record.asyncRows.push(r));
+      if (op < 5) await this.#send(n, 'async', 'PUT', `/v1/tables/profiles/rows/${p}d${n}`, { fields: { name: `w${w}` } }, region, (r) => this.record.asyncRows.push(r));
       else if (op < 7) {
         const key = `${p}ctr${w}`;
-        await this.#send('async', 'PATCH', `/v1/tables/profiles/rows/${key}`, { incr: { visits: 1 } }, region, () => this.record.counters.set(key, (this.record.counters.get(key) ?? 0) + 1));
-      } else if (op < 8) await this.#send('async', 'PATCH', `/v1/tables/profiles/rows/${p}hot${n % 3}`, { set: { name: `w${w}-${i}` } }, region, () => undefined);
-      else await this.#send('strong', 'PUT', `/v1/tables/accounts/rows/${p}s${n}`, { fields: { balance: 1 } }, region, (r) => this.record.strongRows.push(r));
+        await this.#send(n, 'async', 'PATCH', `/v1/tables/profiles/rows/${key}`, { incr: { visits: 1 } }, region, () => this.record.counters.set(key, (this.record.counters.get(key) ?? 0) + 1));
+      } else if (op < 8) await this.#send(n, 'async', 'PATCH', `/v1/tables/profiles/rows/${p}hot${n % 3}`, { set: { name: `w${w}-${i}` } }, region, () => undefined);
+      else await this.#send(n, 'strong', 'PUT', `/v1/tables/accounts/rows/${p}s${n}`, { fields: { balance: 1 } }, region, (r) => this.record.strongRows.push(r));
     }
   }
 
-  async #send(kind: Kind, method: string, path: string, body: unknown, region: string, onAck: (a: Acked) => void): Promise<void> {
+  /** `n`: the write's number in this load, which makes its Idempotency-Key its own. */
+  async #send(n: number, kind: Kind, method: string, path: string, body: unknown, region: string, onAck: (a: Acked) => void): Promise<void> {
     const atMs = this.o.now();
     const key = path.split('/').pop() as string;
     try {
       const res = await fetch(`${this.o.routerUrl}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', 'idempotency-key': `${key}-${atMs}`, 'tern-client-region': region },
+        headers: { 'content-type': 'application/json', 'idempotency-key': `${this.o.prefix}-${n}`, 'tern-client-region': region },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(attemptTimeoutMs),
       });

@@ -32,7 +32,8 @@ export function httpSend(maxSockets: number): Send {
       let agent = agents.get(u.host);
       if (agent === undefined) agents.set(u.host, (agent = new http.Agent({ keepAlive: true, maxSockets })));
       const headers = a.body !== undefined ? { ...a.headers, 'content-length': a.body.length } : a.headers;
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: a.method, headers, agent }, (res) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }));
+      // The URL itself, not its hostname: an IPv6 one ([::1]) keeps working.
+      const req = http.request(u, { method: a.method, headers, agent }, (res) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }));
       req.setTimeout(a.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${a.timeoutMs} ms`), { name: 'TimeoutError' })));
       req.once('error', reject);
       req.end(a.body);

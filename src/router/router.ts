@@ -48,6 +48,8 @@ export class Router {
   #strong: Set<string>;
   #leader: string | null = null;
   #inflight = 0;
+  /** Requests counted in #inflight, released when their answer has been sent. */
+  readonly #counted = new WeakSet<FastifyRequest>();
   #timer: NodeJS.Timeout | null = null;
   #probing = new Set<string>();
   #sweep = 0;
@@ -80,6 +82,11 @@ export class Router {
       return reply.header('content-type', this.registry.contentType).send(await this.registry.metrics());
     });
     this.app.all('/*', (req, reply) => this.#route(req, reply));
+    this.app.addHook('onResponse', async (req, reply) => {
+      if (!this.#counted.delete(req)) return;
+      this.#inflight--;
+      this.#m.duration.observe(reply.elapsedTime / 1000);
+    });
   }
 
   status(): Record<string, unknown> {
@@ -87,8 +94,9 @@ export class Router {
   }
 
   async listen(host: string, port: number): Promise<void> {
+    // Knowing every region's stage before the first request: otherwise nothing could be served.
+    await this.probeAll();
     await this.app.listen({ host, port });
-    void this.probeAll();
     this.#timer = setInterval(() => void this.probeAll(), this.o.probeIntervalMs);
   }
 
@@ -147,84 +155,79 @@ export class Router {
   }
 
   async #route(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const t0 = performance.now();
     const clientRegion = req.headers['tern-client-region'];
     if (clientRegion !== undefined && (typeof clientRegion !== 'string' || !this.regions.some((r) => r.region === clientRegion))) {
       return routerError(reply, 400, 'BAD_REQUEST', `Tern-Client-Region: ${JSON.stringify(clientRegion)} is not a region of cluster ${this.o.cluster} (regions: ${this.regions.map((r) => r.region).join(', ')})`, { field: 'Tern-Client-Region' });
     }
     if (this.#inflight >= this.o.maxInflight) return routerError(reply, 503, 'OVERLOADED', `the router has ${this.o.maxInflight} requests in flight; retry with backoff`);
+    // In flight until the answer has been sent whole (a streamed one included): onResponse below.
     this.#inflight++;
-    try {
-      const shape = shapeOf(req.method, req.url, this.#strong);
-      const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !hopByHop.has(k) && k !== 'tern-client-region') headers[k] = v;
-      let added: string | null = null;
-      if (shape.write && headers['idempotency-key'] === undefined) {
-        added = randomUUID();
-        headers['idempotency-key'] = added;
-      }
-      const keyed = headers['idempotency-key'] !== undefined;
-      const body = req.body instanceof Buffer && req.body.length > 0 ? req.body : undefined;
-      if (added !== null) reply.header('tern-router-idempotency-key', added);
-      const tried = new Set<string>();
-      let followedHome = false;
-      let queue = candidates(this.regions, shape, clientRegion ?? this.o.region, this.#leader);
-      // The last answer that could not be sent on, kept to pass back if no region does better.
-      let last: { status: number; headers: Upstream['headers']; payload: Buffer; region: string } | null = null;
-      const why: string[] = [];
-      while (queue.length > 0) {
-        const r = queue.shift() as RegionHealth;
-        if (tried.has(r.region)) continue;
-        tried.add(r.region);
-        r.requests++;
-        let up: Upstream;
-        try {
-          up = await this.#send(`${r.url}${req.url}`, { method: req.method, headers, body, timeoutMs: this.o.attemptTimeoutMs });
-        } catch (e) {
-          r.errors++;
-          this.#failed(r, (e as Error).message);
-          why.push(`${r.region}: ${(e as Error).name === 'TimeoutError' ? `no answer within ${this.o.attemptTimeoutMs} ms` : 'unreachable'}`);
-          // A keyed write may have reached it: the answer sent must not claim otherwise.
-          last = null;
-          if (afterAttempt({ kind: 'unreachable' }, keyed, shape.write) === 'done') break;
-          this.#m.retries.inc({ region: r.region });
-          continue;
-        }
-        if (up.status >= 500) r.errors++;
-        // Only answers that may send the request elsewhere are read here; the rest stream through.
-        if (up.status !== 503 && up.status !== 504 && up.status !== 421) return this.#pass(reply, r.region, up.status, up.headers, up.body, t0);
-        const payload = await readBody(up.body);
-        const err = (safeJson(payload) as { error?: { code?: unknown; home?: unknown } } | null)?.error;
-        const attempt: Attempt = { kind: 'answer', status: up.status, code: typeof err?.code === 'string' ? err.code : null, home: typeof err?.home === 'string' ? err.home : null };
-        last = { status: up.status, headers: up.headers, payload, region: r.region };
-        const next = afterAttempt(attempt, keyed, shape.write);
-        if (next === 'done') break;
-        if (next === 'home') {
-          const home = followedHome ? undefined : this.regions.find((x) => x.region === attempt.home && !tried.has(x.region) && !x.drained);
-          followedHome = true;
-          if (home === undefined) break;
-          queue = [home, ...queue];
-          continue;
-        }
-        this.#m.retries.inc({ region: r.region });
-        why.push(`${r.region}: ${attempt.status}${attempt.code !== null ? ` ${attempt.code}` : ''}`);
-      }
-      if (last !== null) return this.#pass(reply, last.region, last.status, last.headers, last.payload, t0);
-      this.#m.requests.inc({ region: 'none', status: '503' });
-      this.#m.duration.observe((performance.now() - t0) / 1000);
-      reply.header('retry-after', '1');
-      const tried_ = why.length > 0 ? `; tried ${why.join(', ')}` : '';
-      return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
-    } finally {
-      this.#inflight--;
+    this.#counted.add(req);
+    const shape = shapeOf(req.method, req.url, this.#strong);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !hopByHop.has(k) && k !== 'tern-client-region') headers[k] = v;
+    let added: string | null = null;
+    if (shape.write && headers['idempotency-key'] === undefined) {
+      added = randomUUID();
+      headers['idempotency-key'] = added;
     }
+    const keyed = headers['idempotency-key'] !== undefined;
+    const body = req.body instanceof Buffer && req.body.length > 0 ? req.body : undefined;
+    if (added !== null) reply.header('tern-router-idempotency-key', added);
+    const tried = new Set<string>();
+    let followedHome = false;
+    let queue = candidates(this.regions, shape, clientRegion ?? this.o.region, this.#leader);
+    // The last answer that could not be sent on, kept to pass back if no region does better.
+    let last: { status: number; headers: Upstream['headers']; payload: Buffer; region: string } | null = null;
+    const why: string[] = [];
+    while (queue.length > 0) {
+      const r = queue.shift() as RegionHealth;
+      if (tried.has(r.region)) continue;
+      tried.add(r.region);
+      r.requests++;
+      let up: Upstream;
+      try {
+        up = await this.#send(`${r.url}${req.url}`, { method: req.method, headers, body, timeoutMs: this.o.attemptTimeoutMs });
+      } catch (e) {
+        r.errors++;
+        this.#failed(r, (e as Error).message);
+        why.push(`${r.region}: ${(e as Error).name === 'TimeoutError' ? `no answer within ${this.o.attemptTimeoutMs} ms` : 'unreachable'}`);
+        // A keyed write may have reached it: the answer sent must not claim otherwise.
+        last = null;
+        if (afterAttempt({ kind: 'unreachable' }, keyed, shape.write) === 'done') break;
+        this.#m.retries.inc({ region: r.region });
+        continue;
+      }
+      if (up.status >= 500) r.errors++;
+      // Only answers that may send the request elsewhere are read here; the rest stream through.
+      if (up.status !== 503 && up.status !== 504 && up.status !== 421) return this.#pass(reply, r.region, up.status, up.headers, up.body);
+      const payload = await readBody(up.body);
+      const err = (safeJson(payload) as { error?: { code?: unknown; home?: unknown } } | null)?.error;
+      const attempt: Attempt = { kind: 'answer', status: up.status, code: typeof err?.code === 'string' ? err.code : null, home: typeof err?.home === 'string' ? err.home : null };
+      last = { status: up.status, headers: up.headers, payload, region: r.region };
+      const next = afterAttempt(attempt, keyed, shape.write);
+      if (next === 'done') break;
+      if (next === 'home') {
+        const home = followedHome ? undefined : this.regions.find((x) => x.region === attempt.home && !tried.has(x.region) && !x.drained);
+        followedHome = true;
+        if (home === undefined) break;
+        queue = [home, ...queue];
+        continue;
+      }
+      this.#m.retries.inc({ region: r.region });
+      why.push(`${r.region}: ${attempt.status}${attempt.code !== null ? ` ${attempt.code}` : ''}`);
+    }
+    if (last !== null) return this.#pass(reply, last.region, last.status, last.headers, last.payload);
+    this.#m.requests.inc({ region: 'none', status: '503' });
+    reply.header('retry-after', '1');
+    const tried_ = why.length > 0 ? `; tried ${why.join(', ')}` : '';
+    return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
   }
 
   /** Sends a region's answer on: its status, its headers (hop-by-hop ones aside), its body. */
-  #pass(reply: FastifyReply, region: string, status: number, headers: Upstream['headers'], body: Buffer | Upstream['body'], t0: number): FastifyReply {
+  #pass(reply: FastifyReply, region: string, status: number, headers: Upstream['headers'], body: Buffer | Upstream['body']): FastifyReply {
     for (const [k, v] of Object.entries(headers)) if (v !== undefined && !hopByHop.has(k)) reply.header(k, v);
     this.#m.requests.inc({ region, status: String(status) });
-    this.#m.duration.observe((performance.now() - t0) / 1000);
     return reply.code(status).send(body);
   }
 }

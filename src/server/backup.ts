@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqliteStorage } from '../storage/sqlite-storage.js';
 
@@ -26,20 +26,35 @@ export interface BackupManifest {
 export interface BackupCopy {
   readonly path: string;
   readonly manifest: BackupManifest;
+  /** Call once the copy was sent (or the client went away): deletes it, and another backup may start. */
+  readonly done: () => Promise<void>;
+}
+
+/** SHA-256 of `file` from byte `offset` on. */
+export async function digestFrom(file: string, offset = 0): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start: offset })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const copyPrefix = '.backup-';
+
+/** Copies left behind by a crash while one was streamed: nobody will send them now. */
+export async function removeLeftoverCopies(dataDir: string): Promise<void> {
+  for (const f of await readdir(dataDir).catch(() => [] as string[])) if (f.startsWith(copyPrefix)) await unlink(path.join(dataDir, f)).catch(() => undefined);
 }
 
 /** Pages per step of SQLite's online backup (4 KiB each): the event loop runs between steps. */
 const pagesPerStep = 256;
 
-export async function copyDatabase(storage: SqliteStorage, dataDir: string, who: { cluster: string; region: string; node: string }): Promise<BackupCopy> {
-  const file = path.join(dataDir, `.backup-${Date.now()}-${randomBytes(4).toString('hex')}.sqlite`);
+/** The copy and its manifest; the caller gives it a `done`. */
+export async function copyDatabase(storage: SqliteStorage, dataDir: string, who: { cluster: string; region: string; node: string }): Promise<Omit<BackupCopy, 'done'>> {
+  const file = path.join(dataDir, `${copyPrefix}${Date.now()}-${randomBytes(4).toString('hex')}.sqlite`);
   try {
     await storage.backupTo(file, pagesPerStep);
     const createdAt = new Date().toISOString();
     const bytes = (await stat(file)).size;
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    return { path: file, manifest: { format: 'terndb-backup', version: 1, ...who, createdAt, bytes, sha256: hash.digest('hex') } };
+    return { path: file, manifest: { format: 'terndb-backup', version: 1, ...who, createdAt, bytes, sha256: await digestFrom(file) } };
   } catch (err) {
     await unlink(file).catch(() => undefined);
     throw err;

@@ -6,7 +6,6 @@
  * error to `{"error": {code, message, retryable}}` through the one registry.
  */
 import { createReadStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { limits } from '../core/limits.js';
 import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
@@ -199,10 +198,10 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   app.get('/v1/admin/backup', async (_req, reply) => {
     const r = await node.backup();
     if (!r.ok) return sendError(reply, r.error);
-    const { path: file, manifest } = r.value;
+    const { path: file, manifest, done } = r.value;
     const stream = createReadStream(file);
-    // Deleted once sent, or once the client went away.
-    stream.once('close', () => void unlink(file).catch(() => undefined));
+    // Deleted once sent, or once the client went away; then another backup may start.
+    stream.once('close', () => void done());
     return reply.header('content-type', 'application/octet-stream').header('content-length', manifest.bytes).header('tern-backup', JSON.stringify(manifest)).send(stream);
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));

@@ -8,6 +8,7 @@
  * the commit. A storage or invariant failure is fatal: the node stops rather than diverge.
  */
 import { mkdirSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -25,7 +26,7 @@ import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
-import { copyDatabase, type BackupCopy } from './backup.js';
+import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
@@ -124,6 +125,7 @@ export class RegionNode {
   /** Opens the store, recovers, starts peer links and the tick. */
   async run(): Promise<void> {
     mkdirSync(this.spec.node.data, { recursive: true });
+    await removeLeftoverCopies(this.spec.node.data);
     const file = path.join(this.spec.node.data, 'tern.sqlite');
     const t0 = performance.now();
     this.#storage = new SqliteStorage(file);
@@ -261,13 +263,20 @@ export class RegionNode {
     if (storage === null || this.#stopping) return fail(ternError('NOT_READY', `region ${this.region} is not running`));
     if (this.#backingUp) return fail(ternError('OVERLOADED', 'a backup of this node is already running; wait for it to finish, then retry'));
     this.#backingUp = true;
+    let copy: Awaited<ReturnType<typeof copyDatabase>>;
     try {
-      const copy = await copyDatabase(storage, this.spec.node.data, { cluster: this.config.cluster, region: this.region, node: this.spec.node.id });
-      this.#log.info({ bytes: copy.manifest.bytes, sha256: copy.manifest.sha256 }, 'backup copied; streaming it');
-      return ok(copy);
-    } finally {
+      copy = await copyDatabase(storage, this.spec.node.data, { cluster: this.config.cluster, region: this.region, node: this.spec.node.id });
+    } catch (err) {
       this.#backingUp = false;
+      throw err;
     }
+    this.#log.info({ bytes: copy.manifest.bytes, sha256: copy.manifest.sha256 }, 'backup copied; streaming it');
+    // One at a time until the copy has been sent and deleted, not only copied.
+    const done = async () => {
+      await unlink(copy.path).catch(() => undefined);
+      this.#backingUp = false;
+    };
+    return ok({ ...copy, done });
   }
 
   /** Finishes the current turn, answers what is still pending, closes links and the store. */

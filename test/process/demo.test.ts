@@ -206,7 +206,7 @@ it('--fresh removes only what the demo wrote', () => {
   mkdirSync(path.join(data, 'us-east'), { recursive: true });
   mkdirSync(path.join(data, 'old-region'), { recursive: true });
   mkdirSync(path.join(data, 'eu-west'), { recursive: true });
-  for (const f of ['us-east/tern.sqlite', 'us-east/tern.sqlite-wal', 'us-east.log', 'wan.log', 'old-region/tern.sqlite', 'eu-west/tern.sqlite', 'eu-west/notes.txt', 'notes.txt'])
+  for (const f of ['us-east/tern.sqlite', 'us-east/tern.sqlite-wal', 'us-east.log', 'wan.log', 'router.log', 'old-region/tern.sqlite', 'eu-west/tern.sqlite', 'eu-west/notes.txt', 'notes.txt'])
     writeFileSync(path.join(data, f), 'x');
   // The earlier run's regions come from its cluster.yaml; a name that is not a region id is ignored.
   writeFileSync(path.join(data, 'cluster.yaml'), 'cluster: demo\nregions:\n  - name: old-region\n  - name: ..\n');

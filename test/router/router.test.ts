@@ -3,7 +3,7 @@
  * readmission by stage, retries only of what is idempotent (with the key it adds), leader routing,
  * following a 421 to the home, and bad input.
  */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../src/router/router.js';
@@ -157,6 +157,26 @@ describe('the router', () => {
     expect(r.statusCode).toBe(400);
     expect(r.json()).toMatchObject({ error: { code: 'BAD_REQUEST', field: 'Tern-Client-Region' } });
     expect(calls).toEqual([]);
+  });
+
+  it('counts a request in flight until its streamed answer has been sent whole, then not', async () => {
+    const body = new PassThrough();
+    const streaming = new Router({
+      ...{ cluster: 'test', region: 'a', strongTables: [], probeIntervalMs: 500, failThreshold: 3, attemptTimeoutMs: 1000, maxInflight: 100, log: pino({ level: 'silent' }) },
+      regions: [{ name: 'a', url: 'http://a.test' }],
+      fetch: (async () => new Response(JSON.stringify({ cluster: 'test', stage: 'write-ready' }))) as typeof globalThis.fetch,
+      send: async () => ({ status: 200, headers: { 'content-type': 'application/json' }, body }),
+    });
+    await streaming.probeAll();
+    const answer = streaming.app.inject({ method: 'GET', url: '/v1/tables/profiles/rows/k' });
+    body.write('{"key":');
+    // The handler has sent the head and hands the body on: still in flight.
+    for (let i = 0; i < 1000 && streaming.status()['inflight'] !== 1; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(streaming.status()).toMatchObject({ inflight: 1 });
+    body.end('"k"}');
+    expect((await answer).json()).toEqual({ key: 'k' });
+    expect(streaming.status()).toMatchObject({ inflight: 0 });
   });
 
   it('prefers the region the client names', async () => {

@@ -53,6 +53,7 @@ export function removeDemoFiles(dir: string, regions: readonly string[]): { remo
     } else kept.push(`${region}/`);
   }
   remove('wan.log');
+  remove('router.log');
   remove('cluster.yaml');
   return { removed, kept };
 }

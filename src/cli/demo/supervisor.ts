@@ -174,8 +174,9 @@ export class Supervisor {
       if (this.#phase !== 'running') return;
       this.#spawn(m);
       if (m.expected === null) {
+        // No readiness to wait for (the router): its deaths are never forgiven, so one that keeps
+        // dying is left down after maxDeathsInRow instead of restarted forever.
         this.o.out(`${m.name} restarted: pid ${m.child.pid}`);
-        m.deathsInRow = 0;
         return;
       }
       this.o.out(`${m.name} restarted: pid ${m.child.pid}; its /readyz stages:`);
