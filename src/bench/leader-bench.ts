@@ -10,6 +10,7 @@
  * member is restarted and the leader moved back. Systems alternate who goes first per round.
  * Figures are printed (medians, per-round ratios), never asserted.
  */
+import { splitSessionToken } from '../core/strong/session-token.js';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -168,8 +169,8 @@ export async function runLeaderBench(print: (line: string) => void, rounds = 3):
       write: async (i, signal) => {
         const r = await fetch(`${api('eu-west')}/v1/tables/ledger/rows/k${i % 1000}`, { method: 'PATCH', body: JSON.stringify({ set: { v: i } }), headers: { 'content-type': 'application/json' }, signal });
         await r.arrayBuffer();
-        const token = r.headers.get('tern-session') ?? '';
-        return { ok: r.status === 200, position: token.includes('!') ? parseInt(token.slice(token.indexOf('!') + 1), 36) : 0 };
+        const token = splitSessionToken(r.headers.get('tern-session') ?? undefined);
+        return { ok: r.status === 200, position: token.ok ? token.value.strong : 0 };
       },
       recover: async () => {
         startNode('us-east');

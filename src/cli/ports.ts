@@ -6,7 +6,7 @@
  * process that answers on another's port.
  */
 import net from 'node:net';
-import type { ClusterConfig, RegionSpec } from '../server/config.js';
+import { wanLinkPort, type ClusterConfig, type RegionSpec } from '../server/config.js';
 
 /** A port a command will listen on, and what for (`us-east API`), for the message. */
 export interface PortUse {
@@ -31,7 +31,7 @@ export function wanPorts(config: ClusterConfig): PortUse[] {
   const n = config.regions.length;
   config.regions.forEach((from, i) =>
     config.regions.forEach((to, j) => {
-      if (i !== j) out.push({ host: wan.control.host, port: wan.linkPortBase + i * n + j, what: `WAN link ${from.name} → ${to.name}` });
+      if (i !== j) out.push({ host: wan.control.host, port: wanLinkPort(wan, n, i, j), what: `WAN link ${from.name} → ${to.name}` });
     }),
   );
   return out;

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { demoCluster, demoConfig, demoNodeId, demoPorts } from '../cli/demo/config.js';
+import { demoCluster, demoConfig, demoLinkPorts, demoNodeId, demoPorts } from '../cli/demo/config.js';
 import { waitNodeReady, waitRouterReady, waitWanReady } from '../cli/demo/readiness.js';
 import { stopChild } from '../cli/demo/supervisor.js';
 
@@ -59,8 +59,7 @@ export class DrillCluster {
   async start(): Promise<void> {
     writeFileSync(this.configPath, stringify(demoConfig({ regions: this.regions, portBase: this.portBase })));
     this.#spawn('wan', ['wan', '--config', this.configPath]);
-    const n = this.regions.length;
-    const links = this.regions.flatMap((_, i) => this.regions.flatMap((__, j) => (i === j ? [] : [this.portBase + demoPorts.wanLinks + i * n + j])));
+    const links = demoLinkPorts({ regions: this.regions, portBase: this.portBase }, this.dir);
     await waitWanReady(`${this.wanUrl}/v1/wan`, 'the WAN emulator', links, { gone: this.#gone('wan'), timeoutMs: startTimeoutMs });
     await Promise.all(this.regions.map((r) => this.startNode(r, true)));
     this.#spawn('router', ['router', '--config', this.configPath]);

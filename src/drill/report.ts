@@ -1,4 +1,5 @@
 /** The drill's table, as a person reads it (`--json` prints the results as they are). */
+import { renderTable } from '../cli/data/format.js';
 import type { FaultResult } from './run.js';
 
 const ms = (v: number | null) => (v === null ? 'not back' : v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`);
@@ -19,9 +20,7 @@ export function formatDrill(results: readonly FaultResult[]): string {
     r.asyncInvisible === 0 ? '0' : `${r.asyncInvisible} for ${ms(r.asyncInvisibleMs)}`,
     String(r.counterShort),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  const out = [line(head), ...rows.map(line)];
+  const out = [renderTable(head, rows).trimEnd()];
   for (const r of results) {
     const stages = r.stages.map(([s, t]) => `${s} ${ms(Math.round(t))}`).join(', ');
     const errors = r.errors.map(([c, n]) => `${c} ×${n}`).join(', ') || 'none';

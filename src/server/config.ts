@@ -337,6 +337,11 @@ export function loadConfig(file: string): ClusterConfig {
   return parseConfig(parsed, path.dirname(path.resolve(file)));
 }
 
+/** The WAN emulator's port for the link from region index `i` to region index `j` (linkPortBase + i·n + j). */
+export function wanLinkPort(wan: WanSpec, regionCount: number, i: number, j: number): number {
+  return wan.linkPortBase + i * regionCount + j;
+}
+
 /** Where region `from` connects to reach region `to`: through the WAN emulator when configured. */
 export function peerAddress(config: ClusterConfig, from: RegionId, to: RegionId): HostPort {
   const target = config.regions.find((r) => r.name === to);
@@ -345,5 +350,5 @@ export function peerAddress(config: ClusterConfig, from: RegionId, to: RegionId)
   const n = config.regions.length;
   const i = config.regions.findIndex((r) => r.name === from);
   const j = config.regions.findIndex((r) => r.name === to);
-  return { host: config.wan.control.host, port: config.wan.linkPortBase + i * n + j };
+  return { host: config.wan.control.host, port: wanLinkPort(config.wan, n, i, j) };
 }

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { pairKey, type ClusterConfig, type HostPort } from '../server/config.js';
+import { pairKey, wanLinkPort, type ClusterConfig, type HostPort } from '../server/config.js';
 import { DelayPipe } from './delay-pipe.js';
 
 interface Link {
@@ -52,7 +52,7 @@ export class WanEmulator {
         const link: Link = {
           from: from.name,
           to: to.name,
-          listen: { host: wan.control.host, port: wan.linkPortBase + i * n + j },
+          listen: { host: wan.control.host, port: wanLinkPort(wan, n, i, j) },
           target: to.node.peer,
           server: net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(link, socket)),
           sockets: new Set(),

@@ -58,7 +58,7 @@ export function readQuery(flags: { consistency?: string; maxStalenessMs?: number
 }
 
 /** Where and how to send; a --url that is not a URL is a usage error. */
-export function connection(name: string, flags: CommonFlags): Connection {
+export function connection(flags: CommonFlags): Connection {
   const url = baseUrl(flags.url);
   try {
     new URL(url);

@@ -20,7 +20,7 @@ export function conflictsCommand(): Command {
     .addHelpText('after', '\nExamples:\n  terndb conflicts --table profiles\n  terndb conflicts --after 100 --limit 50 | jq .winner.region')
     .action((flags: ConflictFlags) =>
       run('conflicts', async () => {
-        const conn = connection('conflicts', flags);
+        const conn = connection(flags);
         const page = (await request(conn, 'GET', apiPath(['conflicts'], { table: flags.table, after: flags.after, limit: flags.limit }))).body as { conflicts: ConflictDoc[]; next: number };
         const m = mode(flags);
         if (m === 'raw') {

@@ -18,7 +18,7 @@ export function getCommand(): Command {
     .action((table: string, key: string, flags: CommonFlags & { consistency?: string; maxStalenessMs?: number }) =>
       run('get', async () => {
         const path = rowPath(table, key, readQuery(flags));
-        const conn = connection('get', flags);
+        const conn = connection(flags);
         const answer = await request(conn, 'GET', path, { rowRead: true });
         out(formatDocument(answer.body, mode(flags)));
       }),
@@ -36,7 +36,7 @@ function writeCommand(name: 'put' | 'patch', argument: string, describe: string,
     .action((table: string, key: string, json: string | undefined, flags: WriteFlags) =>
       run(name, async () => {
         const path = rowPath(table, key);
-        const conn = connection(name, flags);
+        const conn = connection(flags);
         const body = wrap(await jsonArgument(json, `<${argument}>`));
         const answer = await request(conn, name === 'put' ? 'PUT' : 'PATCH', path, { body, write: true, idempotencyKey: idempotencyKey(flags) });
         out(formatDocument(answer.body, mode(flags)));
@@ -73,7 +73,7 @@ export function delCommand(): Command {
     .action((table: string, key: string, flags: WriteFlags) =>
       run('del', async () => {
         const path = rowPath(table, key);
-        const conn = connection('del', flags);
+        const conn = connection(flags);
         // DELETE answers {"deleted": true} whether or not the row existed, so a read first tells which.
         // The delete is sent either way: a copy this region has not applied yet may still be deleted by it.
         let missing: string | null = null;

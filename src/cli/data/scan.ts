@@ -33,7 +33,7 @@ export function scanCommand(): Command {
       run('scan', async () => {
         const query = readQuery(flags);
         pathArgument(table, '<table>');
-        const conn = connection('scan', flags);
+        const conn = connection(flags);
         const m = mode(flags);
         const people: RowDoc[] = [];
         let after = flags.after;

@@ -14,7 +14,7 @@ function listCommand(): Command {
     .addHelpText('after', '\nExamples:\n  terndb tables\n  terndb tables --json | jq .tables.accounts')
     .action((flags: CommonFlags) =>
       run('tables', async () => {
-        const conn = connection('tables', flags);
+        const conn = connection(flags);
         const answer = (await request(conn, 'GET', '/v1/tables')).body as { tables: Record<string, unknown> };
         const m = mode(flags);
         out(m === 'raw' ? jsonLine(answer) : formatTables(answer.tables, m));
@@ -31,7 +31,7 @@ function putTableCommand(): Command {
     .action((name: string, json: string | undefined, flags: CommonFlags) =>
       run('tables put', async () => {
         const path = apiPath(['tables', pathArgument(name, '<name>')]);
-        const conn = connection('tables put', flags);
+        const conn = connection(flags);
         const body = await jsonArgument(json, '<policy>');
         // A table change is naturally idempotent (the same policy again changes nothing) and the
         // route ignores Idempotency-Key, so no key is sent.

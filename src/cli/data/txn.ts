@@ -21,7 +21,7 @@ Example:
     )
     .action((json: string | undefined, flags: WriteFlags) =>
       run('txn', async () => {
-        const conn = connection('txn', flags);
+        const conn = connection(flags);
         const body = await jsonArgument(json, '<txn>');
         const answer = await request(conn, 'POST', '/v1/txn', { body, write: true, idempotencyKey: idempotencyKey(flags) });
         const m = mode(flags);

@@ -80,6 +80,13 @@ export function demoPortUses(layout: DemoLayout, dataDir: string): PortUse[] {
   return [...router, ...config.regions.flatMap((r) => nodePorts(r)), ...wanPorts(config)].sort((x, y) => x.port - y.port);
 }
 
+/** The WAN emulator's link ports of the demo's configuration. */
+export function demoLinkPorts(layout: DemoLayout, dataDir: string): number[] {
+  return wanPorts(parseConfig(demoConfig(layout), dataDir))
+    .filter((p) => p.what.startsWith('WAN link'))
+    .map((p) => p.port);
+}
+
 /** The port layout for --help, with n regions. */
 export function portHelp(): string {
   return `

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { demoCluster, demoNodeId, demoPorts } from './config.js';
+import { demoCluster, demoLinkPorts, demoNodeId, demoPorts } from './config.js';
 import { waitNodeReady, waitRouterReady, waitWanReady } from './readiness.js';
 import { byHand, exitOf, readable, shown, Supervisor, type Managed } from './supervisor.js';
 import { tour } from './tour.js';
@@ -56,7 +56,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
   try {
     wan = sup.start('wan', 'the WAN emulator', ['wan', '--config', configPath]);
     const control = b + demoPorts.wanControl;
-    const links = regions.flatMap((_, i) => regions.flatMap((__, j) => (i === j ? [] : [b + demoPorts.wanLinks + i * n + j])));
+    const links = demoLinkPorts({ regions, portBase: b }, dataDir);
     await waitWanReady(`http://127.0.0.1:${control}/v1/wan`, `port ${control} (WAN control API)`, links, { gone: () => exitOf(wan.child), timeoutMs: startTimeoutMs, signal: sup.signal });
     out(`  the WAN emulator is up; waiting until every region is write-ready…`);
     await Promise.all(
