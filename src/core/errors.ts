@@ -7,6 +7,7 @@ export const errorRegistry = {
   BAD_REQUEST: { status: 400, retryable: false, meaning: 'The request is malformed; the message names the field.' },
   NOT_FOUND: { status: 404, retryable: false, meaning: 'The row is absent or deleted.' },
   NO_SUCH_TABLE: { status: 404, retryable: false, meaning: 'The table is not defined.' },
+  GONE: { status: 410, retryable: false, meaning: 'The conflict-feed cursor fell behind retention: entries after it were collected; `oldest` is the position to read from.' },
   IDEMPOTENCY_MISMATCH: { status: 409, retryable: false, meaning: 'The Idempotency-Key was used before with another request body.' },
   UNIQUE_VIOLATION: { status: 409, retryable: false, meaning: 'Another live row already holds this value of a unique field.' },
   DRAIN_UNSAFE: { status: 409, retryable: false, meaning: 'The drain would leave guarded writes of the tables named with no region to take them; `force: true` drains anyway.' },
@@ -19,6 +20,7 @@ export const errorRegistry = {
   STALE: { status: 503, retryable: true, meaning: 'The region cannot meet the requested staleness bound right now.' },
   SESSION_UNAVAILABLE: { status: 503, retryable: true, meaning: 'The region has not yet applied what the session token requires.' },
   OVERLOADED: { status: 503, retryable: true, meaning: 'A bounded queue is full; retry with backoff.' },
+  INSUFFICIENT_STORAGE: { status: 507, retryable: true, meaning: 'The node\'s disk is full: it takes no writes until space is freed (reads still work); retry in another region.' },
   QUORUM_TIMEOUT: { status: 504, retryable: true, meaning: 'A strong write could not reach a quorum in time; it may still commit.' },
   INTERNAL: { status: 500, retryable: true, meaning: 'An unexpected failure in the node (a bug, logged there); a write may or may not have taken effect: retry with the same Idempotency-Key.' },
 } as const;
@@ -47,9 +49,11 @@ export interface TernError {
   readonly expected?: { readonly region: string; readonly inMs: number };
   /** For TOO_SOON: in how long the request may succeed (the Retry-After header). */
   readonly retryAfterMs?: number;
+  /** For GONE: the oldest conflict-feed position still held (read from `after=oldest`). */
+  readonly oldest?: number;
 }
 
-export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[]; tables?: readonly string[]; expected?: { readonly region: string; readonly inMs: number }; retryAfterMs?: number } = {}): TernError {
+export function ternError(code: ErrorCode, message: string, extra: { field?: string; home?: string; mayHaveCommitted?: boolean; leader?: string; reason?: string; regions?: readonly string[]; tables?: readonly string[]; expected?: { readonly region: string; readonly inMs: number }; retryAfterMs?: number; oldest?: number } = {}): TernError {
   return { code, message, ...extra };
 }
 

@@ -46,7 +46,10 @@ function rowNotFound(req: { key?: string; table?: string } | object): TernError 
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
-  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...(e.field !== undefined ? { field: e.field } : {}), ...(e.home !== undefined ? { home: e.home } : {}), ...(e.mayHaveCommitted !== undefined ? { mayHaveCommitted: e.mayHaveCommitted } : {}), ...(e.leader !== undefined ? { leader: e.leader } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.regions !== undefined ? { regions: e.regions } : {}), ...(e.tables !== undefined ? { tables: e.tables } : {}), ...(e.expected !== undefined ? { expected: e.expected } : {}), ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) } };
+  const extras: Record<string, unknown> = {};
+  // Only the fields the error carries (docs/api.md, "Extra fields"), in a stable order.
+  for (const k of ['field', 'home', 'mayHaveCommitted', 'leader', 'reason', 'regions', 'tables', 'expected', 'retryAfterMs', 'oldest'] as const) if (e[k] !== undefined) extras[k] = e[k];
+  return { error: { code: e.code, message: e.message, retryable: errorRegistry[e.code].retryable, ...extras } };
 }
 
 function sendError(reply: FastifyReply, e: TernError): FastifyReply {

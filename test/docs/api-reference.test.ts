@@ -64,6 +64,7 @@ const everyExtra: Required<Omit<TernError, 'code' | 'message'>> = {
   tables: ['t'],
   expected: { region: 'r', inMs: 1500 },
   retryAfterMs: 1200,
+  oldest: 7,
 };
 
 /** A node that has no tables and answers every async request with FENCED carrying every extra field. */
