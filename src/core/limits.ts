@@ -42,6 +42,8 @@ export const limits = {
   sessionWaitMsMax: 10_000,
   /** Log ops visited by garbage collection in one step (keeps step latency bounded). */
   gcOpsPerStepMax: 5_000,
+  /** Conflict-feed entries collected (or moved past a collected one) by retention in one step. */
+  feedCollectPerStepMax: 1_000,
   /** Idempotency records expired in one step. */
   idempotencyExpiriesPerStepMax: 1_000,
   /** Rows returned by one scan. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isRegionId, type RegionId } from '../core/clock/version-vector.js';
 import { limits } from '../core/limits.js';
-import { configProblem, replicaDefaults } from '../core/replica/config.js';
+import { configProblem, replicaDefaults, retentionProblem } from '../core/replica/config.js';
 import { isValidTableName, validatePolicy, type TablePolicy } from '../core/schema/policy.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { forwardedRetentionMs } from '../core/strong/state-machine.js';
@@ -88,6 +88,19 @@ export interface RouterSpec {
 
 export const routerDefaults = { probeIntervalMs: 500, failThreshold: 3, attemptTimeoutMs: 10_000, maxInflight: 4096 } as const;
 
+/**
+ * How much history the cluster keeps (docs/operations.md, "Retention"): a region unheard for
+ * `logMs`, or holding up more than `logBytesMax` of another region's logs, is evicted from
+ * stability; conflict-feed entries are collected `conflictsMs` after their time.
+ */
+export interface RetentionSpec {
+  readonly logMs: number;
+  readonly logBytesMax: number;
+  readonly conflictsMs: number;
+}
+
+export const retentionDefaults: RetentionSpec = { logMs: replicaDefaults.logRetentionMs, logBytesMax: replicaDefaults.logRetentionBytesMax, conflictsMs: replicaDefaults.conflictRetentionMs };
+
 export interface ClusterConfig {
   readonly cluster: string;
   readonly regions: readonly RegionSpec[];
@@ -95,9 +108,10 @@ export interface ClusterConfig {
   readonly router: RouterSpec | null;
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly settings: Settings;
+  readonly retention: RetentionSpec;
 }
 
-const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings']);
+const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings', 'retention']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -243,6 +257,26 @@ export function failoverSettings(s: Settings): FailoverSettings {
   };
 }
 
+/** The retention section: each a positive integer, then checked against each other and the settings (retentionProblem). */
+function parseRetention(value: unknown, settings: Settings): RetentionSpec {
+  if (value !== undefined && value !== null && !isRecord(value)) throw new ConfigError('retention', 'must be {logMs?, logBytesMax?, conflictsMs?}');
+  const given = (value ?? {}) as Record<string, unknown>;
+  checkKeys(given, Object.keys(retentionDefaults), 'retention');
+  const out: Record<string, number> = { ...retentionDefaults };
+  for (const [k, v] of Object.entries(given)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`retention.${k}`, `must be a positive integer of ${k === 'logBytesMax' ? 'bytes' : 'milliseconds'}`);
+    out[k] = v;
+  }
+  const r = out as unknown as RetentionSpec;
+  const problem = retentionProblem({ logRetentionMs: r.logMs, logRetentionBytesMax: r.logBytesMax, conflictRetentionMs: r.conflictsMs, idempotencyRetentionMs: settings.idempotencyRetentionMs, syncIntervalMs: settings.syncIntervalMs });
+  if (problem !== null) {
+    const field = ({ logRetentionMs: 'retention.logMs', logRetentionBytesMax: 'retention.logBytesMax', conflictRetentionMs: 'retention.conflictsMs' } as Record<string, string>)[problem.field ?? ''] ?? 'retention';
+    const message = problem.message.replace(/^[^:]+: /, '').replace('idempotencyRetentionMs', 'settings.idempotencyRetentionMs').replace('logRetentionMs', 'retention.logMs');
+    throw new ConfigError(field, message);
+  }
+  return r;
+}
+
 /** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
 export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   if (!isRecord(input)) throw new ConfigError('(file)', 'must be a mapping with cluster, regions and tables');
@@ -278,7 +312,8 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
     tables[name] = p.value;
   }
   const settings = parseSettings(input['settings'], names);
-  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings };
+  const retention = parseRetention(input['retention'], settings);
+  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention };
   checkDistinct(config);
   // What the replica core would refuse at start, refused here with the field named (exit 2).
   const problem = configProblem({
@@ -291,6 +326,9 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
     syncIntervalMs: settings.syncIntervalMs,
     sessionWaitMs: settings.sessionWaitMs,
     idempotencyRetentionMs: settings.idempotencyRetentionMs,
+    logRetentionMs: retention.logMs,
+    logRetentionBytesMax: retention.logBytesMax,
+    conflictRetentionMs: retention.conflictsMs,
   });
   if (problem !== null) {
     const field = problem.field === 'sessionWaitMs' || problem.field === 'maxClockOffsetMs' || problem.field === 'syncIntervalMs' ? `settings.${problem.field}` : (problem.field ?? '(file)');

@@ -91,6 +91,7 @@ export class NodeMetrics {
       set({ kind: 'delete-update' }, x?.conflictsDeleteUpdate ?? 0);
       set({ kind: 'insert-insert' }, x?.conflictsInsertInsert ?? 0);
     });
+    readCounter(this.registry, 'tern_conflicts_collected_total', 'Conflict-feed entries collected by retention (retention.conflictsMs)', [], (set) => set({}, m()?.conflictsCollected ?? 0));
     readCounter(this.registry, 'tern_hlc_refused_total', 'Remote timestamps refused for being further ahead than the max clock offset', [], (set) => set({}, m()?.hlcRefused ?? 0));
     new Gauge({
       name: 'tern_raft_state',

@@ -93,6 +93,9 @@ export class RegionNode {
       syncIntervalMs: s.syncIntervalMs,
       sessionWaitMs: s.sessionWaitMs,
       idempotencyRetentionMs: s.idempotencyRetentionMs,
+      logRetentionMs: this.config.retention.logMs,
+      logRetentionBytesMax: this.config.retention.logBytesMax,
+      conflictRetentionMs: this.config.retention.conflictsMs,
       reportRemoteApplies: true,
     };
   }

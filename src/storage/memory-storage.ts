@@ -23,7 +23,7 @@ interface Overlay {
   lastAppended: Map<RegionId, number>;
   trims: Map<RegionId, number>;
   idem: Map<string, Slot<IdemRecord>>;
-  feed: Map<string, FeedRecord>;
+  feed: Map<string, Slot<FeedRecord>>;
   aux: Map<string, Slot<unknown>>;
 }
 
@@ -139,7 +139,10 @@ export class MemoryStorage implements Storage {
       if (v === DELETED) this.#idem.delete(k);
       else this.#idem.set(k, v);
     }
-    for (const [k, v] of tx.feed) this.#feed.set(k, v);
+    for (const [k, v] of tx.feed) {
+      if (v === DELETED) this.#feed.delete(k);
+      else this.#feed.set(k, v);
+    }
     for (const [k, v] of tx.aux) {
       if (v === DELETED) this.#aux.delete(k);
       else this.#aux.set(k, v);
@@ -265,16 +268,25 @@ export class MemoryStorage implements Storage {
   }
 
   getConflict(id: string): FeedRecord | undefined {
-    return this.#tx?.feed.get(id) ?? this.#feed.get(id);
+    const v = this.#tx?.feed.get(id);
+    if (v !== undefined) return v === DELETED ? undefined : v;
+    return this.#feed.get(id);
   }
 
   putConflict(record: FeedRecord): void {
     this.#open().feed.set(record.entry.id, this.#stored(record));
   }
 
+  removeConflict(id: string): void {
+    this.#open().feed.set(id, DELETED);
+  }
+
   conflictsAfter(afterSeq: number, limit: number, table?: string): FeedRecord[] {
     const merged = new Map(this.#feed);
-    for (const [k, v] of this.#tx?.feed ?? []) merged.set(k, v);
+    for (const [k, v] of this.#tx?.feed ?? []) {
+      if (v === DELETED) merged.delete(k);
+      else merged.set(k, v);
+    }
     return [...merged.values()]
       .filter((r) => r.seq > afterSeq && (table === undefined || r.entry.table === table))
       .sort((a, b) => a.seq - b.seq)

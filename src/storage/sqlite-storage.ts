@@ -133,6 +133,7 @@ export class SqliteStorage implements Storage {
       idemBefore: db.prepare('SELECT value FROM idem WHERE created_ms < ? ORDER BY created_ms, key LIMIT ?').pluck(),
       getFeed: db.prepare('SELECT seq, value FROM feed WHERE id = ?'),
       putFeed: db.prepare('INSERT INTO feed (id, seq, tbl, value) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, value = excluded.value'),
+      delFeed: db.prepare('DELETE FROM feed WHERE id = ?'),
       feedAfter: db.prepare('SELECT seq, value FROM feed WHERE seq > ? ORDER BY seq LIMIT ?'),
       feedAfterInTable: db.prepare('SELECT seq, value FROM feed WHERE tbl = ? AND seq > ? ORDER BY seq LIMIT ?'),
       getAux: db.prepare('SELECT value FROM aux WHERE ns = ? AND key = ?').pluck(),
@@ -282,6 +283,11 @@ export class SqliteStorage implements Storage {
   putConflict(record: FeedRecord): void {
     this.#assertTx();
     this.#s.putFeed.run(record.entry.id, record.seq, record.entry.table, this.#encode(record.entry));
+  }
+
+  removeConflict(id: string): void {
+    this.#assertTx();
+    this.#s.delFeed.run(id);
   }
 
   conflictsAfter(afterSeq: number, limit: number, table?: string): FeedRecord[] {

@@ -2,6 +2,7 @@
  * Conflict-feed losers carry what they wrote (docs/api.md, "Conflicts"): the same in every region,
  * bounded by limits.conflictValueBytesMax, and unknown (absent) for what was stored before.
  */
+import type { ReplicaContext } from '../../src/core/replica/context.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
@@ -148,6 +149,11 @@ describe('conflict feed: what losers wrote', () => {
   });
 });
 
+/** The part of a replica's context the feed writers use, over a bare storage. */
+function feedContext(storage: MemoryStorage): ReplicaContext {
+  return { storage, feedSeq: 0, feedGoneThrough: 0, stableWallMs: 0, metaDirty: false, config: { conflictRetentionMs: 1_000 } } as unknown as ReplicaContext;
+}
+
 describe('conflict feed: fenced writes', () => {
   it('a fenced write lists what it wrote (its PATCH body, or a delete)', () => {
     const storage = new MemoryStorage();
@@ -155,10 +161,10 @@ describe('conflict feed: fenced writes', () => {
     const base = { hlc: { wall: 5, logical: 0, node: EU }, deps: {}, table: 't', key: 'k', fence };
     const write: Op & { fence: FenceStamp } = { ...base, dot: { origin: EU, seq: 1 }, kind: 'write', changes: { n: { k: 'incr', delta: 2 }, name: { k: 'set', value: 'x' } } };
     const gone: Op & { fence: FenceStamp } = { ...base, dot: { origin: EU, seq: 2 }, kind: 'delete', changes: {} };
-    let seq = 0;
+    const ctx = feedContext(storage);
     storage.transaction(() => {
-      recordFencedWrite(storage, write, { holder: US, epoch: 4 }, () => ++seq);
-      recordFencedWrite(storage, gone, { holder: US, epoch: 4 }, () => ++seq);
+      recordFencedWrite(ctx, write, { holder: US, epoch: 4 });
+      recordFencedWrite(ctx, gone, { holder: US, epoch: 4 });
     });
     const wrote = Object.fromEntries(storage.conflictsAfter(0, 10).map((r) => [r.entry.losers[0]?.seq, r.entry.losers[0]?.wrote]));
     expect(wrote).toEqual({ 1: { patch: { set: { name: 'x' }, incr: { n: 2 } } }, 2: { delete: true } });
@@ -198,11 +204,10 @@ describe('conflict feed: entries stored before losers carried values', () => {
       maxes: null,
       ...extra,
     });
-    let seq = 0;
-    const next = () => ++seq;
+    const ctx = feedContext(storage);
     const base = { kind: 'write-write' as const, table: 't', key: 'k', field: 'name', rule: 'lww', winner: entry(EU, 9) };
-    storage.transaction(() => recordConflict(storage, { ...base, loser: entry(US, 1) }, next));
-    storage.transaction(() => recordConflict(storage, { ...base, loser: entry(AP, 2, { wrote: opWrote({ kind: 'write', changes: { name: { k: 'set', value: 7 } } }) }) }, next));
+    storage.transaction(() => recordConflict(ctx, { ...base, loser: entry(US, 1) }));
+    storage.transaction(() => recordConflict(ctx, { ...base, loser: entry(AP, 2, { wrote: opWrote({ kind: 'write', changes: { name: { k: 'set', value: 7 } } }) }) }));
     const [record] = storage.conflictsAfter(0, 10);
     expect(record?.entry.losers).toEqual([
       { region: AP, seq: 2, hlc: '20.0.ap-south', wrote: { value: 7 } },

@@ -104,6 +104,15 @@ export function describeStorageContract(name: string, h: StorageHarness): void {
       expect(s.conflictsAfter(0, 10).map((r) => [r.entry.id, r.seq])).toEqual([['y', 2], ['x', 3]]);
       expect(s.conflictsAfter(2, 10, 't').map((r) => r.entry.id)).toEqual(['x']);
       expect(s.getConflict('x')?.seq).toBe(3);
+      s.transaction(() => {
+        s.removeConflict('y');
+        expect(s.getConflict('y')).toBeUndefined();
+        expect(s.conflictsAfter(0, 10).map((r) => r.entry.id)).toEqual(['x']);
+      });
+      expect(s.getConflict('y')).toBeUndefined();
+      expect(s.conflictsAfter(0, 10).map((r) => r.entry.id)).toEqual(['x']);
+      expect(() => s.transaction(() => { s.removeConflict('x'); throw new Error('crash'); })).toThrow('crash');
+      expect(s.getConflict('x')?.seq).toBe(3);
     });
 
     it('auxiliary entries scan in key order within their namespace', () => {

@@ -94,10 +94,7 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
 export function applyFenced(ctx: ReplicaContext, op: Op & { readonly fence: FenceStamp }): void {
   assert(ctx.live.get(op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq}`);
   const holder = ctx.guard.holderAt(op.fence.slot, op.fence.at);
-  recordFencedWrite(ctx.storage, op, holder, () => {
-    ctx.feedSeq++;
-    return ctx.feedSeq;
-  });
+  recordFencedWrite(ctx, op, holder);
   ctx.storage.appendOp(op);
   ctx.live.set(op.dot.origin, op.dot.seq);
   ctx.metaDirty = true;

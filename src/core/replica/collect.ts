@@ -28,14 +28,6 @@ const claimRelevance: Relevance = {
   relevant: (x, y) => x.rowKey !== y.rowKey,
 };
 
-function nextSeq(ctx: ReplicaContext): () => number {
-  return () => {
-    ctx.feedSeq++;
-    ctx.metaDirty = true;
-    return ctx.feedSeq;
-  };
-}
-
 function rowConflict(table: string, key: string, policy: TablePolicy, pair: DecidedPair): DecidedConflict {
   const { first, second, scope } = pair;
   if (scope === '#du') {
@@ -63,7 +55,7 @@ function visitRow(ctx: ReplicaContext, table: string, key: string, stable: Versi
   for (const pair of pairs) {
     const c = rowConflict(table, key, policy, pair);
     countConflict(ctx, c);
-    recordConflict(ctx.storage, c, nextSeq(ctx));
+    recordConflict(ctx, c);
   }
   const state = compactRow(record.state, stable, policy, ctx.nowMs);
   ctx.metrics.tombstonesPurged += record.state.tombs.length - state.tombs.length;
@@ -87,7 +79,7 @@ function visitClaims(ctx: ReplicaContext, claimKey: string, stable: VersionVecto
     const [winner, loser] = compareStamps(first, second) < 0 ? [first, second] : [second, first];
     const c: DecidedConflict = { kind: 'insert-insert', table, key: winner.rowKey as string, field, rule: 'first-writer-wins', winner, loser };
     countConflict(ctx, c);
-    recordConflict(ctx.storage, c, nextSeq(ctx));
+    recordConflict(ctx, c);
   }
   if (result.window !== window) ctx.storage.putAux(claimWindowNs, claimKey, result.window.length > 0 ? result.window : undefined);
 }
@@ -131,6 +123,7 @@ export function collect(ctx: ReplicaContext): void {
       const ops: Op[] = ctx.storage.readOps(origin, from, Math.min(budget, to - from));
       if (ops.length === 0) break;
       for (const op of ops) {
+        if (op.hlc.wall > ctx.stableWallMs) ctx.stableWallMs = op.hlc.wall;
         rows.set(`${op.table}\u0000${op.key}`, [op.table, op.key]);
         const policy = policyOf(ctx, op.table);
         if (policy !== undefined) for (const c of claimsMadeBy(op, policy)) claims.add(c.key);

@@ -43,6 +43,15 @@ export interface ReplicaConfig {
   readonly gcIntervalMs: number;
   /** How long idempotency records are kept (24 h by default). */
   readonly idempotencyRetentionMs: number;
+  /**
+   * How long a region may go unheard (or hold up this much of the others' logs, in bytes) before the
+   * others evict it from stability through the strong log (docs/internals/replication.md, "Bounded
+   * history"). At least idempotencyRetentionMs.
+   */
+  readonly logRetentionMs: number;
+  readonly logRetentionBytesMax: number;
+  /** Conflict-feed entries are collected this long after their time, by the stable time (feed-retention.ts). At least logRetentionMs. */
+  readonly conflictRetentionMs: number;
   /** Report every remote op applied in Output.appliedRemote (for replication-lag metrics). */
   readonly reportRemoteApplies?: boolean;
   readonly knobs?: Knobs;
@@ -55,7 +64,30 @@ export const replicaDefaults = {
   sessionWaitMs: 1_000,
   gcIntervalMs: 100,
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+  logRetentionMs: 24 * 60 * 60 * 1000,
+  logRetentionBytesMax: 1024 * 1024 * 1024,
+  conflictRetentionMs: 7 * 24 * 60 * 60 * 1000,
 } as const;
+
+/** Bounds of the retention settings: below them, a region could be evicted by an ordinary partition or a slow link. */
+export const retentionLimits = { logMsMin: 1_000, logSyncIntervals: 20, logBytesMin: 1024 * 1024 } as const;
+
+/**
+ * The retention settings' constraints on each other (docs/operations.md, "Retention"):
+ * - the log window must outlast the idempotency window: a retry within it is recognised in every
+ *   region only if the region that took the original was not evicted (its writes orphaned) first;
+ * - the feed outlasts the log window: conflict entries appear once their ops are stable, which a
+ *   region may hold up for up to the log window, and must not be collected as soon as they appear;
+ * - the log window spans many syncs, so an ordinary partition or a slow link never evicts.
+ */
+export function retentionProblem(c: Pick<ReplicaConfig, 'logRetentionMs' | 'logRetentionBytesMax' | 'conflictRetentionMs' | 'idempotencyRetentionMs' | 'syncIntervalMs'>): TernError | null {
+  const floor = Math.max(retentionLimits.logMsMin, retentionLimits.logSyncIntervals * c.syncIntervalMs);
+  if (!(c.logRetentionMs >= floor)) return badRequest('logRetentionMs', `must be at least ${floor} ms (${retentionLimits.logSyncIntervals} sync intervals, and at least ${retentionLimits.logMsMin} ms)`);
+  if (c.logRetentionMs < c.idempotencyRetentionMs) return badRequest('logRetentionMs', `must be at least idempotencyRetentionMs (${c.idempotencyRetentionMs} ms): a retry within the idempotency window must find its original in every region`);
+  if (c.conflictRetentionMs < c.logRetentionMs) return badRequest('conflictRetentionMs', `must be at least logRetentionMs (${c.logRetentionMs} ms): conflict entries appear only once their ops are stable`);
+  if (!Number.isSafeInteger(c.logRetentionBytesMax) || c.logRetentionBytesMax < retentionLimits.logBytesMin) return badRequest('logRetentionBytesMax', `must be an integer of at least ${retentionLimits.logBytesMin} bytes`);
+  return null;
+}
 
 /** Checks a configuration; null when it is usable. */
 export function configProblem(c: ReplicaConfig): TernError | null {
@@ -71,9 +103,13 @@ export function configProblem(c: ReplicaConfig): TernError | null {
     sessionWaitMs: c.sessionWaitMs,
     gcIntervalMs: c.gcIntervalMs,
     idempotencyRetentionMs: c.idempotencyRetentionMs,
+    logRetentionMs: c.logRetentionMs,
+    conflictRetentionMs: c.conflictRetentionMs,
   })) {
     if (!Number.isSafeInteger(v) || v < 0) return badRequest(name, 'must be a non-negative integer of milliseconds');
   }
+  const retention = retentionProblem(c);
+  if (retention !== null) return retention;
   if (c.sessionWaitMs > limits.sessionWaitMsMax) return badRequest('sessionWaitMs', `at most ${limits.sessionWaitMsMax}`);
   for (const [table, p] of Object.entries(c.tables)) {
     const problem = tableProblem(table, p, Object.keys(c.mergeFunctions), c.regions);

@@ -65,6 +65,10 @@ export interface ReplicaContext {
   gcPoint: VersionVector;
   /** The last local conflict feed position handed out. Persisted. */
   feedSeq: number;
+  /** The highest feed position whose entry retention collected (feed-retention.ts). Persisted. */
+  feedGoneThrough: number;
+  /** The newest HLC wall among the ops garbage collection has visited: the stable time feed retention ages entries by. Persisted. */
+  stableWallMs: number;
   lastSyncMs: number;
   lastIdemSweepMs: number;
   lastGcMs: number;

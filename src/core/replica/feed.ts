@@ -8,7 +8,8 @@
 import { formatHlc } from '../clock/hlc.js';
 import { compareDots } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
-import type { Storage } from '../storage/storage.js';
+import type { ReplicaContext } from './context.js';
+import { indexEntry, nextFeedSeq, pastRetention } from './feed-retention.js';
 import type { RegionId } from '../clock/version-vector.js';
 import type { FenceStamp, Op } from '../model/op.js';
 import { conflictId, opWrote, type ConflictKind, type LoserWrite, type OpRef } from '../model/conflict.js';
@@ -54,8 +55,13 @@ function compareRefs(a: OpRef, b: OpRef): number {
   return compareDots({ origin: a.region, seq: a.seq }, { origin: b.region, seq: b.seq });
 }
 
-/** Records one decided pair; `nextSeq` gives the entry its new local feed position. */
-export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: () => number): void {
+/**
+ * Records one decided pair, at a new local feed position. A pair whose entry is past retention
+ * (feed-retention.ts) is not recorded: every region collects or skips it at the same point.
+ */
+export function recordConflict(ctx: ReplicaContext, c: DecidedConflict): void {
+  if (pastRetention(ctx, c.winner.hlc.wall)) return;
+  const storage = ctx.storage;
   const withKey = c.kind === 'insert-insert';
   const id = conflictId(c.kind, c.table, c.key, c.field, c.winner.dot);
   const prev = storage.getConflict(id)?.entry;
@@ -63,9 +69,7 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
   const losers = [...(prev?.losers ?? []), loser].sort(compareRefs).slice(0, limits.conflictLosersMax);
   const regions = new Set(prev?.regions ?? [c.winner.dot.origin]);
   regions.add(loser.region);
-  storage.putConflict({
-    seq: nextSeq(),
-    entry: {
+  const entry = {
       id,
       table: c.table,
       key: c.key,
@@ -76,8 +80,9 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
       losers,
       loserCount: (prev?.loserCount ?? 0) + 1,
       regions: [...regions].sort(),
-    },
-  });
+  };
+  storage.putConflict({ seq: nextFeedSeq(ctx), entry });
+  if (prev === undefined) indexEntry(ctx, entry);
 }
 
 /**
@@ -85,12 +90,13 @@ export function recordConflict(storage: Storage, c: DecidedConflict, nextSeq: ()
  * position (seq 0: a lease, not an op), with its epoch. Every region applies every op once, so
  * every region records the entry once, with the same id.
  */
-export function recordFencedWrite(storage: Storage, op: Op & { readonly fence: FenceStamp }, holder: { holder: RegionId | null; epoch: number } | null, nextSeq: () => number): void {
+export function recordFencedWrite(ctx: ReplicaContext, op: Op & { readonly fence: FenceStamp }, holder: { holder: RegionId | null; epoch: number } | null): void {
+  if (pastRetention(ctx, op.hlc.wall)) return;
   const id = conflictId('fenced-write', op.table, op.key, null, op.dot);
   const loser: OpRef = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc), epoch: op.fence.epoch, wrote: opWrote(op) };
   const winner: OpRef = { region: holder?.holder ?? '', seq: 0, hlc: '', epoch: holder?.epoch ?? 0 };
-  storage.putConflict({
-    seq: nextSeq(),
-    entry: { id, table: op.table, key: op.key, field: null, kind: 'fenced-write', rule: 'fencing', winner, losers: [loser], loserCount: 1, regions: [...new Set([op.dot.origin, ...(holder?.holder ? [holder.holder] : [])])].sort() },
-  });
+  const entry = { id, table: op.table, key: op.key, field: null, kind: 'fenced-write' as const, rule: 'fencing', winner, losers: [loser], loserCount: 1, regions: [...new Set([op.dot.origin, ...(holder?.holder ? [holder.holder] : [])])].sort() };
+  const isNew = ctx.storage.getConflict(id) === undefined;
+  ctx.storage.putConflict({ seq: nextFeedSeq(ctx), entry });
+  if (isNew) indexEntry(ctx, entry);
 }

@@ -19,6 +19,8 @@ export interface ReplicaMetrics {
   conflictsDeleteUpdate: number;
   conflictsInsertInsert: number;
   tombstonesPurged: number;
+  /** Conflict-feed entries collected by retention. */
+  conflictsCollected: number;
   rowsPurged: number;
   logOpsTrimmed: number;
   syncsSent: number;
@@ -52,6 +54,7 @@ export function newMetrics(): ReplicaMetrics {
     conflictsDeleteUpdate: 0,
     conflictsInsertInsert: 0,
     tombstonesPurged: 0,
+    conflictsCollected: 0,
     rowsPurged: 0,
     logOpsTrimmed: 0,
     syncsSent: 0,

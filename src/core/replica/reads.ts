@@ -137,7 +137,13 @@ export function handleConflicts(ctx: ReplicaContext, id: number, req: Extract<Cl
     return reply(ctx, id, badRequest('limit', `must be an integer from 1 to ${limits.conflictsPerPageMax}`));
   }
   if (req.table !== undefined && policyOf(ctx, req.table) === undefined) return reply(ctx, id, ternError('NO_SUCH_TABLE', noSuchTableMessage(req.table)));
-  const page = ctx.storage.conflictsAfter(after, limit, req.table);
+  // A reader without a cursor starts at the oldest entry held; one whose cursor is below what
+  // retention collected has missed entries, and is told so rather than skipped past them.
+  const gone = ctx.feedGoneThrough;
+  if (req.after !== undefined && after < gone) {
+    return reply(ctx, id, ternError('GONE', `after: entries after position ${after} were collected by retention (retention.conflictsMs); the oldest position held is ${gone}: read on with after=${gone}`, { field: 'after', oldest: gone }));
+  }
+  const page = ctx.storage.conflictsAfter(Math.max(after, gone), limit, req.table);
   const next = page.length > 0 ? (page[page.length - 1] as { seq: number }).seq : after;
   ctx.out.replies.push({ id, reply: { ok: true, kind: 'conflicts', conflicts: page.map((r) => r.entry), next } });
 }

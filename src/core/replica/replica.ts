@@ -17,6 +17,7 @@ import { LiveVector } from '../clock/live-vector.js';
 import { get, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
+import { collectFeed } from './feed-retention.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
@@ -42,6 +43,8 @@ interface Meta {
   hlc?: Hlc;
   gcPoint?: VersionVector;
   feedSeq?: number;
+  feedGoneThrough?: number;
+  stableWallMs?: number;
 }
 
 export interface PeerStatus {
@@ -101,6 +104,8 @@ export class Replica {
       },
       gcPoint: meta.gcPoint ?? {},
       feedSeq: meta.feedSeq ?? 0,
+      feedGoneThrough: meta.feedGoneThrough ?? 0,
+      stableWallMs: meta.stableWallMs ?? 0,
       lastSyncMs: -Infinity,
       lastIdemSweepMs: nowMs,
       lastGcMs: -Infinity,
@@ -267,12 +272,13 @@ export class Replica {
       ctx.lastIdemSweepMs = ctx.physicalMs;
       expireIdempotency(ctx);
       purgeDueTombstones(ctx);
+      collectFeed(ctx);
     }
   }
 
   #persistMeta(): void {
     const ctx = this.#ctx;
-    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq };
+    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs };
     ctx.storage.putMeta('replica', meta);
     ctx.metaDirty = false;
   }

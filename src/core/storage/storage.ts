@@ -90,6 +90,8 @@ export interface Storage {
   getConflict(id: string): FeedRecord | undefined;
   /** Inserts or replaces by entry id; the record's seq must exceed every seq stored before. */
   putConflict(record: FeedRecord): void;
+  /** Deletes the entry with this id, if any (feed retention). */
+  removeConflict(id: string): void;
   /** Entries whose seq > afterSeq, in seq order, at most `limit`; `table` filters. */
   conflictsAfter(afterSeq: number, limit: number, table?: string): FeedRecord[];
 
