@@ -39,6 +39,7 @@ import { PeerBook, type PeerView } from './peer-book.js';
 import { computeStage, type StageView } from './stage.js';
 import { UniqueGate } from './unique-gate.js';
 import { TableWait } from './table-wait.js';
+import { EvictionAgent, membershipView } from './eviction-agent.js';
 import { RegionWriteGuard } from './write-guard.js';
 
 export interface LeaseView {
@@ -103,6 +104,11 @@ export class RegionCore {
   #lastSlots = new Map<RegionId, { holder: RegionId | null; epoch: number; drained: boolean; handback: boolean }>();
   /** Requests for a table not here yet, from sessions that saw a later strong log (table-wait.ts). */
   readonly #tableWait: TableWait<ClientRequest>;
+  readonly #evictions: EvictionAgent;
+  /** The membership version the replica was last told (Membership.version). */
+  #membershipSeen = -1;
+  /** When this core opened, by the replica's clock: a peer is not judged gone for longer than this core has run. */
+  readonly #openedAtMs: number;
   private constructor(config: RegionCoreConfig, storage: Storage, t: NodeTime) {
     this.config = config;
     this.region = config.region;
@@ -141,6 +147,17 @@ export class RegionCore {
     });
     this.#leases.observe(this.strong.state.leases, t.monoMs);
     this.#tableWait = new TableWait(config.replica.sessionWaitMs);
+    this.#evictions = new EvictionAgent(this.region, this.#regions, config.replica.logRetentionMs);
+    this.#openedAtMs = this.#clock.replicaMs(false);
+    this.#syncMembership();
+  }
+
+  /** Tells the replica the strong log's evictions when they changed. */
+  #syncMembership(): void {
+    const m = this.strong.state.membership;
+    if (m.version === this.#membershipSeen) return;
+    this.#membershipSeen = m.version;
+    this.replica.setMembership(membershipView(m));
   }
 
   static open(config: RegionCoreConfig, storage: Storage, time: number | NodeTime): RegionCore {
@@ -230,6 +247,7 @@ export class RegionCore {
     const strongOut = this.strong.flush();
     for (const { to, message } of strongOut.messages) this.#messages.push({ to, message: { ch: 'strong', m: message } });
     if (strongOut.tablesChanged) this.replica.setTables(this.strong.tables());
+    this.#syncMembership();
     for (const w of this.#tableWait.release(this.strong.state.index, this.#clock.monoMs)) {
       // The front door chose the async path because the table was unknown; a strong one must come in again.
       const arrived = this.strong.tables()[w.request.kind === 'conflicts' ? '' : w.request.table];
@@ -369,6 +387,13 @@ export class RegionCore {
     this.#replicaInbox.push({ kind: 'tick' });
     for (const { to, message } of this.#guard.tick(reading, this.#info())) this.#messages.push({ to, message: { ch: 'node', m: message } });
     for (const command of this.#leases.proposals(this.strong.state.leases, this.#leaseConditions())) this.#askLease(command);
+    const evictionConditions = { current: !this.#away && this.#stage.stage !== 'catching-up', unheardMs: (r: RegionId) => this.replica.unheardMs(r, this.#openedAtMs), frozenAt: (r: RegionId) => this.replica.frozenAt(r) };
+    for (const command of this.#evictions.proposals(this.strong.state.membership, evictionConditions)) {
+      this.#askStrong({ kind: 'membership', command }, (reply) => {
+        this.#evictions.answered(command);
+        if (reply.ok && reply.kind === 'membership' && reply.changed) this.#events.push({ kind: 'warn', message: command.t === 'evict' ? `proposed evicting ${command.region} from stability: unheard for longer than retention.logMs` : `acknowledged the eviction of ${command.region}: holds its ops through ${command.through}`, details: { ...command } });
+      });
+    }
     this.#gate.tick();
   }
 

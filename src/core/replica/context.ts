@@ -3,6 +3,7 @@
  * (apply, receive, sync, reads, writes, collect). Only src/core/replica uses it.
  */
 import type { Recovery } from './recovery.js';
+import type { MembershipView } from './eviction.js';
 import type { HybridClock } from '../clock/hlc.js';
 import type { LiveVector } from '../clock/live-vector.js';
 import type { RegionId, VersionVector } from '../clock/version-vector.js';
@@ -93,4 +94,8 @@ export interface ReplicaContext {
   clockTrusted: boolean;
   /** Non-null while this replica, restored from a backup, recovers its own writes from its peers (recovery.ts). */
   recovery: Recovery | null;
+  /** Evictions as the strong log last said (eviction.ts); set by the region core before each step. */
+  membership: MembershipView;
+  /** Evicted regions frozen here: how far this replica held their ops when it froze them. Persisted. */
+  readonly frozen: Map<RegionId, number>;
 }

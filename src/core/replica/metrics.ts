@@ -21,6 +21,8 @@ export interface ReplicaMetrics {
   tombstonesPurged: number;
   /** Conflict-feed entries collected by retention. */
   conflictsCollected: number;
+  /** Ops of an evicted region beyond what this region may apply (its orphans), dropped. */
+  opsOfEvicted: number;
   rowsPurged: number;
   logOpsTrimmed: number;
   syncsSent: number;
@@ -55,6 +57,7 @@ export function newMetrics(): ReplicaMetrics {
     conflictsInsertInsert: 0,
     tombstonesPurged: 0,
     conflictsCollected: 0,
+    opsOfEvicted: 0,
     rowsPurged: 0,
     logOpsTrimmed: 0,
     syncsSent: 0,

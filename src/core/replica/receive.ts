@@ -7,6 +7,7 @@ import { dominates, type RegionId } from '../clock/version-vector.js';
 import { limits } from '../limits.js';
 import { applyFenced, applyToStore, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
+import { applyLimit } from './eviction.js';
 import type { FenceStamp, Op } from '../model/op.js';
 
 function ready(ctx: ReplicaContext, op: Op): boolean {
@@ -61,6 +62,10 @@ export function receiveOps(ctx: ReplicaContext, ops: readonly Op[]): void {
       ctx.metrics.opsDuplicate++;
       continue;
     }
+    if (op.dot.seq > applyLimit(ctx, op.dot.origin)) {
+      ctx.metrics.opsOfEvicted++;
+      continue;
+    }
     if (ready(ctx, op)) {
       if (!applyRemote(ctx, op)) refused.add(op.dot.origin);
     } else buffer(ctx, op);
@@ -84,7 +89,7 @@ export function drainBuffer(ctx: ReplicaContext): void {
       }
       for (;;) {
         const next = q.get(ctx.live.get(origin) + 1);
-        if (next === undefined || !ready(ctx, next)) break;
+        if (next === undefined || next.dot.seq > applyLimit(ctx, origin) || !ready(ctx, next)) break;
         q.delete(next.dot.seq);
         ctx.bufferedCount--;
         if (!applyRemote(ctx, next)) break;

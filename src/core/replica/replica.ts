@@ -18,6 +18,7 @@ import { get, type RegionId, type VersionVector } from '../clock/version-vector.
 import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
 import { collectFeed } from './feed-retention.js';
+import { freezeEvicted, noEvictions, type MembershipView } from './eviction.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
@@ -45,6 +46,8 @@ interface Meta {
   feedSeq?: number;
   feedGoneThrough?: number;
   stableWallMs?: number;
+  /** Evicted regions frozen here (eviction.ts), as [region, seq] pairs. */
+  frozen?: Array<[RegionId, number]>;
 }
 
 export interface PeerStatus {
@@ -118,6 +121,8 @@ export class Replica {
       guard: options.guard ?? homeOnlyGuard(config.region),
       clockTrusted: true,
       recovery: (storage.getMeta(restoreMetaKey) ?? null) !== null ? newRecovery() : null,
+      membership: noEvictions,
+      frozen: new Map(meta.frozen ?? []),
     };
     return new Replica(ctx);
   }
@@ -129,6 +134,29 @@ export class Replica {
    */
   setTables(tables: Readonly<Record<string, TablePolicy>>): void {
     this.#ctx.config = { ...this.#ctx.config, tables };
+  }
+
+  /**
+   * The strong log's evictions (src/core/strong/membership.ts): the next step freezes regions being
+   * evicted, and stability leaves out those evicted once their surviving ops are here.
+   */
+  setMembership(view: MembershipView): void {
+    this.#ctx.membership = view;
+    this.#ctx.stability.setEvicted(view.evicted);
+  }
+
+  /** How far this replica held `region`'s ops when it froze them for its eviction (undefined: not frozen). */
+  frozenAt(region: RegionId): number | undefined {
+    return this.#ctx.frozen.get(region);
+  }
+
+  /**
+   * How long `region` has gone unheard, by this replica's clock: since the newest heartbeat of its
+   * that this replica holds every op before (relayed ones count), or since `sinceMs` if later (the
+   * caller's start: a restart does not make a region look long gone).
+   */
+  unheardMs(region: RegionId, sinceMs: number): number {
+    return this.#ctx.nowMs - Math.max(sinceMs, this.#ctx.freshness.freshAsOf(region));
   }
 
   /**
@@ -223,6 +251,7 @@ export class Replica {
     ctx.out = { messages: [], replies: [], created: [], appliedRemote: [] };
     ctx.pushed = [];
     ctx.storage.transaction(() => {
+      freezeEvicted(ctx);
       let ticked = false;
       for (const input of inputs) {
         if (input.kind === 'tick') ticked = true;
@@ -278,7 +307,7 @@ export class Replica {
 
   #persistMeta(): void {
     const ctx = this.#ctx;
-    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs };
+    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs, frozen: [...ctx.frozen] };
     ctx.storage.putMeta('replica', meta);
     ctx.metaDirty = false;
   }

@@ -29,6 +29,8 @@ export class StabilityTracker {
   /** Regions some report of which arrived since start (reports are soft state). */
   readonly #heard = new Set<RegionId>();
   #floor: VersionVector;
+  /** Evicted regions and their last surviving op (src/core/strong/membership.ts). */
+  #evicted: ReadonlyMap<RegionId, number> = new Map();
 
   constructor(self: RegionId, regions: readonly RegionId[], floor: VersionVector = {}) {
     this.#self = self;
@@ -66,10 +68,24 @@ export class StabilityTracker {
     }
   }
 
-  /** The causally stable vector: min over every region's usable report (ours is `applied`), never less than before. */
+  /** Decided evictions: region → its last op that survives. */
+  setEvicted(evicted: ReadonlyMap<RegionId, number>): void {
+    this.#evicted = evicted;
+  }
+
+  /**
+   * The causally stable vector: min over every region's usable report (ours is `applied`), never
+   * less than before. An evicted region's reports are left out once we hold its ops up to the
+   * bound its eviction decided: no op of it beyond that will ever be applied anywhere, and every
+   * one up to it is here, so nothing of it can still arrive.
+   */
   stable(applied: VersionVector): VersionVector {
     const vectors: VersionVector[] = [applied];
-    for (const p of this.#peers.values()) vectors.push(p.usable);
+    for (const [from, p] of this.#peers) {
+      const through = this.#evicted.get(from);
+      if (through !== undefined && get(applied, from) >= through) continue;
+      vectors.push(p.usable);
+    }
     const now = minVectors(vectors, this.#regions);
     if (!dominates(this.#floor, now)) this.#floor = mergeVectors(this.#floor, now);
     return this.#floor;

@@ -19,7 +19,7 @@ import { parseTxnBody, strongTable } from './txn-body.js';
 import type { StrongCommand, Txn, TxnIdem } from './types.js';
 
 /** What a successful reply reports. */
-export type Answer = 'txn' | 'write' | 'table' | 'lease' | 'claim' | 'release';
+export type Answer = 'txn' | 'write' | 'table' | 'lease' | 'claim' | 'release' | 'membership';
 
 export type WriteRequest = Exclude<StrongRequest, { kind: 'read' | 'scan' }>;
 
@@ -84,6 +84,9 @@ export function proposalFor(config: StrongConfig, state: StrongState, req: Write
       if (problem !== null) return badRequest('value', problem);
       return { answer: 'claim', command: { t: 'claim', table: req.table, field: req.field, value: req.value as JsonValue, key: req.key, wallMs } };
     }
+    case 'membership':
+      if (!config.regions.includes(req.command.region)) return badRequest('region', `must be one of ${config.regions.join(', ')}`);
+      return { answer: 'membership', command: { ...req.command, wallMs } };
     case 'release': {
       const problem = req.keep === null ? null : jsonProblem(req.keep);
       if (problem !== null) return badRequest('keep', problem);

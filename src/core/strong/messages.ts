@@ -3,6 +3,7 @@
  * metadata, the replies, and what nodes of the strong group say to each other (Raft messages, and
  * requests forwarded from a follower to the leader).
  */
+import type { MembershipCommandBody } from './membership.js';
 import type { RegionId } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
 import type { Message } from '../raft/types.js';
@@ -54,7 +55,9 @@ export type StrongRequest =
   /** From the region core, never from a client: lease, takeover, drain and handback commands. */
   | { readonly kind: 'lease'; readonly command: LeaseCommandBody }
   | { readonly kind: 'claim'; readonly table: string; readonly field: string; readonly value: unknown; readonly key: string }
-  | { readonly kind: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: unknown; readonly upTo: number };
+  | { readonly kind: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: unknown; readonly upTo: number }
+  /** The region core's own evictions and their acknowledgements (membership.ts). */
+  | { readonly kind: 'membership'; readonly command: MembershipCommandBody };
 
 /** `index`: the strong log position the answer reflects (for the session token). */
 export type StrongReply =
@@ -66,6 +69,7 @@ export type StrongReply =
   | { readonly ok: true; readonly kind: 'lease'; readonly op: LeaseOp; readonly granted: boolean; readonly slot: RegionId; readonly lease: LeaseSlot; readonly index: number }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null; readonly index: number }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number; readonly index: number }
+  | { readonly ok: true; readonly kind: 'membership'; readonly changed: boolean; readonly why: string | null; readonly index: number }
   | { readonly ok: false; readonly error: TernError };
 
 export type StrongInput =

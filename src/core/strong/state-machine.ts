@@ -14,6 +14,7 @@ import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../u
 import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
 import { alterProblem } from './table-change.js';
 import { LeaseTable, type LeaseCommandBody, type LeaseTableData } from './lease-table.js';
+import { Membership, type MembershipData } from './membership.js';
 import { drainProblem } from './drain-rules.js';
 import type { RowView } from '../model/row-view.js';
 
@@ -34,6 +35,8 @@ export interface StrongSnapshotData {
   readonly leases: LeaseTableData;
   readonly claims: ReadonlyArray<readonly [string, Claim]>;
   readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: ReadonlyArray<readonly [number, number]> }]>;
+  /** Evictions from causal stability (absent in snapshots taken before they existed). */
+  readonly membership?: MembershipData;
 }
 
 /**
@@ -109,6 +112,7 @@ export class StrongState {
   readonly #tables = new Map<string, TablePolicy>();
   #tablesView: Readonly<Record<string, TablePolicy>> | null = null;
   readonly leases = new LeaseTable();
+  readonly membership: Membership;
   readonly #claims = new Map<string, Claim>();
   /** (table, field, key) → the claim ids that key holds: what a release looks through. */
   readonly #held = new Map<string, Set<string>>();
@@ -118,9 +122,10 @@ export class StrongState {
   readonly #idemRetentionMs: number;
 
   /** `baseTables` are the configuration file's; the log's table commands override them. */
-  constructor(baseTables: Readonly<Record<string, TablePolicy>>, idemRetentionMs: number) {
+  constructor(baseTables: Readonly<Record<string, TablePolicy>>, idemRetentionMs: number, regions: readonly string[] = []) {
     this.#baseTables = baseTables;
     this.#idemRetentionMs = idemRetentionMs;
+    this.membership = new Membership(regions);
   }
 
   /** Every table's effective policy: the configuration's, overridden by the log. */
@@ -196,6 +201,9 @@ export class StrongState {
         const { granted, slot } = this.leases.apply(index, command);
         return { ok: true, kind: 'lease', op: command.op, granted, slot: command.slot, lease: slot };
       }
+      case 'evict':
+      case 'evict-ack':
+        return { ok: true, kind: 'membership', ...this.membership.apply(index, command) };
       case 'claim': {
         const holder = this.#claims.get(claimId(command.table, command.field, command.value));
         if (holder !== undefined && holder.key !== command.key) return { ok: true, kind: 'claim', granted: false, holder: holder.key };
@@ -385,6 +393,7 @@ export class StrongState {
       leases: this.leases.snapshot(),
       claims: [...this.#claims.entries()],
       forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs.entries()] }] as const),
+      membership: this.membership.snapshot(),
     };
   }
 
@@ -407,5 +416,6 @@ export class StrongState {
     }
     this.#forwarded.clear();
     for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Map(o.seqs) });
+    this.membership.restore(data.membership);
   }
 }

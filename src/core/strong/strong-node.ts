@@ -58,7 +58,7 @@ export class StrongNode {
     this.#store = new RaftStore(storage);
     const disk = this.#store.load();
     this.#written = disk.hardState;
-    this.state = new StrongState(config.tables, config.idempotencyRetentionMs);
+    this.state = new StrongState(config.tables, config.idempotencyRetentionMs, config.regions);
     if (disk.snapshot !== null) this.state.restore(disk.snapshot.data);
     this.#snapshotIndex = disk.snapshot?.index ?? 0;
     // This boot's name for the commands it forwards (drawn first: the seeded source's order).

@@ -10,6 +10,7 @@ import type { TernError } from '../errors.js';
 import type { TablePolicy } from '../schema/policy.js';
 import type { JsonValue } from '../util/json.js';
 import type { LeaseCommandBody, LeaseOp, LeaseSlot } from './lease-table.js';
+import type { MembershipCommandBody } from './membership.js';
 import type { FieldChange } from '../model/op.js';
 import type { RowView } from '../model/row-view.js';
 
@@ -77,6 +78,8 @@ export type StrongCommandBody =
   | { readonly t: 'table'; readonly table: string; readonly policy: TablePolicy; readonly wallMs: number }
   /** Region write leases and takeovers, drains and handbacks (lease-table.ts). */
   | LeaseCommandBody
+  /** Evicting a region from causal stability (membership.ts). */
+  | MembershipCommandBody
   /** Claims a value of a strongly unique field of an async table for one row. */
   | { readonly t: 'claim'; readonly table: string; readonly field: string; readonly value: JsonValue; readonly key: string; readonly wallMs: number }
   /**
@@ -92,5 +95,6 @@ export type ApplyResult =
   | { readonly ok: true; readonly kind: 'lease'; readonly op: LeaseOp; readonly granted: boolean; readonly slot: RegionId; readonly lease: LeaseSlot }
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number }
+  | { readonly ok: true; readonly kind: 'membership'; readonly changed: boolean; readonly why: string | null }
   /** Refused when applied (the same on every node): nothing changed. */
   | { readonly ok: false; readonly error: TernError };

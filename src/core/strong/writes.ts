@@ -188,5 +188,7 @@ function answerOf(answer: Answer, result: ApplyResult, index: number): StrongRep
       return { ok: true, kind: 'claim', granted: result.granted, holder: result.holder, index };
     case 'release':
       return { ok: true, kind: 'release', released: result.released, index };
+    case 'membership':
+      return { ok: true, kind: 'membership', changed: result.changed, why: result.why, index };
   }
 }

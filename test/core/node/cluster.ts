@@ -4,7 +4,7 @@
  * offset, pauses (a node that takes no input for a while, as under SIGSTOP) and crashes that lose
  * what was not committed.
  */
-import { replicaDefaults } from '../../../src/core/replica/config.js';
+import { replicaDefaults, type ReplicaConfig } from '../../../src/core/replica/config.js';
 import { failoverDefaults, type FailoverSettings, type NodeKnobs } from '../../../src/core/node/config.js';
 import type { Envelope, NodeEvent, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
 import { RegionCore } from '../../../src/core/node/region-core.js';
@@ -41,6 +41,8 @@ export interface ClusterOptions {
   readonly maxClockOffsetMs?: number;
   /** Extra tables, beside nodeTables (the same configuration in every region). */
   readonly tables?: Readonly<Record<string, TablePolicy>>;
+  /** Replica settings beside the defaults (retention windows, say). */
+  readonly replica?: Partial<ReplicaConfig>;
 }
 
 /** An event a core reported, with the real time and the region. */
@@ -91,7 +93,7 @@ export class RegionCluster {
     const core = RegionCore.open(
       {
         region,
-        replica: { ...replicaDefaults, region, regions, tables, mergeFunctions: {}, maxClockOffsetMs: offset },
+        replica: { ...replicaDefaults, region, regions, tables, mergeFunctions: {}, maxClockOffsetMs: offset, ...this.#o.replica },
         strong: {
           region,
           regions,

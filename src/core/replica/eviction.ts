@@ -1,0 +1,41 @@
+/**
+ * The replica's side of evictions (src/core/strong/membership.ts; docs/internals/replication.md,
+ * "Bounded history"). When the strong log says a region is being evicted, the replica **freezes**
+ * it: it records how far it holds that region's ops, and from then on applies none beyond (ops
+ * buffered or arriving later are dropped: they are the evicted region's orphans unless a member
+ * holds them, and then the decided bound covers them). Once the eviction is decided (through F),
+ * ops up to F are applied again from whichever member holds them, and stability leaves the
+ * region's reports out as soon as this replica holds its ops up to F.
+ *
+ * The freeze is persisted (replica meta): after a restart the replica must not accept what it
+ * refused before it crashed, or its acknowledgement would understate what it holds.
+ */
+import { get, type RegionId } from '../clock/version-vector.js';
+import type { ReplicaContext } from './context.js';
+
+/** What the strong log says of evictions, as the replica needs it. */
+export interface MembershipView {
+  /** Regions whose eviction is pending: members are still acknowledging. */
+  readonly evicting: readonly RegionId[];
+  /** Decided evictions: the region's last op that survives. */
+  readonly evicted: ReadonlyMap<RegionId, number>;
+}
+
+export const noEvictions: MembershipView = { evicting: [], evicted: new Map() };
+
+/** Freezes every region the log evicts that this replica has not frozen yet (inside a step). */
+export function freezeEvicted(ctx: ReplicaContext): void {
+  const m = ctx.membership;
+  for (const region of [...m.evicting, ...m.evicted.keys()]) {
+    if (region === ctx.config.region || ctx.frozen.has(region)) continue;
+    ctx.frozen.set(region, get(ctx.applied, region));
+    ctx.metaDirty = true;
+  }
+}
+
+/** The highest seq of `origin` this replica may apply (Infinity: not evicted). */
+export function applyLimit(ctx: ReplicaContext, origin: RegionId): number {
+  const decided = ctx.membership.evicted.get(origin);
+  if (decided !== undefined) return decided;
+  return ctx.frozen.get(origin) ?? Infinity;
+}
