@@ -1,8 +1,9 @@
 /**
  * One logical call: the attempts it makes, region by region, until one answers it (docs/api.md,
  * "The client SDK"). Each round tries the regions in the order choose.ts gives; an attempt moves on
- * to the next region after a connection error or timeout, a retryable 503, a 429, or a 504 of a
- * keyed request or a GET; a 421 is followed once to the row's home. When a round is over and a
+ * to the next region after a connection error or timeout, a retryable 503, a 429, a 504 of a keyed
+ * request or a GET, or a 507 (a full disk; one that may have committed, as a 504); a 421 is
+ * followed once to the row's home. When a round is over and a
  * region's Retry-After ends before the call's deadline, the call waits for the first to end and
  * starts another round. Every attempt of a call carries the same idempotency key.
  */
@@ -39,8 +40,8 @@ interface ErrorBody {
   mayHaveCommitted?: boolean;
 }
 
-/** 503 codes that say something about the region's stage: its /readyz is asked again at once. */
-const STAGE_CODES: ReadonlySet<string> = new Set(['NOT_READY', 'FENCED', 'STALE']);
+/** Codes that say something about the region's stage (503s, and a full disk's 507): its /readyz is asked again at once. */
+const STAGE_CODES: ReadonlySet<string> = new Set(['NOT_READY', 'FENCED', 'STALE', 'INSUFFICIENT_STORAGE']);
 
 export class Caller {
   /** The latest session token (merged from every answer). */
@@ -139,10 +140,16 @@ export class Caller {
       const wait = retryAfterMs(res.headers.get('retry-after'), now);
       // The server's own Retry-After (FENCED) is about the write lease: the region still serves reads.
       if (wait !== null && wait > 0) book.hold(base, now + wait, e.code === 'FENCED');
-      if (e.code !== undefined && STAGE_CODES.has(e.code)) this.prober.probeNow(base);
     }
-    // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key.
-    const next = (res.status === 503 && error.retryable) || res.status === 429 || (res.status === 504 && (idempotencyKey !== undefined || method === 'GET'));
+    if (e.code !== undefined && STAGE_CODES.has(e.code)) this.prober.probeNow(base);
+    // A 504 may have committed: retrying elsewhere is safe only under the same idempotency key. So
+    // may a 507 that says so (the disk filled as the request was committed).
+    const keyedOrRead = idempotencyKey !== undefined || method === 'GET';
+    const next =
+      (res.status === 503 && error.retryable) ||
+      res.status === 429 ||
+      (res.status === 504 && keyedOrRead) ||
+      (res.status === 507 && error.retryable && (e.mayHaveCommitted !== true || keyedOrRead));
     return { ok: false, error, next };
   }
 

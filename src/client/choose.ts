@@ -10,21 +10,23 @@ export type Order = 'latency' | 'given';
  * How well a region in `stage` (with `reason`) serves a call of kind `access`, from its last
  * /readyz (docs/api.md, "Stages"): 0 serves it; 1 serves it unless the write is guarded (`fenced`
  * for `lease` or `drain`: the client cannot tell whether a write is guarded); 2 unknown (no
- * /readyz answer yet); 3 does not serve it.
+ * /readyz answer yet); 3 does not serve it. A region `fenced` for its `storage` (its disk is full)
+ * serves reads, but neither bounded reads, writes nor table changes.
  */
 export function serveRank(access: Access, stage: Stage | null, reason: string | null): 0 | 1 | 2 | 3 {
   if (stage === null) return 2;
   const clockFenced = stage === 'fenced' && reason === 'clock';
+  const storageFenced = stage === 'fenced' && reason === 'storage';
   switch (access) {
     case 'read':
       return stage === 'catching-up' ? 3 : 0;
     case 'bounded-read':
-      return stage === 'catching-up' || clockFenced ? 3 : 0;
+      return stage === 'catching-up' || clockFenced || storageFenced ? 3 : 0;
     case 'table':
-      return clockFenced ? 3 : 0;
+      return clockFenced || storageFenced ? 3 : 0;
     case 'write':
       if (stage === 'write-ready') return 0;
-      return stage === 'fenced' && !clockFenced ? 1 : 3;
+      return stage === 'fenced' && !clockFenced && !storageFenced ? 1 : 3;
   }
 }
 

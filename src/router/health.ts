@@ -6,7 +6,8 @@
  * `read-ready` reads; `fenced` for its lease or a drain reads, and writes only when no region is
  * write-ready (it takes multi-writer writes and answers guarded ones 503 FENCED, which moves them
  * on: a leader election longer than a lease fences every region for a moment); `fenced` for its
- * clock and `catching-up` nothing. Pure: times come in as numbers.
+ * storage (a full disk) reads; `fenced` for its clock and `catching-up` nothing. Pure: times come
+ * in as numbers.
  */
 export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
 
@@ -86,7 +87,7 @@ export class RegionHealth {
     if (this.drained || this.#stage === null) return false;
     if (this.#stage === 'write-ready') return true;
     if (write) return false;
-    return this.#stage === 'read-ready' || this.#fencedForRights();
+    return this.#stage === 'read-ready' || this.#fencedForRights() || (this.#stage === 'fenced' && this.#reason === 'storage');
   }
 
   /** A write may go here when no region serves writes: fenced only for its write lease or a drain. */

@@ -59,12 +59,13 @@ export type Attempt =
  * What to do after an attempt: `done` (send this answer), `next` (try the next region), or
  * `home` (a 421 names the row's home region: send it there). Reads and writes carrying an
  * Idempotency-Key (the router adds one to every write) may go elsewhere after a connection error,
- * a 503, or a 504: a second copy of a keyed write is one write (the key dedupes it everywhere).
+ * a 503, a 504, or a 507 (a full disk): a second copy of a keyed write is one write (the key
+ * dedupes it everywhere).
  */
 export function afterAttempt(a: Attempt, keyed: boolean, write: boolean): 'done' | 'next' | 'home' {
   const retryable = !write || keyed;
   if (a.kind === 'unreachable') return retryable ? 'next' : 'done';
   if (a.status === 421 && a.code === 'WRONG_REGION' && a.home !== null) return 'home';
-  if ((a.status === 503 || a.status === 504) && retryable) return 'next';
+  if ((a.status === 503 || a.status === 504 || a.status === 507) && retryable) return 'next';
   return 'done';
 }

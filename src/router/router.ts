@@ -200,7 +200,7 @@ export class Router {
       }
       if (up.status >= 500) r.errors++;
       // Only answers that may send the request elsewhere are read here; the rest stream through.
-      if (up.status !== 503 && up.status !== 504 && up.status !== 421) return this.#pass(reply, r.region, up.status, up.headers, up.body);
+      if (up.status !== 503 && up.status !== 504 && up.status !== 507 && up.status !== 421) return this.#pass(reply, r.region, up.status, up.headers, up.body);
       const payload = await readBody(up.body);
       const err = (safeJson(payload) as { error?: { code?: unknown; home?: unknown } } | null)?.error;
       const attempt: Attempt = { kind: 'answer', status: up.status, code: typeof err?.code === 'string' ? err.code : null, home: typeof err?.home === 'string' ? err.home : null };

@@ -6,6 +6,17 @@
  * the strong group's appends, which leave at once (a leader's appends may go before its own
  * fsync); commit() persists the turn (group commit) and returns the rest, released only after
  * the commit. A storage or invariant failure is fatal: the node stops rather than diverge.
+ *
+ * Except a full disk (docs/operations.md, "A full disk"): a commit that fails for lack of space
+ * (storage-errors.ts) is never retried (after a failed fsync the kernel may have dropped the pages):
+ * the turn's requests are answered 507 INSUFFICIENT_STORAGE (they were never acknowledged; its
+ * reads are served again), its messages are dropped, and the store and the core are reopened from
+ * disk as a restart would. The core is then fenced for its storage: it is fed only what writes
+ * nothing (client requests, which it refuses unless they are reads, and the peers' clock probes,
+ * which tell it who takes writes instead); ticks and the other peer messages are dropped, and peers
+ * send them again later. Every STORAGE_PROBE_MS the node looks at the free space and, above
+ * LOW_SPACE_BYTES, tries a normal step: once one commits, it is back (catching up first, as after a
+ * restart); if it fails for lack of space again, the store is reopened again and it waits on.
  */
 import { mkdirSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -25,6 +36,8 @@ import type { TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
+import { freeBytes, isOutOfSpace, LOW_SPACE_BYTES, mayHaveCommitted, sqliteCode } from '../storage/storage-errors.js';
+import { storageFull } from '../core/node/admission.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import { builtinMergeFunctions } from './merge-functions.js';
@@ -41,6 +54,20 @@ export interface RegionNodeOptions {
 
 export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number };
 
+/**
+ * How often a node fenced for its storage looks at the free space on its data directory's
+ * filesystem and, once more than LOW_SPACE_BYTES are free, tries a normal step. A statfs is cheap:
+ * once a second brings the node back about a second after an operator frees space, and a disk
+ * that stays full costs one statfs and one read-only step a second (the step answers session
+ * reads whose wait ran out: no tick reaches the core meanwhile).
+ */
+export const STORAGE_PROBE_MS = 1_000;
+
+/** `full`: fenced for its storage, waiting for space; `probing`: space is back and a normal step is being tried. */
+type DiskState = 'ok' | 'full' | 'probing';
+
+const isRead = (r: RegionRequest): boolean => r.api !== 'admin' && (r.request.kind === 'read' || r.request.kind === 'scan' || r.request.kind === 'conflicts');
+
 export class RegionNode {
   readonly config: ClusterConfig;
   readonly spec: RegionSpec;
@@ -53,7 +80,8 @@ export class RegionNode {
   #core: RegionCore | null = null;
   #transport: PeerTransport | null = null;
   #inbox: RegionInput[] = [];
-  readonly #pending = new Map<number, { readonly api: RegionRequest['api']; readonly resolve: (reply: RegionReply) => void }>();
+  /** Requests not answered yet; `retried`: a read already sent again after a commit failed for lack of space. */
+  readonly #pending = new Map<number, { readonly request: RegionRequest; readonly resolve: (reply: RegionReply) => void; retried: boolean }>();
   #nextId = 1;
   #scheduled = false;
   #tick: NodeJS.Timeout | null = null;
@@ -61,6 +89,10 @@ export class RegionNode {
   #failed = false;
   #steps = 0;
   #backingUp = false;
+  #disk: DiskState = 'ok';
+  #diskProbe: NodeJS.Timeout | null = null;
+  /** The last status of a core discarded for a full disk, shown (as fenced, storage) while the store cannot be reopened. */
+  #lastStatus: RegionCoreStatus | null = null;
 
   constructor(config: ClusterConfig, region: string, options: RegionNodeOptions) {
     const spec = config.regions.find((r) => r.name === region);
@@ -174,12 +206,20 @@ export class RegionNode {
   }
 
   #ask(request: RegionRequest): Promise<RegionReply> {
+    if (!this.#stopping && !this.#failed && this.#core === null && this.#disk !== 'ok') {
+      // The store could not even be reopened for lack of space: nothing can be served.
+      return Promise.resolve({ ok: false, error: this.#diskRefusal(request, false, this.#otherRegions()) });
+    }
     if (this.#stopping || this.#failed || this.#core === null) return Promise.resolve(this.#notReady('is shutting down'));
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      this.#pending.set(id, { api: request.api, resolve });
+      this.#pending.set(id, { request, resolve, retried: false });
       this.#enqueue({ kind: 'request', id, request });
     });
+  }
+
+  #otherRegions(): string[] {
+    return this.config.regions.map((r) => r.name).filter((r) => r !== this.region);
   }
 
   #notReady(why: string): { ok: false; error: TernError } {
@@ -189,6 +229,9 @@ export class RegionNode {
   /** Queues an input for the next turn (one step per turn serves everything that arrived). */
   #enqueue(input: RegionInput): void {
     if (this.#failed) return;
+    // Fenced for its storage: ticks and peer messages would write (peers send theirs again later);
+    // client requests and the peers' clock probes do not.
+    if (this.#disk === 'full' && input.kind !== 'request' && !(input.kind === 'peer' && input.message.ch === 'node')) return;
     this.#inbox.push(input);
     this.#schedule();
   }
@@ -212,10 +255,12 @@ export class RegionNode {
       this.#send(early);
       out = core.commit();
     } catch (err) {
+      if (isOutOfSpace(err, this.spec.node.data)) return this.#diskFull(err, core);
       this.#failed = true;
       this.#onFatal(err);
       return;
     }
+    if (this.#disk === 'probing') this.#diskBack();
     this.#steps++;
     if (out.appliedRemote.length > 0 && this.#onRemoteApply !== undefined) {
       const now = Date.now();
@@ -250,8 +295,128 @@ export class RegionNode {
     }
   }
 
+  // ---- a full disk ---------------------------------------------------------------------------
+
+  /**
+   * A commit failed for lack of space: nothing of the turn is acknowledged. The core is discarded
+   * (its contract: after a failed commit it must not be used) and reopened from disk, as a restart
+   * would: the failed transaction rolled back, or (after a failed fsync) whatever reached the disk.
+   * Every request the old core held is answered here, except reads, which the new one serves.
+   */
+  #diskFull(err: unknown, old: RegionCore): void {
+    const entering = this.#disk === 'ok';
+    let writers = this.#otherRegions();
+    let readers = writers;
+    try {
+      this.#lastStatus = old.status();
+      const known = this.#lastStatus.peers.filter((p) => p.reachable && p.info !== null);
+      writers = known.filter((p) => p.info?.stage === 'write-ready').map((p) => p.region);
+      readers = known.filter((p) => p.info?.stage !== 'catching-up' && !(p.info?.stage === 'fenced' && p.info.reason === 'clock')).map((p) => p.region);
+    } catch {
+      // The old core could not say: every other region, as far as this one knows.
+    }
+    this.#disk = 'full';
+    this.#inbox = this.#inbox.filter((i) => i.kind === 'request');
+    const reopened = this.#reopen();
+    if (this.#failed) return;
+    const again: RegionInput[] = [];
+    const asyncMaybe = mayHaveCommitted(err);
+    for (const [id, p] of this.#pending) {
+      if (reopened && isRead(p.request) && !p.retried) {
+        p.retried = true;
+        again.push({ kind: 'request', id, request: p.request });
+        continue;
+      }
+      this.#pending.delete(id);
+      // An async write commits in the step that admits it: in this one, which failed. A strong one
+      // (or an operator's drain) may have reached the group through an earlier turn or this one's appends.
+      const maybe = isRead(p.request) ? false : p.request.api === 'async' ? asyncMaybe : true;
+      p.resolve({ ok: false, error: this.#diskRefusal(p.request, maybe, isRead(p.request) ? readers : writers) });
+    }
+    this.#inbox = [...again, ...this.#inbox];
+    const free = freeBytes(this.spec.node.data);
+    const details = { code: sqliteCode(err), message: (err as Error).message, data: this.spec.node.data, freeBytes: free };
+    if (entering) {
+      this.#log.warn(details, `the disk is full: a commit failed for lack of space on the filesystem of ${this.spec.node.data}; this node takes no writes (507 INSUFFICIENT_STORAGE, stage fenced, reason storage) and serves reads. Free space on that filesystem (delete files there, or grow it): the node resumes by itself once more than ${LOW_SPACE_BYTES / 1024 / 1024} MiB are free`);
+    } else {
+      this.#log.warn(details, `the disk is still full: a commit failed for lack of space again; waiting for more than ${LOW_SPACE_BYTES / 1024 / 1024} MiB to be free on the filesystem of ${this.spec.node.data}`);
+    }
+    if (this.#diskProbe === null) this.#diskProbe = setInterval(() => this.#probeDisk(), STORAGE_PROBE_MS);
+    if (this.#inbox.length > 0) this.#schedule();
+  }
+
+  /** Closes the store and opens it again with a new core, fenced for its storage. False when it could not be opened for lack of space (tried again later). */
+  #reopen(): boolean {
+    try {
+      this.#storage?.close();
+    } catch (err) {
+      this.#log.warn({ err }, 'closing the store after a failed commit failed; opening it again');
+    }
+    this.#storage = null;
+    this.#core = null;
+    let storage: SqliteStorage | null = null;
+    try {
+      // Checked when the node started; a rolled-back transaction leaves it as it was.
+      storage = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false });
+      const core = RegionCore.open(this.coreConfig(), storage, this.#now());
+      core.setStorageFull(true);
+      this.#storage = storage;
+      this.#core = core;
+      return true;
+    } catch (err) {
+      try {
+        storage?.close();
+      } catch {
+        // closing what failed to open: nothing more to do
+      }
+      if (isOutOfSpace(err, this.spec.node.data)) {
+        this.#log.warn({ code: sqliteCode(err), message: (err as Error).message }, 'the disk is full: the store could not be reopened (opening it writes); every request is refused until space is freed');
+        return false;
+      }
+      this.#failed = true;
+      this.#onFatal(err);
+      return false;
+    }
+  }
+
+  /** Every STORAGE_PROBE_MS while fenced for its storage: once there is room, a normal step. */
+  #probeDisk(): void {
+    if (this.#stopping || this.#failed || this.#disk !== 'full') return;
+    const free = freeBytes(this.spec.node.data);
+    const room = free === null || free >= LOW_SPACE_BYTES;
+    if (this.#core === null) {
+      if (room && this.#reopen()) this.#log.info({ freeBytes: free }, 'the store is open again (fenced for its storage until a step commits)');
+      return;
+    }
+    if (!room) {
+      this.#schedule(); // a read-only step: session reads whose wait ran out are answered
+      return;
+    }
+    this.#disk = 'probing';
+    this.#core.setStorageFull(false);
+    this.#enqueue({ kind: 'tick' });
+  }
+
+  /** A normal step committed after the disk was full: the node is back (catching up first, as after a restart). */
+  #diskBack(): void {
+    this.#disk = 'ok';
+    this.#lastStatus = null;
+    if (this.#diskProbe !== null) clearInterval(this.#diskProbe);
+    this.#diskProbe = null;
+    this.#log.info({ freeBytes: freeBytes(this.spec.node.data) }, 'the disk has room again: this node writes and replicates again (it catches up before it takes writes)');
+  }
+
+  /** The answer to a request the node cannot serve while its disk is full. */
+  #diskRefusal(request: RegionRequest, maybeCommitted: boolean, regions: readonly string[]): TernError {
+    if (isRead(request)) return storageFull(this.region, 'could not serve this read', regions);
+    if (!maybeCommitted) return storageFull(this.region, 'did not commit this request (nothing of it was written) and takes no writes', regions, { mayHaveCommitted: false });
+    return storageFull(this.region, 'could not finish this request, which may have committed (retry with the same Idempotency-Key to learn the outcome), and takes no writes', regions, { mayHaveCommitted: true });
+  }
+
   status(): NodeStatus {
     const core = this.#core;
+    const last = this.#lastStatus;
+    if (core === null && last !== null && this.#disk !== 'ok') return { ...last, stage: { stage: 'fenced', reason: 'storage', lagMs: null }, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
     if (core === null) throw new Error('node not running');
     return { ...core.status(), node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
   }
@@ -288,9 +453,10 @@ export class RegionNode {
     this.#stopping = true;
     if (this.#tick !== null) clearInterval(this.#tick);
     if (!this.#failed) this.#turn();
+    if (this.#diskProbe !== null) clearInterval(this.#diskProbe);
     // An async request still pending did not commit (async writes commit in the step that admits
     // them); a strong one may yet commit through the group.
-    for (const { api, resolve } of this.#pending.values()) {
+    for (const { request: { api }, resolve } of this.#pending.values()) {
       if (api === 'async') resolve(this.#notReady('stopped before answering'));
       else resolve({ ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} stopped before answering; the request may still commit: retry with the same Idempotency-Key if it had one, else read the row to learn the outcome`, mayHaveCommitted: true } });
     }

@@ -4,9 +4,10 @@
  * a whole event-loop turn into a step: group commit). Values are msgpack-encoded; decoded rows are
  * cached, which the contract's immutability clause makes safe.
  *
- * Failures: any SQLite error inside a commit propagates. The caller must treat it as fatal and
- * exit: after a failed fsync the kernel may have dropped the dirty pages, and retrying the commit
- * could report success for data that is not on disk.
+ * Failures: any SQLite error inside a commit propagates. The caller must never retry the commit
+ * (after a failed fsync the kernel may have dropped the dirty pages, and a retry could report
+ * success for data that is not on disk): it closes and reopens the store for lack of space
+ * (storage-errors.ts), and treats anything else as fatal and exits.
  */
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';

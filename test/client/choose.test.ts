@@ -10,13 +10,14 @@ const urls = (...i: number[]) => i.map((n) => `http://${n}.test`);
 
 describe('choosing regions', () => {
   it('ranks stages as docs/api.md "Stages" says', () => {
-    const stages: Array<[Stage | null, string | null]> = [['write-ready', null], ['fenced', 'lease'], ['fenced', 'drain'], ['fenced', 'clock'], ['read-ready', 'lag'], ['catching-up', 'starting'], [null, null]];
+    const stages: Array<[Stage | null, string | null]> = [['write-ready', null], ['fenced', 'lease'], ['fenced', 'drain'], ['fenced', 'clock'], ['fenced', 'storage'], ['read-ready', 'lag'], ['catching-up', 'starting'], [null, null]];
     const table = stages.map(([s, r]) => [`${s}/${r}`, serveRank('read', s, r), serveRank('bounded-read', s, r), serveRank('write', s, r), serveRank('table', s, r)]);
     expect(table).toEqual([
       ['write-ready/null', 0, 0, 0, 0],
       ['fenced/lease', 0, 0, 1, 0],
       ['fenced/drain', 0, 0, 1, 0],
       ['fenced/clock', 0, 3, 3, 3],
+      ['fenced/storage', 0, 3, 3, 3],
       ['read-ready/lag', 0, 0, 3, 0],
       ['catching-up/starting', 3, 3, 3, 0],
       ['null/null', 2, 2, 2, 2],

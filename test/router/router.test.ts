@@ -95,6 +95,25 @@ describe('the router', () => {
     expect(calls.map((x) => x.region)).toEqual(['a']);
   });
 
+  it('a region whose disk is full gets reads, not writes; a write it answers 507 moves on under the same key', async () => {
+    let aStage: [string, string | null] = ['write-ready', null];
+    const full = { status: 507, body: { error: { code: 'INSUFFICIENT_STORAGE', reason: 'storage', regions: ['b', 'c'] } } };
+    const { router, calls } = world((region, method, path) => (path === '/readyz' ? ready(...(region === 'a' ? aStage : (['write-ready', null] as [string, null]))) : region === 'a' && method !== 'GET' ? full : row));
+    await router.probeAll();
+    // Its disk fills before a probe says so: the 507 sends the write on.
+    const w = await router.app.inject({ method: 'PATCH', url: '/v1/tables/profiles/rows/k', payload: { set: { v: 1 } } });
+    expect(w.statusCode).toBe(200);
+    expect(calls.map((x) => x.region)).toEqual(['a', expect.stringMatching(/^[bc]$/)]);
+    expect(calls[0]?.key).toBe(calls[1]?.key);
+    // Once it reports fenced (storage): reads there, writes elsewhere.
+    aStage = ['fenced', 'storage'];
+    await router.probeAll();
+    calls.length = 0;
+    await router.app.inject({ method: 'GET', url: '/v1/tables/profiles/rows/k' });
+    await router.app.inject({ method: 'PATCH', url: '/v1/tables/profiles/rows/k', payload: { set: { v: 1 } } });
+    expect(calls.map((x) => x.region)).toEqual(['a', expect.stringMatching(/^[bc]$/)]);
+  });
+
   it('sends a request to its own region first, then the nearest; a read moves on after a connection error', async () => {
     const { router, calls } = world((region, _m, path) => (path === '/readyz' ? ready('write-ready') : region === 'a' ? 'down' : row));
     await router.probeAll();

@@ -81,6 +81,8 @@ export class RegionCore {
   readonly #peers: PeerBook;
   readonly #gate: UniqueGate;
   #trusted = false;
+  /** The shell found the disk full (setStorageFull): fenced (storage) until it says otherwise. */
+  #storageFull = false;
   #stage: StageView = { stage: 'catching-up', reason: 'starting', lagMs: null };
   #strongInbox: StrongInput[] = [];
   #replicaInbox: ReplicaInput[] = [];
@@ -171,6 +173,18 @@ export class RegionCore {
 
   get stage(): StageView {
     return this.#stage;
+  }
+
+  /**
+   * The shell's word on the disk (src/server/region-node.ts): while full, the stage is `fenced`
+   * (`storage`), writes and table changes are refused 507 INSUFFICIENT_STORAGE, and the shell feeds
+   * only client requests and the peers' clock probes (nothing that writes). Takes effect at once
+   * (the stage change is reported with the next step's events).
+   */
+  setStorageFull(full: boolean): void {
+    if (full === this.#storageFull) return;
+    this.#storageFull = full;
+    this.#updateStage();
   }
 
   get metrics(): Readonly<ReplicaMetrics> {
@@ -291,7 +305,7 @@ export class RegionCore {
 
   #onRequest(id: number, request: RegionRequest): void {
     if (this.config.knobs?.ignoreStage !== true) {
-      const refused = admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs));
+      const refused = admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs), this.strong.state.index);
       if (refused !== null) return void this.#replies.push({ id, reply: { ok: false, error: refused } });
     }
     switch (request.api) {
@@ -596,6 +610,7 @@ export class RegionCore {
     }
     const f = this.config.failover;
     const next = computeStage({
+      storageFull: this.#storageFull,
       drained: this.strong.state.leases.slot(this.region).drained,
       restoring: this.replica.recovering,
       clockMeasured: this.#guard.measured(),

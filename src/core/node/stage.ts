@@ -7,6 +7,12 @@
 import type { Stage, StageReason } from './messages.js';
 
 export interface StageInputs {
+  /**
+   * The node's disk is full (the shell saw a commit fail for lack of space, and reopened the store):
+   * it writes nothing until space is freed. Comes first: the core was reopened from the store, so
+   * what it knows of clocks and peers starts over, and none of it matters while nothing can be written.
+   */
+  readonly storageFull: boolean;
   /** An operator drained this region (through the strong log). */
   readonly drained: boolean;
   /** Restored from a backup, and not yet holding every write of its own its peers hold (replica/recovery.ts). */
@@ -30,6 +36,7 @@ export interface StageView {
 
 export function computeStage(i: StageInputs): StageView {
   const lagMs = Number.isFinite(i.lagMs) ? Math.max(0, Math.round(i.lagMs)) : null;
+  if (i.storageFull) return { stage: 'fenced', reason: 'storage', lagMs: null };
   if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
   if (i.restoring) return { stage: 'catching-up', reason: 'restore', lagMs };
   if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
@@ -44,7 +51,7 @@ export function computeStage(i: StageInputs): StageView {
 
 /** The stage lets this node write with its own data (it may still lack rights for guarded rows). */
 export function canWrite(v: StageView): boolean {
-  return v.stage === 'write-ready' || (v.stage === 'fenced' && v.reason !== 'clock');
+  return v.stage === 'write-ready' || (v.stage === 'fenced' && v.reason !== 'clock' && v.reason !== 'storage');
 }
 
 /** The stage lets this node serve reads. */

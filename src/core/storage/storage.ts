@@ -16,9 +16,12 @@
  * 5. Ordering. `scanRows` and `scanAux` return keys in Unicode code point order (UTF-8 byte
  *    order, SQLite's TEXT order); `readOps` returns ops in seq order; `conflictsAfter` in
  *    feed-seq order.
- * 6. Failures. An IO failure (disk full, fsync error) throws; the caller treats it as fatal to
- *    the process, never retries the commit (after a failed fsync the kernel may have dropped the
- *    pages, and a retry can falsely succeed).
+ * 6. Failures. An IO failure (disk full, fsync error) throws, and the caller never retries the
+ *    commit (after a failed fsync the kernel may have dropped the pages, and a retry can falsely
+ *    succeed): it discards everything built on the store and reopens it, or stops. The region
+ *    node's shell reopens only for lack of space (src/storage/storage-errors.ts: SQLITE_FULL, or
+ *    an IO error of writing on a nearly full filesystem) and stays fenced for its storage until
+ *    space is freed; every other failure is fatal to the process.
  */
 import type { Hlc } from '../clock/hlc.js';
 import type { Dot, RegionId } from '../clock/version-vector.js';

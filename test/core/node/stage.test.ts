@@ -16,7 +16,7 @@ import { nodeTables, policy } from './cluster.js';
 
 const tableOf = (name: string): TablePolicy => nodeTables[name] as TablePolicy;
 
-const ok: StageInputs = { drained: false, restoring: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
+const ok: StageInputs = { storageFull: false, drained: false, restoring: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
 
 describe('computeStage', () => {
   it('is write-ready with everything in order', () => {
@@ -53,6 +53,13 @@ describe('computeStage', () => {
     expect(computeStage({ ...ok, drained: true })).toMatchObject({ stage: 'fenced', reason: 'drain' });
   });
 
+  it('a full disk comes first: fenced (storage), whatever else holds (the core was reopened and knows nothing yet)', () => {
+    expect(computeStage({ ...ok, storageFull: true })).toEqual({ stage: 'fenced', reason: 'storage', lagMs: null });
+    const worst = { ...ok, storageFull: true, drained: true, restoring: true, clockMeasured: false, clockTrusted: false, lagMs: Infinity, ownLease: false };
+    expect(computeStage(worst)).toEqual({ stage: 'fenced', reason: 'storage', lagMs: null });
+    expect(computeStage({ ...worst, clockMeasured: true })).toMatchObject({ stage: 'fenced', reason: 'storage' });
+  });
+
   it('reports the lag rounded and never negative, and null when a peer’s freshness is unknown', () => {
     expect(computeStage({ ...ok, lagMs: 12.6 }).lagMs).toBe(13);
     expect(computeStage({ ...ok, lagMs: -40 }).lagMs).toBe(0);
@@ -68,6 +75,7 @@ describe('computeStage', () => {
     expect([canRead(v('fenced', 'lease')), canWrite(v('fenced', 'lease'))]).toEqual([true, true]);
     expect([canRead(v('fenced', 'drain')), canWrite(v('fenced', 'drain'))]).toEqual([true, true]);
     expect([canRead(v('fenced', 'clock')), canWrite(v('fenced', 'clock'))]).toEqual([true, false]);
+    expect([canRead(v('fenced', 'storage')), canWrite(v('fenced', 'storage'))]).toEqual([true, false]);
     expect([canRead(v('write-ready', null)), canWrite(v('write-ready', null))]).toEqual([true, true]);
   });
 });
@@ -81,6 +89,11 @@ const requests = {
   bounded: async({ kind: 'read', table: 'free', key: 'k', consistency: 'bounded', maxStalenessMs: 100 }),
   boundedScan: async({ kind: 'scan', table: 'free', consistency: 'bounded', maxStalenessMs: 100 }),
   strongRead: strong({ kind: 'read', table: 'accounts', key: 'k' }),
+  strongEventual: strong({ kind: 'read', table: 'accounts', key: 'k', consistency: 'eventual' }),
+  strongSession: strong({ kind: 'read', table: 'accounts', key: 'k', consistency: 'session', session: 7 }),
+  strongCausalScan: strong({ kind: 'scan', table: 'accounts', consistency: 'causal', session: 9 }),
+  strongBounded: strong({ kind: 'read', table: 'accounts', key: 'k', consistency: 'bounded', maxStalenessMs: 100 }),
+  sessionRead: async({ kind: 'read', table: 'free', key: 'k', consistency: 'session', session: 't1' }),
   write: async({ kind: 'write', table: 'free', key: 'k', body: { set: { x: 1 } } }),
   delete: async({ kind: 'delete', table: 'free', key: 'k' }),
   strongWrite: strong({ kind: 'write', table: 'accounts', key: 'k', body: { incr: { balance: 1 } } }),
@@ -91,12 +104,12 @@ const requests = {
   lease: strong({ kind: 'lease', command: { t: 'lease', op: 'drain', slot: 'a', wallMs: 0 } }),
 } as const;
 type Name = keyof typeof requests;
-const reads: Name[] = ['read', 'scan', 'conflicts', 'bounded', 'boundedScan', 'strongRead'];
+const reads: Name[] = ['read', 'scan', 'conflicts', 'bounded', 'boundedScan', 'strongRead', 'strongEventual', 'strongSession', 'strongCausalScan', 'strongBounded', 'sessionRead'];
 const writes: Name[] = ['write', 'delete', 'strongWrite', 'txn'];
 const always: Name[] = ['admin', 'claim', 'lease'];
 const elsewhere: Elsewhere = { readers: ['b', 'c'], writers: ['c'] };
 const view = (stage: StageView['stage'], reason: StageView['reason'], lagMs: number | null = 0): StageView => ({ stage, reason, lagMs });
-const problem = (v: StageView, name: Name) => admissionProblem('a', requests[name], v, elsewhere);
+const problem = (v: StageView, name: Name, strongApplied?: number) => admissionProblem('a', requests[name], v, elsewhere, strongApplied);
 
 describe('admissionProblem', () => {
   it('write-ready serves everything', () => {
@@ -127,10 +140,32 @@ describe('admissionProblem', () => {
 
   it('fenced for the clock serves plain reads; refuses writes, table changes and bounded reads with FENCED (reason clock), naming where to go', () => {
     const v = view('fenced', 'clock');
-    for (const name of ['read', 'scan', 'conflicts', 'strongRead'] as Name[]) expect(problem(v, name), name).toBeNull();
+    for (const name of ['read', 'scan', 'conflicts', 'strongRead', 'strongEventual', 'strongSession', 'strongCausalScan', 'sessionRead'] as Name[]) expect(problem(v, name), name).toBeNull();
     for (const name of [...writes, 'putTable'] as Name[]) expect(problem(v, name), name).toMatchObject({ code: 'FENCED', reason: 'clock', regions: ['c'] });
-    for (const name of ['bounded', 'boundedScan'] as Name[]) expect(problem(v, name), name).toMatchObject({ code: 'FENCED', reason: 'clock', regions: ['b', 'c'] });
+    for (const name of ['bounded', 'boundedScan', 'strongBounded'] as Name[]) expect(problem(v, name), name).toMatchObject({ code: 'FENCED', reason: 'clock', regions: ['b', 'c'] });
     for (const name of always) expect(problem(v, name), name).toBeNull();
+  });
+
+  it('fenced for its storage (a full disk) serves reads of its own data; refuses writes and table changes with 507 (reason storage), naming the writers elsewhere', () => {
+    const v = view('fenced', 'storage', null);
+    for (const name of ['read', 'scan', 'conflicts', 'sessionRead', 'strongEventual'] as Name[]) expect(problem(v, name, 10), name).toBeNull();
+    for (const name of [...writes, 'putTable'] as Name[]) {
+      const e = problem(v, name, 10);
+      expect(e, name).toMatchObject({ code: 'INSUFFICIENT_STORAGE', reason: 'storage', regions: ['c'] });
+      expect(e?.mayHaveCommitted, name).toBeUndefined();
+    }
+    expect(problem(v, 'write')?.message).toMatch(/disk is full: it takes no writes until space is freed .* returns to service by itself then; retry in c$/);
+    // What needs a word from its peers, which it does not hear meanwhile: bounded reads, strong
+    // reads (a read point from the leader), and strong session reads ahead of what it applied.
+    for (const name of ['bounded', 'boundedScan', 'strongBounded', 'strongRead'] as Name[]) expect(problem(v, name, 10), name).toMatchObject({ code: 'INSUFFICIENT_STORAGE', reason: 'storage', regions: ['b', 'c'] });
+    expect(problem(v, 'strongSession', 7)).toBeNull();
+    expect(problem(v, 'strongSession', 6)).toMatchObject({ code: 'INSUFFICIENT_STORAGE', regions: ['b', 'c'] });
+    expect(problem(v, 'strongCausalScan', 9)).toBeNull();
+    expect(problem(v, 'strongCausalScan', 8)?.code).toBe('INSUFFICIENT_STORAGE');
+    // Operator requests and the core's own requests go on.
+    for (const name of always) expect(problem(v, name), name).toBeNull();
+    // A strong session read ahead of this region waits for the group in any other stage.
+    expect(problem(view('fenced', 'lease'), 'strongSession', 0)).toBeNull();
   });
 
   it('with nowhere else to go, the message says so and regions is empty', () => {
