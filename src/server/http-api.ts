@@ -310,6 +310,8 @@ function statusBody(node: ApiNode): Record<string, unknown> {
       offsets: Object.fromEntries(Object.entries(s.clock.offsets).map(([peer, o]) => [peer, o === null ? null : { offsetMs: Math.round(o.wallMs * 10) / 10, rttMs: Math.round(o.rttMs * 10) / 10 }])),
     },
     raft: s.raft,
+    logBytes: r.logBytes,
+    evictions: (s.evictions ?? []).map((e) => ({ region: e.region, through: e.through, index: e.index, by: e.by, acks: e.acks })),
   };
 }
 

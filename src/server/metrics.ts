@@ -91,6 +91,26 @@ export class NodeMetrics {
       set({ kind: 'delete-update' }, x?.conflictsDeleteUpdate ?? 0);
       set({ kind: 'insert-insert' }, x?.conflictsInsertInsert ?? 0);
     });
+    new Gauge({
+      name: 'tern_log_bytes',
+      help: 'Approximate bytes of ops this region\u2019s logs hold (retention.logBytesMax bounds what a region away may hold up)',
+      registers: [this.registry],
+      collect() {
+        const st = status();
+        if (st !== undefined && st !== null) this.set(st.replica.logBytes);
+      },
+    });
+    new Gauge({
+      name: 'tern_evicted',
+      help: 'Per region evicted from causal stability through the strong log: 1 once decided, 0.5 while members acknowledge',
+      labelNames: ['evicted'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const e of status()?.evictions ?? []) this.set({ evicted: e.region }, e.through === null ? 0.5 : 1);
+      },
+    });
+    readCounter(this.registry, 'tern_ops_of_evicted_total', 'Ops of an evicted region beyond what survives its eviction (its orphans), refused here', [], (set) => set({}, m()?.opsOfEvicted ?? 0));
     readCounter(this.registry, 'tern_conflicts_collected_total', 'Conflict-feed entries collected by retention (retention.conflictsMs)', [], (set) => set({}, m()?.conflictsCollected ?? 0));
     readCounter(this.registry, 'tern_hlc_refused_total', 'Remote timestamps refused for being further ahead than the max clock offset', [], (set) => set({}, m()?.hlcRefused ?? 0));
     new Gauge({

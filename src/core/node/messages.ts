@@ -10,8 +10,8 @@ import type { ClientReply, ClientRequest, PeerMessage } from '../replica/message
 import type { StrongPeerMessage, StrongReply, StrongRequest } from '../strong/messages.js';
 
 export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
-/** Why a node is not write-ready: `starting` (clocks not yet measured), `restore`, `lag`, `lease`, `clock`, `drain`, `storage` (its disk is full). */
-export type StageReason = 'starting' | 'restore' | 'lag' | 'lease' | 'clock' | 'drain' | 'storage';
+/** Why a node is not write-ready: `starting` (clocks not yet measured), `restore`, `lag`, `lease`, `clock`, `drain`, `storage` (its disk is full), `snapshot` (evicted from stability: it must rejoin from a snapshot). */
+export type StageReason = 'starting' | 'restore' | 'lag' | 'lease' | 'clock' | 'drain' | 'storage' | 'snapshot';
 
 /** What a node tells its peers about itself with every clock probe. */
 export interface PeerInfo {

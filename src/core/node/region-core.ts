@@ -14,7 +14,7 @@
  * through the strong group's injected source, IO through the Storage port.
  */
 import { nodeTime, type NodeTime } from '../clock/node-time.js';
-import { get, type RegionId } from '../clock/version-vector.js';
+import { dominates, get, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { badRequest, ternError } from '../errors.js';
 import { majorityOf } from '../util/majority.js';
 import type { Op } from '../model/op.js';
@@ -40,7 +40,22 @@ import { computeStage, type StageView } from './stage.js';
 import { UniqueGate } from './unique-gate.js';
 import { TableWait } from './table-wait.js';
 import { EvictionAgent, membershipView } from './eviction-agent.js';
+import type { Eviction, MembershipCommandBody } from '../strong/membership.js';
 import { RegionWriteGuard } from './write-guard.js';
+
+/** What a membership command this region made says, for the log. */
+function membershipMessage(c: MembershipCommandBody): string {
+  switch (c.t) {
+    case 'evict':
+      return `proposed evicting ${c.region} from stability: ${c.why === 'log-bytes' ? "it holds up more than retention.logBytesMax of this region's logs" : 'unheard for longer than retention.logMs'}`;
+    case 'evict-ack':
+      return `acknowledged the eviction of ${c.region}: holds its ops through ${c.through}`;
+    case 'readmit':
+      return `asked to be readmitted to stability, holding a snapshot taken after its eviction`;
+    case 'readmit-ack':
+      return `acknowledged the readmission of ${c.region}`;
+  }
+}
 
 export interface LeaseView {
   /** The region whose rows the slot covers. */
@@ -65,6 +80,8 @@ export interface RegionCoreStatus {
   readonly leases: readonly LeaseView[];
   readonly clock: { readonly trusted: boolean; readonly measured: boolean; readonly offsets: Readonly<Record<RegionId, PeerOffset | null>> };
   readonly peers: readonly PeerView[];
+  /** Regions evicted from causal stability through the strong log (pending: `through` null), src/core/strong/membership.ts. */
+  readonly evictions: readonly Eviction[];
 }
 
 type Callback<R> = (reply: R) => void;
@@ -149,7 +166,7 @@ export class RegionCore {
     });
     this.#leases.observe(this.strong.state.leases, t.monoMs);
     this.#tableWait = new TableWait(config.replica.sessionWaitMs);
-    this.#evictions = new EvictionAgent(this.region, this.#regions, config.replica.logRetentionMs);
+    this.#evictions = new EvictionAgent(this.region, this.#regions, { ms: config.replica.logRetentionMs, bytesMax: config.replica.logRetentionBytesMax });
     this.#openedAtMs = this.#clock.replicaMs(false);
     this.#syncMembership();
   }
@@ -401,14 +418,28 @@ export class RegionCore {
     this.#replicaInbox.push({ kind: 'tick' });
     for (const { to, message } of this.#guard.tick(reading, this.#info())) this.#messages.push({ to, message: { ch: 'node', m: message } });
     for (const command of this.#leases.proposals(this.strong.state.leases, this.#leaseConditions())) this.#askLease(command);
-    const evictionConditions = { current: !this.#away && this.#stage.stage !== 'catching-up', unheardMs: (r: RegionId) => this.replica.unheardMs(r, this.#openedAtMs), frozenAt: (r: RegionId) => this.replica.frozenAt(r) };
-    for (const command of this.#evictions.proposals(this.strong.state.membership, evictionConditions)) {
+    this.#proposeMembership();
+    this.#gate.tick();
+  }
+
+  /** Evictions, readmissions and their acknowledgements this region owes the strong log (eviction-agent.ts). */
+  #proposeMembership(): void {
+    const replica = this.replica;
+    const conditions = {
+      current: !this.#away && this.#stage.stage !== 'catching-up',
+      unheardMs: (r: RegionId) => replica.unheardMs(r, this.#openedAtMs),
+      frozenAt: (r: RegionId) => replica.frozenAt(r),
+      logBytes: replica.logBytes,
+      holdingUp: replica.logBytes > this.config.replica.logRetentionBytesMax ? replica.holdingUp() : null,
+      stable: () => replica.status().stable,
+      installedFor: replica.recovering ? null : replica.installedFor,
+    };
+    for (const command of this.#evictions.proposals(this.strong.state.membership, conditions)) {
       this.#askStrong({ kind: 'membership', command }, (reply) => {
         this.#evictions.answered(command);
-        if (reply.ok && reply.kind === 'membership' && reply.changed) this.#events.push({ kind: 'warn', message: command.t === 'evict' ? `proposed evicting ${command.region} from stability: unheard for longer than retention.logMs` : `acknowledged the eviction of ${command.region}: holds its ops through ${command.through}`, details: { ...command } });
+        if (reply.ok && reply.kind === 'membership' && reply.changed) this.#events.push({ kind: 'warn', message: membershipMessage(command), details: { ...command } });
       });
     }
-    this.#gate.tick();
   }
 
   // ---- the core's own requests ---------------------------------------------------------------
@@ -599,6 +630,30 @@ export class RegionCore {
     return lag;
   }
 
+  /**
+   * While this region, evicted, is being readmitted and every member has acknowledged: the snapshot
+   * it must install (of a member holding at least `after`; its `readmit` entry's index goes into
+   * the installed store, eviction.ts snapshotMetaKey). Null otherwise, and once it installed one.
+   */
+  snapshotWanted(): { readonly after: VersionVector; readonly readmitIndex: number } | null {
+    const m = this.strong.state.membership;
+    const readmit = m.eviction(this.region)?.readmit;
+    const after = m.readmitJoin(this.region);
+    if (readmit === undefined || readmit === null || readmit.installed || after === null || this.replica.installedFor === readmit.index) return null;
+    return { after, readmitIndex: readmit.index };
+  }
+
+  /**
+   * Evicted, or readmitted and not yet holding what the members had made stable without it
+   * (membership.ts, "Readmission"): its data may not be merged with new writes yet.
+   */
+  #outOfStability(): boolean {
+    const m = this.strong.state.membership;
+    if (m.eviction(this.region) !== undefined) return true;
+    const back = m.readmitted(this.region);
+    return back !== undefined && !dominates(this.replica.vector, back.after);
+  }
+
   #updateStage(): void {
     this.#warnIfRestoreBlocked();
     const trusted = this.#guard.trusted();
@@ -613,6 +668,7 @@ export class RegionCore {
       storageFull: this.#storageFull,
       drained: this.strong.state.leases.slot(this.region).drained,
       restoring: this.replica.recovering,
+      evicted: this.#outOfStability(),
       clockMeasured: this.#guard.measured(),
       clockTrusted: trusted,
       lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.#backlogMs(),
@@ -650,6 +706,7 @@ export class RegionCore {
       leases,
       clock: { trusted: this.#trusted, measured: this.#guard.measured(), offsets: this.#guard.offsets() },
       peers: this.#peers.views(mono),
+      evictions: [...this.strong.state.membership.evictions()],
     };
   }
 }

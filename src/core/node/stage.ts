@@ -17,6 +17,8 @@ export interface StageInputs {
   readonly drained: boolean;
   /** Restored from a backup, and not yet holding every write of its own its peers hold (replica/recovery.ts). */
   readonly restoring: boolean;
+  /** The strong log evicted this region from causal stability (strong/membership.ts): its data can no longer be merged. */
+  readonly evicted: boolean;
   /** The clock guard has measured a majority of regions; and finds this node's clocks within the bound of a majority. */
   readonly clockMeasured: boolean;
   readonly clockTrusted: boolean;
@@ -38,6 +40,7 @@ export function computeStage(i: StageInputs): StageView {
   const lagMs = Number.isFinite(i.lagMs) ? Math.max(0, Math.round(i.lagMs)) : null;
   if (i.storageFull) return { stage: 'fenced', reason: 'storage', lagMs: null };
   if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
+  if (i.evicted) return { stage: 'catching-up', reason: 'snapshot', lagMs };
   if (i.restoring) return { stage: 'catching-up', reason: 'restore', lagMs };
   if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
   if (!(i.lagMs <= i.readReadyLagMs)) return { stage: 'catching-up', reason: 'lag', lagMs };

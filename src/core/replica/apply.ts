@@ -10,7 +10,7 @@ import { compareStamps } from '../crdt/stamp.js';
 import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
 import type { ReplicaContext } from './context.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
-import { sharedIdentity, type FenceStamp, type FieldChange, type Op } from '../model/op.js';
+import { approxOpBytes, sharedIdentity, type FenceStamp, type FieldChange, type Op } from '../model/op.js';
 import { fieldWrote as fieldWroteOf, opWrote, valueWrote, type LoserWrite } from '../model/conflict.js';
 import type { JsonValue } from '../util/json.js';
 import { recordFencedWrite } from './feed.js';
@@ -79,11 +79,17 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
   }
 
   if (op.idem !== undefined) recordIdempotency(ctx, op);
-  storage.appendOp(op);
+  appendToLog(ctx, op);
   ctx.live.set(op.dot.origin, op.dot.seq);
   ctx.metaDirty = true;
   ctx.metrics.opsApplied++;
   return after;
+}
+
+/** Appends an applied op to its origin's log, counting the bytes the logs hold (retention.logBytesMax). */
+function appendToLog(ctx: ReplicaContext, op: Op): void {
+  ctx.storage.appendOp(op);
+  ctx.logBytes += approxOpBytes(op);
 }
 
 /**
@@ -95,7 +101,7 @@ export function applyFenced(ctx: ReplicaContext, op: Op & { readonly fence: Fenc
   assert(ctx.live.get(op.dot.origin) === op.dot.seq - 1, () => `apply out of order: ${op.dot.origin}:${op.dot.seq}`);
   const holder = ctx.guard.holderAt(op.fence.slot, op.fence.at);
   recordFencedWrite(ctx, op, holder);
-  ctx.storage.appendOp(op);
+  appendToLog(ctx, op);
   ctx.live.set(op.dot.origin, op.dot.seq);
   ctx.metaDirty = true;
   ctx.metrics.opsApplied++;

@@ -15,7 +15,7 @@ import type { ReplicaContext } from './context.js';
 import { recordConflict, type DecidedConflict } from './feed.js';
 import { claimWindowNs, updateClaims } from './unique.js';
 import { processWindow, type DecidedPair, type Relevance } from './window.js';
-import type { Op } from '../model/op.js';
+import { approxOpBytes, type Op } from '../model/op.js';
 import type { WindowEntry } from '../model/window-entry.js';
 
 const rowRelevance: Relevance = {
@@ -116,6 +116,7 @@ export function collect(ctx: ReplicaContext): void {
   const claims = new Set<string>();
   const point: Record<RegionId, number> = { ...ctx.gcPoint };
   let budget = limits.gcOpsPerStepMax;
+  let trimmedBytes = 0;
   for (const origin of ctx.config.regions) {
     let from = get(ctx.gcPoint, origin);
     const to = get(stable, origin);
@@ -124,6 +125,7 @@ export function collect(ctx: ReplicaContext): void {
       if (ops.length === 0) break;
       for (const op of ops) {
         if (op.hlc.wall > ctx.stableWallMs) ctx.stableWallMs = op.hlc.wall;
+        trimmedBytes += approxOpBytes(op);
         rows.set(`${op.table}\u0000${op.key}`, [op.table, op.key]);
         const policy = policyOf(ctx, op.table);
         if (policy !== undefined) for (const c of claimsMadeBy(op, policy)) claims.add(c.key);
@@ -143,6 +145,7 @@ export function collect(ctx: ReplicaContext): void {
     }
   }
   ctx.gcPoint = point;
+  ctx.logBytes = Math.max(0, ctx.logBytes - trimmedBytes);
   ctx.metaDirty = true;
 }
 

@@ -68,6 +68,8 @@ export interface ReplicaContext {
   feedSeq: number;
   /** The highest feed position whose entry retention collected (feed-retention.ts). Persisted. */
   feedGoneThrough: number;
+  /** Approximate bytes of the ops the logs hold (approxOpBytes, counted on append and trim): retention.logBytesMax. Persisted. */
+  logBytes: number;
   /** The newest HLC wall among the ops garbage collection has visited: the stable time feed retention ages entries by. Persisted. */
   stableWallMs: number;
   lastSyncMs: number;

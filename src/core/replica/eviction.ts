@@ -17,13 +17,27 @@ import type { ReplicaContext } from './context.js';
 export interface MembershipView {
   /** Regions whose eviction is pending: members are still acknowledging. */
   readonly evicting: readonly RegionId[];
-  /** Decided evictions: the region's last op that survives. */
+  /** Decided evictions: the region's last op that survives. Stability leaves them out. */
   readonly evicted: ReadonlyMap<RegionId, number>;
+  /** Evicted regions asking to come back (membership.ts, "Readmission"): counted in stability again, still frozen at their bound. */
+  readonly readmitting: ReadonlyMap<RegionId, number>;
 }
 
-export const noEvictions: MembershipView = { evicting: [], evicted: new Map() };
+/**
+ * Replica meta written when a snapshot of a member is installed for a rejoin (by the shell, or a
+ * test): `{ readmitIndex }`, the log index of the `readmit` entry it was taken for (after every
+ * member acknowledged it). The region says it is installed only with such a snapshot, never with
+ * the data it was evicted with.
+ */
+export const snapshotMetaKey = 'snapshot-installed';
 
-/** Freezes every region the log evicts that this replica has not frozen yet (inside a step). */
+export const noEvictions: MembershipView = { evicting: [], evicted: new Map(), readmitting: new Map() };
+
+/**
+ * Freezes every region the log evicts that this replica has not frozen yet, and thaws those the log
+ * readmitted (inside a step). A replica never freezes its own region: a snapshot installed from a
+ * member carries that member's freeze of it, which is dropped here.
+ */
 export function freezeEvicted(ctx: ReplicaContext): void {
   const m = ctx.membership;
   for (const region of [...m.evicting, ...m.evicted.keys()]) {
@@ -31,11 +45,16 @@ export function freezeEvicted(ctx: ReplicaContext): void {
     ctx.frozen.set(region, get(ctx.applied, region));
     ctx.metaDirty = true;
   }
+  for (const region of ctx.frozen.keys()) {
+    if (region !== ctx.config.region && (m.evicting.includes(region) || m.evicted.has(region) || m.readmitting.has(region))) continue;
+    ctx.frozen.delete(region);
+    ctx.metaDirty = true;
+  }
 }
 
 /** The highest seq of `origin` this replica may apply (Infinity: not evicted). */
 export function applyLimit(ctx: ReplicaContext, origin: RegionId): number {
-  const decided = ctx.membership.evicted.get(origin);
+  const decided = ctx.membership.evicted.get(origin) ?? ctx.membership.readmitting.get(origin);
   if (decided !== undefined) return decided;
   return ctx.frozen.get(origin) ?? Infinity;
 }

@@ -18,7 +18,7 @@ import { get, type RegionId, type VersionVector } from '../clock/version-vector.
 import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
 import { collectFeed } from './feed-retention.js';
-import { freezeEvicted, noEvictions, type MembershipView } from './eviction.js';
+import { freezeEvicted, noEvictions, snapshotMetaKey, type MembershipView } from './eviction.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
@@ -46,6 +46,7 @@ interface Meta {
   feedSeq?: number;
   feedGoneThrough?: number;
   stableWallMs?: number;
+  logBytes?: number;
   /** Evicted regions frozen here (eviction.ts), as [region, seq] pairs. */
   frozen?: Array<[RegionId, number]>;
 }
@@ -71,6 +72,8 @@ export interface ReplicaStatus {
   readonly gcPoint: VersionVector;
   readonly bufferedOps: number;
   readonly parkedRequests: number;
+  /** Approximate bytes of ops its logs hold (retention.logBytesMax bounds what a region away may hold up). */
+  readonly logBytes: number;
   readonly peers: readonly PeerStatus[];
 }
 
@@ -79,9 +82,13 @@ const noneGone: ReadonlyMap<RegionId, { readonly through: number; readonly peer:
 
 export class Replica {
   readonly #ctx: ReplicaContext;
+  /** Read once at open: the shell writes it before it opens a store it installed. */
+  readonly #installedFor: number | null;
 
   private constructor(ctx: ReplicaContext) {
     this.#ctx = ctx;
+    const meta = ctx.storage.getMeta(snapshotMetaKey) as { readmitIndex?: number } | undefined;
+    this.#installedFor = typeof meta?.readmitIndex === 'number' ? meta.readmitIndex : null;
   }
 
   /** Opens the replica on its storage (recovering whatever was committed). Asserts a valid config: check it with configProblem first. */
@@ -109,6 +116,7 @@ export class Replica {
       feedSeq: meta.feedSeq ?? 0,
       feedGoneThrough: meta.feedGoneThrough ?? 0,
       stableWallMs: meta.stableWallMs ?? 0,
+      logBytes: meta.logBytes ?? 0,
       lastSyncMs: -Infinity,
       lastIdemSweepMs: nowMs,
       lastGcMs: -Infinity,
@@ -143,6 +151,34 @@ export class Replica {
   setMembership(view: MembershipView): void {
     this.#ctx.membership = view;
     this.#ctx.stability.setEvicted(view.evicted);
+  }
+
+  /** Approximate bytes of ops its logs hold (what retention.logBytesMax bounds). */
+  get logBytes(): number {
+    return this.#ctx.logBytes;
+  }
+
+  /**
+   * The member peer holding stability back the most: the one whose usable report lacks the most of
+   * what this replica has applied (null when none lacks anything). Evicted regions are not members.
+   */
+  holdingUp(): RegionId | null {
+    const ctx = this.#ctx;
+    let worst: RegionId | null = null;
+    let most = 0;
+    for (const region of ctx.config.regions) {
+      if (region === ctx.config.region || ctx.frozen.has(region)) continue;
+      const report = ctx.stability.reportOf(region);
+      let lacks = 0;
+      for (const origin of ctx.config.regions) lacks += Math.max(0, get(ctx.applied, origin) - get(report, origin));
+      if (lacks > most) [worst, most] = [region, lacks];
+    }
+    return worst;
+  }
+
+  /** The readmission (its strong log index) a snapshot installed here was taken for (eviction.ts, snapshotMetaKey), or null. */
+  get installedFor(): number | null {
+    return this.#installedFor;
   }
 
   /** How far this replica held `region`'s ops when it froze them for its eviction (undefined: not frozen). */
@@ -307,7 +343,7 @@ export class Replica {
 
   #persistMeta(): void {
     const ctx = this.#ctx;
-    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs, frozen: [...ctx.frozen] };
+    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs, logBytes: ctx.logBytes, frozen: [...ctx.frozen] };
     ctx.storage.putMeta('replica', meta);
     ctx.metaDirty = false;
   }
@@ -338,6 +374,7 @@ export class Replica {
       gcPoint: ctx.gcPoint,
       bufferedOps: ctx.bufferedCount,
       parkedRequests: ctx.parked.length,
+      logBytes: ctx.logBytes,
       peers,
       recovery: recoveryStatus(ctx),
     };

@@ -203,6 +203,8 @@ export class StrongState {
       }
       case 'evict':
       case 'evict-ack':
+      case 'readmit':
+      case 'readmit-ack':
         return { ok: true, kind: 'membership', ...this.membership.apply(index, command) };
       case 'claim': {
         const holder = this.#claims.get(claimId(command.table, command.field, command.value));

@@ -6,10 +6,24 @@
  */
 import { describe, expect, it } from 'vitest';
 import { get } from '../../../src/core/clock/version-vector.js';
+import { markRestored } from '../../../src/core/node/restore.js';
+import { snapshotMetaKey } from '../../../src/core/replica/eviction.js';
+import type { MemoryStorage } from '../../../src/storage/memory-storage.js';
 import { RegionCluster } from './cluster.js';
 
 const retention = { idempotencyRetentionMs: 2_000, logRetentionMs: 2_000, conflictRetentionMs: 4_000 };
 const write = (key: string) => ({ api: 'async' as const, request: { kind: 'write' as const, table: 'free', key, body: { set: { v: key } } } });
+
+/** What the shell does for a rejoin: a copy of `donor`'s store put in place of `region`'s, marked restored and installed for the readmission. */
+function installSnapshot(c: RegionCluster, donor: string, region: string): void {
+  const wanted = c.core(region).snapshotWanted();
+  if (wanted === null) throw new Error('no snapshot wanted');
+  const copy = (c.disks.get(donor) as MemoryStorage).copy();
+  markRestored(copy, { from: donor, copiedAt: 'test' });
+  copy.transaction(() => copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex }));
+  c.disks.set(region, copy);
+  c.restart(region);
+}
 
 describe('eviction', () => {
   it('a region unheard past the window is evicted; the others collect their logs without it', () => {
@@ -82,9 +96,139 @@ describe('eviction', () => {
     for (const r of ['a', 'b']) {
       for (const k of ['held', 'orphan']) expect(c.core(r).replica.peekRow('free', k), `${r} ${k}`).toBeNull();
     }
+    // c learned it was evicted: it serves nothing of its stale data (catching-up, snapshot).
+    expect(c.core('c').stage).toMatchObject({ stage: 'catching-up', reason: 'snapshot' });
+    expect(c.await(c.submit('c', write('late')))).toMatchObject({ ok: false, error: { code: 'NOT_READY', reason: 'snapshot' } });
     // c's op on `held` survived the eviction (b held it), c's op on `orphan` did not.
     const through = c.core('a').strong.state.membership.eviction('c')?.through ?? -1;
     expect(get(c.core('a').replica.vector, 'c')).toBe(through);
     expect(get(c.core('c').replica.vector, 'c')).toBe(through + 1);
+  });
+
+  it('a region holding up more than logBytesMax of the logs is evicted before the time window runs out, and the logs shrink', () => {
+    const bytesMax = 1024 * 1024;
+    const c = new RegionCluster({ replica: { ...retention, idempotencyRetentionMs: 600_000, logRetentionMs: 600_000, conflictRetentionMs: 600_000, logRetentionBytesMax: bytesMax } });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.isolate('c');
+    const big = 'x'.repeat(4_000);
+    for (let i = 0; i < 400 && c.core('a').strong.state.membership.size === 0; i++) {
+      c.submit('a', { api: 'async', request: { kind: 'write', table: 'free', key: `k${i}`, body: { set: { v: big } } } });
+      c.run(20);
+    }
+    expect(c.core('a').replica.logBytes).toBeGreaterThan(bytesMax);
+    c.until(() => c.core('a').strong.state.membership.eviction('c')?.through != null, 10_000, 'c evicted');
+    expect(c.events.some((e) => e.event.kind === 'warn' && e.event.message.includes('retention.logBytesMax'))).toBe(true);
+    c.until(() => c.core('a').replica.logBytes < bytesMax / 4, 10_000, 'logs collected');
+  });
+
+  it('an evicted region rejoins from a member\'s snapshot: readmitted through the log, it writes again and every region converges', () => {
+    const c = new RegionCluster({ replica: retention });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.isolate('c');
+    for (let i = 0; i < 8; i++) c.submit('c', write(`orphan${i}`));
+    for (let i = 0; i < 50; i++) {
+      c.submit(i % 2 === 0 ? 'a' : 'b', write(`k${i}`));
+      if (i === 10) c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'k0' } });
+      c.run(100);
+    }
+    const eviction = c.core('a').strong.state.membership.eviction('c');
+    expect(eviction?.through).not.toBeNull();
+    // The snapshot: a copy of a member's store, marked as installed after c's eviction.
+    // c comes back, learns it was evicted and asks to be readmitted; the members acknowledge.
+    c.heal();
+    c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
+    // The snapshot: a copy of a member's store, marked as installed for that readmission.
+    installSnapshot(c, 'a', 'c');
+    expect(c.core('c').stage.stage).not.toBe('write-ready');
+    c.until(() => c.core('a').strong.state.membership.eviction('c') === undefined, 20_000, 'c readmitted');
+    expect(c.core('a').strong.state.membership.readmitted('c')).toBeDefined();
+    c.until(() => c.core('c').stage.stage === 'write-ready', 20_000, 'c write-ready');
+    expect(c.await(c.submit('c', write('after')))).toMatchObject({ ok: true });
+    c.run(2_000);
+    const vectors = ['a', 'b', 'c'].map((r) => JSON.stringify(c.core(r).replica.vector));
+    expect(new Set(vectors).size).toBe(1);
+    for (const r of ['a', 'b', 'c']) {
+      expect(c.core(r).replica.peekRow('free', 'after'), r).not.toBeNull();
+      expect(c.core(r).replica.peekRow('free', 'k0'), r).toBeNull();
+      expect(c.core(r).replica.peekRow('free', 'orphan0'), r).toBeNull();
+    }
+    // c counts for stability again: the others' stable point covers c's new write.
+    c.run(1_000);
+    expect(get(c.core('a').replica.status().stable, 'c')).toBe(get(c.core('c').replica.vector, 'c'));
+  });
+
+  it('an evicted region is never readmitted with the data it was evicted with', () => {
+    const c = new RegionCluster({ replica: retention });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.isolate('c');
+    for (let i = 0; i < 40; i++) {
+      c.submit('a', write(`k${i}`));
+      c.run(100);
+    }
+    c.heal();
+    c.run(3_000);
+    // It asked, and the members acknowledged, but it has installed nothing: it stays out.
+    expect(c.core('a').strong.state.membership.eviction('c')?.readmit).toMatchObject({ installed: false });
+    expect(c.core('c').snapshotWanted()).not.toBeNull();
+    expect(c.core('c').stage).toMatchObject({ stage: 'catching-up', reason: 'snapshot' });
+  });
+
+  it('a readmitted region writes nothing concurrent with what the members made stable without it', () => {
+    const c = new RegionCluster({ replica: retention });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.submit('a', write('row'));
+    c.run(500);
+    c.isolate('c');
+    for (let i = 0; i < 40; i++) {
+      c.submit('a', write(`k${i}`));
+      c.run(100);
+    }
+    expect(c.core('a').strong.state.membership.eviction('c')?.through).not.toBeNull();
+    // a deletes the row; the members make the delete stable (and purge its tombstone) without c.
+    c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'row' } });
+    for (let i = 0; i < 10; i++) {
+      c.submit('b', write(`m${i}`));
+      c.run(100);
+    }
+    c.heal();
+    c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
+    installSnapshot(c, 'b', 'c');
+    // c writes the row as early as it is let.
+    let written = false;
+    for (let t = 0; t < 20_000 && !written; t += 10) {
+      const id = c.submit('c', write('row'));
+      c.run(10);
+      const reply = c.replies.get(id);
+      written = reply !== undefined && reply.ok;
+    }
+    expect(written, JSON.stringify([c.core('c').stage, c.core('a').strong.state.membership.eviction('c'), c.core('a').strong.state.membership.readmitted('c')])).toBe(true);
+    c.run(3_000);
+    const rows = ['a', 'b', 'c'].map((r) => JSON.stringify(c.core(r).replica.peekRow('free', 'row')));
+    expect(new Set(rows).size, rows.join(' | ')).toBe(1);
+  });
+
+  it('a readmitted region whose snapshot is older than what the members made stable stays out (snapshot), never writes', () => {
+    const c = new RegionCluster({ replica: retention });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.isolate('c');
+    for (let i = 0; i < 40; i++) {
+      c.submit('a', write(`k${i}`));
+      c.run(100);
+    }
+    const stale = (c.disks.get('a') as MemoryStorage).copy();
+    for (let i = 0; i < 20; i++) {
+      c.submit('b', write(`m${i}`));
+      c.run(100);
+    }
+    c.heal();
+    c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
+    const wanted = c.core('c').snapshotWanted();
+    markRestored(stale, { from: 'a', copiedAt: 'test' });
+    stale.transaction(() => stale.putMeta(snapshotMetaKey, { readmitIndex: wanted?.readmitIndex }));
+    c.disks.set('c', stale);
+    c.restart('c');
+    c.run(5_000);
+    expect(c.core('c').stage).toMatchObject({ stage: 'catching-up', reason: 'snapshot' });
+    expect(c.await(c.submit('c', write('late')))).toMatchObject({ ok: false, error: { code: 'NOT_READY' } });
   });
 });

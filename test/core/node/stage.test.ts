@@ -16,11 +16,17 @@ import { nodeTables, policy } from './cluster.js';
 
 const tableOf = (name: string): TablePolicy => nodeTables[name] as TablePolicy;
 
-const ok: StageInputs = { storageFull: false, drained: false, restoring: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
+const ok: StageInputs = { storageFull: false, drained: false, restoring: false, evicted: false, clockMeasured: true, clockTrusted: true, lagMs: 20, ownLease: true, readReadyLagMs: 5000, writeReadyLagMs: 1000 };
 
 describe('computeStage', () => {
   it('is write-ready with everything in order', () => {
     expect(computeStage(ok)).toEqual({ stage: 'write-ready', reason: null, lagMs: 20 });
+  });
+
+  it('an evicted region is catching-up (snapshot), whatever else holds, unless its clock is bad', () => {
+    expect(computeStage({ ...ok, evicted: true })).toEqual({ stage: 'catching-up', reason: 'snapshot', lagMs: 20 });
+    expect(computeStage({ ...ok, evicted: true, restoring: true, drained: true })).toMatchObject({ reason: 'snapshot' });
+    expect(computeStage({ ...ok, evicted: true, clockTrusted: false })).toMatchObject({ stage: 'fenced', reason: 'clock' });
   });
 
   it('a restored node recovering its own writes is catching-up (restore), whatever else holds, unless its clock is bad', () => {

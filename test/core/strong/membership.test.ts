@@ -55,4 +55,29 @@ describe('membership', () => {
     expect(n.eviction('c')?.through).toBe(5);
     expect(n.version).toBeGreaterThan(0);
   });
+
+  it('readmits a region once every member acknowledged and the region installed a snapshot taken after that', () => {
+    const m = new Membership(['a', 'b', 'c']);
+    m.apply(1, evict('c', 'a'));
+    m.apply(2, ack('c', 'a', 5));
+    m.apply(3, ack('c', 'b', 5));
+    const readmit = { t: 'readmit' as const, region: 'c', by: 'c', evictionIndex: 1, wallMs: 0 };
+    const rack = (by: string, stable: Record<string, number>) => ({ t: 'readmit-ack' as const, region: 'c', by, stable, wallMs: 0 });
+    expect(m.apply(4, { ...readmit, by: 'a' }).changed).toBe(false); // only the region itself asks
+    expect(m.apply(4, { ...readmit, evictionIndex: 9 }).changed).toBe(false); // of the eviction that was decided
+    expect(m.apply(5, readmit).changed).toBe(true);
+    expect(m.apply(6, rack('c', {})).changed).toBe(false); // installed before the members acknowledged: refused
+    m.apply(7, rack('a', { a: 10, b: 3 }));
+    expect(m.readmitJoin('c')).toBeNull();
+    m.apply(8, rack('b', { a: 8, b: 4, c: 5 }));
+    expect(m.readmitJoin('c')).toEqual({ a: 10, b: 4, c: 5 });
+    expect(m.eviction('c')).toBeDefined(); // still out: it has not installed a snapshot
+    expect(m.apply(9, rack('c', {})).changed).toBe(true);
+    expect(m.eviction('c')).toBeUndefined();
+    expect(m.readmitted('c')).toEqual({ region: 'c', index: 9, after: { a: 10, b: 4, c: 5 } });
+    expect(m.members()).toEqual(['a', 'b', 'c']);
+    // Evicted again later: the old readmission no longer counts.
+    m.apply(10, evict('c', 'b'));
+    expect(m.readmitted('c')).toBeUndefined();
+  });
 });
