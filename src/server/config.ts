@@ -97,9 +97,11 @@ export interface RetentionSpec {
   readonly logMs: number;
   readonly logBytesMax: number;
   readonly conflictsMs: number;
+  /** How fast a node serves snapshots to regions rejoining after an eviction, in MB/s summed over them (the donor keeps serving its clients). */
+  readonly snapshotMBps: number;
 }
 
-export const retentionDefaults: RetentionSpec = { logMs: replicaDefaults.logRetentionMs, logBytesMax: replicaDefaults.logRetentionBytesMax, conflictsMs: replicaDefaults.conflictRetentionMs };
+export const retentionDefaults: RetentionSpec = { logMs: replicaDefaults.logRetentionMs, logBytesMax: replicaDefaults.logRetentionBytesMax, conflictsMs: replicaDefaults.conflictRetentionMs, snapshotMBps: 64 };
 
 export interface ClusterConfig {
   readonly cluster: string;
@@ -259,12 +261,12 @@ export function failoverSettings(s: Settings): FailoverSettings {
 
 /** The retention section: each a positive integer, then checked against each other and the settings (retentionProblem). */
 function parseRetention(value: unknown, settings: Settings): RetentionSpec {
-  if (value !== undefined && value !== null && !isRecord(value)) throw new ConfigError('retention', 'must be {logMs?, logBytesMax?, conflictsMs?}');
+  if (value !== undefined && value !== null && !isRecord(value)) throw new ConfigError('retention', 'must be {logMs?, logBytesMax?, conflictsMs?, snapshotMBps?}');
   const given = (value ?? {}) as Record<string, unknown>;
   checkKeys(given, Object.keys(retentionDefaults), 'retention');
   const out: Record<string, number> = { ...retentionDefaults };
   for (const [k, v] of Object.entries(given)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`retention.${k}`, `must be a positive integer of ${k === 'logBytesMax' ? 'bytes' : 'milliseconds'}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`retention.${k}`, `must be a positive integer of ${k === 'logBytesMax' ? 'bytes' : k === 'snapshotMBps' ? 'MB per second' : 'milliseconds'}`);
     out[k] = v;
   }
   const r = out as unknown as RetentionSpec;

@@ -14,6 +14,7 @@ import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
 import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
 import type { AdminReply, AdminRequest } from '../core/node/messages.js';
+import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { BackupCopy } from './backup.js';
 import { drainRefusedBody } from './drain-body.js';
 import type { NodeMetrics } from './metrics.js';
@@ -37,6 +38,14 @@ export interface ApiNode {
   readonly metrics: NodeMetrics;
   /** A consistent copy of the database beside the data (backup.ts); the route streams it, then deletes it. */
   backup(): Promise<Result<BackupCopy>>;
+  /** Snapshots for regions rejoining after an eviction (snapshot/donor.ts); null when this node cannot serve them. */
+  readonly snapshots: SnapshotSource | null;
+}
+
+export interface SnapshotSource {
+  create(): Promise<Result<SnapshotManifest>>;
+  manifest(id: string): SnapshotManifest | null;
+  chunk(id: string, n: number): Promise<Buffer | null>;
 }
 
 /** 404 for a row read that found nothing. */
@@ -206,6 +215,25 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     // Deleted once sent, or once the client went away; then another backup may start.
     stream.once('close', () => void done());
     return reply.header('content-type', 'application/octet-stream').header('content-length', manifest.bytes).header('tern-backup', JSON.stringify(manifest)).send(stream);
+  });
+  // Snapshots for a region rejoining after its eviction: a copy is made, then fetched chunk by chunk.
+  app.post('/v1/admin/snapshots', async (_req, reply) => {
+    if (node.snapshots === null) return sendError(reply, fail('NOT_READY', `region ${node.region} serves no snapshots now; ask another region`));
+    const r = await node.snapshots.create();
+    if (!r.ok) return sendError(reply, r.error);
+    return reply.code(201).send(r.value);
+  });
+  app.get<{ Params: { id: string } }>('/v1/admin/snapshots/:id', async (req, reply) => {
+    const m = node.snapshots?.manifest(req.params.id) ?? null;
+    if (m === null) return sendError(reply, fail('NOT_FOUND', `no snapshot ${req.params.id} here (it expired, or the node restarted): make a new one`));
+    return reply.send(m);
+  });
+  app.get<{ Params: { id: string; n: string } }>('/v1/admin/snapshots/:id/chunks/:n', async (req, reply) => {
+    const n = Number(req.params.n);
+    if (!/^\d+$/.test(req.params.n)) return sendError(reply, fail('BAD_REQUEST', 'n: must be a chunk number', 'n'));
+    const data = (await node.snapshots?.chunk(req.params.id, n)) ?? null;
+    if (data === null) return sendError(reply, fail('NOT_FOUND', `no chunk ${n} of snapshot ${req.params.id} here: make a new snapshot`));
+    return reply.header('content-type', 'application/octet-stream').send(data);
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 

@@ -39,6 +39,7 @@ export class NodeServer {
       submitStrong: (r) => node.submitStrong(r),
       submitAdmin: (r) => node.submitAdmin(r),
       backup: () => node.backup(),
+      snapshots: node.snapshots,
       status: () => node.status(),
       tables: () => node.tables(),
       regions: config.regions.map((r) => r.name),

@@ -40,6 +40,12 @@ import { freeBytes, isOutOfSpace, LOW_SPACE_BYTES, mayHaveCommitted, sqliteCode 
 import { storageFull } from '../core/node/admission.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
+import type { SnapshotSource } from './http-api.js';
+import { SnapshotDonor } from './snapshot/donor.js';
+import type { Donor } from './snapshot/fetch.js';
+import { installReady } from './snapshot/install.js';
+import type { SnapshotManifest } from './snapshot/manifest.js';
+import { Rejoin } from './snapshot/rejoin.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
@@ -93,6 +99,11 @@ export class RegionNode {
   #diskProbe: NodeJS.Timeout | null = null;
   /** The last status of a core discarded for a full disk, shown (as fenced, storage) while the store cannot be reopened. */
   #lastStatus: RegionCoreStatus | null = null;
+  /** Serves snapshots to regions rejoining after an eviction (snapshot/donor.ts). */
+  readonly #donor: SnapshotDonor;
+  /** Rejoins this region from a member's snapshot when the core asks for one (snapshot/rejoin.ts). */
+  readonly #rejoin: Rejoin;
+  #donorSweep: NodeJS.Timeout | null = null;
 
   constructor(config: ClusterConfig, region: string, options: RegionNodeOptions) {
     const spec = config.regions.find((r) => r.name === region);
@@ -100,6 +111,16 @@ export class RegionNode {
     this.config = config;
     this.spec = spec;
     this.#log = options.log;
+    this.#donor = new SnapshotDonor(spec.node.data, { cluster: config.cluster, region, node: spec.node.id }, config.retention.snapshotMBps * 1_000_000);
+    this.#rejoin = new Rejoin({
+      dataDir: spec.node.data,
+      cluster: config.cluster,
+      region,
+      log: options.log.child({ component: 'rejoin' }),
+      donors: () => this.#donors(),
+      storage: () => this.#storage,
+      swap: () => this.#installSnapshot(),
+    });
     this.#onRemoteApply = options.onRemoteApply;
     this.#onFatal =
       options.onFatal ??
@@ -161,6 +182,10 @@ export class RegionNode {
   async run(): Promise<void> {
     mkdirSync(this.spec.node.data, { recursive: true });
     await removeLeftoverCopies(this.spec.node.data);
+    await SnapshotDonor.removeLeftovers(this.spec.node.data);
+    // A snapshot prepared for a rejoin before a crash: finish installing it first (snapshot/install.ts).
+    if (installReady(this.spec.node.data)) this.#log.warn({ data: this.spec.node.data }, 'finished installing a snapshot prepared before this node stopped');
+    this.#donorSweep = setInterval(() => void this.#donor.expire(), 60_000);
     const file = path.join(this.spec.node.data, 'tern.sqlite');
     const t0 = performance.now();
     this.#storage = new SqliteStorage(file);
@@ -275,6 +300,7 @@ export class RegionNode {
     }
     for (const event of out.events) this.#logEvent(event);
     if (core.hasPendingWork()) this.#schedule();
+    this.#rejoin.poll(core.snapshotWanted());
   }
 
   #send(messages: readonly Envelope[]): void {
@@ -425,6 +451,64 @@ export class RegionNode {
     return this.#core?.metrics ?? null;
   }
 
+  // ---- snapshots: serving them, and rejoining from one ------------------------------------------
+
+  /** What the HTTP API serves to regions rejoining after an eviction (snapshot/donor.ts). */
+  readonly snapshots: SnapshotSource = {
+    create: async (): Promise<Result<SnapshotManifest>> => {
+      const storage = this.#storage;
+      const core = this.#core;
+      if (storage === null || core === null || this.#stopping) return fail(ternError('NOT_READY', `region ${this.region} is not running`));
+      // Only a member with current data donates: an evicted or lagging one would hand out the past.
+      const stage = core.stage;
+      if (stage.stage !== 'write-ready' && !(stage.stage === 'fenced' && (stage.reason === 'lease' || stage.reason === 'drain'))) {
+        return fail(ternError('NOT_READY', `region ${this.region} is ${stage.stage}${stage.reason !== null ? ` (${stage.reason})` : ''} and serves no snapshots; ask another region`, { ...(stage.reason !== null ? { reason: stage.reason } : {}) }));
+      }
+      const manifest = await this.#donor.create(storage);
+      this.#log.info({ id: manifest.id, bytes: manifest.bytes, chunks: manifest.chunks.length }, 'made a snapshot for a region rejoining after its eviction');
+      return ok(manifest);
+    },
+    manifest: (id) => this.#donor.manifest(id),
+    chunk: (id, n) => this.#donor.chunk(id, n),
+  };
+
+  /** Members to fetch a snapshot from, nearest first (by the clock guard's round trips), write-ready ones before others. */
+  #donors(): Donor[] {
+    const core = this.#core;
+    if (core === null) return [];
+    const st = core.status();
+    const out = new Set(st.evictions.map((e) => e.region));
+    const rtt = (r: string): number => st.clock.offsets[r]?.rttMs ?? Infinity;
+    const ready = (r: string): number => (st.peers.find((p) => p.region === r)?.info?.stage === 'write-ready' ? 0 : 1);
+    return this.config.regions
+      .filter((r) => r.name !== this.region && !out.has(r.name))
+      .sort((a, b) => ready(a.name) - ready(b.name) || rtt(a.name) - rtt(b.name))
+      .map((r) => ({ region: r.name, url: `http://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` }));
+  }
+
+  /** The prepared snapshot replaces the store (snapshot/install.ts); the core is opened again on it. */
+  #installSnapshot(): void {
+    const storage = this.#storage;
+    if (storage === null || this.#stopping || this.#failed) return;
+    this.#core = null;
+    this.#storage = null;
+    // What the old core held was refused (it is catching-up): nothing of it was acknowledged.
+    for (const { request, resolve } of this.#pending.values()) resolve(request.api === 'strong' ? { ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} installed a snapshot while this request waited; it may still commit through the group: retry with the same Idempotency-Key`, mayHaveCommitted: true } } : this.#notReady('is installing a snapshot'));
+    this.#pending.clear();
+    try {
+      storage.close();
+      installReady(this.spec.node.data);
+      const reopened = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'));
+      this.#storage = reopened;
+      this.#core = RegionCore.open(this.coreConfig(), reopened, this.#now());
+    } catch (err) {
+      this.#failed = true;
+      this.#onFatal(err);
+      return;
+    }
+    this.#schedule();
+  }
+
   /** Copies the database beside the data while serving (backup.ts); the caller streams and deletes the copy. */
   async backup(): Promise<Result<BackupCopy>> {
     const storage = this.#storage;
@@ -451,6 +535,9 @@ export class RegionNode {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#rejoin.stop();
+    if (this.#donorSweep !== null) clearInterval(this.#donorSweep);
+    await this.#donor.expire(true);
     if (this.#tick !== null) clearInterval(this.#tick);
     if (!this.#failed) this.#turn();
     if (this.#diskProbe !== null) clearInterval(this.#diskProbe);

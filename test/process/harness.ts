@@ -62,6 +62,8 @@ export interface ClusterOptions {
   wan?: boolean;
   /** Merged over the defaults ({tickIntervalMs: 10}). */
   settings?: Record<string, unknown>;
+  /** The cluster file's retention section. */
+  retention?: Record<string, unknown>;
   /** Extra environment per region's node (libfaketime, say). */
   env?: Record<string, Record<string, string>>;
 }
@@ -106,6 +108,7 @@ export class ProcessCluster {
       ...(this.o.wan === false ? {} : { wan: { control: `127.0.0.1:${this.controlPort}`, rttMs: rtt, linkPortBase: this.base + 100 } }),
       tables: this.o.tables ?? defaultTables,
       settings: { tickIntervalMs: 10, ...this.o.settings },
+      ...(this.o.retention !== undefined ? { retention: this.o.retention } : {}),
     };
     this.configPath = path.join(this.dir, 'cluster.json');
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
@@ -130,6 +133,13 @@ export class ProcessCluster {
   async startNode(region: string, env: Record<string, string> = {}): Promise<void> {
     this.procs.set(region, this.#spawn(region, ['node', '--config', this.configPath, '--node', region], env));
     await this.waitFor(`${this.url(region)}/readyz`);
+  }
+
+  /** Starts a region's node without waiting for anything (it may be meant to die: a crash hook). */
+  launchNode(region: string, env: Record<string, string> = {}): ChildProcess {
+    const child = this.#spawn(region, ['node', '--config', this.configPath, '--node', region], env);
+    this.procs.set(region, child);
+    return child;
   }
 
   /** Sends a signal (SIGSTOP, SIGCONT) to a region's node. */

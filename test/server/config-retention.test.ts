@@ -6,7 +6,7 @@ const file = (extra: Record<string, unknown>) => ({ cluster: 'x', regions: [{ na
 
 describe('retention', () => {
   it('defaults to a day of log, 1 GiB, and a week of conflict feed', () => {
-    expect(parseConfig(file({}), '/tmp').retention).toEqual({ logMs: 86_400_000, logBytesMax: 1_073_741_824, conflictsMs: 604_800_000 });
+    expect(parseConfig(file({}), '/tmp').retention).toEqual({ logMs: 86_400_000, logBytesMax: 1_073_741_824, conflictsMs: 604_800_000, snapshotMBps: 64 });
   });
 
   it('accepts a short window when the idempotency window is as short', () => {

@@ -18,6 +18,7 @@ export function fakeApiNode(error: TernError): ApiNode {
     submitStrong: unused,
     submitAdmin: unused,
     backup: unused,
+    snapshots: null,
     status: unused,
     tables: () => ({}),
     metrics: { observeRequest: () => undefined } as unknown as NodeMetrics,

@@ -51,9 +51,9 @@ function membershipMessage(c: MembershipCommandBody): string {
     case 'evict-ack':
       return `acknowledged the eviction of ${c.region}: holds its ops through ${c.through}`;
     case 'readmit':
-      return `asked to be readmitted to stability, holding a snapshot taken after its eviction`;
+      return 'asked to be readmitted to stability (it will rejoin from a snapshot of a member)';
     case 'readmit-ack':
-      return `acknowledged the readmission of ${c.region}`;
+      return c.by === c.region ? 'installed a snapshot of a member for its readmission: a member again once it holds what the members made stable' : `acknowledged the readmission of ${c.region}`;
   }
 }
 
@@ -635,12 +635,13 @@ export class RegionCore {
    * it must install (of a member holding at least `after`; its `readmit` entry's index goes into
    * the installed store, eviction.ts snapshotMetaKey). Null otherwise, and once it installed one.
    */
-  snapshotWanted(): { readonly after: VersionVector; readonly readmitIndex: number } | null {
+  snapshotWanted(): { readonly after: VersionVector; readonly readmitIndex: number; readonly through: number } | null {
     const m = this.strong.state.membership;
-    const readmit = m.eviction(this.region)?.readmit;
+    const own = m.eviction(this.region);
+    const readmit = own?.readmit;
     const after = m.readmitJoin(this.region);
-    if (readmit === undefined || readmit === null || readmit.installed || after === null || this.replica.installedFor === readmit.index) return null;
-    return { after, readmitIndex: readmit.index };
+    if (own === undefined || readmit === undefined || readmit === null || readmit.installed || after === null || this.replica.installedFor === readmit.index) return null;
+    return { after, readmitIndex: readmit.index, through: own.through ?? 0 };
   }
 
   /**

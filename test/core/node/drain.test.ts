@@ -292,6 +292,7 @@ describe('drain over HTTP', () => {
       submit: unused,
       submitStrong: unused,
       backup: unused,
+      snapshots: null,
       submitAdmin: async (request) => c.await(c.submit('a', { api: 'admin', request })) as AdminReply,
       status: () => c.core('a').status() as unknown as NodeStatus,
       tables: () => c.core('a').tables(),
