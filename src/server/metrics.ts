@@ -111,6 +111,7 @@ export class NodeMetrics {
       },
     });
     readCounter(this.registry, 'tern_ops_of_evicted_total', 'Ops of an evicted region beyond what survives its eviction (its orphans), refused here', [], (set) => set({}, m()?.opsOfEvicted ?? 0));
+    readCounter(this.registry, 'tern_orphaned_writes_total', 'Orphaned writes listed in the conflict feed: writes of an evicted region no other region received, never applied (terndb orphans)', [], (set) => set({}, m()?.orphanedWrites ?? 0));
     readCounter(this.registry, 'tern_conflicts_collected_total', 'Conflict-feed entries collected by retention (retention.conflictsMs)', [], (set) => set({}, m()?.conflictsCollected ?? 0));
     readCounter(this.registry, 'tern_hlc_refused_total', 'Remote timestamps refused for being further ahead than the max clock offset', [], (set) => set({}, m()?.hlcRefused ?? 0));
     new Gauge({

@@ -13,8 +13,8 @@ function helpOf(command: Command): string {
 describe('data CLI help', () => {
   const commands = dataCommands().flatMap((c) => [c, ...c.commands]);
 
-  it('covers the eight commands and the two table subcommands', () => {
-    expect(commands.map((c) => c.name())).toEqual(['get', 'put', 'patch', 'del', 'scan', 'txn', 'tables', 'list', 'put', 'conflicts']);
+  it('covers the nine commands and the two table subcommands', () => {
+    expect(commands.map((c) => c.name())).toEqual(['get', 'put', 'patch', 'del', 'scan', 'txn', 'tables', 'list', 'put', 'conflicts', 'orphans']);
   });
 
   it.each(commands.map((c) => [c.name(), c] as const))('%s --help has a description and an example', (_name, command) => {

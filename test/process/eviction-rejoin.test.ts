@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from './harness.js';
+import { ProcessCluster, terndb } from './harness.js';
 
 const c = new ProcessCluster({
   rttMs: { 'us-east/eu-west': 10, 'us-east/ap-south': 20, 'eu-west/ap-south': 20 },
@@ -22,6 +22,13 @@ afterAll(() => c.stop(), 60_000);
 const bio = 'b'.repeat(2_000);
 const put = (region: string, key: string, fields: Record<string, unknown>) => c.http(region, 'PATCH', `/v1/tables/profiles/rows/${key}`, { set: fields });
 const status = async (region: string) => (await c.http(region, 'GET', '/v1/status')).body as { logBytes: number; evictions: Array<{ region: string; through: number | null }>; stage: string; reason: string | null };
+
+/** `terndb orphans --jsonl` against a region: the orphaned writes, parsed. */
+async function orphans(region: string): Promise<Array<Record<string, unknown>>> {
+  const r = await terndb(['orphans', '--url', c.url(region), '--jsonl']);
+  expect(r.code, r.err).toBe(0);
+  return r.out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -86,5 +93,11 @@ describe('eviction and rejoin', () => {
     await until('ap-south\u2019s new write at us-east', async () => (await c.http('us-east', 'GET', '/v1/tables/profiles/rows/after')).status === 200, 30_000);
     for (const region of c.regions) expect((await c.http(region, 'GET', '/v1/tables/profiles/rows/orphan0')).status, region).toBe(404);
     expect((await status('us-east')).evictions).toEqual([]);
+    // Its five orphaned writes are listed (terndb orphans), in every region once ap-south published them.
+    await until('orphans listed at us-east', async () => (await orphans('us-east')).length === 5, 30_000);
+    const listed = await orphans('us-east');
+    expect(listed.map((o) => o.key).sort()).toEqual(['orphan0', 'orphan1', 'orphan2', 'orphan3', 'orphan4']);
+    expect(listed[0]).toMatchObject({ table: 'profiles', method: 'PATCH', body: { set: { name: 'island' } }, region: 'ap-south' });
+    expect(await orphans('ap-south')).toEqual(listed);
   }, 300_000);
 });

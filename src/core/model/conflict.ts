@@ -48,13 +48,15 @@ export interface OpRef {
    * losers carried it).
    */
   readonly wrote?: LoserWrite;
+  /** An orphaned write's idempotency key, when it had one. */
+  readonly idempotencyKey?: string;
 }
 
 /**
  * `fenced-write`: a guarded op whose writer no longer held the slot's epoch at the strong-log
  * position it was written at; it is applied as nothing everywhere, and listed as the loser.
  */
-export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert' | 'fenced-write';
+export type ConflictKind = 'write-write' | 'delete-update' | 'insert-insert' | 'fenced-write' | 'orphaned-write';
 
 /**
  * One resolved conflict. The id is a function of (kind, table, key, field, winner) only, so every
@@ -131,6 +133,11 @@ export function patchOf(changes: Readonly<Record<string, FieldChange>>): PatchBo
 }
 
 /** What a whole op wrote (delete-update, fenced-write): its PATCH body, or that it is a delete. */
+/** What an orphaned write wrote, whole (the application may re-apply it: never truncated; a row is at most limits.rowBytesMax). */
+export function orphanWrote(op: Pick<Op, 'kind' | 'changes'>): LoserWrite {
+  return op.kind === 'delete' ? { delete: true } : { patch: patchOf(op.changes) };
+}
+
 export function opWrote(op: Pick<Op, 'kind' | 'changes'>): LoserWrite {
   return op.kind === 'delete' ? { delete: true } : bounded('patch', patchOf(op.changes));
 }

@@ -58,6 +58,19 @@ export interface Op {
   readonly idem?: IdemStamp;
   /** Set on guarded ops (rows of home tables, and tables with whenIsolated: reject). */
   readonly fence?: FenceStamp;
+  /**
+   * Set on an orphan report (replica/orphans.ts): this op carries, as data, a write its origin made
+   * before its eviction that no other region received. It is applied as nothing everywhere and
+   * listed in the conflict feed as an `orphaned-write`; the write itself is never applied.
+   */
+  readonly orphaned?: OrphanStamp;
+}
+
+/** The orphaned write's own dot and HLC, and its idempotency key (so the application can re-apply it deliberately, once). */
+export interface OrphanStamp {
+  readonly dot: Dot;
+  readonly hlc: Hlc;
+  readonly idempotencyKey?: string;
 }
 
 /**
@@ -95,6 +108,7 @@ export function approxOpBytes(op: Op): number {
     else if (c.k === 'add' || c.k === 'remove') n += canonicalJson(c.elems).length;
   }
   if (op.fence !== undefined) n += 48;
+  if (op.orphaned !== undefined) n += 64 + (op.orphaned.idempotencyKey?.length ?? 0);
   if (op.idem !== undefined) n += op.idem.key.length + 32 + (op.idem.result.row === null ? 0 : canonicalJson(op.idem.result.row.fields).length);
   return n;
 }

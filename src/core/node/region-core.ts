@@ -291,7 +291,8 @@ export class RegionCore {
     for (const { id, reply } of strongOut.replies) this.#routeStrong(id, reply);
     const inputs = this.#replicaInbox;
     this.#replicaInbox = [];
-    const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted });
+    // A region back from an eviction publishes its orphaned writes once it writes again (replica/orphans.ts).
+    const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted, publishOrphans: this.#stage.stage === 'write-ready' });
     for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
     this.#noteLeaseBound(out.created as Op[]);

@@ -87,7 +87,7 @@ export function applyToStore(ctx: ReplicaContext, op: Op, policy: TablePolicy): 
 }
 
 /** Appends an applied op to its origin's log, counting the bytes the logs hold (retention.logBytesMax). */
-function appendToLog(ctx: ReplicaContext, op: Op): void {
+export function appendToLog(ctx: ReplicaContext, op: Op): void {
   ctx.storage.appendOp(op);
   ctx.logBytes += approxOpBytes(op);
 }

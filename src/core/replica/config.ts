@@ -23,6 +23,8 @@ export interface Knobs {
   readonly ignoreIdempotency?: boolean;
   /** Apply a remote op as soon as its origin's previous op is applied, without its other dependencies. */
   readonly noCausalDelivery?: boolean;
+  /** Apply the writes orphan reports carry (replaying orphaned writes) instead of only listing them. */
+  readonly replayOrphanedWrites?: boolean;
 }
 
 export interface ReplicaConfig {

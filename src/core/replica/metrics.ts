@@ -23,6 +23,8 @@ export interface ReplicaMetrics {
   conflictsCollected: number;
   /** Ops of an evicted region beyond what this region may apply (its orphans), dropped. */
   opsOfEvicted: number;
+  /** Orphan reports applied: orphaned-write feed entries recorded (replica/orphans.ts). */
+  orphanedWrites: number;
   rowsPurged: number;
   logOpsTrimmed: number;
   syncsSent: number;
@@ -58,6 +60,7 @@ export function newMetrics(): ReplicaMetrics {
     tombstonesPurged: 0,
     conflictsCollected: 0,
     opsOfEvicted: 0,
+    orphanedWrites: 0,
     rowsPurged: 0,
     logOpsTrimmed: 0,
     syncsSent: 0,

@@ -44,6 +44,11 @@ function opProblem(op: unknown): string | null {
   const idem = op['idem'];
   const fence = op['fence'];
   if (fence !== undefined && (!isRecord(fence) || !isRegionId(fence['slot']) || !isSeq(fence['epoch']) || !isSeq(fence['at']))) return 'an op has a bad fence stamp';
+  const orphaned = op['orphaned'];
+  if (orphaned !== undefined) {
+    const od = isRecord(orphaned) ? orphaned['dot'] : undefined;
+    if (!isRecord(orphaned) || !isRecord(od) || !isRegionId(od['origin']) || !isSeq(od['seq']) || !isHlc(orphaned['hlc']) || (orphaned['idempotencyKey'] !== undefined && typeof orphaned['idempotencyKey'] !== 'string')) return 'an op has a bad orphan stamp';
+  }
   if (idem !== undefined && (!isRecord(idem) || typeof idem['key'] !== 'string' || typeof idem['digest'] !== 'string' || !isRecord(idem['result']))) return 'an op has a bad idempotency stamp';
   return null;
 }

@@ -8,6 +8,7 @@ import { limits } from '../limits.js';
 import { applyFenced, applyToStore, policyOf } from './apply.js';
 import type { ReplicaContext } from './context.js';
 import { applyLimit } from './eviction.js';
+import { applyOrphanReport } from './orphans.js';
 import type { FenceStamp, Op } from '../model/op.js';
 
 function ready(ctx: ReplicaContext, op: Op): boolean {
@@ -33,7 +34,8 @@ function applyRemote(ctx: ReplicaContext, op: Op): boolean {
     ctx.metrics.hlcRefused++;
     return false;
   }
-  if (op.fence !== undefined && ctx.guard.verdict(op as Op & { fence: FenceStamp }) === 'fenced') applyFenced(ctx, op as Op & { fence: FenceStamp });
+  if (op.orphaned !== undefined) applyOrphanReport(ctx, op);
+  else if (op.fence !== undefined && ctx.guard.verdict(op as Op & { fence: FenceStamp }) === 'fenced') applyFenced(ctx, op as Op & { fence: FenceStamp });
   else applyToStore(ctx, op, policy);
   ctx.freshness.applied(op.dot.origin, op.hlc.wall);
   if (ctx.config.reportRemoteApplies === true) ctx.out.appliedRemote.push([op.dot.origin, op.hlc.wall]);

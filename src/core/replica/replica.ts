@@ -19,6 +19,7 @@ import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
 import { collectFeed } from './feed-retention.js';
 import { freezeEvicted, noEvictions, snapshotMetaKey, type MembershipView } from './eviction.js';
+import { publishOrphans } from './orphans.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
@@ -277,7 +278,7 @@ export class Replica {
    * transaction throws (a crash), nothing of the step happened and this object must be discarded.
    * `clockTrusted: false` (the region core's clock guard): see ReplicaContext.clockTrusted.
    */
-  step(inputs: readonly Input[], nowMs: number, options: { clockTrusted?: boolean } = {}): Output {
+  step(inputs: readonly Input[], nowMs: number, options: { clockTrusted?: boolean; publishOrphans?: boolean } = {}): Output {
     const ctx = this.#ctx;
     ctx.clockTrusted = options.clockTrusted ?? true;
     // Time in the core never goes backwards, even if the physical clock does: deadlines and
@@ -299,6 +300,7 @@ export class Replica {
       ctx.stability.advance(ctx.applied);
       ctx.freshness.advance(ctx.applied);
       releaseParked(ctx, (id, request) => this.#onRequest(id, request));
+      if (options.publishOrphans === true) publishOrphans(ctx);
       if (ticked) this.#onTick();
       flushPushed(ctx);
       if (ctx.metaDirty || ctx.out.created.length > 0) this.#persistMeta();

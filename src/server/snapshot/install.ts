@@ -19,21 +19,13 @@ import Database from 'better-sqlite3';
 import type { Op } from '../../core/model/op.js';
 import { markRestored } from '../../core/node/restore.js';
 import { snapshotMetaKey } from '../../core/replica/eviction.js';
+import { orphansMetaKey, type OrphanRecord } from '../../core/replica/orphans.js';
 import { SqliteStorage } from '../../storage/sqlite-storage.js';
 import { fetchedName } from './fetch.js';
 import type { SnapshotManifest } from './manifest.js';
 
 export const readyName = 'tern.sqlite.ready';
 const storeName = 'tern.sqlite';
-
-/** Replica meta of an installed store: the writes of this region its old store held and no member did (docs/operations.md, "Retention"). */
-export const orphansMetaKey = 'orphans';
-
-export interface OrphanRecord {
-  /** The readmission they were found at (a later eviction adds its own). */
-  readonly readmitIndex: number;
-  readonly ops: readonly Op[];
-}
 
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -53,7 +45,7 @@ export async function prepareFetched(dataDir: string, o: { manifest: SnapshotMan
     storage.transaction(() => {
       storage.putMeta(snapshotMetaKey, { readmitIndex: o.readmitIndex, from: o.manifest.region, snapshot: o.manifest.id });
       // The copy's record of orphans is the donor's region's: this store keeps only its own region's.
-      const record: OrphanRecord[] = o.orphans.length === 0 ? [] : [{ readmitIndex: o.readmitIndex, ops: o.orphans }];
+      const record: OrphanRecord[] = o.orphans.length === 0 ? [] : [{ readmitIndex: o.readmitIndex, ops: o.orphans, published: 0 }];
       storage.putMeta(orphansMetaKey, record);
     });
   } finally {

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { get } from '../../../src/core/clock/version-vector.js';
 import { markRestored } from '../../../src/core/node/restore.js';
 import { snapshotMetaKey } from '../../../src/core/replica/eviction.js';
+import { orphansMetaKey } from '../../../src/core/replica/orphans.js';
 import type { MemoryStorage } from '../../../src/storage/memory-storage.js';
+import type { ConflictEntry } from '../../../src/core/model/conflict.js';
+import type { Knobs } from '../../../src/core/replica/config.js';
 import { RegionCluster } from './cluster.js';
 
 const retention = { idempotencyRetentionMs: 2_000, logRetentionMs: 2_000, conflictRetentionMs: 4_000 };
@@ -19,8 +22,14 @@ function installSnapshot(c: RegionCluster, donor: string, region: string): void 
   const wanted = c.core(region).snapshotWanted();
   if (wanted === null) throw new Error('no snapshot wanted');
   const copy = (c.disks.get(donor) as MemoryStorage).copy();
+  // The region's writes no member received, kept from its old store.
+  const old = c.disks.get(region) as MemoryStorage;
+  const orphans = old.readOps(region, wanted.through, 10_000);
   markRestored(copy, { from: donor, copiedAt: 'test' });
-  copy.transaction(() => copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex }));
+  copy.transaction(() => {
+    copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex });
+    copy.putMeta(orphansMetaKey, orphans.length === 0 ? [] : [{ readmitIndex: wanted.readmitIndex, ops: orphans, published: 0 }]);
+  });
   c.disks.set(region, copy);
   c.restart(region);
 }
@@ -121,42 +130,6 @@ describe('eviction', () => {
     c.until(() => c.core('a').replica.logBytes < bytesMax / 4, 10_000, 'logs collected');
   });
 
-  it('an evicted region rejoins from a member\'s snapshot: readmitted through the log, it writes again and every region converges', () => {
-    const c = new RegionCluster({ replica: retention });
-    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
-    c.isolate('c');
-    for (let i = 0; i < 8; i++) c.submit('c', write(`orphan${i}`));
-    for (let i = 0; i < 50; i++) {
-      c.submit(i % 2 === 0 ? 'a' : 'b', write(`k${i}`));
-      if (i === 10) c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'k0' } });
-      c.run(100);
-    }
-    const eviction = c.core('a').strong.state.membership.eviction('c');
-    expect(eviction?.through).not.toBeNull();
-    // The snapshot: a copy of a member's store, marked as installed after c's eviction.
-    // c comes back, learns it was evicted and asks to be readmitted; the members acknowledge.
-    c.heal();
-    c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
-    // The snapshot: a copy of a member's store, marked as installed for that readmission.
-    installSnapshot(c, 'a', 'c');
-    expect(c.core('c').stage.stage).not.toBe('write-ready');
-    c.until(() => c.core('a').strong.state.membership.eviction('c') === undefined, 20_000, 'c readmitted');
-    expect(c.core('a').strong.state.membership.readmitted('c')).toBeDefined();
-    c.until(() => c.core('c').stage.stage === 'write-ready', 20_000, 'c write-ready');
-    expect(c.await(c.submit('c', write('after')))).toMatchObject({ ok: true });
-    c.run(2_000);
-    const vectors = ['a', 'b', 'c'].map((r) => JSON.stringify(c.core(r).replica.vector));
-    expect(new Set(vectors).size).toBe(1);
-    for (const r of ['a', 'b', 'c']) {
-      expect(c.core(r).replica.peekRow('free', 'after'), r).not.toBeNull();
-      expect(c.core(r).replica.peekRow('free', 'k0'), r).toBeNull();
-      expect(c.core(r).replica.peekRow('free', 'orphan0'), r).toBeNull();
-    }
-    // c counts for stability again: the others' stable point covers c's new write.
-    c.run(1_000);
-    expect(get(c.core('a').replica.status().stable, 'c')).toBe(get(c.core('c').replica.vector, 'c'));
-  });
-
   it('an evicted region is never readmitted with the data it was evicted with', () => {
     const c = new RegionCluster({ replica: retention });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
@@ -231,4 +204,69 @@ describe('eviction', () => {
     expect(c.core('c').stage).toMatchObject({ stage: 'catching-up', reason: 'snapshot' });
     expect(c.await(c.submit('c', write('late')))).toMatchObject({ ok: false, error: { code: 'NOT_READY' } });
   });
+
+  it('an evicted region rejoins from a member\'s snapshot: readmitted through the log, it writes again, every region converges, and its orphans are listed everywhere, applied nowhere', () => {
+    const { c, problems } = rejoinScenario();
+    expect(problems).toEqual([]);
+    expect(c.core('a').strong.state.membership.readmitted('c')).toBeDefined();
+    const feeds = ['a', 'b', 'c'].map((r) => orphanEntries(c, r));
+    expect(feeds[0]?.map((e) => e.key).sort()).toEqual(['doomed', ...Array.from({ length: 8 }, (_, i) => `orphan${i}`)].sort());
+    expect(feeds[0]?.find((e) => e.key === 'orphan0')).toMatchObject({ rule: 'eviction', winner: { region: 'c' }, losers: [{ region: 'c', wrote: { patch: { set: { v: 'orphan0' } } } }] });
+    // c counts for stability again: the others' stable point covers c's new write.
+    c.run(1_000);
+    expect(get(c.core('a').replica.status().stable, 'c')).toBe(get(c.core('c').replica.vector, 'c'));
+  });
+
+  it('a knob that replays orphaned writes is caught: a deleted row comes back', () => {
+    const { problems } = rejoinScenario({ replayOrphanedWrites: true });
+    expect(problems.some((p) => p.includes('doomed'))).toBe(true);
+  });
 });
+
+/** The orphaned-write entries of `region`'s feed. */
+function orphanEntries(c: RegionCluster, region: string): ConflictEntry[] {
+  const reply = c.await(c.submit(region, { api: 'async', request: { kind: 'conflicts', limit: 1000 } }));
+  if (reply === undefined || !reply.ok || !('conflicts' in reply)) throw new Error(`no feed from ${region}`);
+  return reply.conflicts.filter((e) => e.kind === 'orphaned-write');
+}
+
+/**
+ * c is cut off, writes on its own (orphans, one of them an update of a row a deletes meanwhile), is
+ * evicted, comes back, rejoins from a's snapshot, and writes again. What went wrong, as sentences:
+ * regions that differ, orphans applied somewhere, the deleted row back, feeds that differ.
+ */
+function rejoinScenario(knobs: Knobs = {}): { c: RegionCluster; problems: string[] } {
+  const c = new RegionCluster({ replica: { ...retention, knobs } });
+  c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+  c.submit('a', write('doomed'));
+  c.run(500);
+  c.isolate('c');
+  for (let i = 0; i < 8; i++) c.submit('c', write(`orphan${i}`));
+  c.submit('c', write('doomed'));
+  c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'doomed' } });
+  for (let i = 0; i < 50; i++) {
+    c.submit(i % 2 === 0 ? 'a' : 'b', write(`k${i}`));
+    if (i === 10) c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'k0' } });
+    c.run(100);
+  }
+  if (c.core('a').strong.state.membership.eviction('c')?.through == null) throw new Error('c was not evicted');
+  // c comes back, learns it was evicted and asks to be readmitted; the members acknowledge.
+  c.heal();
+  c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
+  installSnapshot(c, 'a', 'c');
+  c.until(() => c.core('c').stage.stage === 'write-ready', 30_000, 'c write-ready');
+  if (c.await(c.submit('c', write('after')))?.ok !== true) throw new Error('c could not write after its rejoin');
+  c.run(3_000);
+  const problems: string[] = [];
+  const regions = ['a', 'b', 'c'];
+  if (new Set(regions.map((r) => JSON.stringify(c.core(r).replica.vector))).size !== 1) problems.push('the regions hold different writes');
+  for (const r of regions) {
+    if (c.core(r).replica.peekRow('free', 'after') === null) problems.push(`${r} lacks c's write after its rejoin`);
+    if (c.core(r).replica.peekRow('free', 'k0') !== null) problems.push(`${r}: k0, deleted, is back`);
+    if (c.core(r).replica.peekRow('free', 'doomed') !== null) problems.push(`${r}: doomed, deleted, is back`);
+    for (let i = 0; i < 8; i++) if (c.core(r).replica.peekRow('free', `orphan${i}`) !== null) problems.push(`${r}: orphan${i} was applied`);
+  }
+  const ids = regions.map((r) => JSON.stringify(orphanEntries(c, r).map((e) => e.id).sort()));
+  if (new Set(ids).size !== 1) problems.push('the regions list different orphaned writes');
+  return { c, problems };
+}
