@@ -291,8 +291,9 @@ export class RegionCore {
     for (const { id, reply } of strongOut.replies) this.#routeStrong(id, reply);
     const inputs = this.#replicaInbox;
     this.#replicaInbox = [];
-    // A region back from an eviction publishes its orphaned writes once it writes again (replica/orphans.ts).
-    const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted, publishOrphans: this.#stage.stage === 'write-ready' });
+    // A region back from an eviction reports its orphaned writes as soon as it is a member again, before it writes anything new (replica/orphans.ts).
+    const member = this.strong.state.membership.eviction(this.region) === undefined;
+    const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted, publishOrphans: member && this.#trusted });
     for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
     this.#noteLeaseBound(out.created as Op[]);
@@ -652,6 +653,7 @@ export class RegionCore {
   #outOfStability(): boolean {
     const m = this.strong.state.membership;
     if (m.eviction(this.region) !== undefined) return true;
+    if (this.replica.orphansPending) return true;
     const back = m.readmitted(this.region);
     return back !== undefined && !dominates(this.replica.vector, back.after);
   }

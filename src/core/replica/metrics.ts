@@ -25,6 +25,8 @@ export interface ReplicaMetrics {
   opsOfEvicted: number;
   /** Orphan reports applied: orphaned-write feed entries recorded (replica/orphans.ts). */
   orphanedWrites: number;
+  /** Orphaned writes that could not be reported under their own dot (the store's sequence did not continue from them): a bug if ever non-zero. */
+  orphansOutOfSequence: number;
   rowsPurged: number;
   logOpsTrimmed: number;
   syncsSent: number;
@@ -61,6 +63,7 @@ export function newMetrics(): ReplicaMetrics {
     conflictsCollected: 0,
     opsOfEvicted: 0,
     orphanedWrites: 0,
+    orphansOutOfSequence: 0,
     rowsPurged: 0,
     logOpsTrimmed: 0,
     syncsSent: 0,

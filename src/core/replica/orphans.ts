@@ -2,10 +2,13 @@
  * Orphaned writes (docs/internals/replication.md, "Bounded history"): writes a region made before
  * its eviction that no member received. They are never applied anywhere (applied late, on top of
  * a snapshot, they could bring deleted rows back). When the region rejoins, the store it installs
- * carries them (`orphansMetaKey`, written by the shell); once it is write-ready again it publishes
- * each through an **orphan report**: an op of its own that carries the orphaned write as data, is
- * applied as nothing everywhere, and records one `orphaned-write` feed entry, with the same id in
- * every region. The application reads them (`terndb orphans`) and re-applies what still makes sense.
+ * carries them (`orphansMetaKey`, written by the shell); once it is a member again, and before it
+ * writes anything new, it publishes each through an **orphan report**: the orphaned write again,
+ * under its own dot (no member ever applied that dot: they froze the region below it, so the
+ * region's sequence stays gap-free and no number ever names two writes), with a new HLC and deps
+ * and the `orphaned` stamp, applied as nothing everywhere, recording one `orphaned-write` feed
+ * entry with the same id in every region. The application reads them (`terndb orphans`) and
+ * re-applies what still makes sense.
  */
 import { formatHlc } from '../clock/hlc.js';
 import { get } from '../clock/version-vector.js';
@@ -40,7 +43,8 @@ export function applyOrphanReport(ctx: ReplicaContext, op: Op): void {
     const o = op.orphaned;
     const id = conflictId('orphaned-write', op.table, op.key, null, o.dot);
     const loser = { region: o.dot.origin, seq: o.dot.seq, hlc: formatHlc(o.hlc), wrote: orphanWrote(op), ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) };
-    const winner = { region: op.dot.origin, seq: op.dot.seq, hlc: formatHlc(op.hlc) };
+    // The winner names who reported it and when (seq 0: not an op of its own).
+    const winner = { region: op.dot.origin, seq: 0, hlc: formatHlc(op.hlc) };
     const entry = { id, table: op.table, key: op.key, field: null, kind: 'orphaned-write' as const, rule: 'eviction', winner, losers: [loser], loserCount: 1, regions: [o.dot.origin] };
     const isNew = ctx.storage.getConflict(id) === undefined;
     ctx.storage.putConflict({ seq: nextFeedSeq(ctx), entry });
@@ -56,6 +60,12 @@ export function applyOrphanReport(ctx: ReplicaContext, op: Op): void {
   ctx.metrics.opsApplied++;
 }
 
+/** This region's orphaned writes not yet reported (the region writes nothing new until they are). */
+export function orphansPending(ctx: ReplicaContext): boolean {
+  const current = (ctx.storage.getMeta(orphansMetaKey) as OrphanRecord[] | undefined)?.[0];
+  return current !== undefined && current.published < current.ops.length;
+}
+
 /** Publishes the next batch of this region's orphaned writes as orphan reports (inside a step). */
 export function publishOrphans(ctx: ReplicaContext): void {
   const record = ctx.storage.getMeta(orphansMetaKey) as OrphanRecord[] | undefined;
@@ -63,12 +73,16 @@ export function publishOrphans(ctx: ReplicaContext): void {
   if (current === undefined || current.published >= current.ops.length) return;
   const self = ctx.config.region;
   const end = Math.min(current.ops.length, current.published + reportsPerStep);
+  let published = current.published;
   for (let i = current.published; i < end; i++) {
     const w = current.ops[i] as Op;
-    // Every table a write was made to still exists (tables are never dropped), so every region applies the report.
-    if (policyOf(ctx, w.table) === undefined) continue;
+    // Its own dot: the next of this region's sequence (the orphans follow the last write that survived).
+    if (w.dot.origin !== self || w.dot.seq !== get(ctx.applied, self) + 1) {
+      ctx.metrics.orphansOutOfSequence++;
+      break;
+    }
     const op: Op = {
-      dot: { origin: self, seq: get(ctx.applied, self) + 1 },
+      dot: w.dot,
       hlc: ctx.clock.now(ctx.nowMs),
       deps: ctx.applied,
       table: w.table,
@@ -80,6 +94,7 @@ export function publishOrphans(ctx: ReplicaContext): void {
     applyOrphanReport(ctx, op);
     ctx.out.created.push(op);
     ctx.pushed.push(op);
+    published = i + 1;
   }
-  ctx.storage.putMeta(orphansMetaKey, [{ ...current, published: end }]);
+  if (published !== current.published) ctx.storage.putMeta(orphansMetaKey, [{ ...current, published }]);
 }

@@ -19,7 +19,7 @@ import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
 import { collectFeed } from './feed-retention.js';
 import { freezeEvicted, noEvictions, snapshotMetaKey, type MembershipView } from './eviction.js';
-import { publishOrphans } from './orphans.js';
+import { orphansPending, publishOrphans } from './orphans.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
 import { Freshness } from './freshness.js';
@@ -85,11 +85,13 @@ export class Replica {
   readonly #ctx: ReplicaContext;
   /** Read once at open: the shell writes it before it opens a store it installed. */
   readonly #installedFor: number | null;
+  #orphansPending: boolean;
 
   private constructor(ctx: ReplicaContext) {
     this.#ctx = ctx;
     const meta = ctx.storage.getMeta(snapshotMetaKey) as { readmitIndex?: number } | undefined;
     this.#installedFor = typeof meta?.readmitIndex === 'number' ? meta.readmitIndex : null;
+    this.#orphansPending = orphansPending(ctx);
   }
 
   /** Opens the replica on its storage (recovering whatever was committed). Asserts a valid config: check it with configProblem first. */
@@ -175,6 +177,13 @@ export class Replica {
       if (lacks > most) [worst, most] = [region, lacks];
     }
     return worst;
+  }
+
+  /** Orphaned writes of this region not yet reported (replica/orphans.ts): it writes nothing new until they are. */
+  get orphansPending(): boolean {
+    // Read from the store only while some were pending: once reported, they stay reported.
+    if (this.#orphansPending) this.#orphansPending = orphansPending(this.#ctx);
+    return this.#orphansPending;
   }
 
   /** The readmission (its strong log index) a snapshot installed here was taken for (eviction.ts, snapshotMetaKey), or null. */
