@@ -24,6 +24,7 @@ interface SimFlags {
   world: SimWorld;
   duration?: number;
   mix: RegionMix;
+  evict?: boolean;
 }
 
 interface PrintableRun {
@@ -84,6 +85,7 @@ export function simCommand(): Command {
     .addOption(new Option('--world <world>', 'async: replicas of async tables; strong: the Raft group of strong tables; region: whole region cores (both engines, write leases, clock guard, stages) with every checker').choices(['async', 'strong', 'region']).default('async'))
     .option('--duration <ms>', `strong and region worlds: length of the fault phase in simulated ms (region: ${regionSimDefaults.durationMs})`, intOption('--duration', 500, 600_000))
     .addOption(new Option('--mix <mix>', 'region world: which clients run (all: async, guarded and strong tables; async: async and guarded tables; strong: strong tables)').choices([...regionMixes]).default(regionSimDefaults.mix))
+    .option('--evict', 'region world, one run: the eviction scenario (a region away past a short retention window is evicted, then rejoins from a snapshot)')
     .option('--json', 'print one JSON object per run')
     .addOption(new Option('--workers <n>', 'sweep: worker threads').argParser(intOption('--workers', 1, 64)).default(Math.max(1, cpus().length)))
     .addHelpText('after', `
@@ -109,7 +111,7 @@ Exit code 1 when any checker finds a violation; the output names the command tha
       const base = { regions: flags.regions, ops: flags.ops, faults };
       const duration = flags.duration !== undefined ? { durationMs: flags.duration } : {};
       if (flags.seeds === undefined && flags.world === 'region') {
-        const r = runRegionSimulation({ seed: flags.seed, regions: flags.regions, faults, mix: flags.mix, ...duration });
+        const r = runRegionSimulation({ seed: flags.seed, regions: flags.regions, faults, mix: flags.mix, ...duration, ...(flags.evict === true ? { evict: true } : {}) });
         printRegionRun(r, flags.json === true);
         process.exitCode = r.ok ? 0 : 1;
         return;

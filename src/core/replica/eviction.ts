@@ -10,7 +10,9 @@
  * The freeze is persisted (replica meta): after a restart the replica must not accept what it
  * refused before it crashed, or its acknowledgement would understate what it holds.
  */
+import { compareHlc, type Hlc } from '../clock/hlc.js';
 import { get, type RegionId } from '../clock/version-vector.js';
+import type { Storage } from '../storage/storage.js';
 import type { ReplicaContext } from './context.js';
 
 /** What the strong log says of evictions, as the replica needs it. */
@@ -30,6 +32,19 @@ export interface MembershipView {
  * the data it was evicted with.
  */
 export const snapshotMetaKey = 'snapshot-installed';
+
+/**
+ * Carries a region's own HLC into a snapshot installed for its rejoin (call inside a transaction on
+ * the copy): the copy holds the donor's clock, which may be behind what this region issued before
+ * (its orphaned writes included), and a region's timestamps never go backwards.
+ */
+export function carryOwnClock(copy: Storage, old: Storage, region: RegionId): void {
+  const mine = (old.getMeta('replica') as { hlc?: Hlc } | undefined)?.hlc;
+  const meta = (copy.getMeta('replica') as Record<string, unknown> | undefined) ?? {};
+  const theirs = meta['hlc'] as Hlc | undefined;
+  if (mine === undefined || (theirs !== undefined && compareHlc(theirs, mine) >= 0)) return;
+  copy.putMeta('replica', { ...meta, hlc: { ...mine, node: region } });
+}
 
 export const noEvictions: MembershipView = { evicting: [], evicted: new Map(), readmitting: new Map() };
 

@@ -18,7 +18,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Op } from '../../core/model/op.js';
 import { markRestored } from '../../core/node/restore.js';
-import { snapshotMetaKey } from '../../core/replica/eviction.js';
+import { carryOwnClock, snapshotMetaKey } from '../../core/replica/eviction.js';
+import type { Storage } from '../../core/storage/storage.js';
 import { orphansMetaKey, type OrphanRecord } from '../../core/replica/orphans.js';
 import { SqliteStorage } from '../../storage/sqlite-storage.js';
 import { fetchedName } from './fetch.js';
@@ -37,13 +38,14 @@ function syncDir(dir: string): void {
 }
 
 /** Step 1: the fetched copy, prepared and renamed `.ready`. */
-export async function prepareFetched(dataDir: string, o: { manifest: SnapshotManifest; readmitIndex: number; orphans: readonly Op[] }): Promise<void> {
+export async function prepareFetched(dataDir: string, o: { manifest: SnapshotManifest; readmitIndex: number; orphans: readonly Op[]; region: string; old: Storage | null }): Promise<void> {
   const file = path.join(dataDir, fetchedName);
   const storage = new SqliteStorage(file);
   try {
     markRestored(storage, { from: o.manifest.region, copiedAt: o.manifest.createdAt });
     storage.transaction(() => {
       storage.putMeta(snapshotMetaKey, { readmitIndex: o.readmitIndex, from: o.manifest.region, snapshot: o.manifest.id });
+      if (o.old !== null) carryOwnClock(storage, o.old, o.region);
       // The copy's record of orphans is the donor's region's: this store keeps only its own region's.
       const record: OrphanRecord[] = o.orphans.length === 0 ? [] : [{ readmitIndex: o.readmitIndex, ops: o.orphans, published: 0 }];
       storage.putMeta(orphansMetaKey, record);

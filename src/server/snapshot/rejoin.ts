@@ -80,7 +80,7 @@ export class Rejoin {
         },
       });
       const orphans = this.#orphans(w.through);
-      await prepareFetched(h.dataDir, { manifest, readmitIndex: w.readmitIndex, orphans });
+      await prepareFetched(h.dataDir, { manifest, readmitIndex: w.readmitIndex, orphans, region: h.region, old: h.storage() });
       crashIfAsked('snapshot-install');
       h.swap();
       h.log.warn({ donor: manifest.region, bytes: manifest.bytes, ms: Date.now() - t0, orphans: orphans.length }, `installed a snapshot of ${manifest.region}; ${orphans.length} write(s) of this region no other region received are kept as orphans (terndb orphans)`);

@@ -6,6 +6,7 @@
  * creation (the reply's author saw it), and a process that saw a reply and then reads the parent
  * (causal or session) must find it, unless the parent was deleted.
  */
+import { rowChangingOps } from './ledger-model.js';
 import { covers, type VersionVector } from '../../core/clock/version-vector.js';
 import type { RunRecord } from '../history.js';
 import { callsOf, fmtCall, readAckOf, readCallOf, type Call } from './calls.js';
@@ -23,7 +24,7 @@ export function checkCausal(run: RunRecord): CheckerVerdict {
   const f = new Findings();
   checkClosedVectors(run, f);
   if (run.tables[commentsTable] === undefined) return f.verdict(causalName);
-  const ops = run.ledger.filter((o) => o.table === commentsTable);
+  const ops = rowChangingOps(run).filter((o) => o.table === commentsTable);
   const calls = callsOf(run.history);
   for (const call of calls) {
     const ack = readAckOf(call);
@@ -42,7 +43,7 @@ export function checkCausal(run: RunRecord): CheckerVerdict {
  * dependencies included too (ops of one origin depend on their predecessors, so the last suffices).
  */
 function checkClosedVectors(run: RunRecord, f: Findings): void {
-  const byDot = new Map(run.ledger.map((o) => [`${o.dot.origin}:${o.dot.seq}`, o]));
+  const byDot = new Map(rowChangingOps(run).map((o) => [`${o.dot.origin}:${o.dot.seq}`, o]));
   for (const call of callsOf(run.history)) {
     const ack = readAckOf(call);
     if (ack === null) continue;

@@ -5,10 +5,12 @@
  * sum over identities of the ledger's increments (each counted as often as its longest causal chain). Retries (same idempotency key) are one
  * logical increment, so a retry that was applied twice shows up as a value above the bound.
  */
+import { rowChangingOps } from './ledger-model.js';
 import { fieldType } from '../../core/schema/policy.js';
 import { canonicalJson } from '../../core/util/json.js';
 import type { RunRecord } from '../history.js';
-import { callsOf, isAsyncTable, type Call, type Outcome } from './calls.js';
+import { callsOf, isAsyncTable, writeAckOf, type Call, type Outcome } from './calls.js';
+import { dotKey } from '../../core/clock/version-vector.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot } from './format.js';
 import { chainLength, saturatingSum } from './reference.js';
@@ -40,8 +42,8 @@ export function checkCounters(run: RunRecord): CheckerVerdict {
   const ledgerIncrs = ledgerIncrements(run);
   const counters = new Map<string, Counter>();
   for (const [id, { counter }] of [...increments, ...ledgerIncrs]) counters.set(id, counter);
-  const opsByRow = groupBy(run.ledger, (op) => op.table + '\u0000' + op.key);
-  const idemKeys = new Set(run.ledger.flatMap((op) => (op.idem ? [op.idem.key] : [])));
+  const opsByRow = groupBy(rowChangingOps(run), (op) => op.table + '\u0000' + op.key);
+  const idemKeys = new Set(rowChangingOps(run).flatMap((op) => (op.idem ? [op.idem.key] : [])));
   for (const [id, counter] of [...counters].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!onlyIncremented(opsByRow.get(counter.table + '\u0000' + counter.key) ?? [], counter.field)) continue;
     f.examined();
@@ -71,8 +73,12 @@ function logicalIncrements(run: RunRecord, calls: readonly Call[]): Map<string, 
       attempts.set(group, entry);
     }
   }
+  // An increment acknowledged by a region later evicted, and received by no other, is orphaned: it
+  // is never applied (its dot carries an orphan report), and final-state checks that it is listed.
+  const orphaned = new Set(run.ledger.filter((o) => o.orphaned !== undefined).map((o) => dotKey(o.dot)));
   const out = new Map<string, { counter: Counter; list: LogicalIncrement[] }>();
   for (const { counter, field, calls: list } of attempts.values()) {
+    if (orphaned.size > 0 && list.some((a) => { const ack = writeAckOf(a); return ack !== null && orphaned.has(dotKey(ack.dot)); })) continue;
     const first = list[0] as Call;
     const c = first.invoke.call;
     if (c.f !== 'write') continue;
@@ -86,7 +92,7 @@ function logicalIncrements(run: RunRecord, calls: readonly Call[]): Map<string, 
 
 function ledgerIncrements(run: RunRecord): Map<string, { counter: Counter; list: Op[] }> {
   const out = new Map<string, { counter: Counter; list: Op[] }>();
-  for (const op of run.ledger) {
+  for (const op of rowChangingOps(run)) {
     for (const [field, change] of Object.entries(op.changes)) {
       if (change.k !== 'incr' || !isCounter(run, op.table, field)) continue;
       const counter = { table: op.table, key: op.key, field };
@@ -167,7 +173,7 @@ function checkAckedInLedger(name: string, increments: readonly LogicalIncrement[
  */
 function checkIdempotency(run: RunRecord, calls: readonly Call[], f: Findings): void {
   const byKey = groupBy(
-    run.ledger.filter((op) => op.idem !== undefined),
+    rowChangingOps(run).filter((op) => op.idem !== undefined),
     (op) => op.idem?.key ?? '',
   );
   for (const [key, ops] of byKey) {

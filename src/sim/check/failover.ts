@@ -9,6 +9,7 @@
  * - the fenced-write entries of these tables are identical in every region.
  * Counter increments are the counters checker's.
  */
+import { rowChangingOps } from './ledger-model.js';
 import type { Op } from '../../core/model/op.js';
 import { canonicalJson } from '../../core/util/json.js';
 import type { ClientCall, RunRecord } from '../history.js';
@@ -36,7 +37,7 @@ export function checkFailover(run: Pick<RunRecord, 'tables' | 'history' | 'ledge
   for (const e of run.history) if (e.type === 'invoke') calls.set(e.id, e.call);
   const ledger = new Map<string, Op>();
   const byRow = new Map<string, Op[]>();
-  for (const op of run.ledger) {
+  for (const op of rowChangingOps(run)) {
     if (!tables.has(op.table)) continue;
     ledger.set(`${op.dot.origin}.${op.dot.seq}`, op);
     const row = `${op.table}/${op.key}`;

@@ -12,6 +12,15 @@ import type { ConflictEntry } from '../../core/model/conflict.js';
 import type { Op } from '../../core/model/op.js';
 import type { RowView } from '../../core/model/row-view.js';
 
+/**
+ * The ledger's ops that change rows: all but orphan reports (replica/orphans.ts), which every region
+ * applies as nothing but a feed entry. Checkers of row contents read these; checkers of dots and
+ * clocks read the whole ledger.
+ */
+export function rowChangingOps(run: Pick<RunRecord, 'ledger'>): readonly Op[] {
+  return run.ledger.some((o) => o.orphaned !== undefined) ? run.ledger.filter((o) => o.orphaned === undefined) : run.ledger;
+}
+
 export class LedgerModel {
   readonly run: RunRecord;
   readonly #byDot = new Map<string, Op>();
@@ -51,8 +60,9 @@ export class LedgerModel {
     return ops.filter((o) => covers(vector, o.dot));
   }
 
+  /** The row-changing ops of a row (orphan reports change none: rowChangingOps). */
   opsOfRow(table: string, key: string): Op[] {
-    return (this.#byTable.get(table) ?? []).filter((o) => o.key === key);
+    return (this.#byTable.get(table) ?? []).filter((o) => o.key === key && o.orphaned === undefined);
   }
 
   tableAt(table: string, vector: VersionVector): Map<string, RowView> {

@@ -9,7 +9,7 @@ import type { RunRecord } from '../history.js';
 import { callsOf, fmtCall, isAsyncTable, readAckOf, readCallOf } from './calls.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtDot, fmtVector } from './format.js';
-import { LedgerModel } from './ledger-model.js';
+import { LedgerModel, rowChangingOps } from './ledger-model.js';
 import { isKilled, opOrder } from './reference.js';
 import type { Op } from '../../core/model/op.js';
 
@@ -48,7 +48,7 @@ const rowId = (table: string, key: string): string => table + '\u0000' + key;
 /** Rows of async tables with a delete in the ledger, with their table's rule. */
 function deletedRows(run: RunRecord): Map<string, OnDeleteUpdate> {
   const out = new Map<string, OnDeleteUpdate>();
-  for (const op of run.ledger) {
+  for (const op of rowChangingOps(run)) {
     const policy = run.tables[op.table];
     if (op.kind === 'delete' && policy !== undefined && isAsyncTable(run, op.table)) out.set(rowId(op.table, op.key), policy.onDeleteUpdate);
   }
@@ -57,7 +57,8 @@ function deletedRows(run: RunRecord): Map<string, OnDeleteUpdate> {
 
 /** Why the row may not be visible at `vector`, or null when some applied write survives. */
 function resurrection(model: LedgerModel, table: string, key: string, vector: VersionVector, rule: OnDeleteUpdate): string | null {
-  const applied = model.opsAt(vector, table).filter((o) => o.key === key);
+  // Orphan reports change no row (replica/orphans.ts).
+  const applied = model.opsAt(vector, table).filter((o) => o.key === key && o.orphaned === undefined);
   const deletes = applied.filter((o) => o.kind === 'delete');
   const writes = applied.filter((o) => o.kind === 'write');
   if (writes.some((w) => !isKilled(w, deletes, rule))) return null;

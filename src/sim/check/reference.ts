@@ -264,7 +264,7 @@ function groupByKey(ops: readonly Op[]): Map<string, Op[]> {
  * ignored): existing rows only, in key order, unique fields masked, version = the latest surviving write's HLC.
  */
 export function referenceTable(ops: readonly Op[], table: string, policy: TablePolicy, merge: MergeRegistry): Map<string, RowView> {
-  const byKey = groupByKey(ops.filter((o) => o.table === table));
+  const byKey = groupByKey(ops.filter((o) => o.table === table && o.orphaned === undefined));
   const states: RowState[] = [];
   for (const key of [...byKey.keys()].sort()) {
     const s = rowState(key, byKey.get(key) ?? [], policy, merge);
@@ -287,6 +287,8 @@ export function referenceTable(ops: readonly Op[], table: string, policy: TableP
  * mask it), so that checking many reads stays cheap.
  */
 export function referenceRow(ops: readonly Op[], table: string, key: string, policy: TablePolicy, merge: MergeRegistry): RowView | null {
+  // An orphan report changes no row (replica/orphans.ts).
+  ops = ops.filter((o) => o.orphaned === undefined);
   const own = ops.filter((o) => o.table === table && o.key === key);
   const claimed = new Set<string>();
   for (const f of asyncUniqueFields(policy)) {
@@ -481,12 +483,32 @@ function toEntries(pairs: readonly Pair[]): ConflictEntry[] {
   return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** The feed entry an orphan report implies: the write it carries, listed as an orphaned-write (docs/api.md, "Conflicts"). */
+function orphanedEntry(op: Op): ConflictEntry {
+  const o = op.orphaned as NonNullable<Op['orphaned']>;
+  return {
+    id: conflictId('orphaned-write', op.table, op.key, null, o.dot),
+    table: op.table,
+    key: op.key,
+    field: null,
+    kind: 'orphaned-write',
+    rule: 'eviction',
+    winner: { region: op.dot.origin, seq: 0, hlc: formatHlc(op.hlc) },
+    losers: [{ region: o.dot.origin, seq: o.dot.seq, hlc: formatHlc(o.hlc), wrote: op.kind === 'delete' ? { delete: true } : { patch: patchBody(op) }, ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) }],
+    loserCount: 1,
+    regions: [o.dot.origin],
+  };
+}
+
 /**
  * The conflict feed that a set of ops implies (every async table in `tables`): write-write,
  * delete-update and insert-insert pairs under the mutual-max rule, grouped by winner, sorted by id.
  * `_merge` is accepted for symmetry with referenceTable: conflicts do not depend on merge results.
  */
-export function referenceConflicts(ops: readonly Op[], tables: Readonly<Record<string, TablePolicy>>, _merge: MergeRegistry): ConflictEntry[] {
+export function referenceConflicts(allOps: readonly Op[], tables: Readonly<Record<string, TablePolicy>>, _merge: MergeRegistry): ConflictEntry[] {
+  // Orphan reports (replica/orphans.ts) change no row: they take part in no pair, and each lists its write.
+  const ops = allOps.filter((o) => o.orphaned === undefined);
+  const orphaned = allOps.filter((o) => o.orphaned !== undefined && tables[o.table]?.mode === 'async').map(orphanedEntry);
   const pairs: Pair[] = [];
   for (const table of Object.keys(tables).sort()) {
     const policy = tables[table];
@@ -497,5 +519,5 @@ export function referenceConflicts(ops: readonly Op[], tables: Readonly<Record<s
     }
     pairs.push(...insertInsertPairs(table, tableOps, policy));
   }
-  return toEntries(pairs);
+  return [...toEntries(pairs), ...orphaned].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

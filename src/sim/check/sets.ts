@@ -5,10 +5,12 @@
  * acknowledged add is present at the end unless something that could undo it may have happened
  * after it.
  */
+import { rowChangingOps } from './ledger-model.js';
 import { fieldType } from '../../core/schema/policy.js';
 import { canonicalJson, type JsonValue } from '../../core/util/json.js';
 import type { FinalRegionState, RunRecord, WriteBody } from '../history.js';
-import { callsOf, fmtCall, type Call } from './calls.js';
+import { callsOf, fmtCall, writeAckOf, type Call } from './calls.js';
+import { dotKey } from '../../core/clock/version-vector.js';
 import { Findings, type CheckerVerdict } from './findings.js';
 import { fmtJson } from './format.js';
 import { happenedBefore } from './reference.js';
@@ -30,7 +32,14 @@ const fmtSetField = (s: SetField): string => `set ${s.table}/${s.key}.${s.field}
 export function checkSets(run: RunRecord): CheckerVerdict {
   const f = new Findings();
   const calls = callsOf(run.history);
-  const opsByRow = groupBy(run.ledger, (o) => rowId(o.table, o.key));
+  const opsByRow = groupBy(rowChangingOps(run), (o) => rowId(o.table, o.key));
+  // Writes acknowledged by a region later evicted and received by no other are orphaned: never
+  // applied (their dots carry orphan reports); final-state checks that each is listed instead.
+  const orphaned = new Set(run.ledger.filter((o) => o.orphaned !== undefined).map((o) => dotKey(o.dot)));
+  const isOrphaned = (c: Call): boolean => {
+    const ack = writeAckOf(c);
+    return ack !== null && orphaned.has(dotKey(ack.dot));
+  };
   const callsByRow = groupBy(calls, (c) => (c.invoke.call.f === 'read' ? '' : rowId(c.invoke.call.table, c.invoke.call.key)));
   for (const sf of setFields(run, calls)) {
     const ops = opsByRow.get(rowId(sf.table, sf.key)) ?? [];
@@ -45,7 +54,7 @@ export function checkSets(run: RunRecord): CheckerVerdict {
       f.examined();
       compareWithSpec(sf, final.region, actual, ops, f);
     }
-    checkAckedAdds(sf, final.region, actual, callsByRow.get(rowId(sf.table, sf.key)) ?? [], f);
+    checkAckedAdds(sf, final.region, actual, (callsByRow.get(rowId(sf.table, sf.key)) ?? []).filter((c) => !isOrphaned(c)), f);
   }
   return f.verdict(setsName);
 }
@@ -64,7 +73,7 @@ function setFields(run: RunRecord, calls: readonly Call[]): SetField[] {
   const note = (table: string, key: string, field: string): void => {
     if (isSetField(run, table, field)) out.set(setFieldId({ table, key, field }), { table, key, field });
   };
-  for (const op of run.ledger) for (const field of Object.keys(op.changes)) note(op.table, op.key, field);
+  for (const op of rowChangingOps(run)) for (const field of Object.keys(op.changes)) note(op.table, op.key, field);
   for (const call of calls) {
     const c = call.invoke.call;
     if (c.f === 'write') for (const field of bodyFields(c.body)) note(c.table, c.key, field);

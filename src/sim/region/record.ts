@@ -6,6 +6,7 @@
 import type { Dot, RegionId } from '../../core/clock/version-vector.js';
 import type { RunRecord } from '../history.js';
 import type { StrongRunRecord } from '../strong/world.js';
+import type { EvictionRecord } from './world.js';
 
 /** A guarded write a region acknowledged (a successful, non-replayed reply to a client). */
 export interface GuardedAck {
@@ -103,4 +104,6 @@ export interface RegionRunRecord {
   readonly async: RunRecord;
   readonly strong: StrongRunRecord;
   readonly facts: RegionFacts;
+  /** The eviction scenario's record (check/log-bound.ts), when it ran. */
+  readonly eviction?: EvictionRecord;
 }

@@ -13,6 +13,7 @@ import { checkFencing, fencingName } from '../check/fencing.js';
 import { checkFollowerReads } from '../check/follower-reads.js';
 import { runCheckers } from '../check/index.js';
 import { checkStages, stagesName } from '../check/stages.js';
+import { checkLogBound, logBoundName } from '../check/log-bound.js';
 import { faultKinds, type FaultKind } from '../faults.js';
 import type { Verdict } from '../history.js';
 import { checkElectionSafety, checkLinearizableRegisters, checkSameFinalState } from '../strong/run.js';
@@ -27,6 +28,8 @@ export interface RegionSimulationOptions {
   readonly mix?: RegionMix;
   readonly durationMs?: number;
   readonly knobs?: RegionKnobs;
+  /** The eviction scenario (world.ts evictionScenario). */
+  readonly evict?: boolean;
 }
 
 export interface RegionSimulationResult {
@@ -45,7 +48,7 @@ export function regionReplayCommand(o: RegionSimulationOptions): string {
   const faults = o.faults ?? [];
   const f = faults.length === faultKinds.length ? 'all' : faults.length === 0 ? 'none' : faults.join(',');
   const mix = o.mix ?? regionSimDefaults.mix;
-  return `npx terndb sim --world region --seed ${o.seed} --regions ${o.regions ?? regionSimDefaults.regions} --faults ${f}${mix === 'all' ? '' : ` --mix ${mix}`}${o.durationMs !== undefined ? ` --duration ${o.durationMs}` : ''}`;
+  return `npx terndb sim --world region --seed ${o.seed} --regions ${o.regions ?? regionSimDefaults.regions} --faults ${f}${mix === 'all' ? '' : ` --mix ${mix}`}${o.durationMs !== undefined ? ` --duration ${o.durationMs}` : ''}${o.evict === true ? ' --evict' : ''}`;
 }
 
 type RegionCheck = { readonly name: string; readonly check: (r: RegionRunRecord) => Verdict };
@@ -62,6 +65,7 @@ const strongAndRegionCheckers: readonly RegionCheck[] = [
   { name: clockGuardName, check: (r) => checkClockGuard(r.facts) },
   { name: containmentName, check: (r) => checkContainment(r.facts) },
   { name: fenceVerdictsName, check: (r) => checkFenceVerdicts(r.facts, r.async.ledger, r.async.finals) },
+  { name: logBoundName, check: (r) => checkLogBound(r) },
 ];
 
 /** `mix` async has no strong clients: the bank was never set up, so the bank checker has nothing to judge. */
@@ -86,6 +90,7 @@ export function runRegionSimulation(o: RegionSimulationOptions): RegionSimulatio
     ...(o.mix !== undefined ? { mix: o.mix } : {}),
     ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
     ...(o.knobs !== undefined ? { knobs: o.knobs } : {}),
+    ...(o.evict === true ? { evict: true } : {}),
   });
   const { record, traceHash, stats } = world.run();
   const verdicts = checkRegionRun(record, o.mix ?? regionSimDefaults.mix);

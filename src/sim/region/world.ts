@@ -16,13 +16,16 @@ import { replicaDefaults, type Knobs } from '../../core/replica/config.js';
 import { exportState } from '../../core/replica/export.js';
 import type { StrongKnobs } from '../../core/strong/config.js';
 import { RunningHash } from '../../core/util/hash.js';
-import type { Op } from '../../core/model/op.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
+import { approxOpBytes, type Op } from '../../core/model/op.js';
+import { markRestored } from '../../core/node/restore.js';
+import { carryOwnClock, snapshotMetaKey } from '../../core/replica/eviction.js';
+import { orphansMetaKey } from '../../core/replica/orphans.js';
 import { majorityOf } from '../../core/util/majority.js';
 import type { BankSnapshot } from '../check/bank.js';
 import { EventQueue } from '../event-queue.js';
 import { planDrains, planFaults, planPauses, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
-import type { FinalRegionState, RunRecord } from '../history.js';
+import type { FinalRegionState, HistoryEvent, RunRecord } from '../history.js';
 import { noLinkFaults, SimNetwork } from '../network.js';
 import { Prng } from '../prng.js';
 import { SimClock } from '../sim-clock.js';
@@ -41,7 +44,28 @@ export interface RegionKnobs {
   readonly replica?: Knobs;
   readonly strong?: StrongKnobs;
   readonly node?: NodeKnobs;
+  /** The simulated shell installs a snapshot non-atomically: the donor's copy, with the old store's rows left over it. */
+  readonly nonAtomicSnapshotInstall?: boolean;
+  /** No region ever proposes an eviction (the retention window is ignored). */
+  readonly neverEvict?: boolean;
 }
+
+/**
+ * The eviction scenario (docs/internals/replication.md, "Bounded history"): a short retention
+ * window, one region cut off for well past it while the others write on, then its rejoin from a
+ * snapshot through the simulated shell, with crashes during the eviction and during the install.
+ */
+export const evictionScenario = {
+  /** retention.logMs (and the idempotency window, which may not exceed it). */
+  windowMs: 1_500,
+  /** When the region is cut off, and for how long. */
+  absentFromMs: 600,
+  absentForMs: 6_000,
+  /** The simulated transfer of a snapshot. */
+  transferMs: 150,
+  /** How often members' log sizes are sampled for the log-bound checker. */
+  sampleMs: 100,
+} as const;
 
 export interface RegionSimOptions {
   readonly seed: number;
@@ -51,6 +75,8 @@ export interface RegionSimOptions {
   readonly faults: ReadonlySet<FaultKind>;
   readonly mix?: RegionMix;
   readonly knobs?: RegionKnobs;
+  /** Run the eviction scenario (evictionScenario) on top of the faults. */
+  readonly evict?: boolean;
 }
 
 export interface RegionSimStats {
@@ -98,7 +124,7 @@ type SimEvent =
 
 interface SimNode {
   readonly region: RegionId;
-  readonly storage: MemoryStorage;
+  storage: MemoryStorage;
   readonly clock: SimClock;
   core: RegionCore | null;
   /** Bumped on every crash: messages addressed to an earlier incarnation are dropped. */
@@ -109,6 +135,39 @@ interface SimNode {
   /** A pause due inside the next step that answers a guarded write (0: none). */
   pauseInStepMs: number;
   workQueued: boolean;
+  /** A snapshot install is scheduled (the eviction scenario's shell). */
+  installing: boolean;
+}
+
+interface EvictionState {
+  readonly region: number;
+  readonly knobs: RegionKnobs;
+  createdBytes: number;
+  readonly created: Array<[number, number]>;
+  readonly samples: Array<{ atMs: number; region: string; logBytes: number }>;
+  evicted: boolean;
+  installs: number;
+  crashes: number;
+  crashedDuringEviction: boolean;
+  crashedDuringInstall: boolean;
+  /** When the evicted region first installed a snapshot (-1: never). */
+  installedAtMs: number;
+}
+
+/** Members' log sizes while a region is away, for the log-bound checker (check/log-bound.ts). */
+export interface EvictionRecord {
+  readonly region: string;
+  readonly windowMs: number;
+  /** Cumulative approximate bytes of ops created by the members, sampled over time. */
+  readonly created: ReadonlyArray<readonly [number, number]>;
+  readonly samples: ReadonlyArray<{ readonly atMs: number; readonly region: string; readonly logBytes: number }>;
+  /** When the region was cut off and reconnected. */
+  readonly absentFromMs: number;
+  readonly absentUntilMs: number;
+  /** Evictions decided, snapshots installed, crashes injected by the scenario. */
+  readonly evicted: boolean;
+  readonly installs: number;
+  readonly crashes: number;
 }
 
 export const regionWorldTiming = {
@@ -157,31 +216,38 @@ export class RegionWorld {
   #phase: Phase = 'faults';
   #healStartMs = 0;
   #finalStartMs = 0;
+  /** The eviction scenario: since when the async tables have been settled (-1: not now). */
+  #settledSinceMs = -1;
   #done = false;
   #converged = false;
   #eventsRun = 0;
   #steps = 0;
   readonly #counts = { crashes: 0, partitions: 0, pauses: 0, drains: 0 };
   #finalStrong: { states: Record<string, string | null>; raft: Record<string, string>; bank: Record<string, BankSnapshot | null> } | null = null;
+  /** The eviction scenario's state (null: not running it). */
+  readonly #evict: EvictionState | null;
 
   constructor(options: RegionSimOptions) {
     this.#rng = new Prng(options.seed);
     const n = options.regions ?? 3;
     const mix = options.mix ?? 'all';
     this.#names = Array.from({ length: n }, (_, i) => regionName(i));
-    this.#durationMs = options.durationMs ?? 6000;
+    this.#durationMs = Math.max(options.durationMs ?? 6000, options.evict === true ? evictionScenario.absentFromMs + evictionScenario.absentForMs + 1000 : 0);
     const offset = regionWorldTiming.maxClockOffsetMs;
     const tables = regionSimTables(this.#names);
     const preferred = this.#rng.chance(0.5) ? (this.#names[0] as string) : undefined;
     const randoms = this.#names.map(() => this.#rng.fork());
     const knobs = options.knobs ?? {};
+    const e = evictionScenario;
+    // A short window (and an idempotency window no longer than it), unless the knob ignores it.
+    const retention = options.evict === true ? { logRetentionMs: knobs.neverEvict === true ? 3_600_000 : e.windowMs, idempotencyRetentionMs: e.windowMs } : {};
     this.#config = (i) => {
       const region = this.#names[i] as string;
       return {
         region,
         // The simulated network loses messages (TCP would not): resend sooner than the default,
         // so that one lost batch costs less than writeReadyLagMs (a lossy link is no region's own fault).
-        replica: { ...replicaDefaults, region, regions: this.#names, tables, mergeFunctions: simMergeFunctions, maxClockOffsetMs: offset, resendAfterMs: regionWorldTiming.resendAfterMs, ...(knobs.replica !== undefined ? { knobs: knobs.replica } : {}) },
+        replica: { ...replicaDefaults, region, regions: this.#names, tables, mergeFunctions: simMergeFunctions, maxClockOffsetMs: offset, resendAfterMs: regionWorldTiming.resendAfterMs, ...retention, ...(knobs.replica !== undefined ? { knobs: knobs.replica } : {}) },
         strong: {
           region,
           regions: this.#names,
@@ -211,7 +277,7 @@ export class RegionWorld {
     this.#observer = new RegionObserver(this.#names, offset, epochMs);
     this.#nodes = this.#names.map((region, i) => {
       const clock = new SimClock(this.#plan.initialOffsetsMs[i] ?? 0, this.#plan.driftPpm[i] ?? 0);
-      const node: SimNode = { region, storage: new MemoryStorage(), clock, core: null, epoch: 0, monoOrigin: -this.#rng.int(100_000), pausedUntil: -Infinity, pauseInStepMs: 0, workQueued: false };
+      const node: SimNode = { region, storage: new MemoryStorage(), clock, core: null, epoch: 0, monoOrigin: -this.#rng.int(100_000), pausedUntil: -Infinity, pauseInStepMs: 0, workQueued: false, installing: false };
       this.#hlcTrace[region] = [];
       return node;
     });
@@ -220,6 +286,15 @@ export class RegionWorld {
     for (const [t, action] of this.#plan.actions) this.#events.push(t, { k: 'fault', action });
     this.#events.push(this.#durationMs, { k: 'heal' });
     this.#events.push(0, { k: 'timer', fn: () => this.#watchQuorums() });
+    this.#evict = null;
+    if (options.evict === true) {
+      const away = this.#rng.int(n);
+      this.#evict = { region: away, knobs, createdBytes: 0, created: [], samples: [], evicted: false, installs: 0, crashes: 0, crashedDuringEviction: false, crashedDuringInstall: false, installedAtMs: -1 };
+      const others = this.#names.map((_, i) => i).filter((i) => i !== away);
+      this.#events.push(e.absentFromMs, { k: 'timer', fn: () => this.#cutOff(away, others) });
+      this.#events.push(e.absentFromMs + e.absentForMs, { k: 'timer', fn: () => this.#healNet() });
+      this.#events.push(e.absentFromMs, { k: 'timer', fn: () => this.#sampleLogs() });
+    }
     const port = this.#port();
     this.#async = new AsyncClients(port, mix === 'all' ? 0.35 : 0.25);
     this.#strong = new StrongClients(port);
@@ -369,7 +444,7 @@ export class RegionWorld {
     this.#counts.pauses++;
     this.#observer.mark(node.region, 'paused', this.#now);
     // What it committed is durable now, whatever happens to the process before it speaks.
-    for (const op of held.created) this.#ledger.push(op);
+    for (const op of held.created) this.#toLedger(op);
     this.#observer.noteCreated(node.region, held.created, this.#now);
     const epoch = node.epoch;
     this.#events.push(this.#now + ms, {
@@ -390,7 +465,7 @@ export class RegionWorld {
     const hlc = core.replica.hlc;
     const last = trace[trace.length - 1];
     if (last === undefined || last.wall !== hlc.wall || last.logical !== hlc.logical) trace.push(hlc);
-    if (!ledgered) for (const op of out.created) this.#ledger.push(op);
+    if (!ledgered) for (const op of out.created) this.#toLedger(op);
     for (const { to, message } of out.messages) {
       const j = this.#names.indexOf(to);
       if (j < 0) continue;
@@ -405,6 +480,129 @@ export class RegionWorld {
       node.workQueued = true;
       this.#events.push(this.#now + 1, { k: 'work', node: i });
     }
+    if (this.#evict !== null) this.#afterEvictionStep(i, core, out);
+  }
+
+  /**
+   * An op every region will apply under its dot. An orphan report takes the dot of the orphaned
+   * write it reports (replica/orphans.ts): that write, made before its region's eviction and applied
+   * by no member, is replaced in the ledger by the report, which is what every region applies.
+   */
+  #toLedger(op: Op): void {
+    if (op.orphaned !== undefined) {
+      const at = this.#ledger.findIndex((o) => o.dot.origin === op.dot.origin && o.dot.seq === op.dot.seq);
+      if (at >= 0) this.#ledger.splice(at, 1);
+    }
+    this.#ledger.push(op);
+  }
+
+  // ---- the eviction scenario -------------------------------------------------------------------
+
+  /**
+   * The history without the reads of clients that called the evicted region before its rejoin:
+   * what it acknowledged then may be orphaned (never applied anywhere, by design), so their reads
+   * saw, or their sessions remember, writes the cluster later does not have. Their writes stay:
+   * an orphaned one is judged by the feed (final-state: listed, identically, everywhere).
+   */
+  #withoutOrphanedSessions(history: readonly HistoryEvent[], ev: EvictionState): HistoryEvent[] {
+    const away = this.#names[ev.region] as string;
+    const until = ev.installedAtMs < 0 ? Infinity : ev.installedAtMs;
+    const tainted = new Set<number>();
+    for (const h of history) if (h.type === 'invoke' && h.region === away && h.timeMs < until) tainted.add(h.process);
+    const ids = new Set<number>();
+    for (const h of history) if (h.type === 'invoke' && tainted.has(h.process) && h.call.f === 'read') ids.add(h.id);
+    return history.filter((h) => !ids.has(h.id));
+  }
+
+  #cutOff(away: number, others: number[]): void {
+    this.#counts.partitions++;
+    this.#net.partition([[away], others]);
+    this.#observer.openAffliction(this.#names[away] as string, 'cut off', this.#now);
+  }
+
+  /** Members' log sizes, and what the members created so far, every sampleMs while the region is away. */
+  #sampleLogs(): void {
+    const ev = this.#evict;
+    if (ev === null || this.#now > evictionScenario.absentFromMs + evictionScenario.absentForMs) return;
+    ev.created.push([this.#now, ev.createdBytes]);
+    for (let j = 0; j < this.#nodes.length; j++) {
+      const core = (this.#nodes[j] as SimNode).core;
+      if (j !== ev.region && core !== null) ev.samples.push({ atMs: this.#now, region: this.#names[j] as string, logBytes: core.replica.logBytes });
+    }
+    this.#events.push(this.#now + evictionScenario.sampleMs, { k: 'timer', fn: () => this.#sampleLogs() });
+  }
+
+  /** What the shell does after a step in the eviction scenario: count bytes, crash a member mid-eviction once, rejoin from a snapshot. */
+  #afterEvictionStep(i: number, core: RegionCore, out: RegionOutput): void {
+    const ev = this.#evict as EvictionState;
+    const away = this.#names[ev.region] as string;
+    if (i !== ev.region) for (const op of out.created) ev.createdBytes += approxOpBytes(op);
+    const eviction = core.strong.state.membership.eviction(away);
+    if (eviction?.through != null) ev.evicted = true;
+    // A member crashes while the eviction waits for acknowledgements (once, by the seed's coin).
+    if (i !== ev.region && eviction !== undefined && eviction.through === null && !ev.crashedDuringEviction) {
+      ev.crashedDuringEviction = true;
+      if (this.#rng.chance(0.5)) {
+        ev.crashes++;
+        this.#events.push(this.#now + 1, { k: 'timer', fn: () => this.#down(i) });
+        this.#events.push(this.#now + 400, { k: 'fault', action: { k: 'restart', node: i } });
+      }
+    }
+    const node = this.#nodes[i] as SimNode;
+    if (!node.installing && core.snapshotWanted() !== null) {
+      node.installing = true;
+      this.#events.push(this.#now + evictionScenario.transferMs, { k: 'timer', fn: () => this.#installSnapshot(i) });
+    }
+  }
+
+  /**
+   * The shell's rejoin (src/server/snapshot): a copy of a write-ready member's store, the region's
+   * orphaned writes kept from its old store, marked restored and installed for the readmission,
+   * then the store swapped and the core opened on it. Crashes once (by the seed's coin) before the
+   * swap: the old store is what is left, and the rejoin starts over after the restart.
+   */
+  #installSnapshot(i: number): void {
+    const ev = this.#evict as EvictionState;
+    const node = this.#nodes[i] as SimNode;
+    node.installing = false;
+    const wanted = node.core?.snapshotWanted() ?? null;
+    if (node.core === null || wanted === null) return;
+    const donor = this.#nodes.find((n, j) => j !== i && n.core !== null && n.core.stage.stage === 'write-ready');
+    if (donor === undefined) {
+      node.installing = true;
+      this.#events.push(this.#now + 100, { k: 'timer', fn: () => this.#installSnapshot(i) });
+      return;
+    }
+    if (!ev.crashedDuringInstall) {
+      ev.crashedDuringInstall = true;
+      if (this.#rng.chance(0.5)) {
+        ev.crashes++;
+        this.#down(i);
+        this.#events.push(this.#now + 300, { k: 'fault', action: { k: 'restart', node: i } });
+        return;
+      }
+    }
+    const copy = donor.storage.copy();
+    const orphans = node.storage.readOps(node.region, wanted.through, 1_000_000);
+    markRestored(copy, { from: donor.region, copiedAt: 'sim' });
+    copy.transaction(() => {
+      copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex });
+      carryOwnClock(copy, node.storage, node.region);
+      copy.putMeta(orphansMetaKey, orphans.length === 0 ? [] : [{ readmitIndex: wanted.readmitIndex, ops: orphans, published: 0 }]);
+      // The broken shell: the old store's rows left over the copy (a mix of the two).
+      if (ev.knobs.nonAtomicSnapshotInstall === true) {
+        for (const table of Object.keys(this.#config(i).replica.tables)) for (const [key, row] of node.storage.scanRows(table, { limit: 1_000_000 })) copy.putRow(table, key, row);
+      }
+    });
+    ev.installs++;
+    if (ev.installedAtMs < 0) ev.installedAtMs = this.#now;
+    node.core = null;
+    node.epoch++;
+    node.workQueued = false;
+    node.storage = copy;
+    node.monoOrigin = this.#now - this.#rng.int(100_000) - 1;
+    this.#open(i);
+    this.#events.push(this.#now, { k: 'work', node: i });
   }
 
   #down(i: number): void {
@@ -554,7 +752,12 @@ export class RegionWorld {
   /** Heal: wait for the async tables to converge, then the final strong reads, then a quiet strong log. */
   #check(): void {
     if (this.#phase === 'heal') {
-      if (this.#asyncSettled()) {
+      // With the eviction scenario's short idempotency window, records expire by each region's own
+      // clock: once settled, wait out the window so that every region holds the same ones (none).
+      if (this.#evict !== null && this.#asyncSettled() && this.#settledSinceMs < 0) this.#settledSinceMs = this.#now;
+      const waited = this.#evict === null || (this.#settledSinceMs >= 0 && this.#now - this.#settledSinceMs > evictionScenario.windowMs + 1_500);
+      if (this.#evict !== null && !this.#asyncSettled()) this.#settledSinceMs = -1;
+      if (waited && this.#asyncSettled()) {
         this.#converged = true;
         this.#phase = 'final';
         this.#finalStartMs = this.#now;
@@ -624,7 +827,7 @@ export class RegionWorld {
     for (const f of finals) this.#hash.addString(f.stateDigest);
     const strongFinal = this.#finalStrong ?? this.#captureStrong();
     for (const s of Object.values(strongFinal.states)) this.#hash.addString(s ?? '-');
-    const history = this.#async.history;
+    const history = this.#evict === null ? this.#async.history : this.#withoutOrphanedSessions(this.#async.history, this.#evict);
     const asyncRecord: RunRecord = {
       regions: this.#names,
       tables: this.#config(0).replica.tables,
@@ -654,8 +857,13 @@ export class RegionWorld {
     const facts = this.#observer.facts(p, 3 * p, this.#now, { settleMs, faultsEndMs: this.#phase === 'faults' ? this.#now : this.#healStartMs }, leaseHistory);
     const count = (t: string) => history.filter((h) => h.type === t).length;
     const grantsByHolder = facts.grants.filter((g) => g.holder !== g.slot).length;
+    const ev = this.#evict;
+    const eviction: EvictionRecord | undefined =
+      ev === null
+        ? undefined
+        : { region: this.#names[ev.region] as string, windowMs: evictionScenario.windowMs, created: ev.created, samples: ev.samples, absentFromMs: evictionScenario.absentFromMs, absentUntilMs: evictionScenario.absentFromMs + evictionScenario.absentForMs, evicted: ev.evicted, installs: ev.installs, crashes: ev.crashes };
     return {
-      record: { async: asyncRecord, strong: strongRecord, facts },
+      record: { async: asyncRecord, strong: strongRecord, facts, ...(eviction !== undefined ? { eviction } : {}) },
       traceHash: this.#hash.hex(),
       stats: {
         events: this.#eventsRun,
