@@ -30,6 +30,14 @@ describe('eviction in the region world', () => {
     expect(crashes).toBeGreaterThan(0);
   }, 120_000);
 
+  it('with crashes, loss, duplication and reordering too (seeds 1 to 5): two regions may be evicted at once, and both rejoin', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = runRegionSimulation({ seed, evict: true, faults: ['crash', 'loss', 'dup', 'reorder'] });
+      expect(r.record.eviction?.evicted).toBe(true);
+      expect(r.verdicts.filter((v) => !v.ok).map((v) => `seed ${seed} ${v.checker}: ${v.violations.slice(0, 2).join(' | ')}`)).toEqual([]);
+    }
+  }, 120_000);
+
   it('is reproducible: the same seed gives the same trace', () => {
     const a = runRegionSimulation({ seed: 3, evict: true, faults: [] });
     const b = runRegionSimulation({ seed: 3, evict: true, faults: [] });

@@ -23,6 +23,17 @@ export function markRestored(storage: Storage, note: RestoreNote): void {
   });
 }
 
+/**
+ * A member's copy prepared for a region rejoining after its eviction (src/server/snapshot,
+ * replica/eviction.ts): the async replica recovers its own writes from its peers, as after a
+ * restore, but the Raft state is the region's own (`old`'s), copied in: it was never lost, so the
+ * node stays a voter (RaftStore.copyInto). Call inside a transaction on `copy`.
+ */
+export function markRejoined(copy: Storage, old: Storage, note: RestoreNote): void {
+  copy.putMeta(restoreMetaKey, note);
+  RaftStore.copyInto(old, copy);
+}
+
 /** The note of a store restored and still recovering, or null. */
 export function restoreNote(storage: Storage): RestoreNote | null {
   return (storage.getMeta(restoreMetaKey) as RestoreNote | null | undefined) ?? null;

@@ -66,6 +66,29 @@ export class RaftStore {
     storage.putMeta(hardKey, { term: hs.term, vote: null, commit: hs.commit, learner: true } satisfies HardState);
   }
 
+  /**
+   * Puts `from`'s Raft state (hard state, snapshot, log) in place of `to`'s (inside a transaction on
+   * `to`). A region rejoining after an eviction installs a member's async data but keeps its own
+   * Raft state: it was never lost, and a Raft node must never forget a vote it cast or an entry it
+   * acknowledged (if two regions rejoined at once as learners, no leader could be elected).
+   */
+  static copyInto(from: Storage, to: Storage): void {
+    for (;;) {
+      const page = to.scanAux(logNs, '', 1024);
+      if (page.length === 0) break;
+      for (const [k] of page) to.putAux(logNs, k, undefined);
+    }
+    let after = '';
+    for (;;) {
+      const page = from.scanAux(logNs, after, 1024);
+      if (page.length === 0) break;
+      for (const [k, v] of page) to.putAux(logNs, k, v);
+      after = (page[page.length - 1] as readonly [string, unknown])[0];
+    }
+    to.putMeta(hardKey, from.getMeta(hardKey));
+    to.putMeta(snapshotKey, from.getMeta(snapshotKey));
+  }
+
   saveHardState(hs: HardState): void {
     this.#storage.putMeta(hardKey, hs);
   }

@@ -18,7 +18,7 @@ import type { StrongKnobs } from '../../core/strong/config.js';
 import { RunningHash } from '../../core/util/hash.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
 import { approxOpBytes, type Op } from '../../core/model/op.js';
-import { markRestored } from '../../core/node/restore.js';
+import { markRejoined } from '../../core/node/restore.js';
 import { carryOwnClock, snapshotMetaKey } from '../../core/replica/eviction.js';
 import { orphansMetaKey } from '../../core/replica/orphans.js';
 import { majorityOf } from '../../core/util/majority.js';
@@ -584,8 +584,8 @@ export class RegionWorld {
     }
     const copy = donor.storage.copy();
     const orphans = node.storage.readOps(node.region, wanted.through, 1_000_000);
-    markRestored(copy, { from: donor.region, copiedAt: 'sim' });
     copy.transaction(() => {
+      markRejoined(copy, node.storage, { from: donor.region, copiedAt: 'sim' });
       copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex });
       carryOwnClock(copy, node.storage, node.region);
       copy.putMeta(orphansMetaKey, orphans.length === 0 ? [] : [{ readmitIndex: wanted.readmitIndex, ops: orphans, published: 0 }]);
@@ -779,6 +779,8 @@ export class RegionWorld {
 
   #asyncSettled(): boolean {
     if (!this.#async.idle()) return false;
+    // The eviction scenario heals once every evicted region has rejoined (a member again everywhere).
+    if (this.#evict !== null && this.#nodes.some((n) => n.core === null || n.core.strong.state.membership.size > 0)) return false;
     const statuses = this.#nodes.map((n) => n.core?.replica.status());
     const first = statuses[0];
     return (

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { get } from '../../../src/core/clock/version-vector.js';
-import { markRestored } from '../../../src/core/node/restore.js';
+import { markRejoined } from '../../../src/core/node/restore.js';
 import { snapshotMetaKey } from '../../../src/core/replica/eviction.js';
 import { orphansMetaKey } from '../../../src/core/replica/orphans.js';
 import type { MemoryStorage } from '../../../src/storage/memory-storage.js';
@@ -25,8 +25,8 @@ function installSnapshot(c: RegionCluster, donor: string, region: string): void 
   // The region's writes no member received, kept from its old store.
   const old = c.disks.get(region) as MemoryStorage;
   const orphans = old.readOps(region, wanted.through, 10_000);
-  markRestored(copy, { from: donor, copiedAt: 'test' });
   copy.transaction(() => {
+    markRejoined(copy, old, { from: donor, copiedAt: 'test' });
     copy.putMeta(snapshotMetaKey, { readmitIndex: wanted.readmitIndex });
     copy.putMeta(orphansMetaKey, orphans.length === 0 ? [] : [{ readmitIndex: wanted.readmitIndex, ops: orphans, published: 0 }]);
   });
@@ -196,8 +196,10 @@ describe('eviction', () => {
     c.heal();
     c.until(() => c.core('c').snapshotWanted() !== null, 20_000, 'c wants a snapshot');
     const wanted = c.core('c').snapshotWanted();
-    markRestored(stale, { from: 'a', copiedAt: 'test' });
-    stale.transaction(() => stale.putMeta(snapshotMetaKey, { readmitIndex: wanted?.readmitIndex }));
+    stale.transaction(() => {
+      markRejoined(stale, c.disks.get('c') as MemoryStorage, { from: 'a', copiedAt: 'test' });
+      stale.putMeta(snapshotMetaKey, { readmitIndex: wanted?.readmitIndex });
+    });
     c.disks.set('c', stale);
     c.restart('c');
     c.run(5_000);
