@@ -2,6 +2,9 @@
  * A tiny deterministic cluster for scripted interaction tests: replicas on frozen memory
  * storage, one clock, and a network the test drives by hand (deliver everything, or cut links).
  */
+import { expect } from 'vitest';
+import type { ConflictEntry } from '../../src/core/model/conflict.js';
+import { canonicalJson } from '../../src/core/util/json.js';
 import { replicaDefaults, type Knobs, type ReplicaConfig } from '../../src/core/replica/config.js';
 import type { ClientReply, ClientRequest, Input, PeerMessage } from '../../src/core/replica/messages.js';
 import { Replica } from '../../src/core/replica/replica.js';
@@ -144,4 +147,19 @@ export class Cluster {
     storage.crash(false);
     this.replicas.set(region, Replica.open(this.#config(region), storage, this.nowMs));
   }
+}
+
+/** Every region's conflict feed, in the cluster's region order. */
+export function feeds(c: Cluster): ConflictEntry[][] {
+  return c.regions.map((r) => {
+    const f = c.ok(r, { kind: 'conflicts' });
+    return f.kind === 'conflicts' ? [...f.conflicts] : [];
+  });
+}
+
+/** Every region's feed, checked identical (ids and contents) across regions. */
+export function sameFeedEverywhere(c: Cluster): ConflictEntry[] {
+  const [first, ...rest] = feeds(c);
+  for (const other of rest) expect(canonicalJson(other)).toBe(canonicalJson(first));
+  return first ?? [];
 }

@@ -6,32 +6,19 @@ import type { ReplicaContext } from '../../src/core/replica/context.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
-import type { ConflictEntry } from '../../src/core/model/conflict.js';
 import { opWrote, valueWrote } from '../../src/core/model/conflict.js';
 import type { WindowEntry } from '../../src/core/model/window-entry.js';
 import { recordConflict, recordFencedWrite } from '../../src/core/replica/feed.js';
 import type { FenceStamp, Op } from '../../src/core/model/op.js';
 import { canonicalJson } from '../../src/core/util/json.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { AP, Cluster, EU, US } from './cluster.js';
+import { AP, Cluster, EU, feeds, sameFeedEverywhere, US } from './cluster.js';
 
 const patch = (key: string, body: unknown) => ({ kind: 'write' as const, table: 't', key, body });
 const del = (key: string) => ({ kind: 'delete' as const, table: 't', key });
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-function feeds(c: Cluster): ConflictEntry[][] {
-  return c.regions.map((r) => {
-    const f = c.ok(r, { kind: 'conflicts' });
-    return f.kind === 'conflicts' ? [...f.conflicts] : [];
-  });
-}
 
-/** Every region's feed, checked identical (ids and contents) across regions. */
-function sameFeedEverywhere(c: Cluster): ConflictEntry[] {
-  const [first, ...rest] = feeds(c);
-  for (const other of rest) expect(canonicalJson(other)).toBe(canonicalJson(first));
-  return first ?? [];
-}
 
 describe('conflict feed: what losers wrote', () => {
   it('a write-write loser carries the value it wrote for the field, in every region after delivery', () => {

@@ -9,25 +9,13 @@ import type { ConflictEntry } from '../../src/core/model/conflict.js';
 import type { ReplicaContext } from '../../src/core/replica/context.js';
 import { collectFeed, indexEntry } from '../../src/core/replica/feed-retention.js';
 import { newMetrics } from '../../src/core/replica/metrics.js';
-import { canonicalJson } from '../../src/core/util/json.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { AP, Cluster, EU, US } from './cluster.js';
+import { AP, Cluster, EU, feeds, sameFeedEverywhere, US } from './cluster.js';
 
 const patch = (key: string, body: unknown) => ({ kind: 'write' as const, table: 't', key, body });
 const retention = { idempotencyRetentionMs: 5_000, logRetentionMs: 5_000, conflictRetentionMs: 10_000 };
 
-function feeds(c: Cluster): ConflictEntry[][] {
-  return c.regions.map((r) => {
-    const f = c.ok(r, { kind: 'conflicts' });
-    return f.kind === 'conflicts' ? [...f.conflicts] : [];
-  });
-}
 
-function sameFeedEverywhere(c: Cluster): ConflictEntry[] {
-  const [first, ...rest] = feeds(c);
-  for (const other of rest) expect(canonicalJson(other)).toBe(canonicalJson(first));
-  return first ?? [];
-}
 
 /** A write-write conflict on `key` between us-east and eu-west. */
 function conflictOn(c: Cluster, key: string): void {
