@@ -23,10 +23,16 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** `count` consecutive free ports. */
+/**
+ * `count` consecutive free ports, below the kernel's ephemeral range (32768 and up on Linux): a
+ * port there can be taken by any outgoing connection of a test running alongside, between the
+ * check here and the bind of the process that was to listen on it.
+ */
 export async function freePortBlock(count: number): Promise<number> {
+  const low = 10_000;
+  const high = 32_768 - count;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = low + Math.floor(Math.random() * (high - low));
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
