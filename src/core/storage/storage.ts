@@ -21,7 +21,7 @@
  *    succeed): it discards everything built on the store and reopens it, or stops. The region
  *    node's shell reopens only for lack of space (src/storage/storage-errors.ts: SQLITE_FULL, or
  *    an IO error of writing on a nearly full filesystem) and stays fenced for its storage until
- *    space is freed; every other failure is fatal to the process.
+ *    space is freed; every other failure stops the node.
  */
 import type { Hlc } from '../clock/hlc.js';
 import type { Dot, RegionId } from '../clock/version-vector.js';

@@ -34,6 +34,15 @@ function installSnapshot(c: RegionCluster, donor: string, region: string): void 
   c.restart(region);
 }
 
+/** c is cut off while a writes on for 4 s (past the 2 s window most of these tests use). */
+function awayPastWindow(c: RegionCluster): void {
+  c.isolate('c');
+  for (let i = 0; i < 40; i++) {
+    c.submit('a', write(`k${i}`));
+    c.run(100);
+  }
+}
+
 describe('eviction', () => {
   it('a region unheard past the window is evicted; the others collect their logs without it', () => {
     const c = new RegionCluster({ replica: retention });
@@ -71,11 +80,7 @@ describe('eviction', () => {
   it('without eviction (a window longer than the absence) nothing is collected while a region is away', () => {
     const c = new RegionCluster({ replica: { ...retention, idempotencyRetentionMs: 60_000, logRetentionMs: 60_000, conflictRetentionMs: 60_000 } });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
-    c.isolate('c');
-    for (let i = 0; i < 40; i++) {
-      c.submit('a', write(`k${i}`));
-      c.run(100);
-    }
+    awayPastWindow(c);
     expect(c.core('a').strong.state.membership.size).toBe(0);
     expect(get(c.core('a').replica.status().stable, 'a')).toBeLessThan(5);
   });
@@ -133,11 +138,7 @@ describe('eviction', () => {
   it('an evicted region is never readmitted with the data it was evicted with', () => {
     const c = new RegionCluster({ replica: retention });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
-    c.isolate('c');
-    for (let i = 0; i < 40; i++) {
-      c.submit('a', write(`k${i}`));
-      c.run(100);
-    }
+    awayPastWindow(c);
     c.heal();
     c.run(3_000);
     // It asked, and the members acknowledged, but it has installed nothing: it stays out.
@@ -151,11 +152,7 @@ describe('eviction', () => {
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
     c.submit('a', write('row'));
     c.run(500);
-    c.isolate('c');
-    for (let i = 0; i < 40; i++) {
-      c.submit('a', write(`k${i}`));
-      c.run(100);
-    }
+    awayPastWindow(c);
     expect(c.core('a').strong.state.membership.eviction('c')?.through).not.toBeNull();
     // a deletes the row; the members make the delete stable (and purge its tombstone) without c.
     c.submit('a', { api: 'async', request: { kind: 'delete', table: 'free', key: 'row' } });
@@ -183,11 +180,7 @@ describe('eviction', () => {
   it('a readmitted region whose snapshot is older than what the members made stable stays out (snapshot), never writes', () => {
     const c = new RegionCluster({ replica: retention });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
-    c.isolate('c');
-    for (let i = 0; i < 40; i++) {
-      c.submit('a', write(`k${i}`));
-      c.run(100);
-    }
+    awayPastWindow(c);
     const stale = (c.disks.get('a') as MemoryStorage).copy();
     for (let i = 0; i < 20; i++) {
       c.submit('b', write(`m${i}`));
