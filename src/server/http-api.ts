@@ -15,6 +15,7 @@ import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
 import type { AdminReply, AdminRequest } from '../core/node/messages.js';
 import type { SnapshotManifest } from './snapshot/manifest.js';
+import type { VersionVector } from '../core/clock/version-vector.js';
 import type { BackupCopy } from './backup.js';
 import { drainRefusedBody } from './drain-body.js';
 import type { NodeMetrics } from './metrics.js';
@@ -43,9 +44,24 @@ export interface ApiNode {
 }
 
 export interface SnapshotSource {
-  create(): Promise<Result<SnapshotManifest>>;
+  /** A copy holding at least `after` (any, made now, when undefined). */
+  create(after?: VersionVector): Promise<Result<SnapshotManifest>>;
   manifest(id: string): SnapshotManifest | null;
   chunk(id: string, n: number): Promise<Buffer | null>;
+}
+
+/** The optional body of `POST /v1/admin/snapshots`: `{after?: {region: seq}}`. */
+function snapshotAfter(body: unknown): Result<VersionVector | undefined> {
+  if (body === undefined || body === null || body === '') return { ok: true, value: undefined };
+  if (typeof body !== 'object' || Array.isArray(body)) return { ok: false, error: fail('BAD_REQUEST', 'body: send {"after": {"<region>": <seq>}} or nothing', 'body') };
+  const { after, ...rest } = body as { after?: unknown };
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) return { ok: false, error: fail('BAD_REQUEST', `${extra}: not a field of a snapshot request (only after)`, extra) };
+  if (after === undefined) return { ok: true, value: undefined };
+  if (typeof after !== 'object' || after === null || Array.isArray(after) || Object.values(after).some((n) => typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) {
+    return { ok: false, error: fail('BAD_REQUEST', 'after: must map region names to non-negative integers (what the copy must hold)', 'after') };
+  }
+  return { ok: true, value: after as VersionVector };
 }
 
 /** 404 for a row read that found nothing. */
@@ -217,9 +233,12 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
     return reply.header('content-type', 'application/octet-stream').header('content-length', manifest.bytes).header('tern-backup', JSON.stringify(manifest)).send(stream);
   });
   // Snapshots for a region rejoining after its eviction: a copy is made, then fetched chunk by chunk.
-  app.post('/v1/admin/snapshots', async (_req, reply) => {
+  // Body (optional): `{"after": {region: seq}}`, what the copy must hold; a held copy that does is shared.
+  app.post<{ Body: unknown }>('/v1/admin/snapshots', async (req, reply) => {
     if (node.snapshots === null) return sendError(reply, fail('NOT_READY', `region ${node.region} serves no snapshots now; ask another region`));
-    const r = await node.snapshots.create();
+    const after = snapshotAfter(req.body);
+    if (!after.ok) return sendError(reply, after.error);
+    const r = await node.snapshots.create(after.value);
     if (!r.ok) return sendError(reply, r.error);
     return reply.code(201).send(r.value);
   });

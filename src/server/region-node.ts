@@ -41,6 +41,7 @@ import { storageFull } from '../core/node/admission.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import type { SnapshotSource } from './http-api.js';
+import type { VersionVector } from '../core/clock/version-vector.js';
 import { SnapshotDonor } from './snapshot/donor.js';
 import type { Donor } from './snapshot/fetch.js';
 import { installReady } from './snapshot/install.js';
@@ -455,7 +456,7 @@ export class RegionNode {
 
   /** What the HTTP API serves to regions rejoining after an eviction (snapshot/donor.ts). */
   readonly snapshots: SnapshotSource = {
-    create: async (): Promise<Result<SnapshotManifest>> => {
+    create: async (after?: VersionVector): Promise<Result<SnapshotManifest>> => {
       const storage = this.#storage;
       const core = this.#core;
       if (storage === null || core === null || this.#stopping) return fail(ternError('NOT_READY', `region ${this.region} is not running`));
@@ -464,7 +465,7 @@ export class RegionNode {
       if (stage.stage !== 'write-ready' && !(stage.stage === 'fenced' && (stage.reason === 'lease' || stage.reason === 'drain'))) {
         return fail(ternError('NOT_READY', `region ${this.region} is ${stage.stage}${stage.reason !== null ? ` (${stage.reason})` : ''} and serves no snapshots; ask another region`, { ...(stage.reason !== null ? { reason: stage.reason } : {}) }));
       }
-      const manifest = await this.#donor.create(storage);
+      const manifest = await this.#donor.create(storage, after);
       this.#log.info({ id: manifest.id, bytes: manifest.bytes, chunks: manifest.chunks.length }, 'made a snapshot for a region rejoining after its eviction');
       return ok(manifest);
     },

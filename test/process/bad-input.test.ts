@@ -46,6 +46,8 @@ const cases: Array<{ name: string; method: string; path: string; body?: unknown;
   { name: 'a transaction on an unknown table', method: 'POST', path: '/v1/txn', body: { success: [{ table: 'nope', key: 'a', get: true }] }, status: 404, code: 'NO_SUCH_TABLE', field: 'success[0].table' },
   { name: 'a compare without a field', method: 'POST', path: '/v1/txn', body: { compare: [{ table: 'accounts', key: 'a', op: '>', value: 1 }], success: [{ table: 'accounts', key: 'a', set: { balance: 1 } }] }, status: 400, code: 'BAD_REQUEST', field: 'compare[0].field' },
   { name: 'an async table in a strong transaction', method: 'POST', path: '/v1/txn', body: { success: [{ table: 'accounts', key: 'a', set: { balance: 1 } }, { table: 'profiles', key: 'k', set: { name: 'x' } }] }, status: 400, code: 'BAD_REQUEST', field: 'success[1].table' },
+  { name: 'a snapshot request with a malformed vector', method: 'POST', path: '/v1/admin/snapshots', body: { after: { 'us-east': -1 } }, status: 400, code: 'BAD_REQUEST', field: 'after' },
+  { name: 'a snapshot request with an unknown field', method: 'POST', path: '/v1/admin/snapshots', body: { before: {} }, status: 400, code: 'BAD_REQUEST', field: 'before' },
   { name: 'a table change the log would refuse (mode of an existing table)', method: 'PUT', path: '/v1/tables/profiles', body: { mode: 'strong' }, status: 400, code: 'BAD_REQUEST', field: 'mode' },
 ];
 

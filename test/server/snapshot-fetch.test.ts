@@ -84,7 +84,7 @@ describe('fetchSnapshot', () => {
   it('refuses a chunk that fails its checksum (after retrying it), keeping what was fetched to resume from', async () => {
     const dir = dataDir();
     const served: number[] = [];
-    await expect(fetchSnapshot(options(dir, await donor({ corrupt: new Set([2]), served })))).rejects.toThrow(SnapshotFetchError);
+    await expect(fetchSnapshot(options(dir, await donor({ corrupt: new Set([2]), served }), { window: 1 }))).rejects.toThrow(SnapshotFetchError);
     expect(served).toEqual([0, 1, 2, 2]);
     expect(existsSync(path.join(dir, fetchedName))).toBe(false);
     expect((JSON.parse(readFileSync(path.join(dir, progressName), 'utf8')) as { done: number }).done).toBe(2);
@@ -105,6 +105,41 @@ describe('fetchSnapshot', () => {
     await fetchSnapshot(options(dir, healed));
     expect(served).toEqual([3]);
     expect(readFileSync(path.join(dir, fetchedName)).equals(data)).toBe(true);
+  });
+
+  it('fetches several chunks at once, and its progress never passes a chunk not yet written', async () => {
+    const dir = dataDir();
+    const served: number[] = [];
+    // Chunk 1 is bad every time; 2 and 3 arrive meanwhile, but progress stops before the gap.
+    await expect(fetchSnapshot(options(dir, await donor({ corrupt: new Set([1]), served }), { window: 4 }))).rejects.toThrow(/chunk 1 .* could not be fetched intact/);
+    expect(served.slice(0, 4).sort()).toEqual([0, 1, 2, 3]);
+    expect((JSON.parse(readFileSync(path.join(dir, progressName), 'utf8')) as { done: number }).done).toBe(1);
+    // Resumed: from the gap on (2 and 3 again: they were never counted as kept).
+    served.length = 0;
+    const healed = await donor({ served });
+    const file = path.join(dir, progressName);
+    const p = JSON.parse(readFileSync(file, 'utf8')) as { donor: { region: string; url: string } };
+    writeFileSync(file, JSON.stringify({ ...p, donor: { ...p.donor, url: healed } }));
+    await fetchSnapshot(options(dir, healed, { window: 4 }));
+    expect([...served].sort()).toEqual([1, 2, 3]);
+    expect(readFileSync(path.join(dir, fetchedName)).equals(data)).toBe(true);
+  });
+
+  it('tells the donor what the copy must hold', async () => {
+    const dir = dataDir();
+    let asked: unknown = null;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        asked = JSON.parse(body);
+        res.writeHead(201).end(JSON.stringify({ ...manifest, cluster: 'other' }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    await expect(fetchSnapshot(options(dir, `http://127.0.0.1:${(server.address() as AddressInfo).port}`))).rejects.toThrow(SnapshotFetchError);
+    expect(asked).toEqual({ after: { 'us-east': 3 } });
   });
 
   it('starts over when the donor no longer holds the copy', async () => {

@@ -7,15 +7,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { VersionVector } from '../../core/clock/version-vector.js';
+import { dominates, type VersionVector } from '../../core/clock/version-vector.js';
 import { SqliteStorage } from '../../storage/sqlite-storage.js';
-import { digestFrom } from '../backup.js';
 import { snapshotChunkBytes, type SnapshotManifest } from './manifest.js';
 
 const copyPrefix = '.snapshot-';
 
 /** How long a copy is kept after it was last asked for: a receiver that comes back within this resumes. */
 export const snapshotKeepMs = 10 * 60 * 1000;
+/** A copy not asked for within this is dropped when another is made (a receiver fetching asks at every chunk). */
+export const snapshotIdleMs = 60 * 1000;
 
 interface Held {
   readonly file: string;
@@ -38,10 +39,14 @@ export class SnapshotDonor {
   /** When the byte budget is free again (throttle shared by every receiver). */
   #nextFreeMs = 0;
 
-  constructor(dataDir: string, who: DonorIdentity, bytesPerSec: number) {
+  readonly #now: () => number;
+
+  /** `now` is the wall clock, injectable so tests can age copies. */
+  constructor(dataDir: string, who: DonorIdentity, bytesPerSec: number, now: () => number = Date.now) {
     this.#dir = dataDir;
     this.#who = who;
     this.#bytesPerSec = bytesPerSec;
+    this.#now = now;
   }
 
   /** Copies left by a crash: no receiver can name them now (their ids died with the process). */
@@ -50,11 +55,25 @@ export class SnapshotDonor {
   }
 
   /**
-   * A new copy of `storage` and its manifest. One is made at a time: a second caller meanwhile
-   * shares it. Older copies are dropped when a new one is made (one snapshot on disk at a time).
+   * A copy of `storage` holding at least `after`, and its manifest. A held copy that does is shared
+   * (two regions rejoining at once fetch the same one); otherwise a new one is made, one at a time
+   * (a second caller meanwhile shares it). Making one drops the copies idle for `snapshotIdleMs`:
+   * never one a receiver is fetching, so two rejoining regions cannot take each other's copy away
+   * and start over forever.
    */
-  async create(storage: SqliteStorage): Promise<SnapshotManifest> {
-    if (this.#making !== null) return this.#making;
+  async create(storage: SqliteStorage, after?: VersionVector): Promise<SnapshotManifest> {
+    if (after !== undefined) {
+      const held = [...this.#held.values()].filter((h) => dominates(h.manifest.vector, after)).sort((a, b) => b.lastUsedMs - a.lastUsedMs)[0];
+      if (held !== undefined) {
+        held.lastUsedMs = this.#now();
+        return held.manifest;
+      }
+    }
+    if (this.#making !== null) {
+      const m = await this.#making;
+      if (after === undefined || dominates(m.vector, after)) return m;
+      return this.create(storage, after);
+    }
     this.#making = this.#copy(storage).finally(() => {
       this.#making = null;
     });
@@ -62,7 +81,8 @@ export class SnapshotDonor {
   }
 
   async #copy(storage: SqliteStorage): Promise<SnapshotManifest> {
-    for (const id of [...this.#held.keys()]) await this.drop(id);
+    const now = this.#now();
+    for (const [id, h] of [...this.#held]) if (now - h.lastUsedMs > snapshotIdleMs) await this.drop(id);
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const file = path.join(this.#dir, `${copyPrefix}${id}.sqlite`);
     try {
@@ -72,9 +92,9 @@ export class SnapshotDonor {
       const vector = ((copy.getMeta('replica') as { applied?: VersionVector } | undefined)?.applied ?? {}) as VersionVector;
       copy.close();
       const bytes = (await stat(file)).size;
-      const chunks = await chunkDigests(file, bytes);
-      const manifest: SnapshotManifest = { format: 'terndb-snapshot', version: 1, id, ...this.#who, createdAt: new Date().toISOString(), vector, bytes, chunkBytes: snapshotChunkBytes, chunks, sha256: await digestFrom(file) };
-      this.#held.set(id, { file, manifest, lastUsedMs: Date.now() });
+      const { chunks, sha256 } = await digests(file, bytes);
+      const manifest: SnapshotManifest = { format: 'terndb-snapshot', version: 1, id, ...this.#who, createdAt: new Date().toISOString(), vector, bytes, chunkBytes: snapshotChunkBytes, chunks, sha256 };
+      this.#held.set(id, { file, manifest, lastUsedMs: this.#now() });
       return manifest;
     } catch (err) {
       await unlink(file).catch(() => undefined);
@@ -86,7 +106,7 @@ export class SnapshotDonor {
   manifest(id: string): SnapshotManifest | null {
     const h = this.#held.get(id);
     if (h === undefined) return null;
-    h.lastUsedMs = Date.now();
+    h.lastUsedMs = this.#now();
     return h.manifest;
   }
 
@@ -94,7 +114,7 @@ export class SnapshotDonor {
   async chunk(id: string, n: number): Promise<Buffer | null> {
     const h = this.#held.get(id);
     if (h === undefined || !Number.isSafeInteger(n) || n < 0 || n >= h.manifest.chunks.length) return null;
-    h.lastUsedMs = Date.now();
+    h.lastUsedMs = this.#now();
     const start = n * h.manifest.chunkBytes;
     const length = Math.min(h.manifest.chunkBytes, h.manifest.bytes - start);
     const now = Date.now();
@@ -120,23 +140,26 @@ export class SnapshotDonor {
 
   /** Drops copies nobody asked for within snapshotKeepMs (called periodically, and on stop with `all`). */
   async expire(all = false): Promise<void> {
-    const now = Date.now();
+    const now = this.#now();
     for (const [id, h] of [...this.#held]) if (all || now - h.lastUsedMs > snapshotKeepMs) await this.drop(id);
   }
 }
 
-/** SHA-256 of each chunk of `file`. */
-async function chunkDigests(file: string, bytes: number): Promise<string[]> {
-  const out: string[] = [];
+/** SHA-256 of each chunk of `file`, and of the whole file, in one pass over it. */
+async function digests(file: string, bytes: number): Promise<{ chunks: string[]; sha256: string }> {
+  const chunks: string[] = [];
+  const whole = createHash('sha256');
   const fd = await open(file, 'r');
   try {
     const buf = Buffer.alloc(snapshotChunkBytes);
     for (let start = 0; start < bytes; start += snapshotChunkBytes) {
       const { bytesRead } = await fd.read(buf, 0, Math.min(snapshotChunkBytes, bytes - start), start);
-      out.push(createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex'));
+      const chunk = buf.subarray(0, bytesRead);
+      chunks.push(createHash('sha256').update(chunk).digest('hex'));
+      whole.update(chunk);
     }
   } finally {
     await fd.close();
   }
-  return out;
+  return { chunks, sha256: whole.digest('hex') };
 }
