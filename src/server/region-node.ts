@@ -41,6 +41,7 @@ import { storageFull } from '../core/node/admission.js';
 import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import type { SnapshotSource } from './http-api.js';
+import { raftWire } from './transport/raft-wire.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import { SnapshotDonor } from './snapshot/donor.js';
 import type { Donor } from './snapshot/fetch.js';
@@ -172,6 +173,7 @@ export class RegionNode {
       snapshotEveryEntries: strongDefaults.snapshotEveryEntries,
       // Election timeouts need randomness that differs between nodes; the core takes it injected.
       random: () => randomInt(0, 2 ** 31) / 2 ** 31,
+      raftWire: raftWire(),
     };
   }
 

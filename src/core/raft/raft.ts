@@ -11,7 +11,7 @@
 import { assert } from '../util/assert.js';
 import { majorityOf } from '../util/majority.js';
 import { RaftLog } from './log.js';
-import type { Entry, HardState, LogIndex, Message, NodeId, ReadState, Ready, Role, Snapshot, Term } from './types.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, ReadState, Ready, Role, Snapshot, SnapshotCodec, Term } from './types.js';
 
 export interface RaftConfig {
   readonly id: NodeId;
@@ -28,6 +28,17 @@ export interface RaftConfig {
   /** When set, a leader hands leadership to this node once it is caught up. */
   readonly preferredLeader?: NodeId;
   readonly maxEntriesPerAppend?: number;
+  /**
+   * An append carries entries up to this many bytes (by `entryBytes`), and at least one, so it
+   * fits the transport's frame limit however large the entries are. Without `entryBytes`,
+   * appends are bounded by `maxEntriesPerAppend` only.
+   */
+  readonly maxAppendBytes?: number;
+  /** The size of an entry as the transport would carry it (approximate is fine; called once per entry sent). */
+  readonly entryBytes?: (e: Entry<unknown>) => number;
+  /** With a codec, snapshots travel in chunks of `snapshotChunkBytes`; without one, as one message. */
+  readonly snapshotCodec?: SnapshotCodec<unknown>;
+  readonly snapshotChunkBytes?: number;
   readonly maxInflightAppends?: number;
   /** A leader that has not heard from a majority for an election timeout steps down (default true; leases do not rely on it, they run out by themselves). */
   readonly checkQuorum?: boolean;
@@ -52,6 +63,9 @@ interface Progress {
   active: boolean;
   /** Heartbeat round current when entries were last sent: an answer to a later round that still lacks them means they were lost. */
   entriesRound: number;
+  /** A snapshot sent in chunks: which one, and how many of its bytes the follower acknowledged. */
+  snapshotIndex: LogIndex;
+  snapshotSent: number;
 }
 
 export type ProposeResult = { readonly ok: true; readonly index: LogIndex; readonly term: Term } | { readonly ok: false; readonly leader: NodeId | null };
@@ -71,7 +85,11 @@ export interface RaftStatus {
 
 export class Raft<C = unknown, S = unknown> {
   readonly id: NodeId;
-  readonly #c: Required<Omit<RaftConfig, 'preferredLeader'>> & { preferredLeader?: NodeId };
+  readonly #c: Required<Omit<RaftConfig, 'preferredLeader' | 'entryBytes' | 'snapshotCodec'>> & Pick<RaftConfig, 'preferredLeader' | 'entryBytes' | 'snapshotCodec'>;
+  /** The current snapshot, encoded once for every follower that needs it (with a codec). */
+  #encoded: { readonly index: LogIndex; readonly bytes: Uint8Array } | null = null;
+  /** As follower: the chunks of a snapshot received so far. */
+  #partial: { readonly index: LogIndex; readonly term: Term; readonly voters: readonly NodeId[]; readonly total: number; readonly chunks: Uint8Array[]; received: number } | null = null;
   voters: readonly NodeId[];
   term: Term;
   vote: NodeId | null;
@@ -134,7 +152,7 @@ export class Raft<C = unknown, S = unknown> {
   constructor(config: RaftConfig, initial: RaftInitialState<C, S>) {
     assert(config.voters.includes(config.id), () => `${config.id} is not a voter of ${config.voters.join(',')}`);
     this.id = config.id;
-    this.#c = { maxEntriesPerAppend: 256, maxInflightAppends: 64, checkQuorum: true, ...config };
+    this.#c = { maxEntriesPerAppend: 256, maxAppendBytes: 4 * 1024 * 1024, snapshotChunkBytes: 1024 * 1024, maxInflightAppends: 64, checkQuorum: true, ...config };
     this.voters = initial.snapshot?.voters ?? config.voters;
     this.term = initial.hardState?.term ?? 0;
     this.vote = initial.hardState?.vote ?? null;
@@ -159,7 +177,7 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #send(m: Message<C, S>): void {
-    if (m.type === 'append' || m.type === 'snapshot') this.#now.push(m);
+    if (m.type === 'append' || m.type === 'snapshot' || m.type === 'snapshot-chunk') this.#now.push(m);
     else this.#after.push(m);
   }
 
@@ -259,7 +277,7 @@ export class Raft<C = unknown, S = unknown> {
     this.#transferAttempted = false;
     this.#quorumContactMs = -Infinity;
     this.#learners = new Map();
-    this.#prs = new Map(this.#peers().map((p) => [p, { match: 0, next: this.log.lastIndex() + 1, state: 'probe', inflight: 0, probeSent: false, active: true, entriesRound: 0 }]));
+    this.#prs = new Map(this.#peers().map((p) => [p, { match: 0, next: this.log.lastIndex() + 1, state: 'probe', inflight: 0, probeSent: false, active: true, entriesRound: 0, snapshotIndex: 0, snapshotSent: 0 }]));
     // §8: a new leader commits an entry of its own term before it can tell what is committed.
     this.log.append([{ term: this.term, index: this.log.lastIndex() + 1, data: null }]);
     this.#broadcastAppend(true);
@@ -323,10 +341,10 @@ export class Raft<C = unknown, S = unknown> {
       if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && m.granted)) {
         // Pre-votes carry the term they would use; they change nobody's term.
       } else {
-        this.#becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' ? m.from : null);
+        this.#becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' || m.type === 'snapshot-chunk' ? m.from : null);
       }
     } else if (m.term < this.term) {
-      if (m.type === 'append' || m.type === 'snapshot') {
+      if (m.type === 'append' || m.type === 'snapshot' || m.type === 'snapshot-chunk') {
         // Tell a stale leader about the newer term so it steps down (needed with check-quorum).
         this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, round: 0 });
       } else if (m.type === 'pre-vote') {
@@ -393,7 +411,7 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #stepCandidate(m: Message<C, S>): void {
-    if (m.type === 'append' || m.type === 'snapshot') {
+    if (m.type === 'append' || m.type === 'snapshot' || m.type === 'snapshot-chunk') {
       this.#becomeFollower(m.term, m.from);
       return this.#stepFollower(m);
     }
@@ -419,6 +437,10 @@ export class Raft<C = unknown, S = unknown> {
         this.#electionElapsed = 0;
         this.leader = m.from;
         return this.#onSnapshot(m);
+      case 'snapshot-chunk':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        return this.#onSnapshotChunk(m);
       case 'timeout-now':
         // Leadership transfer: campaign at once, past the lease of the current leader.
         if (this.learner) return;
@@ -459,22 +481,58 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #onSnapshot(m: Extract<Message<C, S>, { type: 'snapshot' }>): void {
-    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index, reject: false, round: m.round, ...(this.learner ? { learner: true } : {}) });
-    if (m.snapshot.index <= this.log.committed) return reply(this.log.committed);
+    this.#install(m.snapshot, m.from, m.round);
+  }
+
+  #install(snapshot: Snapshot<S>, from: NodeId, round: number): void {
+    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: from, term: this.term, index, reject: false, round, ...(this.learner ? { learner: true } : {}) });
+    if (snapshot.index <= this.log.committed) return reply(this.log.committed);
     // Our log already holds the snapshot's last entry (a snapshot sent after a stale rejection):
     // keep the log, entries past it may be acknowledged ones; only the commit index moves (as etcd).
-    if (this.log.termAt(m.snapshot.index) === m.snapshot.term) {
-      this.log.commitTo(m.snapshot.index);
+    if (this.log.termAt(snapshot.index) === snapshot.term) {
+      this.log.commitTo(snapshot.index);
       return reply(this.log.committed);
     }
-    this.log.restore(m.snapshot);
-    this.voters = m.snapshot.voters;
-    this.#snapshot = m.snapshot;
-    this.#receivedSnapshot = m.snapshot;
-    reply(m.snapshot.index);
+    this.log.restore(snapshot);
+    this.voters = snapshot.voters;
+    this.#snapshot = snapshot;
+    this.#receivedSnapshot = snapshot;
+    reply(snapshot.index);
+  }
+
+  /**
+   * A piece of a snapshot: kept if it continues what arrived, and the snapshot installed once whole.
+   * Anything else (a piece of another snapshot, or not the next one) is answered with what this node
+   * holds, and the leader sends from there: a dropped link resumes, a new snapshot starts over.
+   */
+  #onSnapshotChunk(m: Extract<Message<C, S>, { type: 'snapshot-chunk' }>): void {
+    const ack = (received: number) => this.#send({ type: 'snapshot-ack', from: this.id, to: m.from, term: this.term, index: m.index, received });
+    if (m.index <= this.log.committed) {
+      this.#partial = null;
+      return this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, round: m.round, ...(this.learner ? { learner: true } : {}) });
+    }
+    const codec = this.#c.snapshotCodec;
+    let p = this.#partial;
+    if (p === null || p.index !== m.index || p.term !== m.snapTerm || p.total !== m.total) {
+      if (m.offset !== 0) return ack(0);
+      p = this.#partial = { index: m.index, term: m.snapTerm, voters: m.voters, total: m.total, chunks: [], received: 0 };
+    }
+    if (m.offset !== p.received || codec === undefined) return ack(p.received);
+    p.chunks.push(m.data);
+    p.received += m.data.length;
+    if (p.received < p.total) return ack(p.received);
+    this.#partial = null;
+    const bytes = new Uint8Array(p.total);
+    let at = 0;
+    for (const c of p.chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    this.#install({ index: p.index, term: p.term, voters: p.voters, data: codec.decode(bytes) as S }, m.from, m.round);
   }
 
   #stepLeader(m: Message<C, S>): void {
+    if (m.type === 'snapshot-ack') return this.#onSnapshotAck(m);
     if (m.type !== 'append-resp') return;
     const pr = this.#prs.get(m.from);
     if (pr === undefined) return;
@@ -507,6 +565,17 @@ export class Raft<C = unknown, S = unknown> {
     }
     if (this.#maybeCommit()) this.#broadcastAppend(false, true);
     else if (pr.next <= this.log.lastIndex()) this.#sendAppend(m.from, false);
+  }
+
+  /** A follower holds `received` bytes of the snapshot being sent: the next chunk goes from there. */
+  #onSnapshotAck(m: Extract<Message<C, S>, { type: 'snapshot-ack' }>): void {
+    const pr = this.#prs.get(m.from);
+    if (pr === undefined) return;
+    pr.active = true;
+    if (this.#snapshot === null || m.index !== this.#snapshot.index || pr.snapshotIndex !== m.index || pr.next > this.log.offset) return;
+    pr.snapshotSent = m.received;
+    pr.probeSent = false;
+    this.#sendSnapshotChunk(m.from, pr, m.received, false);
   }
 
   /** A follower answered heartbeat round `round`: renew the lease and confirm reads once a majority did. */
@@ -567,12 +636,46 @@ export class Raft<C = unknown, S = unknown> {
     for (const p of this.#peers()) this.#sendAppend(p, heartbeat || notify);
   }
 
+  /** Entries from `from` for one append: at most maxEntriesPerAppend, and maxAppendBytes (at least one). */
+  #entriesFrom(from: LogIndex): Array<Entry<C>> {
+    const entries = this.log.slice(from, this.#c.maxEntriesPerAppend);
+    const size = this.#c.entryBytes;
+    if (size === undefined) return entries;
+    let bytes = 0;
+    for (let i = 0; i < entries.length; i++) {
+      bytes += size(entries[i] as Entry<unknown>);
+      if (bytes > this.#c.maxAppendBytes && i > 0) return entries.slice(0, i);
+    }
+    return entries;
+  }
+
+  /**
+   * The chunk of the current snapshot from `offset`, one in flight per follower: the next goes when
+   * the follower acknowledges this one; a heartbeat resends from what it acknowledged (a lost chunk).
+   */
+  #sendSnapshotChunk(to: NodeId, pr: Progress, offset: number, resend: boolean): void {
+    const snap = this.#snapshot as Snapshot<S>;
+    const codec = this.#c.snapshotCodec as SnapshotCodec<unknown>;
+    if (this.#encoded === null || this.#encoded.index !== snap.index) this.#encoded = { index: snap.index, bytes: codec.encode(snap.data) };
+    if (pr.snapshotIndex !== snap.index) {
+      pr.snapshotIndex = snap.index;
+      pr.snapshotSent = 0;
+      offset = 0;
+    } else if (pr.probeSent && !resend) return;
+    const bytes = this.#encoded.bytes;
+    const end = Math.min(bytes.length, offset + this.#c.snapshotChunkBytes);
+    this.#send({ type: 'snapshot-chunk', from: this.id, to, term: this.term, round: this.#round, index: snap.index, snapTerm: snap.term, voters: snap.voters, offset, total: bytes.length, data: bytes.subarray(offset, end) });
+    pr.state = 'probe';
+    pr.probeSent = true;
+  }
+
   /** Sends the follower what it is missing: entries, a snapshot, or (sendIfEmpty) nothing new. */
   #sendAppend(to: NodeId, sendIfEmpty: boolean): void {
     const pr = this.#prs.get(to);
     if (pr === undefined) return;
     if (pr.next <= this.log.offset) {
       if (this.#snapshot === null) return;
+      if (this.#c.snapshotCodec !== undefined) return this.#sendSnapshotChunk(to, pr, pr.snapshotSent, sendIfEmpty);
       this.#send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot: this.#snapshot, round: this.#round });
       pr.next = this.#snapshot.index + 1;
       pr.state = 'probe';
@@ -580,7 +683,7 @@ export class Raft<C = unknown, S = unknown> {
       return;
     }
     const blocked = pr.state === 'probe' ? pr.probeSent : pr.inflight >= this.#c.maxInflightAppends;
-    const entries = blocked ? [] : this.log.slice(pr.next, this.#c.maxEntriesPerAppend);
+    const entries = blocked ? [] : this.#entriesFrom(pr.next);
     if (entries.length === 0 && !sendIfEmpty) return;
     // A heartbeat points at what the follower is known to hold, so it is never refused for
     // entries still on their way (etcd's heartbeats carry no index at all).

@@ -28,6 +28,12 @@ export interface HardState {
   readonly learner?: boolean;
 }
 
+/** Turns a snapshot's data into bytes and back (the shell's wire encoding), so it can travel in chunks. */
+export interface SnapshotCodec<S> {
+  encode(data: S): Uint8Array;
+  decode(bytes: Uint8Array): S;
+}
+
 export interface Snapshot<S = unknown> {
   /** The last index (and its term) the snapshot includes. */
   readonly index: LogIndex;
@@ -75,6 +81,26 @@ export type Message<C = unknown, S = unknown> =
       readonly learner?: boolean;
     }
   | { readonly type: 'snapshot'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly snapshot: Snapshot<S>; readonly round: number }
+  /**
+   * One piece of an encoded snapshot (RaftConfig.snapshotCodec; Figure 13 of the paper): bytes
+   * `offset`… of `total`, for the snapshot at (`index`, `snapTerm`). A snapshot larger than a
+   * transport's frame limit can only travel so, and a dropped link resumes from what arrived.
+   */
+  | {
+      readonly type: 'snapshot-chunk';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly term: Term;
+      readonly round: number;
+      readonly index: LogIndex;
+      readonly snapTerm: Term;
+      readonly voters: readonly NodeId[];
+      readonly offset: number;
+      readonly total: number;
+      readonly data: Uint8Array;
+    }
+  /** How many bytes of the snapshot at `index` the follower holds: the leader sends from there. */
+  | { readonly type: 'snapshot-ack'; readonly from: NodeId; readonly to: NodeId; readonly term: Term; readonly index: LogIndex; readonly received: number }
   | { readonly type: 'timeout-now'; readonly from: NodeId; readonly to: NodeId; readonly term: Term };
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';

@@ -4,6 +4,7 @@
  */
 import type { RegionId } from '../clock/version-vector.js';
 import type { TablePolicy } from '../schema/policy.js';
+import type { Entry, SnapshotCodec } from '../raft/types.js';
 
 export interface StrongConfig {
   readonly region: RegionId;
@@ -29,6 +30,18 @@ export interface StrongConfig {
   /** Seeded uniform randoms in [0, 1) for election timeouts. */
   readonly random: () => number;
   readonly knobs?: StrongKnobs;
+  /**
+   * How Raft's messages fit the transport (RaftConfig): appends bounded by bytes, snapshots sent in
+   * chunks with the shell's encoding. Absent (the simulator): appends by entry count, snapshots whole.
+   */
+  readonly raftWire?: RaftWire;
+}
+
+export interface RaftWire {
+  readonly entryBytes: (e: Entry<unknown>) => number;
+  readonly maxAppendBytes: number;
+  readonly snapshotCodec: SnapshotCodec<unknown>;
+  readonly snapshotChunkBytes: number;
 }
 
 /**

@@ -86,7 +86,7 @@ export interface StrongOutput {
 }
 
 const peerTypes = new Set(['raft', 'fwd', 'fwd-ack', 'fwd-refused', 'fwd-read', 'read-index']);
-const raftTypes = new Set(['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot', 'timeout-now']);
+const raftTypes = new Set(['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot', 'snapshot-chunk', 'snapshot-ack', 'timeout-now']);
 
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -113,5 +113,10 @@ export function strongMessageProblem(m: unknown): string | null {
       if (typeof e !== 'object' || e === null || !isInt((e as Record<string, unknown>)['index']) || !isInt((e as Record<string, unknown>)['term'])) return 'append entries need index and term';
     }
   }
+  if (rm['type'] === 'snapshot-chunk') {
+    if (!isInt(rm['index']) || !isInt(rm['snapTerm']) || !isInt(rm['offset']) || !isInt(rm['total']) || !isInt(rm['round'])) return 'snapshot-chunk needs index, snapTerm, offset, total and round';
+    if (!(rm['data'] instanceof Uint8Array) || !Array.isArray(rm['voters']) || (rm['offset'] as number) + rm['data'].length > (rm['total'] as number)) return 'snapshot-chunk needs data within total, and voters';
+  }
+  if (rm['type'] === 'snapshot-ack' && (!isInt(rm['index']) || !isInt(rm['received']))) return 'snapshot-ack needs index and received';
   return null;
 }

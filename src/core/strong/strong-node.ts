@@ -77,6 +77,7 @@ export class StrongNode {
         ...(tooLong ? { checkQuorum: false } : {}),
         random: config.random,
         ...(config.preferredLeader !== undefined ? { preferredLeader: config.preferredLeader } : {}),
+        ...(config.raftWire ?? {}),
       },
       { hardState: disk.hardState, snapshot: disk.snapshot, entries: disk.entries },
     );

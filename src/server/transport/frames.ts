@@ -17,6 +17,15 @@ export function encodeFrame(value: unknown): Buffer {
   return frame;
 }
 
+/** A value in the frames' encoding, without the length prefix (what a frame's payload would be). */
+export function encodeValue(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function decodeValue(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
 export class FrameTooLarge extends Error {
   override readonly name = 'FrameTooLarge';
 }

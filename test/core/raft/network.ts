@@ -28,6 +28,8 @@ export class RaftNet {
   readonly nodes = new Map<string, NodeState>();
   inflight: Array<Message<Cmd, Cmd[]>> = [];
   readonly cut = new Set<string>();
+  /** Messages for which this is true are lost on the way (a transport's frame limit, a dropped link). */
+  drop: ((m: Message<Cmd, Cmd[]>) => boolean) | null = null;
   nowMs = 0;
   readonly log: string[] = [];
   readonly #rng: Prng;
@@ -95,7 +97,7 @@ export class RaftNet {
       const batch = this.inflight;
       this.inflight = [];
       for (const m of batch) {
-        if (this.cut.has(`${m.from}|${m.to}`) || !this.nodes.has(m.to)) continue;
+        if (this.cut.has(`${m.from}|${m.to}`) || !this.nodes.has(m.to) || this.drop?.(m) === true) continue;
         this.raft(m.to).step(m);
         this.process(m.to);
       }
