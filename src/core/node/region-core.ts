@@ -427,8 +427,15 @@ export class RegionCore {
   /** Evictions, readmissions and their acknowledgements this region owes the strong log (eviction-agent.ts). */
   #proposeMembership(): void {
     const replica = this.replica;
+    const stage = this.#stage;
     const conditions = {
-      current: !this.#away && this.#stage.stage !== 'catching-up',
+      // Current data: not catching up, not behind what the others hold (its lag within the write
+      // threshold), and a clock it trusts to measure how long a peer went unheard. A region whose
+      // own replica is stalled (cut from the strong leader, its peers' guarded ops wait for log
+      // entries it cannot get, and every op after them waits on those) has not heard its peers
+      // because of its own fault: it must not evict them (the simulator found it evicting the
+      // majority that holds the current data).
+      current: !this.#away && stage.stage !== 'catching-up' && !(stage.stage === 'fenced' && stage.reason === 'clock') && stage.lagMs !== null && stage.lagMs <= this.config.failover.writeReadyLagMs,
       unheardMs: (r: RegionId) => replica.unheardMs(r, this.#openedAtMs),
       frozenAt: (r: RegionId) => replica.frozenAt(r),
       logBytes: replica.logBytes,

@@ -67,6 +67,18 @@ export class Freshness {
   }
 
   /**
+   * The origin time of the newest sign of life of `origin` here: the newest of its heartbeats seen
+   * (directly or relayed, whether or not its ops are applied yet), or the newest covered one
+   * (-Infinity when none). A region whose heartbeats still arrive is not gone, even while this
+   * replica cannot apply its ops yet (they wait on ops or strong log entries it lacks itself).
+   */
+  heardAsOf(origin: RegionId): number {
+    const o = this.#origins.get(origin);
+    if (o === undefined) return -Infinity;
+    return Math.max(o.covered.wallMs, o.latest?.wallMs ?? -Infinity);
+  }
+
+  /**
    * How much of `origin`'s history this replica lacks, for its stage: the span of the origin's own
    * clock between where this replica has got to (the newest heartbeat covered here, or the HLC of
    * the newest op of that origin applied here, whichever is later) and the newest known heartbeat

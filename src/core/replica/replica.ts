@@ -18,7 +18,7 @@ import { get, type RegionId, type VersionVector } from '../clock/version-vector.
 import type { Storage } from '../storage/storage.js';
 import { collect, expireIdempotency, purgeDueTombstones } from './collect.js';
 import { collectFeed } from './feed-retention.js';
-import { freezeEvicted, noEvictions, snapshotMetaKey, type MembershipView } from './eviction.js';
+import { applyLimit, freezeEvicted, noEvictions, snapshotMetaKey, type MembershipView } from './eviction.js';
 import { orphansPending, publishOrphans } from './orphans.js';
 import { configProblem, type ReplicaConfig } from './config.js';
 import type { ReplicaContext } from './context.js';
@@ -198,11 +198,15 @@ export class Replica {
 
   /**
    * How long `region` has gone unheard, by this replica's clock: since the newest heartbeat of its
-   * that this replica holds every op before (relayed ones count), or since `sinceMs` if later (the
-   * caller's start: a restart does not make a region look long gone).
+   * that reached this replica (relayed ones count; Freshness.heardAsOf), or since `sinceMs` if
+   * later (the caller's start: a restart does not make a region look long gone). Not since the
+   * newest heartbeat this replica holds every op before: a replica that cannot apply a region's
+   * ops (they wait on strong log entries it lacks, cut off from the leader, or on a third region's
+   * ops) is the one behind, and that region is not gone (the simulator found a region, stalled so,
+   * evicting the two that made up the majority).
    */
   unheardMs(region: RegionId, sinceMs: number): number {
-    return this.#ctx.nowMs - Math.max(sinceMs, this.#ctx.freshness.freshAsOf(region));
+    return this.#ctx.nowMs - Math.max(sinceMs, this.#ctx.freshness.heardAsOf(region));
   }
 
   /**
@@ -253,7 +257,12 @@ export class Replica {
       const mine = get(ctx.applied, origin);
       // A region catching up after being away counts what any of the given peers holds; otherwise
       // what the quorum-th largest holder (this replica included) holds, which a majority has.
-      const target = behindAnyOf !== undefined ? Math.max(mine, ...behindAnyOf.map((r) => holds(r, origin))) : ([mine, ...heard.map((r) => holds(r, origin))].sort((a, b) => b - a)[quorum - 1] ?? 0);
+      const held = behindAnyOf !== undefined ? Math.max(mine, ...behindAnyOf.map((r) => holds(r, origin))) : ([mine, ...heard.map((r) => holds(r, origin))].sort((a, b) => b - a)[quorum - 1] ?? 0);
+      // Of an evicted (or frozen) origin, nothing beyond its bound will ever be applied here: what
+      // others hold past it (its orphans, held by it alone or by other evicted regions) is not a
+      // backlog, or a lone member would wait for it forever and never donate the snapshot the
+      // evicted regions need to come back.
+      const target = Math.min(held, applyLimit(ctx, origin));
       backlog = Math.max(backlog, ctx.freshness.backlogMs(origin, mine, target));
     }
     return backlog;

@@ -192,6 +192,9 @@ export const regionFailover: FailoverSettings = {
   failoverOrder: {},
 };
 
+/** The eviction scenario's cut, as a fault of the region's own (the fault plan's partitions are `cut off`). */
+const scenarioCutLabel = 'cut off (eviction scenario)';
+
 /** Clocks read about this far from 0, so that skewed clocks never read negative. */
 const epochMs = 1_000_000;
 
@@ -226,6 +229,9 @@ export class RegionWorld {
   #finalStrong: { states: Record<string, string | null>; raft: Record<string, string>; bank: Record<string, BankSnapshot | null> } | null = null;
   /** The eviction scenario's state (null: not running it). */
   readonly #evict: EvictionState | null;
+  /** The partition the fault plan has in force (null: none), and the eviction scenario's cut while it lasts. */
+  #faultCut: ReadonlyArray<readonly number[]> | null = null;
+  #scenarioCut: { readonly away: number; readonly others: readonly number[] } | null = null;
 
   constructor(options: RegionSimOptions) {
     this.#rng = new Prng(options.seed);
@@ -292,7 +298,7 @@ export class RegionWorld {
       this.#evict = { region: away, knobs, createdBytes: 0, created: [], samples: [], evicted: false, installs: 0, crashes: 0, crashedDuringEviction: false, crashedDuringInstall: false, installedAtMs: -1 };
       const others = this.#names.map((_, i) => i).filter((i) => i !== away);
       this.#events.push(e.absentFromMs, { k: 'timer', fn: () => this.#cutOff(away, others) });
-      this.#events.push(e.absentFromMs + e.absentForMs, { k: 'timer', fn: () => this.#healNet() });
+      this.#events.push(e.absentFromMs + e.absentForMs, { k: 'timer', fn: () => this.#reconnect() });
       this.#events.push(e.absentFromMs, { k: 'timer', fn: () => this.#sampleLogs() });
     }
     const port = this.#port();
@@ -514,10 +520,32 @@ export class RegionWorld {
     return history.filter((h) => !ids.has(h.id));
   }
 
+  /**
+   * The scenario's cut: the region stays cut off from every other until absentFromMs + absentForMs,
+   * whatever partitions and heals the fault plan makes meanwhile (they come and go on top of it: a
+   * fault's heal must not reconnect the region early, or it is never away for the window).
+   */
   #cutOff(away: number, others: number[]): void {
     this.#counts.partitions++;
-    this.#net.partition([[away], others]);
-    this.#observer.openAffliction(this.#names[away] as string, 'cut off', this.#now);
+    this.#scenarioCut = { away, others };
+    this.#applyCuts();
+    this.#observer.openAffliction(this.#names[away] as string, scenarioCutLabel, this.#now);
+  }
+
+  /** The scenario's cut ends (a fault's partition in force stays). */
+  #reconnect(): void {
+    const cut = this.#scenarioCut;
+    if (cut === null) return;
+    this.#scenarioCut = null;
+    this.#applyCuts();
+    this.#observer.closeAffliction(this.#names[cut.away] as string, scenarioCutLabel, this.#now);
+  }
+
+  /** The network's cuts: the fault plan's partition, and the scenario's cut while it lasts. */
+  #applyCuts(): void {
+    this.#net.heal();
+    if (this.#faultCut !== null) this.#net.partition(this.#faultCut);
+    if (this.#scenarioCut !== null) this.#net.partition([[this.#scenarioCut.away], this.#scenarioCut.others]);
   }
 
   /** Members' log sizes, and what the members created so far, every sampleMs while the region is away. */
@@ -567,7 +595,14 @@ export class RegionWorld {
     node.installing = false;
     const wanted = node.core?.snapshotWanted() ?? null;
     if (node.core === null || wanted === null) return;
-    const donor = this.#nodes.find((n, j) => j !== i && n.core !== null && n.core.stage.stage === 'write-ready');
+    // As the region node's donor (src/server/region-node.ts, snapshots.create): a member with current
+    // data, write-ready or fenced only for its lease or a drain (a drained last member still donates).
+    const donates = (core: RegionCore): boolean => {
+      const st = core.stage;
+      return core.strong.state.membership.eviction(core.region) === undefined && (st.stage === 'write-ready' || (st.stage === 'fenced' && (st.reason === 'lease' || st.reason === 'drain')));
+    };
+    const write = this.#nodes.find((n, j) => j !== i && n.core !== null && n.core.stage.stage === 'write-ready');
+    const donor = write ?? this.#nodes.find((n, j) => j !== i && n.core !== null && donates(n.core));
     if (donor === undefined) {
       node.installing = true;
       this.#events.push(this.#now + 100, { k: 'timer', fn: () => this.#installSnapshot(i) });
@@ -630,7 +665,8 @@ export class RegionWorld {
       case 'partition':
         this.#counts.partitions++;
         this.#healNet();
-        this.#net.partition(a.groups);
+        this.#faultCut = a.groups;
+        this.#applyCuts();
         // A region in a group smaller than a majority (an island, a bridge's end) has a fault of its own.
         for (const group of a.groups) {
           if (group.length >= majorityOf(this.#nodes.length)) continue;
@@ -713,8 +749,10 @@ export class RegionWorld {
     if (drained.length > 0) this.#events.push(this.#now + 300, { k: 'timer', fn: () => this.#undrainAll() });
   }
 
+  /** The fault plan's partition heals (the eviction scenario's cut stays while it lasts). */
   #healNet(): void {
-    this.#net.heal();
+    this.#faultCut = null;
+    this.#applyCuts();
     for (const region of this.#names) this.#observer.closeAffliction(region, 'cut off', this.#now);
   }
 
@@ -733,6 +771,7 @@ export class RegionWorld {
   #heal(): void {
     this.#phase = 'heal';
     this.#healStartMs = this.#now;
+    this.#reconnect();
     this.#healNet();
     for (const node of this.#nodes) node.pauseInStepMs = 0;
     this.#undrainAll();
