@@ -38,6 +38,13 @@ export const limits = {
   pendingBeatsPerOriginMax: 16,
   /** Reads and writes parked waiting for a session token to be satisfied. */
   parkedRequestsMax: 10_000,
+  /**
+   * Strong writes (and table and drain changes) of one node waiting for their commit: each holds
+   * its request until the log answers or it times out, so a stalled group must not let them pile
+   * up without end. 10,000 is far past what a node's clients keep in flight (the benchmarks use
+   * 200), and a full map answers OVERLOADED (retryable) rather than wait.
+   */
+  strongWritesWaitingMax: 10_000,
   /** Longest a request may wait for its session token. */
   sessionWaitMsMax: 10_000,
   /** Log ops visited by garbage collection in one step (keeps step latency bounded). */

@@ -358,6 +358,7 @@ function statusBody(node: ApiNode): Record<string, unknown> {
     },
     raft: s.raft,
     logBytes: r.logBytes,
+    peerInputsDropped: s.peerInputsDropped,
     evictions: (s.evictions ?? []).map((e) => ({ region: e.region, through: e.through, index: e.index, by: e.by, acks: e.acks })),
   };
 }

@@ -42,6 +42,7 @@ import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } fr
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import type { SnapshotSource } from './http-api.js';
 import { raftWire } from './transport/raft-wire.js';
+import { nodeLimits } from './limits.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import { SnapshotDonor } from './snapshot/donor.js';
 import type { Donor } from './snapshot/fetch.js';
@@ -58,9 +59,11 @@ export interface RegionNodeOptions {
   readonly onFatal?: (err: unknown) => void;
   /** Ops applied from other regions are reported here (for lag histograms). */
   readonly onRemoteApply?: (lagMs: number, origin: string) => void;
+  /** Override nodeLimits (tests reach them with small values). */
+  readonly limits?: Partial<typeof nodeLimits>;
 }
 
-export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number };
+export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number; readonly peerInputsDropped: number };
 
 /**
  * How often a node fenced for its storage looks at the free space on its data directory's
@@ -84,6 +87,10 @@ export class RegionNode {
   readonly #onRemoteApply: ((lagMs: number, origin: string) => void) | undefined;
   /** Wall and monotonic readings (the monotonic one never steps: leases and deadlines rest on it). */
   readonly #now: () => NodeTime = nodeClock();
+  readonly #limits: typeof nodeLimits;
+  /** Peer messages queued since the last step, and those dropped past nodeLimits.peerInputsQueuedMax (status: links). */
+  #peerInputsQueued = 0;
+  #peerInputsDropped = 0;
   #storage: SqliteStorage | null = null;
   #core: RegionCore | null = null;
   #transport: PeerTransport | null = null;
@@ -113,6 +120,7 @@ export class RegionNode {
     this.config = config;
     this.spec = spec;
     this.#log = options.log;
+    this.#limits = { ...nodeLimits, ...options.limits };
     this.#donor = new SnapshotDonor(spec.node.data, { cluster: config.cluster, region, node: spec.node.id }, config.retention.snapshotMBps * 1_000_000);
     this.#rejoin = new Rejoin({
       dataDir: spec.node.data,
@@ -239,6 +247,9 @@ export class RegionNode {
       return Promise.resolve({ ok: false, error: this.#diskRefusal(request, false, this.#otherRegions()) });
     }
     if (this.#stopping || this.#failed || this.#core === null) return Promise.resolve(this.#notReady('is shutting down'));
+    if (this.#pending.size >= this.#limits.requestsWaitingMax) {
+      return Promise.resolve({ ok: false, error: ternError('OVERLOADED', `region ${this.region} holds ${this.#limits.requestsWaitingMax} requests waiting already; retry with backoff (nothing was written)`) });
+    }
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#pending.set(id, { request, resolve, retried: false });
@@ -260,6 +271,10 @@ export class RegionNode {
     // Fenced for its storage: ticks and peer messages would write (peers send theirs again later);
     // client requests and the peers' clock probes do not.
     if (this.#disk === 'full' && input.kind !== 'request' && !(input.kind === 'peer' && input.message.ch === 'node')) return;
+    if (input.kind === 'peer' && ++this.#peerInputsQueued > this.#limits.peerInputsQueuedMax) {
+      this.#peerInputsDropped++;
+      return;
+    }
     this.#inbox.push(input);
     this.#schedule();
   }
@@ -277,6 +292,7 @@ export class RegionNode {
     if (this.#failed || core === null) return;
     const inputs = this.#inbox;
     this.#inbox = [];
+    this.#peerInputsQueued = 0;
     let out;
     try {
       const early = core.begin(inputs, this.#now());
@@ -291,7 +307,8 @@ export class RegionNode {
     if (this.#disk === 'probing') this.#diskBack();
     this.#steps++;
     if (out.appliedRemote.length > 0 && this.#onRemoteApply !== undefined) {
-      const now = Date.now();
+      // Lag by the node's clock (the one the core is given), not another reading of its own.
+      const now = this.#now().wallMs;
       for (const [origin, wall] of out.appliedRemote) this.#onRemoteApply(now - wall, origin);
     }
     this.#send(out.messages);
@@ -445,9 +462,9 @@ export class RegionNode {
   status(): NodeStatus {
     const core = this.#core;
     const last = this.#lastStatus;
-    if (core === null && last !== null && this.#disk !== 'ok') return { ...last, stage: { stage: 'fenced', reason: 'storage', lagMs: null }, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
+    if (core === null && last !== null && this.#disk !== 'ok') return { ...last, stage: { stage: 'fenced', reason: 'storage', lagMs: null }, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, peerInputsDropped: this.#peerInputsDropped };
     if (core === null) throw new Error('node not running');
-    return { ...core.status(), node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps };
+    return { ...core.status(), node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, peerInputsDropped: this.#peerInputsDropped };
   }
 
   metrics(): Readonly<ReplicaMetrics> | null {

@@ -35,6 +35,8 @@ export interface StrongConfig {
    * chunks with the shell's encoding. Absent (the simulator): appends by entry count, snapshots whole.
    */
   readonly raftWire?: RaftWire;
+  /** Overrides limits.strongWritesWaitingMax (tests reach it with a small value). */
+  readonly writesWaitingMax?: number;
 }
 
 export interface RaftWire {

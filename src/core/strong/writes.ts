@@ -10,6 +10,7 @@
  */
 import type { RegionId } from '../clock/version-vector.js';
 import { ternError } from '../errors.js';
+import { limits } from '../limits.js';
 import type { Answer } from './commands.js';
 import { reply, sendPeer, type StrongContext } from './context.js';
 import type { StrongReply, StrongRequest } from './messages.js';
@@ -60,6 +61,10 @@ export class StrongWrites {
   }
 
   submit(id: number, request: StrongRequest, answer: Answer, command: StrongCommand): void {
+    const max = this.#ctx.config.writesWaitingMax ?? limits.strongWritesWaitingMax;
+    if (this.#writes.size >= max) {
+      return reply(this.#ctx, id, { ok: false, error: ternError('OVERLOADED', `${max} strong writes are already waiting for the group here; retry with backoff (nothing was written)`) });
+    }
     const w: Waiter = { id, request, deadlineMs: this.#ctx.monoMs + this.#ctx.config.requestTimeoutMs, answer, state: 'waiting', routedTo: null, index: 0, term: 0, seq: 0, proposed: false, command };
     this.#writes.set(id, w);
     this.#route(w);

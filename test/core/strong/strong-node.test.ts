@@ -54,6 +54,24 @@ describe('strong node', () => {
     for (const r2 of c.regions) expect(c.node(r2).state.get('accounts', 'a')?.fields).toEqual({ balance: 10 });
   });
 
+  it('refuses a write with OVERLOADED, writing nothing, once writesWaitingMax writes wait for the group', () => {
+    const c = new StrongCluster({ writesWaitingMax: 2 });
+    const leader = c.electLeader();
+    c.isolate(leader);
+    const waiting = [c.submit(leader, deposit('a', 1)), c.submit(leader, deposit('b', 1))];
+    c.run(10);
+    const third = c.submit(leader, deposit('c', 1));
+    c.run(10);
+    expect(c.replies.get(third)).toMatchObject({ ok: false, error: { code: 'OVERLOADED' } });
+    for (const id of waiting) expect(c.replies.has(id)).toBe(false);
+    // Once they are answered (here: timed out), writes are taken again.
+    for (const id of waiting) expect(c.await(id)).toMatchObject({ ok: false, error: { code: 'QUORUM_TIMEOUT' } });
+    c.heal();
+    const next = c.electLeader();
+    expect(c.await(c.submit(next, deposit('c', 1)))).toMatchObject({ ok: true });
+    expect(c.node(next).state.get('accounts', 'c')?.fields).toEqual({ balance: 1 });
+  });
+
   it('a follower cut off from every leader says the write was not committed', () => {
     const c = new StrongCluster();
     const leader = c.electLeader();
