@@ -17,3 +17,5 @@ export const nodeLimits = {
    */
   peerInputsQueuedMax: 50_000,
 } as const;
+
+export type NodeLimits = { readonly [K in keyof typeof nodeLimits]: number };

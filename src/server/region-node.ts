@@ -42,7 +42,7 @@ import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } fr
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import type { SnapshotSource } from './http-api.js';
 import { raftWire } from './transport/raft-wire.js';
-import { nodeLimits } from './limits.js';
+import { nodeLimits, type NodeLimits } from './limits.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import { SnapshotDonor } from './snapshot/donor.js';
 import type { Donor } from './snapshot/fetch.js';
@@ -60,7 +60,7 @@ export interface RegionNodeOptions {
   /** Ops applied from other regions are reported here (for lag histograms). */
   readonly onRemoteApply?: (lagMs: number, origin: string) => void;
   /** Override nodeLimits (tests reach them with small values). */
-  readonly limits?: Partial<typeof nodeLimits>;
+  readonly limits?: Partial<NodeLimits>;
 }
 
 export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number; readonly peerInputsDropped: number };
@@ -87,7 +87,7 @@ export class RegionNode {
   readonly #onRemoteApply: ((lagMs: number, origin: string) => void) | undefined;
   /** Wall and monotonic readings (the monotonic one never steps: leases and deadlines rest on it). */
   readonly #now: () => NodeTime = nodeClock();
-  readonly #limits: typeof nodeLimits;
+  readonly #limits: NodeLimits;
   /** Peer messages queued since the last step, and those dropped past nodeLimits.peerInputsQueuedMax (status: links). */
   #peerInputsQueued = 0;
   #peerInputsDropped = 0;
