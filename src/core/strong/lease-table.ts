@@ -15,6 +15,7 @@
  * overlap in real time, whatever the clocks read, as long as their rates agree within the margin.
  */
 import type { RegionId } from '../clock/version-vector.js';
+import { assert } from '../util/assert.js';
 import type { DrainScope } from './drain-rules.js';
 
 export interface LeaseSlot {
@@ -148,11 +149,28 @@ export class LeaseTable {
     }
   }
 
+  /**
+   * Records a slot's new state. The invariants fencing rests on (docs/internals/failover.md), checked
+   * at every change so a bug that breaks one stops the node (and fails the simulation) instead of
+   * letting two regions write one row under one epoch:
+   * - the log order: changes of a slot come at increasing log positions, so there is never more
+   *   than one holder of a slot at one position (holderAt answers one);
+   * - epochs only grow, and a new holder always comes with an epoch no earlier holder had (a
+   *   release keeps the epoch, with no holder): a guarded op's (holder, epoch) names one grant.
+   */
   #set(region: RegionId, slot: LeaseSlot, index: number, holderChanged: boolean): void {
+    const before = this.slot(region);
+    assert(index > before.changedIndex || (index === before.changedIndex && !holderChanged && before.changedIndex === slot.changedIndex), () => `lease slot ${region} changed at log position ${index}, not after its last change at ${before.changedIndex}`);
+    assert(slot.epoch >= before.epoch, () => `lease slot ${region}: epoch ${slot.epoch} after ${before.epoch} (epochs only grow)`);
     this.#slots.set(region, slot);
     if (!holderChanged) return;
     let h = this.#history.get(region);
     if (h === undefined) this.#history.set(region, (h = []));
+    const last = h[h.length - 1];
+    if (last !== undefined) {
+      assert(index > last.from, () => `lease slot ${region}: two holders at log position ${index} (the last change was at ${last.from})`);
+      assert(slot.holder === null || slot.epoch > last.epoch, () => `lease slot ${region}: ${slot.holder} holds it under epoch ${slot.epoch}, which ${last.holder ?? 'nobody'} had at ${last.from}`);
+    }
     h.push({ from: index, holder: slot.holder, epoch: slot.epoch });
   }
 

@@ -232,4 +232,15 @@ describe('lease table: snapshots', () => {
     expect(copy.leases.slot('a')).toEqual(s.leases.slot('a'));
     expect(copy.leases.holderAt('a', 1)).toEqual({ holder: 'a', epoch: 1 });
   });
+
+  it('stops at a change applied out of log order, and at an epoch that goes back (the invariants fencing rests on)', () => {
+    const t = new LeaseTable();
+    t.apply(10, acquire('us-east', 'us-east', 0));
+    // An entry at an earlier position than the slot's last change: the log was applied out of order.
+    expect(() => t.apply(7, acquire('us-east', 'eu-west', 10))).toThrow(/log position 7, not after its last change at 10/);
+    // A slot restored with an epoch its history contradicts (a corrupted snapshot): the next grant would reuse an epoch.
+    const u = new LeaseTable();
+    u.restore({ slots: [['us-east', { ...vacantSlot, holder: 'us-east', epoch: 1, changedIndex: 10 }]], history: [['us-east', [{ from: 10, holder: 'us-east', epoch: 3 }]]] });
+    expect(() => u.apply(12, acquire('us-east', 'eu-west', 10))).toThrow(/holds it under epoch 2, which us-east had/);
+  });
 });
