@@ -27,7 +27,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DelayPipe } from '../wan/delay-pipe.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
-import { chunksInFlight } from '../server/snapshot/fetch.js';
+import { nodeLimits } from '../server/limits.js';
 
 export interface SnapshotBenchOptions {
   /** Rows written while the rejoining region is away. */
@@ -533,7 +533,7 @@ export async function runSnapshotBench(print: (line: string) => void, o: Snapsho
     print(`| ${rejoiner} start → fetch started: eviction learnt (stage catching-up, snapshot) / both members acknowledged the readmission / its readmission proposal answered / fetch started | ${s(learnt - restartedAt)} / ${s(acked - restartedAt)} / ${s(asked - restartedAt)} / ${s(fetchStart - restartedAt)}${attempts.length > 1 ? ` (${attempts.length} attempts)` : ''} | |`);
     print(`| donor's copy made (SQLite online backup, chunk and file SHA-256) | ${s(madeAt - fetchStart)} | |`);
     print(`| **transfer**: copy made → 100% fetched | ${s(transferMs)}: **${((snapshotBytes / MB) * 1000 / transferMs).toFixed(1)} MB/s** | throttle ${64} MB/s |`);
-    print(`| on the wire (the proxy in front of ${donor}): bytes, first → last byte, longest silence | ${mb(wire.bytes)} in ${s(wire.lastAt - wire.firstAt)}: ${((wire.bytes / MB) * 1000 / (wire.lastAt - wire.firstAt)).toFixed(1)} MB/s; longest silence ${s(wire.longestGapMs, 2)} (${s(wire.longestGapAt - restartedAt)} after the start) | at most ${chunksInFlight} chunks of 1 MiB per round trip: ${((chunksInFlight * MiB) / MB / (o.rttMs / 1000)).toFixed(1)} MB/s |`);
+    print(`| on the wire (the proxy in front of ${donor}): bytes, first → last byte, longest silence | ${mb(wire.bytes)} in ${s(wire.lastAt - wire.firstAt)}: ${((wire.bytes / MB) * 1000 / (wire.lastAt - wire.firstAt)).toFixed(1)} MB/s; longest silence ${s(wire.longestGapMs, 2)} (${s(wire.longestGapAt - restartedAt)} after the start) | at most ${nodeLimits.snapshotChunksInFlight} chunks of 1 MiB per round trip: ${((nodeLimits.snapshotChunksInFlight * MiB) / MB / (o.rttMs / 1000)).toFixed(1)} MB/s |`);
     print(`| whole fetch (the \`installed\` log line: bytes / ms, copy and install included) | ${s(installMsLogged)}: ${((snapshotBytes / MB) * 1000 / installMsLogged).toFixed(1)} MB/s | |`);
     print(`| install (file checksum, prepare, swap): 100% fetched → installed | ${s(installed.time - fetchedAt)} | |`);
     print(`| installed → write-ready | ${s(readyAt - installed.time)} | |`);

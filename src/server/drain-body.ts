@@ -8,10 +8,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-/** Bytes of a refused body read and thrown away before the socket is closed regardless. */
-export const refusedBodyDrainBytesMax = 64 * 1024 * 1024;
-/** Longest a refused body is drained before the socket is closed regardless. */
-export const refusedBodyDrainMsMax = 10_000;
+import { nodeLimits } from './limits.js';
+
+const { refusedBodyDrainBytesMax, refusedBodyDrainMsMax } = nodeLimits;
 
 /**
  * Resolves once the request's body has been read to its end, or the bounds are hit, or the

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { limits } from '../core/limits.js';
+import { nodeLimits } from './limits.js';
 import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
 import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
@@ -21,7 +22,8 @@ import { drainRefusedBody } from './drain-body.js';
 import type { NodeMetrics } from './metrics.js';
 import type { NodeStatus } from './region-node.js';
 
-export const requestBodyBytesMax = 1.5 * 1024 * 1024;
+/** The largest request body (nodeLimits.requestBodyBytesMax). */
+export const requestBodyBytesMax = nodeLimits.requestBodyBytesMax;
 
 /** What the API needs from a node. */
 export interface ApiNode {

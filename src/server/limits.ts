@@ -1,13 +1,18 @@
 /**
- * Bounds of a region node's own queues (the core's are in src/core/limits.ts, the transport's in
- * src/server/transport/frames.ts). Units last in each name. Reaching one is a typed refusal or a
- * dropped message the protocol already recovers from, never unbounded memory.
+ * Every bound of a region node's shell in one place (the core's are in src/core/limits.ts). Units
+ * last in each name, and a comment saying why the value. Reaching one is a typed refusal, a
+ * dropped message the protocol already recovers from, or a closed connection: never unbounded
+ * memory.
  */
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
 export const nodeLimits = {
+  // ---- the node's queues ----------------------------------------------------------------------
   /**
    * Client requests a node holds at once, waiting for their step or their answer (strong writes
-   * wait for the group). Each holds its request body (up to 1.5 MiB), so this bounds the memory
-   * requests can pin: past it a request is answered 503 OVERLOADED (retryable) at once.
+   * wait for the group). Each holds its request body (up to requestBodyBytesMax), so this bounds
+   * the memory requests can pin: past it a request is answered 503 OVERLOADED (retryable) at once.
    */
   requestsWaitingMax: 20_000,
   /**
@@ -16,6 +21,54 @@ export const nodeLimits = {
    * resends what a peer lacks, Raft retransmits, clock probes repeat), so a burst cannot pile up.
    */
   peerInputsQueuedMax: 50_000,
+
+  // ---- the client API ---------------------------------------------------------------------------
+  /** A request body: a row of up to 1 MiB of fields (limits.rowBytesMax) plus its JSON around it. */
+  requestBodyBytesMax: 1.5 * MiB,
+  /**
+   * A refused body is read and thrown away up to this many bytes before the socket is closed (so
+   * the client reads its 413 instead of EPIPE; drain-body.ts), and for at most this long.
+   */
+  refusedBodyDrainBytesMax: 64 * MiB,
+  refusedBodyDrainMsMax: 10_000,
+
+  // ---- peer links -------------------------------------------------------------------------------
+  /** A frame between peers: far above any message the protocols send (appends and snapshot chunks are cut to fit below). */
+  frameBytesMax: 64 * MiB,
+  /** Frames allowed before the handshake completes: a hello is a few hundred bytes. */
+  helloBytesMax: 4 * KiB,
+  /** How long a handshake may take before the connection is closed. */
+  handshakeMs: 5_000,
+  /**
+   * An inbound link silent this long is dead, and a new hello from its region replaces it. Several
+   * times the clock probe interval (500 ms), so a live link never comes close.
+   */
+  inboundSilenceMsMax: 3_000,
+  /** Bytes queued to one peer while its socket is not writable; past it frames are dropped (and resent by the protocols). */
+  sendQueueBytesMax: 32 * MiB,
+  /** Reconnection backoff to a peer: from this, doubling, up to backoffMsMax. */
+  backoffMsMin: 50,
+  backoffMsMax: 2_000,
+  /** A Raft append's entries stay under an eighth of a frame: room for the envelope, and other traffic flows between appends. */
+  raftAppendBytesMax: 8 * MiB,
+  /** A strong snapshot travels in chunks of this: small enough to resend cheaply after a dropped link, large enough that round trips are few. */
+  raftSnapshotChunkBytes: MiB,
+
+  // ---- snapshots for a rejoin (snapshot/) -------------------------------------------------------
+  /** A snapshot chunk, each with its own SHA-256: small enough to resend cheaply, large enough that per-chunk overhead is noise. */
+  snapshotChunkBytes: MiB,
+  /**
+   * Chunks a receiver fetches at once: one per round trip would cap a fetch at 1 MiB per RTT
+   * (about 8 MB/s at 120 ms), far below retention.snapshotMBps; eight keep a 120 ms link near 64
+   * MB/s while holding at most 8 MiB of chunks in memory. The donor's throttle still bounds the total.
+   */
+  snapshotChunksInFlight: 8,
+  /** How long a donor keeps a copy after it was last asked for: a receiver that comes back within this resumes. */
+  snapshotKeepMs: 10 * 60 * 1000,
+  /** A copy not asked for within this is dropped when another is made (a receiver fetching asks at every chunk). */
+  snapshotIdleMs: 60 * 1000,
+  /** After a failed rejoin attempt (no donor could serve, a link dropped), the next one waits this long. */
+  rejoinRetryMs: 2_000,
 } as const;
 
 export type NodeLimits = { readonly [K in keyof typeof nodeLimits]: number };

@@ -9,7 +9,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SnapshotDonor, snapshotIdleMs } from '../../src/server/snapshot/donor.js';
+import { SnapshotDonor } from '../../src/server/snapshot/donor.js';
+import { nodeLimits } from '../../src/server/limits.js';
+
+const { snapshotIdleMs } = nodeLimits;
 import { SqliteStorage } from '../../src/storage/sqlite-storage.js';
 
 const dirs: string[] = [];

@@ -10,13 +10,11 @@ import path from 'node:path';
 import { dominates, type VersionVector } from '../../core/clock/version-vector.js';
 import { SqliteStorage } from '../../storage/sqlite-storage.js';
 import { snapshotChunkBytes, type SnapshotManifest } from './manifest.js';
+import { nodeLimits } from '../limits.js';
 
 const copyPrefix = '.snapshot-';
 
-/** How long a copy is kept after it was last asked for: a receiver that comes back within this resumes. */
-export const snapshotKeepMs = 10 * 60 * 1000;
-/** A copy not asked for within this is dropped when another is made (a receiver fetching asks at every chunk). */
-export const snapshotIdleMs = 60 * 1000;
+const { snapshotKeepMs, snapshotIdleMs } = nodeLimits;
 
 interface Held {
   readonly file: string;

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { dominates, type VersionVector } from '../../core/clock/version-vector.js';
 import { digestFrom } from '../backup.js';
 import { manifestProblem, type SnapshotManifest } from './manifest.js';
+import { nodeLimits } from '../limits.js';
 
 export const partialName = 'snapshot.partial';
 export const progressName = 'snapshot.progress.json';
@@ -54,16 +55,10 @@ export interface FetchOptions {
   readonly onProgress?: (p: { donor: string; done: number; chunks: number; bytes: number }) => void;
   /** Attempts per chunk before the donor is given up (a bad checksum or a failed request each count). */
   readonly chunkAttempts?: number;
-  /** Chunks requested at once (default `chunksInFlight`). */
+  /** Chunks requested at once (default nodeLimits.snapshotChunksInFlight). */
   readonly window?: number;
 }
 
-/**
- * Chunks in flight by default: one chunk per round trip would cap a fetch at 1 MiB per RTT (about
- * 8 MB/s at 120 ms), far below `retention.snapshotMBps`; eight keep a 120 ms link near 64 MB/s while
- * holding at most 8 MiB of chunks in memory. The donor's throttle still bounds the total.
- */
-export const chunksInFlight = 8;
 
 async function getJson(url: string, init: RequestInit, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
   const r = await fetch(url, { ...init, ...(signal !== undefined ? { signal } : {}) });
@@ -221,7 +216,7 @@ async function fetchChunks(fd: FileHandle, donor: Donor, manifest: SnapshotManif
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.window ?? chunksInFlight, total - from)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.window ?? nodeLimits.snapshotChunksInFlight, total - from)) }, worker));
   await advancing;
   if (failure !== null) throw failure;
 }

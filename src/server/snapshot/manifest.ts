@@ -4,6 +4,7 @@
  * SHA-256 (a bad chunk is fetched again, not the whole copy), and the whole file's.
  */
 import type { VersionVector } from '../../core/clock/version-vector.js';
+import { nodeLimits } from '../limits.js';
 
 export interface SnapshotManifest {
   readonly format: 'terndb-snapshot';
@@ -23,8 +24,8 @@ export interface SnapshotManifest {
   readonly sha256: string;
 }
 
-/** Bytes per chunk: small enough to resend cheaply, large enough that per-chunk overhead is noise. */
-export const snapshotChunkBytes = 1024 * 1024;
+/** Bytes per chunk (nodeLimits.snapshotChunkBytes). */
+export const snapshotChunkBytes = nodeLimits.snapshotChunkBytes;
 
 /** Why `m` is not a manifest this build can use (null: it is). */
 export function manifestProblem(m: unknown): string | null {

@@ -14,9 +14,9 @@ import type { Storage } from '../../core/storage/storage.js';
 import type { Logger } from 'pino';
 import { fetchSnapshot, SnapshotFetchError, type Donor } from './fetch.js';
 import { prepareFetched } from './install.js';
+import { nodeLimits } from '../limits.js';
 
-/** After a failed attempt (no donor could serve, a link dropped), the next one waits this long. */
-export const rejoinRetryMs = 2_000;
+const { rejoinRetryMs } = nodeLimits;
 
 export interface RejoinHost {
   readonly dataDir: string;

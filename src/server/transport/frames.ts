@@ -4,10 +4,12 @@
  * without bound.
  */
 import { Packr } from 'msgpackr';
+import { nodeLimits } from '../limits.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
-export const frameBytesMax = 64 * 1024 * 1024;
+/** The largest frame (nodeLimits.frameBytesMax). */
+export const frameBytesMax = nodeLimits.frameBytesMax;
 
 export function encodeFrame(value: unknown): Buffer {
   const payload = packr.pack(value);

@@ -27,16 +27,9 @@ import type { HostPort } from '../config.js';
 import { peerMessageProblem } from '../../core/replica/peer-message.js';
 import { strongMessageProblem, type StrongPeerMessage } from '../../core/strong/messages.js';
 import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
+import { nodeLimits } from '../limits.js';
 
-/** Frames allowed before the handshake completes, and how long a handshake may take. */
-const helloBytesMax = 4 * 1024;
-const handshakeMs = 5_000;
-
-/**
- * An inbound link silent this long is dead, and a new hello from its region replaces it. Several
- * times the clock probe interval (500 ms), so a live link never comes close.
- */
-const inboundSilenceMsMax = 3_000;
+const { helloBytesMax, handshakeMs, inboundSilenceMsMax } = nodeLimits;
 
 /** 2: strong-group frames; 3: the region core's clock probes. Peers of another version are refused at the handshake. */
 export const protocolVersion = 3;
@@ -115,7 +108,7 @@ export class PeerTransport {
   badMessages = 0;
 
   constructor(options: TransportOptions) {
-    this.#o = { sendQueueBytesMax: 32 * 1024 * 1024, backoffMsMin: 50, backoffMsMax: 2_000, ...options };
+    this.#o = { sendQueueBytesMax: nodeLimits.sendQueueBytesMax, backoffMsMin: nodeLimits.backoffMsMin, backoffMsMax: nodeLimits.backoffMsMax, ...options };
     for (const [region, address] of options.peers) this.#links.set(region, new OutboundLink(region, address, this.#o.backoffMsMin));
   }
 

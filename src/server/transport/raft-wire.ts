@@ -6,12 +6,8 @@
  */
 import type { Entry } from '../../core/raft/types.js';
 import type { RaftWire } from '../../core/strong/config.js';
-import { decodeValue, encodeValue, frameBytesMax } from './frames.js';
-
-/** An append's entries stay under an eighth of a frame: room for the envelope, and other traffic keeps flowing between appends. */
-export const raftAppendBytesMax = frameBytesMax / 8;
-/** A snapshot chunk: small enough to resend cheaply after a dropped link, large enough that per-chunk round trips are few. */
-export const raftSnapshotChunkBytes = 1024 * 1024;
+import { decodeValue, encodeValue } from './frames.js';
+import { nodeLimits } from '../limits.js';
 
 /** The encoded size of each entry, computed once (an entry may be sent to several followers, and again after a loss). */
 const sizes = new WeakMap<object, number>();
@@ -28,8 +24,8 @@ function entryBytes(e: Entry<unknown>): number {
 export function raftWire(o: { appendBytesMax?: number; snapshotChunkBytes?: number } = {}): RaftWire {
   return {
     entryBytes,
-    maxAppendBytes: o.appendBytesMax ?? raftAppendBytesMax,
+    maxAppendBytes: o.appendBytesMax ?? nodeLimits.raftAppendBytesMax,
     snapshotCodec: { encode: (data) => encodeValue(data), decode: (bytes) => decodeValue(bytes) },
-    snapshotChunkBytes: o.snapshotChunkBytes ?? raftSnapshotChunkBytes,
+    snapshotChunkBytes: o.snapshotChunkBytes ?? nodeLimits.raftSnapshotChunkBytes,
   };
 }
