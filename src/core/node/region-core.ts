@@ -171,12 +171,26 @@ export class RegionCore {
     this.#syncMembership();
   }
 
-  /** Tells the replica the strong log's evictions when they changed. */
+  /**
+   * Tells the replica the strong log's evictions when they changed. Not while the strong state is
+   * behind the view the replica took before a restart (#membershipBehind): the replica keeps its
+   * freezes until the log is re-applied that far, then takes the view (retried at every turn).
+   */
   #syncMembership(): void {
     const m = this.strong.state.membership;
     if (m.version === this.#membershipSeen) return;
-    this.#membershipSeen = m.version;
-    this.replica.setMembership(membershipView(m));
+    if (this.#membershipBehind()) return;
+    if (this.replica.setMembership(membershipView(m), this.strong.state.index)) this.#membershipSeen = m.version;
+  }
+
+  /**
+   * The strong state machine is behind the membership this region's replica had taken: after a
+   * restart it is rebuilt from the last Raft snapshot, and re-applies the log only as it learns the
+   * commit index again (the commit index is not durable). Until then what it says of evictions
+   * (this region's own included) is out of date: an eviction or a readmission may be missing.
+   */
+  #membershipBehind(): boolean {
+    return this.strong.state.index < this.replica.membershipIndex;
   }
 
   static open(config: RegionCoreConfig, storage: Storage, time: number | NodeTime): RegionCore {
@@ -292,7 +306,7 @@ export class RegionCore {
     const inputs = this.#replicaInbox;
     this.#replicaInbox = [];
     // A region back from an eviction reports its orphaned writes as soon as it is a member again, before it writes anything new (replica/orphans.ts).
-    const member = this.strong.state.membership.eviction(this.region) === undefined;
+    const member = this.strong.state.membership.eviction(this.region) === undefined && !this.#membershipBehind();
     const out = this.replica.step(inputs, this.#clock.replicaMs(this.#trusted), { clockTrusted: this.#trusted, publishOrphans: member && this.#trusted });
     for (const { to, message } of out.messages) this.#messages.push({ to, message: { ch: 'async', m: message } });
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
@@ -649,7 +663,7 @@ export class RegionCore {
     const own = m.eviction(this.region);
     const readmit = own?.readmit;
     const after = m.readmitJoin(this.region);
-    if (own === undefined || readmit === undefined || readmit === null || readmit.installed || after === null || this.replica.installedFor === readmit.index) return null;
+    if (own === undefined || readmit === undefined || readmit === null || readmit.installed || after === null || this.replica.installedFor === readmit.index || this.#membershipBehind()) return null;
     return { after, readmitIndex: readmit.index, through: own.through ?? 0 };
   }
 
@@ -680,6 +694,7 @@ export class RegionCore {
       drained: this.strong.state.leases.slot(this.region).drained,
       restoring: this.replica.recovering,
       evicted: this.#outOfStability(),
+      membershipBehind: this.#membershipBehind(),
       clockMeasured: this.#guard.measured(),
       clockTrusted: trusted,
       lagMs: this.config.knobs?.readinessFromPeerClocks === true ? this.#peerClockLagMs() : this.#backlogMs(),

@@ -19,6 +19,11 @@ export interface StageInputs {
   readonly restoring: boolean;
   /** The strong log evicted this region from causal stability (strong/membership.ts): its data can no longer be merged. */
   readonly evicted: boolean;
+  /**
+   * After a restart, the strong log is not yet re-applied as far as the evictions this node had
+   * seen (RegionCore #membershipBehind): whether it is itself evicted is not known yet. Optional: false.
+   */
+  readonly membershipBehind?: boolean;
   /** The clock guard has measured a majority of regions; and finds this node's clocks within the bound of a majority. */
   readonly clockMeasured: boolean;
   readonly clockTrusted: boolean;
@@ -41,6 +46,7 @@ export function computeStage(i: StageInputs): StageView {
   if (i.storageFull) return { stage: 'fenced', reason: 'storage', lagMs: null };
   if (i.clockMeasured && !i.clockTrusted) return { stage: 'fenced', reason: 'clock', lagMs };
   if (i.evicted) return { stage: 'catching-up', reason: 'snapshot', lagMs };
+  if (i.membershipBehind === true) return { stage: 'catching-up', reason: 'starting', lagMs };
   if (i.restoring) return { stage: 'catching-up', reason: 'restore', lagMs };
   if (!i.clockMeasured) return { stage: 'catching-up', reason: 'starting', lagMs };
   if (!(i.lagMs <= i.readReadyLagMs)) return { stage: 'catching-up', reason: 'lag', lagMs };

@@ -100,4 +100,11 @@ export interface ReplicaContext {
   membership: MembershipView;
   /** Evicted regions frozen here: how far this replica held their ops when it froze them. Persisted. */
   readonly frozen: Map<RegionId, number>;
+  /** The strong log index of the membership view last taken (Replica.setMembership). Persisted. */
+  membershipIndex: number;
+  /**
+   * A view at least as new as the one taken before the last restart has been set since open. Until
+   * then `membership` is empty only because the strong log is not re-applied yet: nothing is thawed.
+   */
+  membershipKnown: boolean;
 }

@@ -54,6 +54,9 @@ export const noEvictions: MembershipView = { evicting: [], evicted: new Map(), r
  * member carries that member's freeze of it, which is dropped here.
  */
 export function freezeEvicted(ctx: ReplicaContext): void {
+  // After a restart, until the strong log is re-applied as far as the view taken before it, the
+  // view is not the log's word: thawing on it would apply an evicted region's orphans here.
+  if (!ctx.membershipKnown) return;
   const m = ctx.membership;
   for (const region of [...m.evicting, ...m.evicted.keys()]) {
     if (region === ctx.config.region || ctx.frozen.has(region)) continue;

@@ -50,6 +50,8 @@ interface Meta {
   logBytes?: number;
   /** Evicted regions frozen here (eviction.ts), as [region, seq] pairs. */
   frozen?: Array<[RegionId, number]>;
+  /** The strong log index of the membership view this replica last took (eviction.ts, membershipIndex). */
+  membershipIndex?: number;
 }
 
 export interface PeerStatus {
@@ -134,6 +136,9 @@ export class Replica {
       recovery: (storage.getMeta(restoreMetaKey) ?? null) !== null ? newRecovery() : null,
       membership: noEvictions,
       frozen: new Map(meta.frozen ?? []),
+      membershipIndex: meta.membershipIndex ?? 0,
+      // A store that never took a view from a later log position than 0 has nothing to wait for.
+      membershipKnown: (meta.membershipIndex ?? 0) === 0,
     };
     return new Replica(ctx);
   }
@@ -148,12 +153,29 @@ export class Replica {
   }
 
   /**
-   * The strong log's evictions (src/core/strong/membership.ts): the next step freezes regions being
-   * evicted, and stability leaves out those evicted once their surviving ops are here.
+   * The strong log's evictions (src/core/strong/membership.ts) as of log index `index`: the next
+   * step freezes regions being evicted, and stability leaves out those evicted once their surviving
+   * ops are here. A view older than one this replica already took (the strong state machine of a
+   * restarted node is rebuilt from its last snapshot, and re-applies the log only as it learns the
+   * commit index again) is refused: false. Until a view at least as new arrives, the replica keeps
+   * its freezes and counts every region in stability (eviction.ts, freezeEvicted).
    */
-  setMembership(view: MembershipView): void {
-    this.#ctx.membership = view;
-    this.#ctx.stability.setEvicted(view.evicted);
+  setMembership(view: MembershipView, index: number): boolean {
+    const ctx = this.#ctx;
+    if (index < ctx.membershipIndex) return false;
+    ctx.membership = view;
+    ctx.stability.setEvicted(view.evicted);
+    ctx.membershipKnown = true;
+    if (index !== ctx.membershipIndex) {
+      ctx.membershipIndex = index;
+      ctx.metaDirty = true;
+    }
+    return true;
+  }
+
+  /** The strong log index of the membership view this replica last took (persisted; 0: none since the store was made). */
+  get membershipIndex(): number {
+    return this.#ctx.membershipIndex;
   }
 
   /** Approximate bytes of ops its logs hold (what retention.logBytesMax bounds). */
@@ -363,7 +385,7 @@ export class Replica {
 
   #persistMeta(): void {
     const ctx = this.#ctx;
-    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs, logBytes: ctx.logBytes, frozen: [...ctx.frozen] };
+    const meta: Meta = { applied: ctx.applied, stable: ctx.stability.stable(ctx.applied), hlc: ctx.clock.last, gcPoint: ctx.gcPoint, feedSeq: ctx.feedSeq, feedGoneThrough: ctx.feedGoneThrough, stableWallMs: ctx.stableWallMs, logBytes: ctx.logBytes, frozen: [...ctx.frozen], membershipIndex: ctx.membershipIndex };
     ctx.storage.putMeta('replica', meta);
     ctx.metaDirty = false;
   }

@@ -601,8 +601,11 @@ export class RegionWorld {
       const st = core.stage;
       return core.strong.state.membership.eviction(core.region) === undefined && (st.stage === 'write-ready' || (st.stage === 'fenced' && (st.reason === 'lease' || st.reason === 'drain')));
     };
-    const write = this.#nodes.find((n, j) => j !== i && n.core !== null && n.core.stage.stage === 'write-ready');
-    const donor = write ?? this.#nodes.find((n, j) => j !== i && n.core !== null && donates(n.core));
+    // As fetch.ts: write-ready members first, and a copy that does not hold what the readmission
+    // needs (its applied vector does not dominate `after`) is refused; the next member is asked.
+    const holds = (n: SimNode): boolean => dominates((n.storage.getMeta('replica') as { applied?: VersionVector } | undefined)?.applied ?? {}, wanted.after);
+    const write = this.#nodes.find((n, j) => j !== i && n.core !== null && n.core.stage.stage === 'write-ready' && holds(n));
+    const donor = write ?? this.#nodes.find((n, j) => j !== i && n.core !== null && donates(n.core) && holds(n));
     if (donor === undefined) {
       node.installing = true;
       this.#events.push(this.#now + 100, { k: 'timer', fn: () => this.#installSnapshot(i) });

@@ -177,6 +177,40 @@ describe('eviction', () => {
     expect(new Set(rows).size, rows.join(' | ')).toBe(1);
   });
 
+  it('a member restarted while a region is evicted keeps its freeze until its strong log is re-applied: the orphans never reach it', () => {
+    // The simulator (region world, --evict --seed 6 --faults all) found it: a member restarted with
+    // its strong state rebuilt from scratch (the commit index is not durable), so its membership
+    // was empty until the leader told it the commit index again; the replica took that for a
+    // readmission, thawed the evicted region and applied its orphans, which then spread and brought
+    // back a row another region had deleted (its tombstone already collected there).
+    const c = new RegionCluster({ replica: retention });
+    c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
+    c.isolate('c');
+    for (let i = 0; i < 5; i++) c.submit('c', write(`orphan${i}`));
+    for (let i = 0; i < 40; i++) {
+      c.submit('a', write(`k${i}`));
+      c.run(100);
+    }
+    c.until(() => ['a', 'b'].every((r) => c.core(r).strong.state.membership.eviction('c')?.through != null), 10_000, 'c evicted');
+    const through = c.core('a').strong.state.membership.eviction('c')?.through ?? -1;
+    expect(get(c.core('c').replica.vector, 'c')).toBeGreaterThan(through);
+    // b restarts, and hears c (whose orphans it lacks) but not the strong leader a.
+    c.restart('b');
+    c.heal();
+    c.cut.add('a|b');
+    c.cut.add('b|a');
+    expect(c.core('b').strong.state.index).toBeLessThan(c.core('a').strong.state.index);
+    c.run(2_000);
+    expect(get(c.core('b').replica.vector, 'c')).toBeLessThanOrEqual(through);
+    expect(c.core('b').stage.stage).toBe('catching-up');
+    // Once b hears the leader again its view of the evictions is current: still frozen at the bound.
+    c.heal();
+    c.until(() => c.core('b').strong.state.index >= c.core('a').strong.state.index, 5_000, 'b re-applied the strong log');
+    c.run(1_000);
+    for (const r of ['a', 'b']) expect(get(c.core(r).replica.vector, 'c')).toBeLessThanOrEqual(through);
+    expect(c.core('b').replica.frozenAt('c')).toBeDefined();
+  });
+
   it('a readmitted region whose snapshot is older than what the members made stable stays out (snapshot), never writes', () => {
     const c = new RegionCluster({ replica: retention });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
