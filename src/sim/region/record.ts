@@ -5,8 +5,7 @@
  */
 import type { Dot, RegionId } from '../../core/clock/version-vector.js';
 import type { RunRecord } from '../history.js';
-import type { StrongRunRecord } from '../strong/world.js';
-import type { EvictionRecord } from './world.js';
+import type { StrongRunRecord } from '../strong/record.js';
 
 /** A guarded write a region acknowledged (a successful, non-replayed reply to a client). */
 export interface GuardedAck {
@@ -106,4 +105,20 @@ export interface RegionRunRecord {
   readonly facts: RegionFacts;
   /** The eviction scenario's record (check/log-bound.ts), when it ran. */
   readonly eviction?: EvictionRecord;
+}
+
+/** Members' log sizes while a region is away, for the log-bound checker (check/log-bound.ts). */
+export interface EvictionRecord {
+  readonly region: string;
+  readonly windowMs: number;
+  /** Cumulative approximate bytes of ops created by the members, sampled over time. */
+  readonly created: ReadonlyArray<readonly [number, number]>;
+  readonly samples: ReadonlyArray<{ readonly atMs: number; readonly region: string; readonly logBytes: number }>;
+  /** When the region was cut off and reconnected. */
+  readonly absentFromMs: number;
+  readonly absentUntilMs: number;
+  /** Evictions decided, snapshots installed, crashes injected by the scenario. */
+  readonly evicted: boolean;
+  readonly installs: number;
+  readonly crashes: number;
 }

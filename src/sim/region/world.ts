@@ -29,14 +29,15 @@ import type { FinalRegionState, HistoryEvent, RunRecord } from '../history.js';
 import { noLinkFaults, SimNetwork } from '../network.js';
 import { Prng } from '../prng.js';
 import { SimClock } from '../sim-clock.js';
-import type { StrongRunRecord } from '../strong/world.js';
+import type { StrongRunRecord } from '../strong/record.js';
 import { accounts, auditKey } from '../strong/workload.js';
 import { regionName, rttMatrix } from '../world.js';
 import { simMergeFunctions } from '../workload.js';
 import { AsyncClients } from './async-clients.js';
 import { RegionObserver } from './observer.js';
 import type { ClientPort, Phase } from './port.js';
-import type { RegionRunRecord } from './record.js';
+import type { EvictionRecord, RegionRunRecord } from './record.js';
+export type { EvictionRecord } from './record.js';
 import { StrongClients } from './strong-clients.js';
 import { regionSimTables, type RegionMix } from './workload.js';
 
@@ -152,22 +153,6 @@ interface EvictionState {
   crashedDuringInstall: boolean;
   /** When the evicted region first installed a snapshot (-1: never). */
   installedAtMs: number;
-}
-
-/** Members' log sizes while a region is away, for the log-bound checker (check/log-bound.ts). */
-export interface EvictionRecord {
-  readonly region: string;
-  readonly windowMs: number;
-  /** Cumulative approximate bytes of ops created by the members, sampled over time. */
-  readonly created: ReadonlyArray<readonly [number, number]>;
-  readonly samples: ReadonlyArray<{ readonly atMs: number; readonly region: string; readonly logBytes: number }>;
-  /** When the region was cut off and reconnected. */
-  readonly absentFromMs: number;
-  readonly absentUntilMs: number;
-  /** Evictions decided, snapshots installed, crashes injected by the scenario. */
-  readonly evicted: boolean;
-  readonly installs: number;
-  readonly crashes: number;
 }
 
 export const regionWorldTiming = {

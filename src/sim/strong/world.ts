@@ -13,15 +13,17 @@ import type { StrongPeerMessage, StrongReply, StrongRequest } from '../../core/s
 import { StrongNode, type StrongConfig, type StrongKnobs } from '../../core/strong/strong-node.js';
 import { RunningHash } from '../../core/util/hash.js';
 import { MemoryStorage, SimulatedCrash } from '../../storage/memory-storage.js';
-import type { BankRecord, BankSnapshot } from '../check/bank.js';
-import type { AckedWrite, FollowerRead, FollowerReadsRecord } from '../check/follower-reads.js';
+import type { BankSnapshot } from '../check/bank.js';
+import type { AckedWrite, FollowerRead } from '../check/follower-reads.js';
 import type { LinEvent } from '../check/lin-history.js';
+import type { StrongRunRecord } from './record.js';
 import { EventQueue } from '../event-queue.js';
 import { planFaults, type FaultAction, type FaultKind, type FaultPlan } from '../faults.js';
 import { SimNetwork, noLinkFaults } from '../network.js';
 import { Prng } from '../prng.js';
 import { SimClock } from '../sim-clock.js';
 import { regionName, rttMatrix } from '../world.js';
+export type { StrongRunRecord } from './record.js';
 import { accounts, auditKey, initialBalance, planStrongCall, registerKeys, requestFor, strongSimTables, type StrongCall } from './workload.js';
 
 export interface StrongSimOptions {
@@ -34,17 +36,6 @@ export interface StrongSimOptions {
   readonly clientsPerRegion?: number;
 }
 
-export interface StrongRunRecord {
-  readonly lin: readonly LinEvent[];
-  readonly bank: BankRecord;
-  readonly followerReads: FollowerReadsRecord;
-  /** Term → the regions that were leader in it (more than one is a Raft safety violation). */
-  readonly leadersByTerm: Readonly<Record<number, readonly string[]>>;
-  /** Every live node's applied strong state at the end (canonical JSON): all must be equal. */
-  readonly finalStates: Readonly<Record<string, string | null>>;
-  /** Every live node's Raft position at the end, to tell a node left behind from a divergence. */
-  readonly finalRaft: Readonly<Record<string, string>>;
-}
 
 export interface StrongSimStats {
   readonly ops: number;
