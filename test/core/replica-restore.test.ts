@@ -83,4 +83,17 @@ describe('a restored replica', () => {
     expect(c.replica(US).status().recovery?.gone[US]).toMatchObject({ through: 6 });
     expect(c.request(US, incr('new'))).toMatchObject({ ok: false, error: { code: 'NOT_READY' } });
   });
+
+  it('taking a view of the strong log\'s evictions writes nothing by itself (a node fenced for a full disk takes one at every reopen)', () => {
+    const c = new Cluster();
+    const r = c.replica(US);
+    const before = JSON.stringify(c.storages.get(US)?.getMeta('replica') ?? null);
+    expect(r.setMembership({ evicting: [], evicted: new Map(), readmitting: new Map() }, 42)).toBe(true);
+    r.step([], c.nowMs);
+    expect(JSON.stringify(c.storages.get(US)?.getMeta('replica') ?? null)).toBe(before);
+    expect(r.membershipIndex).toBe(42);
+    // An older view is refused.
+    expect(r.setMembership({ evicting: [], evicted: new Map(), readmitting: new Map() }, 41)).toBe(false);
+  });
 });
+

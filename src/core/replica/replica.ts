@@ -166,10 +166,11 @@ export class Replica {
     ctx.membership = view;
     ctx.stability.setEvicted(view.evicted);
     ctx.membershipKnown = true;
-    if (index !== ctx.membershipIndex) {
-      ctx.membershipIndex = index;
-      ctx.metaDirty = true;
-    }
+    // Persisted with the next metadata write, not by itself: taking a view writes nothing (a node
+    // fenced for a full disk takes one at every reopen, and a write there fails and reopens again).
+    // Enough, because what the index guards is the freezes, and every change of them writes the
+    // metadata, this index with it: a restarted replica never takes a view older than its freezes.
+    ctx.membershipIndex = Math.max(ctx.membershipIndex, index);
     return true;
   }
 
