@@ -72,6 +72,29 @@ describe('a restored replica', () => {
     expect(c.replica(US).recovering).toBe(false);
   });
 
+  it('restored from a copy holding less of another region than it had applied, it gets those ops again from a peer that had sent them', () => {
+    // The shape the region simulator found (seed 13, eviction scenario): ap-south had applied
+    // us-east's writes past their eviction bound, then installed a member's snapshot lacking them;
+    // the peers kept its old vector (merged, so never lower) and never sent them again.
+    const c = new Cluster();
+    for (let i = 0; i < 3; i++) c.ok(EU, incr(`k${i}`));
+    c.tick(200, 2);
+    const backup = (c.storages.get(US) as MemoryStorage).copy();
+    // ap-south gets nothing more (it keeps the writes below from becoming stable and collected).
+    c.cut.add(`${EU}|${AP}`);
+    c.cut.add(`${US}|${AP}`);
+    for (let i = 3; i < 6; i++) c.ok(EU, incr(`k${i}`));
+    c.tick(200, 2);
+    expect(c.replica(US).vector[EU]).toBe(6);
+    expect(c.replica(AP).vector[EU]).toBe(3);
+    markRestored(backup, { from: US, copiedAt: 'test' });
+    c.replaceStorage(US, backup);
+    expect(c.replica(US).vector[EU]).toBe(3);
+    c.tick(200, 10);
+    expect(c.replica(US).recovering).toBe(false);
+    expect(c.replica(US).vector[EU]).toBe(6);
+  });
+
   it('a backup older than what the peers keep: they say the ops are gone, and it never recovers', () => {
     const { c, backup } = lostAfterBackup();
     c.settle(); // every region applied us-east's 6 writes: stable, collected from the logs

@@ -61,6 +61,17 @@ describe('eviction in the region world', () => {
     expect(r.verdicts.filter((v) => !v.ok).map((v) => `${v.checker}: ${v.violations.slice(0, 2).join(' | ')}`)).toEqual([]);
   }, 60_000);
 
+  it('with every fault (seed 13): a region back from its absence evicts no peer that talks to it, and the log bound asks no eviction of members never together for the window', () => {
+    // Seed 13 once never finished its heal: eu-west, back from the cut, evicted both us-east
+    // (restarted, its clock not measured yet, so its syncs carried no heartbeat) and ap-south
+    // (paused); ap-south, which had applied us-east's orphans, installed a snapshot without them and
+    // its peers, taking its old vector for current, never sent them again. The members themselves
+    // were never up, awake, trusted and connected together for the window during the cut.
+    const r = runRegionSimulation({ seed: 13, evict: true, faults: [...faultKinds] });
+    expect(r.verdicts.filter((v) => !v.ok).map((v) => `${v.checker}: ${v.violations.slice(0, 2).join(' | ')}`)).toEqual([]);
+    expect(r.record.eviction?.membersQuorumMs).toBeLessThan(1_500);
+  }, 60_000);
+
   it('is reproducible: the same seed gives the same trace', () => {
     const a = runRegionSimulation({ seed: 3, evict: true, faults: [] });
     const b = runRegionSimulation({ seed: 3, evict: true, faults: [] });

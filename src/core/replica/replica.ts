@@ -226,10 +226,16 @@ export class Replica {
    * newest heartbeat this replica holds every op before: a replica that cannot apply a region's
    * ops (they wait on strong log entries it lacks, cut off from the leader, or on a third region's
    * ops) is the one behind, and that region is not gone (the simulator found a region, stalled so,
-   * evicting the two that made up the majority).
+   * evicting the two that made up the majority). A region whose clock it does not trust (not
+   * measured yet after a restart, or fenced) sends no heartbeat, but its own syncs say it is alive:
+   * the newest that reached here counts as heard half a window earlier, so a region that talks to
+   * this one is never judged gone, while its heartbeats stay the measure whenever it sends them (the
+   * simulator found a region back from its own absence evicting such a peer, restarted and talking
+   * to it, with the other member).
    */
   unheardMs(region: RegionId, sinceMs: number): number {
-    return this.#ctx.nowMs - Math.max(sinceMs, this.#ctx.freshness.heardAsOf(region));
+    const synced = (this.#ctx.peers.get(region)?.heardAtMs ?? -Infinity) - this.#ctx.config.logRetentionMs / 2;
+    return this.#ctx.nowMs - Math.max(sinceMs, this.#ctx.freshness.heardAsOf(region), synced);
   }
 
   /**

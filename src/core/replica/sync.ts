@@ -115,7 +115,12 @@ export function receiveSync(
   for (const [origin, seq] of Object.entries(message.vector)) {
     if (seq > get(link.vector, origin)) link.progressAtMs.set(origin, ctx.physicalMs);
   }
-  link.vector = mergeVectors(link.vector, message.vector);
+  // A peer's vector only grows, except when its store was replaced (a restore, or a snapshot
+  // installed for a readmission): then it recovers, and its word is the truth for every origin. It
+  // may hold less of a third region than its old self had applied (the simulator found a region
+  // that had applied another evicted region's orphans, then installed a member's snapshot without
+  // them); merged, the old vector would say it has them, and they would never be sent again.
+  link.vector = message.recovering === true ? { ...message.vector } : mergeVectors(link.vector, message.vector);
   link.heardAtMs = ctx.nowMs;
   ctx.stability.report(from, message.vector, ctx.applied);
   for (const [region, v] of Object.entries(message.reports)) {

@@ -33,7 +33,13 @@ export function checkLogBound(record: Pick<RegionRunRecord, 'eviction'>): Checke
   const f = new Findings();
   const e = record.eviction;
   if (e === undefined) return f.verdict(logBoundName);
-  if (!e.evicted) f.violation(`region ${e.region} was away for ${e.absentUntilMs - e.absentFromMs} ms, past the ${e.windowMs} ms window, and was never evicted`);
+  if (!e.evicted) {
+    // Only a majority of members, together and settled, for the window and the time to decide it, can evict the region.
+    const neededMs = e.windowMs + (e.settleMs ?? 0) + evictionSlackMs;
+    const quorumMs = e.membersQuorumMs ?? e.absentUntilMs - e.absentFromMs;
+    if (quorumMs >= neededMs) f.violation(`region ${e.region} was away for ${e.absentUntilMs - e.absentFromMs} ms, past the ${e.windowMs} ms window, and was never evicted (the members kept a majority together for ${quorumMs} ms of it)`);
+    else f.note(`region ${e.region} was away for ${e.absentUntilMs - e.absentFromMs} ms and never evicted: the members kept a majority together for at most ${quorumMs} ms of it (faults), less than the ${neededMs} ms needed to judge it gone and evict it`);
+  }
   let worst: { atMs: number; region: string; logBytes: number; bound: number } | null = null;
   for (const s of e.samples) {
     f.examined();

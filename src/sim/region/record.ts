@@ -121,4 +121,12 @@ export interface EvictionRecord {
   readonly evicted: boolean;
   readonly installs: number;
   readonly crashes: number;
+  /**
+   * The longest span while the region was cut off in which a majority of regions (members) were
+   * up, awake, with clocks within the bound and unstepped, and connected: only such a majority can
+   * evict it. Optional (older records): taken as the whole absence.
+   */
+  readonly membersQuorumMs?: number;
+  /** How long a member takes, with such a majority, to see its peers again and trust its clock before it judges the region gone. */
+  readonly settleMs?: number;
 }

@@ -153,6 +153,13 @@ interface EvictionState {
   crashedDuringInstall: boolean;
   /** When the evicted region first installed a snapshot (-1: never). */
   installedAtMs: number;
+  /**
+   * While the region is cut off: since when a majority of regions (members only, then) has been
+   * up, awake, with clocks within the bound and unstepped, and connected (null: not now); and the
+   * longest such span so far. Only such a majority can judge the region gone and evict it.
+   */
+  quorumSinceMs: number | null;
+  quorumLongestMs: number;
 }
 
 export const regionWorldTiming = {
@@ -280,7 +287,7 @@ export class RegionWorld {
     this.#evict = null;
     if (options.evict === true) {
       const away = this.#rng.int(n);
-      this.#evict = { region: away, knobs, createdBytes: 0, created: [], samples: [], evicted: false, installs: 0, crashes: 0, crashedDuringEviction: false, crashedDuringInstall: false, installedAtMs: -1 };
+      this.#evict = { region: away, knobs, createdBytes: 0, created: [], samples: [], evicted: false, installs: 0, crashes: 0, crashedDuringEviction: false, crashedDuringInstall: false, installedAtMs: -1, quorumSinceMs: null, quorumLongestMs: 0 };
       const others = this.#names.map((_, i) => i).filter((i) => i !== away);
       this.#events.push(e.absentFromMs, { k: 'timer', fn: () => this.#cutOff(away, others) });
       this.#events.push(e.absentFromMs + e.absentForMs, { k: 'timer', fn: () => this.#reconnect() });
@@ -678,6 +685,7 @@ export class RegionWorld {
         return this.#restart(a.node);
       case 'clock': {
         const node = this.#nodes[a.node] as SimNode;
+        if (this.#evict !== null && a.node !== this.#evict.region) this.#endMembersQuorum();
         node.clock.setOffset(this.#now, a.offsetMs);
         this.#observer.clockSet(node.region, a.offsetMs, this.#now);
         return;
@@ -721,7 +729,28 @@ export class RegionWorld {
       if (reach < majorityOf(n)) this.#observer.openAffliction(region, 'no quorum', this.#now);
       else this.#observer.closeAffliction(region, 'no quorum', this.#now);
     }
+    this.#watchMembersQuorum(live);
     this.#events.push(this.#now + 20, { k: 'timer', fn: () => this.#watchQuorums() });
+  }
+
+  /** The eviction scenario: how long the members kept a majority together while the region was cut off (EvictionState.quorumSinceMs). */
+  #watchMembersQuorum(live: (j: number) => boolean): void {
+    const ev = this.#evict;
+    if (ev === null) return;
+    const cut = this.#scenarioCut;
+    let quorum = false;
+    if (cut !== null) {
+      const members = cut.others.filter(live);
+      quorum = members.some((i) => members.filter((j) => j === i || !this.#net.isCut(i, j)).length >= majorityOf(this.#nodes.length));
+    }
+    if (!quorum) return this.#endMembersQuorum();
+    if (ev.quorumSinceMs === null) ev.quorumSinceMs = this.#now;
+    ev.quorumLongestMs = Math.max(ev.quorumLongestMs, this.#now - ev.quorumSinceMs);
+  }
+
+  /** A member's clock stepped or it restarted: what it heard and measured starts over, and so does the members' span. */
+  #endMembersQuorum(): void {
+    if (this.#evict !== null) this.#evict.quorumSinceMs = null;
   }
 
   /** An operator's drain or undrain, sent like a client's request (its answer is not awaited). */
@@ -890,7 +919,7 @@ export class RegionWorld {
     const eviction: EvictionRecord | undefined =
       ev === null
         ? undefined
-        : { region: this.#names[ev.region] as string, windowMs: evictionScenario.windowMs, created: ev.created, samples: ev.samples, absentFromMs: evictionScenario.absentFromMs, absentUntilMs: evictionScenario.absentFromMs + evictionScenario.absentForMs, evicted: ev.evicted, installs: ev.installs, crashes: ev.crashes };
+        : { region: this.#names[ev.region] as string, windowMs: evictionScenario.windowMs, created: ev.created, samples: ev.samples, absentFromMs: evictionScenario.absentFromMs, absentUntilMs: evictionScenario.absentFromMs + evictionScenario.absentForMs, evicted: ev.evicted, installs: ev.installs, crashes: ev.crashes, membersQuorumMs: ev.quorumLongestMs, settleMs: regionFailover.reachableWithinMs + 3 * p };
     return {
       record: { async: asyncRecord, strong: strongRecord, facts, ...(eviction !== undefined ? { eviction } : {}) },
       traceHash: this.#hash.hex(),

@@ -13,6 +13,7 @@ import type { MemoryStorage } from '../../../src/storage/memory-storage.js';
 import type { ConflictEntry } from '../../../src/core/model/conflict.js';
 import type { Knobs } from '../../../src/core/replica/config.js';
 import { RegionCluster } from './cluster.js';
+import { Cluster, AP, EU, US } from '../cluster.js';
 
 const retention = { idempotencyRetentionMs: 2_000, logRetentionMs: 2_000, conflictRetentionMs: 4_000 };
 const write = (key: string) => ({ api: 'async' as const, request: { kind: 'write' as const, table: 'free', key, body: { set: { v: key } } } });
@@ -44,6 +45,26 @@ function awayPastWindow(c: RegionCluster): void {
 }
 
 describe('eviction', () => {
+  it('a peer whose syncs arrive is not unheard, even when its clock vouches for no heartbeat (not measured yet after a restart)', () => {
+    // The region simulator (seed 13, eviction scenario) found eu-west, back from its own absence,
+    // evicting us-east (restarted, its clock not measured yet: no heartbeats) while it talked to it.
+    const c = new Cluster({ config: { logRetentionMs: 2_000, idempotencyRetentionMs: 2_000 } });
+    // us-east's clock is not trusted throughout: it syncs, but vouches for no time by its clock.
+    const untrustedTick = (): void => {
+      const out = c.replica(US).step([{ kind: 'tick' }], c.nowMs, { clockTrusted: false });
+      for (const { to, message } of out.messages) c.inFlight.push({ from: US, to, message });
+    };
+    for (let i = 0; i < 10; i++) {
+      c.nowMs += 500;
+      untrustedTick();
+      for (const r of [EU, AP]) c.step(r, [{ kind: 'tick' }]);
+      c.deliverAll();
+    }
+    expect(c.replica(EU).status().peers.find((p) => p.region === US)?.heardAtMs).toBe(c.nowMs);
+    // Heard half a window back at most: never judged gone (past the window) while it talks.
+    expect(c.replica(EU).unheardMs(US, 0)).toBeLessThanOrEqual(1_000);
+  });
+
   it('a region unheard past the window is evicted; the others collect their logs without it', () => {
     const c = new RegionCluster({ replica: retention });
     c.until(() => c.allWriteReady(), 20_000, 'all write-ready');
