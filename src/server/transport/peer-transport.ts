@@ -30,6 +30,8 @@ import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
 import { nodeLimits } from '../limits.js';
 
 const { helloBytesMax, handshakeMs, inboundSilenceMsMax } = nodeLimits;
+/** How often the transport notes that its process runs (a stall shows as a gap since the last note). */
+const awakeTickMs = 100;
 
 /** 2: strong-group frames; 3: the region core's clock probes. Peers of another version are refused at the handshake. */
 export const protocolVersion = 3;
@@ -106,6 +108,9 @@ export class PeerTransport {
   #stopped = false;
   refusedInbound = 0;
   badMessages = 0;
+  /** When this process last ran its awake tick, and the tick's timer. */
+  #awakeMs = performance.now();
+  #awakeTimer: NodeJS.Timeout | null = null;
 
   constructor(options: TransportOptions) {
     this.#o = { sendQueueBytesMax: nodeLimits.sendQueueBytesMax, backoffMsMin: nodeLimits.backoffMsMin, backoffMsMax: nodeLimits.backoffMsMax, ...options };
@@ -113,6 +118,9 @@ export class PeerTransport {
   }
 
   async start(): Promise<void> {
+    // Marks when this process last ran (see #claim): a stall of its own must not make a live link look dead.
+    this.#awakeTimer = setInterval(() => (this.#awakeMs = performance.now()), awakeTickMs);
+    this.#awakeTimer.unref();
     const server = net.createServer((socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -127,6 +135,7 @@ export class PeerTransport {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#awakeTimer !== null) clearInterval(this.#awakeTimer);
     for (const link of this.#links.values()) {
       if (link.timer !== null) clearTimeout(link.timer);
       link.socket?.destroy();
@@ -319,7 +328,10 @@ export class PeerTransport {
   #claim(link: InboundLink, region: RegionId): string | null {
     const old = this.#inboundFrom.get(region);
     if (old !== undefined) {
-      const silentMs = old.silentMs();
+      // Silence counts only while this process ran: after a stall of its own (a long step, a GC),
+      // the old link's frames may be waiting in its socket, read after this hello in the same turn.
+      // A link is dead when it was silent for the whole limit up to the last awake tick.
+      const silentMs = Math.min(old.silentMs(), this.#awakeMs - old.lastReceivedMs + awakeTickMs);
       if (silentMs <= inboundSilenceMsMax) return `region ${region} is already connected from ${old.address}`;
       this.#o.log.info(
         { peer: region, old: old.address, new: link.address, silentMs: Math.round(silentMs) },
