@@ -347,7 +347,8 @@ export class Replica {
       ctx.stability.advance(ctx.applied);
       ctx.freshness.advance(ctx.applied);
       releaseParked(ctx, (id, request) => this.#onRequest(id, request));
-      if (options.publishOrphans === true) publishOrphans(ctx);
+      // Only while some are pending (cached: reading the record decodes every orphaned write it keeps).
+      if (options.publishOrphans === true && this.orphansPending) publishOrphans(ctx);
       if (ticked) this.#onTick();
       flushPushed(ctx);
       if (ctx.metaDirty || ctx.out.created.length > 0) this.#persistMeta();
