@@ -132,12 +132,13 @@ export function patchOf(changes: Readonly<Record<string, FieldChange>>): PatchBo
   };
 }
 
-/** What a whole op wrote (delete-update, fenced-write): its PATCH body, or that it is a delete. */
-/** What an orphaned write wrote, whole (the application may re-apply it: never truncated; a row is at most limits.rowBytesMax). */
-export function orphanWrote(op: Pick<Op, 'kind' | 'changes'>): LoserWrite {
-  return op.kind === 'delete' ? { delete: true } : { patch: patchOf(op.changes) };
-}
-
-export function opWrote(op: Pick<Op, 'kind' | 'changes'>): LoserWrite {
-  return op.kind === 'delete' ? { delete: true } : bounded('patch', patchOf(op.changes));
+/**
+ * What a whole op wrote (delete-update, fenced-write, orphaned-write): its PATCH body, or that it
+ * is a delete. Bounded like any loser's value, except `whole` (an orphaned write: the application
+ * may re-apply it, so it is never truncated; a row is at most limits.rowBytesMax).
+ */
+export function opWrote(op: Pick<Op, 'kind' | 'changes'>, whole = false): LoserWrite {
+  if (op.kind === 'delete') return { delete: true };
+  const patch = patchOf(op.changes);
+  return whole ? { patch } : bounded('patch', patch);
 }

@@ -172,14 +172,13 @@ export class RegionCore {
   }
 
   /**
-   * Tells the replica the strong log's evictions when they changed. Not while the strong state is
-   * behind the view the replica took before a restart (#membershipBehind): the replica keeps its
-   * freezes until the log is re-applied that far, then takes the view (retried at every turn).
+   * Tells the replica the strong log's evictions when they changed. The replica refuses a view
+   * while the strong state is behind the one it took before a restart (#membershipBehind): it keeps
+   * its freezes until the log is re-applied that far, and the view is offered again at every turn.
    */
   #syncMembership(): void {
     const m = this.strong.state.membership;
     if (m.version === this.#membershipSeen) return;
-    if (this.#membershipBehind()) return;
     if (this.replica.setMembership(membershipView(m), this.strong.state.index)) this.#membershipSeen = m.version;
   }
 

@@ -485,7 +485,7 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   #install(snapshot: Snapshot<S>, from: NodeId, round: number): void {
-    const reply = (index: LogIndex) => this.#send({ type: 'append-resp', from: this.id, to: from, term: this.term, index, reject: false, round, ...(this.learner ? { learner: true } : {}) });
+    const reply = (index: LogIndex) => this.#holdsUpTo(from, round, index);
     if (snapshot.index <= this.log.committed) return reply(this.log.committed);
     // Our log already holds the snapshot's last entry (a snapshot sent after a stale rejection):
     // keep the log, entries past it may be acknowledged ones; only the commit index moves (as etcd).
@@ -500,6 +500,11 @@ export class Raft<C = unknown, S = unknown> {
     reply(snapshot.index);
   }
 
+  /** Tells the leader this node's log matches its own up to `index` (the answer to a snapshot, whole or in chunks). */
+  #holdsUpTo(leader: NodeId, round: number, index: LogIndex): void {
+    this.#send({ type: 'append-resp', from: this.id, to: leader, term: this.term, index, reject: false, round, ...(this.learner ? { learner: true } : {}) });
+  }
+
   /**
    * A piece of a snapshot: kept if it continues what arrived, and the snapshot installed once whole.
    * Anything else (a piece of another snapshot, or not the next one) is answered with what this node
@@ -509,7 +514,7 @@ export class Raft<C = unknown, S = unknown> {
     const ack = (received: number) => this.#send({ type: 'snapshot-ack', from: this.id, to: m.from, term: this.term, index: m.index, received });
     if (m.index <= this.log.committed) {
       this.#partial = null;
-      return this.#send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, round: m.round, ...(this.learner ? { learner: true } : {}) });
+      return this.#holdsUpTo(m.from, m.round, this.log.committed);
     }
     const codec = this.#c.snapshotCodec;
     let p = this.#partial;

@@ -12,7 +12,7 @@
  */
 import { formatHlc } from '../clock/hlc.js';
 import { get } from '../clock/version-vector.js';
-import { conflictId, orphanWrote } from '../model/conflict.js';
+import { conflictId, opWrote } from '../model/conflict.js';
 import type { Op } from '../model/op.js';
 import { assert } from '../util/assert.js';
 import type { ReplicaContext } from './context.js';
@@ -42,7 +42,7 @@ export function applyOrphanReport(ctx: ReplicaContext, op: Op): void {
   if (!pastRetention(ctx, op.hlc.wall)) {
     const o = op.orphaned;
     const id = conflictId('orphaned-write', op.table, op.key, null, o.dot);
-    const loser = { region: o.dot.origin, seq: o.dot.seq, hlc: formatHlc(o.hlc), wrote: orphanWrote(op), ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) };
+    const loser = { region: o.dot.origin, seq: o.dot.seq, hlc: formatHlc(o.hlc), wrote: opWrote(op, true), ...(o.idempotencyKey !== undefined ? { idempotencyKey: o.idempotencyKey } : {}) };
     // The winner names who reported it and when (seq 0: not an op of its own).
     const winner = { region: op.dot.origin, seq: 0, hlc: formatHlc(op.hlc) };
     const entry = { id, table: op.table, key: op.key, field: null, kind: 'orphaned-write' as const, rule: 'eviction', winner, losers: [loser], loserCount: 1, regions: [o.dot.origin] };

@@ -160,15 +160,15 @@ export class LeaseTable {
    */
   #set(region: RegionId, slot: LeaseSlot, index: number, holderChanged: boolean): void {
     const before = this.slot(region);
-    assert(index > before.changedIndex || (index === before.changedIndex && !holderChanged && before.changedIndex === slot.changedIndex), () => `lease slot ${region} changed at log position ${index}, not after its last change at ${before.changedIndex}`);
+    assert(index > before.changedIndex, () => `lease slot ${region} changed at log position ${index}, not after its last change at ${before.changedIndex}`);
     assert(slot.epoch >= before.epoch, () => `lease slot ${region}: epoch ${slot.epoch} after ${before.epoch} (epochs only grow)`);
     this.#slots.set(region, slot);
     if (!holderChanged) return;
     let h = this.#history.get(region);
     if (h === undefined) this.#history.set(region, (h = []));
     const last = h[h.length - 1];
+    // (Its position is after last.from: every holder change moves changedIndex, checked above.)
     if (last !== undefined) {
-      assert(index > last.from, () => `lease slot ${region}: two holders at log position ${index} (the last change was at ${last.from})`);
       assert(slot.holder === null || slot.epoch > last.epoch, () => `lease slot ${region}: ${slot.holder} holds it under epoch ${slot.epoch}, which ${last.holder ?? 'nobody'} had at ${last.from}`);
     }
     h.push({ from: index, holder: slot.holder, epoch: slot.epoch });

@@ -211,7 +211,7 @@ export class RegionWorld {
   #phase: Phase = 'faults';
   #healStartMs = 0;
   #finalStartMs = 0;
-  /** The eviction scenario: since when the async tables have been settled (-1: not now). */
+  /** Since when the async tables have been settled (-1: not now): the eviction scenario waits a window more. */
   #settledSinceMs = -1;
   #done = false;
   #converged = false;
@@ -808,12 +808,13 @@ export class RegionWorld {
   /** Heal: wait for the async tables to converge, then the final strong reads, then a quiet strong log. */
   #check(): void {
     if (this.#phase === 'heal') {
+      const settled = this.#asyncSettled();
+      if (!settled) this.#settledSinceMs = -1;
+      else if (this.#settledSinceMs < 0) this.#settledSinceMs = this.#now;
       // With the eviction scenario's short idempotency window, records expire by each region's own
       // clock: once settled, wait out the window so that every region holds the same ones (none).
-      if (this.#evict !== null && this.#asyncSettled() && this.#settledSinceMs < 0) this.#settledSinceMs = this.#now;
-      const waited = this.#evict === null || (this.#settledSinceMs >= 0 && this.#now - this.#settledSinceMs > evictionScenario.windowMs + 1_500);
-      if (this.#evict !== null && !this.#asyncSettled()) this.#settledSinceMs = -1;
-      if (waited && this.#asyncSettled()) {
+      const waited = this.#evict === null || this.#now - this.#settledSinceMs > evictionScenario.windowMs + 1_500;
+      if (settled && waited) {
         this.#converged = true;
         this.#phase = 'final';
         this.#finalStartMs = this.#now;
