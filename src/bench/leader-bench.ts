@@ -18,6 +18,7 @@ import path from 'node:path';
 import { EtcdCluster, etcdUnavailable } from './etcd-cluster.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
 import { SteadyWriter, type WriteOutcome } from './steady-writer.js';
+import { median } from './load.js';
 
 const regions = ['us-east', 'eu-west', 'ap-south'];
 const rtt: Record<string, number> = { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
@@ -25,7 +26,6 @@ const heartbeatMs = 100;
 const electionMs = 1000;
 const bound = electionMs + 2 * Math.max(...Object.values(rtt));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** One failover of one system: ms from the kill. */
 interface Failover {

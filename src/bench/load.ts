@@ -18,6 +18,11 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** The median of `xs` (the upper one of an even count), as every benchmark reports it. */
+export function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
 function send(agent: http.Agent, t: Target, i: number): Promise<number> {
   const { path, body, headers: extra } = t.request(i);
   return new Promise((resolve, reject) => {

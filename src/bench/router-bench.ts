@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
-import { closedLoop, openLoop, percentile, type Target } from './load.js';
+import { closedLoop, openLoop, median, percentile, type Target } from './load.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
 
 const region = 'us-east';
@@ -25,7 +25,6 @@ const rate = 200;
 /** Requests in flight in the throughput part (as `bench node`). */
 const inFlight = 64;
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 type Arm = 'direct' | 'keyed' | 'router';
 const armName: Record<Arm, string> = { direct: 'direct', keyed: 'direct + key', router: 'router' };

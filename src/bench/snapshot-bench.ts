@@ -27,6 +27,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DelayPipe } from '../wan/delay-pipe.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
+import { median } from './load.js';
 import { nodeLimits } from '../server/limits.js';
 
 export interface SnapshotBenchOptions {
@@ -57,7 +58,6 @@ const collectedShare = 0.02;
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const mb = (bytes: number, digits = 1) => `${(bytes / MB).toFixed(digits)} MB`;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 const s = (ms: number, digits = 1) => `${(ms / 1000).toFixed(digits)} s`;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { encodeFrame, FrameReader } from '../server/transport/frames.js';
 import { protocolVersion } from '../server/transport/peer-transport.js';
 import { EtcdCluster, etcdUnavailable } from './etcd-cluster.js';
-import { closedLoopLatency, percentile, type LoadPart, type Target } from './load.js';
+import { closedLoopLatency, percentile, median, type LoadPart, type Target } from './load.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
 
 const regions = ['us-east', 'eu-west', 'ap-south'];
@@ -25,7 +25,6 @@ const rtt: Record<string, number> = { 'us-east/eu-west': 80, 'us-east/ap-south':
 const heartbeatMs = 100;
 const electionMs = 1000;
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function configFor(dir: string, base: number): string {
   const config = {
