@@ -30,10 +30,17 @@ describe('raftWire', () => {
     expect(strongMessageProblem({ t: 'raft', m: { type: 'snapshot-ack', from: 'a', to: 'b', term: 1, index: 1 } })).toMatch(/received/);
   });
 
-  it('sizes an entry by its encoding, once', () => {
+  it('sizes an entry by its encoding, once per entry', () => {
     const wire = raftWire();
-    const e = { term: 1, index: 1, data: { kind: 'write', body: 'x'.repeat(1000) } };
-    expect(wire.entryBytes(e)).toBeGreaterThan(1000);
-    expect(wire.entryBytes(e)).toBe(wire.entryBytes(e));
+    const data = { kind: 'write', body: 'x'.repeat(1000) };
+    const e = { term: 1, index: 1, data };
+    const first = wire.entryBytes(e);
+    expect(first).toBeGreaterThan(1000);
+    expect(first).toBeLessThan(1100);
+    // Entries never change once in the log, so the size is not computed again: a changed body
+    // (which no entry has) would still report the first size.
+    data.body = 'x'.repeat(5000);
+    expect(wire.entryBytes(e)).toBe(first);
+    expect(wire.entryBytes({ term: 1, index: 2, data })).toBeGreaterThan(5000);
   });
 });
