@@ -18,8 +18,16 @@ import type { RowView } from '../../core/model/row-view.js';
  * clocks read the whole ledger.
  */
 export function rowChangingOps(run: Pick<RunRecord, 'ledger'>): readonly Op[] {
-  return run.ledger.some((o) => o.orphaned !== undefined) ? run.ledger.filter((o) => o.orphaned === undefined) : run.ledger;
+  let ops = rowChanging.get(run.ledger);
+  if (ops === undefined) {
+    ops = run.ledger.some((o) => o.orphaned !== undefined) ? run.ledger.filter((o) => o.orphaned === undefined) : run.ledger;
+    rowChanging.set(run.ledger, ops);
+  }
+  return ops;
 }
+
+/** Filtered once per ledger: a dozen checkers ask, some several times. */
+const rowChanging = new WeakMap<readonly Op[], readonly Op[]>();
 
 export class LedgerModel {
   readonly run: RunRecord;
