@@ -518,7 +518,9 @@ export class RegionNode {
     try {
       storage.close();
       installReady(this.spec.node.data);
-      const reopened = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'));
+      // No second quick_check: prepareFetched checked this very file moments ago (a node that
+      // restarts before the swap checks it at start, as every store).
+      const reopened = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false });
       this.#storage = reopened;
       this.#core = RegionCore.open(this.coreConfig(), reopened, this.#now());
     } catch (err) {
