@@ -10,11 +10,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { limits } from '../core/limits.js';
 import { nodeLimits } from './limits.js';
 import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
-import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
-import { isValidTableName, type TablePolicy } from '../core/schema/policy.js';
-import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
-import { joinSessionToken, splitSessionToken } from '../core/strong/session-token.js';
-import type { AdminReply, AdminRequest } from '../core/node/messages.js';
+import type { TablePolicy } from '../core/schema/policy.js';
+import type { CallReply, CallResult, ClientCall } from '../core/node/client-call.js';
 import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import type { BackupCopy } from './backup.js';
@@ -30,11 +27,8 @@ export interface ApiNode {
   readonly cluster: string;
   readonly region: string;
   readonly nodeId: string;
-  /** `strongSeen`: the strong log index of the request's session token. */
-  submit(request: ClientRequest, strongSeen: number): Promise<ClientReply>;
-  submitStrong(request: StrongRequest): Promise<StrongReply>;
-  submitAdmin(request: AdminRequest): Promise<AdminReply>;
-  status(): NodeStatus;
+  /** Every client request, the status included: the region routes it (src/core/node/front-door.ts). */
+  submit(call: ClientCall): Promise<CallReply<NodeStatus>>;
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
@@ -64,12 +58,6 @@ function snapshotAfter(body: unknown): Result<VersionVector | undefined> {
     return { ok: false, error: fail('BAD_REQUEST', 'after: must map region names to non-negative integers (what the copy must hold)', 'after') };
   }
   return { ok: true, value: after as VersionVector };
-}
-
-/** 404 for a row read that found nothing. */
-function rowNotFound(req: { key?: string; table?: string } | object): TernError {
-  const { key = '', table = '' } = req as { key?: string; table?: string };
-  return fail('NOT_FOUND', `no row ${key} in ${table} (absent or deleted)`);
 }
 
 function errorBody(e: TernError): { error: Record<string, unknown> } {
@@ -165,48 +153,28 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see docs/api.md`)));
 
   /**
-   * Sends the replica's reply: the success body from `ok`, or the mapped error. The session
-   * token's strong part passes through untouched (the replica reads only its own part).
+   * Sends a call's reply: the success body `ok` makes of its result, or the mapped error. The
+   * reply's session token (when the call moved it) goes out as `tern-session`, on errors too.
    */
-  async function answer(reply: FastifyReply, req: ClientRequest, ok: (r: Extract<ClientReply, { ok: true }>) => unknown, notFound?: (r: Extract<ClientReply, { ok: true }>) => boolean): Promise<FastifyReply> {
-    const token = splitSessionToken((req as { session?: string }).session);
-    if (!token.ok) return sendError(reply, token.error);
-    const r = await node.submit(token.value.async === undefined ? withoutSession(req) : ({ ...req, session: token.value.async } as ClientRequest), token.value.strong);
+  async function answer(reply: FastifyReply, call: ClientCall, ok: (r: CallResult<NodeStatus>) => unknown): Promise<FastifyReply> {
+    const r = await node.submit(call);
+    if (r.session !== undefined) reply.header('tern-session', r.session);
     if (!r.ok) return sendError(reply, r.error);
-    if ('token' in r) reply.header('tern-session', joinSessionToken(r.token, token.value.strong));
-    if (notFound?.(r)) return sendError(reply, rowNotFound(req));
-    return reply.send(ok(r));
+    if (r.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.send(ok(r.result));
   }
-
-  /** The same for the strong group: its replies carry the log index the session has now seen. */
-  async function answerStrong(
-    reply: FastifyReply,
-    session: string | undefined,
-    build: (strongIndex: number) => StrongRequest,
-    ok: (r: Extract<StrongReply, { ok: true }>) => unknown,
-    notFound?: (r: Extract<StrongReply, { ok: true }>) => boolean,
-  ): Promise<FastifyReply> {
-    const token = splitSessionToken(session);
-    if (!token.ok) return sendError(reply, token.error);
-    const req = build(token.value.strong);
-    const r = await node.submitStrong(req);
-    if (!r.ok) return sendError(reply, r.error);
-    reply.header('tern-session', joinSessionToken(token.value.async, Math.max(token.value.strong, r.index)));
-    if ((r.kind === 'txn' || r.kind === 'write') && r.replayed) reply.header('idempotent-replayed', 'true');
-    if (notFound?.(r)) return sendError(reply, rowNotFound(req));
-    return reply.send(ok(r));
-  }
-
-  const isStrong = (table: string): boolean => node.tables()[table]?.mode === 'strong';
 
   // Liveness: the process answers. Readiness is the stage: 200 only when write-ready, so a health
   // check that sends everything sends it only where everything is served.
   app.get('/livez', async () => ({ status: 'ok', cluster: node.cluster, region: node.region, node: node.nodeId }));
   app.get('/readyz', async (_req, reply) => {
-    const { stage, replica } = node.status();
+    const r = await node.submit({ kind: 'status' });
+    if (!r.ok) return sendError(reply, r.error);
+    if (r.result.kind !== 'status') throw new Error(`a status call answered ${r.result.kind}`);
+    const { stage, replica } = r.result.status;
     return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(replica.peers) });
   });
-  app.get('/v1/status', async () => statusBody(node));
+  app.get('/v1/status', async (_req, reply) => answer(reply, { kind: 'status' }, (x) => (x.kind === 'status' ? statusBody(node, x.status) : null)));
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
   app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(reply, 'undrain', req.body));
 
@@ -216,13 +184,10 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
    * DRAIN_UNSAFE unless `force: true`; one within a lease of the region's last change is 429
    * TOO_SOON. `changed: false`: it already was, and nothing was written.
    */
-  async function admin(reply: FastifyReply, kind: AdminRequest['kind'], body: unknown): Promise<FastifyReply> {
+  async function admin(reply: FastifyReply, kind: 'drain' | 'undrain', body: unknown): Promise<FastifyReply> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"region": "<region>"} (and "force": true to drain even if guarded writes would have no region to take them)', 'body'));
     const { region, force } = body as { region?: unknown; force?: unknown };
-    if (force !== undefined && typeof force !== 'boolean') return sendError(reply, fail('BAD_REQUEST', `force: must be true or false, not ${JSON.stringify(force)}`, 'force'));
-    const r = await node.submitAdmin({ kind, region, ...(force !== undefined ? { force } : {}) });
-    if (!r.ok) return sendError(reply, r.error);
-    return reply.send({ region: r.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: r.changed, index: r.index });
+    return answer(reply, call({ kind, region, force }), (x) => (x.kind === kind ? { region: x.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: x.changed, index: x.index } : null));
   }
   // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
   app.get('/v1/admin/backup', async (_req, reply) => {
@@ -264,59 +229,36 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
 
   // Table changes go through the strong log, so every region applies them in the same order.
   app.put<{ Params: { table: string } }>('/v1/tables/:table', async (req, reply) => {
-    if (!isValidTableName(req.params.table)) return sendError(reply, fail('BAD_REQUEST', 'table: names are letters, digits, _ and -, starting with a letter or _', 'table'));
-    return answerStrong(reply, session(req), () => ({ kind: 'put-table', table: req.params.table, body: req.body }), (x) => (x.kind === 'table' ? { table: x.table, policy: x.policy } : null));
+    return answer(reply, call({ kind: 'put-table', table: req.params.table, body: req.body, session: session(req) }), (x) => (x.kind === 'table' ? { table: x.table, policy: x.policy } : null));
   });
   app.post('/v1/txn', async (req, reply) =>
-    answerStrong(reply, session(req), () => strongRequest({ kind: 'txn', body: req.body, idempotencyKey: idem(req) }), (x) => (x.kind === 'txn' ? { succeeded: x.outcome.succeeded, results: x.outcome.results } : null)),
+    answer(reply, call({ kind: 'txn', body: req.body, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'txn' ? { succeeded: x.succeeded, results: x.results } : null)),
   );
 
+  const row = (x: CallResult<NodeStatus>) => (x.kind === 'row' ? x.row : null);
   app.get<{ Params: RowParams; Querystring: Query }>('/v1/tables/:table/rows/:key', async (req, reply) => {
     const { consistency, maxStalenessMs } = req.query;
     const { table, key } = req.params;
-    if (isStrong(table)) {
-      return answerStrong(reply, session(req), (s) => strongRequest({ kind: 'read', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: s }), (x) => (x.kind === 'read' ? x.row : null), (x) => x.kind === 'read' && x.row === null);
-    }
-    const r = request({ kind: 'read', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
-    return answer(reply, r, (x) => (x.kind === 'read' ? x.row : null), (x) => x.kind === 'read' && x.row === null);
+    return answer(reply, call({ kind: 'get', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) }), row);
   });
-
-  const write = (method: 'PATCH' | 'PUT') => async (req: FastifyRequest<{ Params: RowParams }>, reply: FastifyReply) => {
+  const write = (kind: 'patch' | 'put') => async (req: FastifyRequest<{ Params: RowParams }>, reply: FastifyReply) => {
     const { table, key } = req.params;
-    if (isStrong(table)) {
-      return answerStrong(reply, session(req), () => strongRequest({ kind: 'write', method, table, key, body: req.body, idempotencyKey: idem(req) }), (x) => (x.kind === 'write' ? (x.row ?? { key, fields: {}, version: null }) : null));
-    }
-    const r = request({ kind: 'write', method, table, key, body: req.body, idempotencyKey: idem(req), session: session(req) });
-    return answer(reply, r, (x) => (x.kind === 'write' ? (x.result.row ?? { key, fields: {}, version: null }) : null));
+    return answer(reply, call({ kind, table, key, body: req.body, idempotencyKey: idem(req), session: session(req) }), row);
   };
-  app.patch<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PATCH'));
-  app.put<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('PUT'));
+  app.patch<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('patch'));
+  app.put<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('put'));
   app.delete<{ Params: RowParams }>('/v1/tables/:table/rows/:key', async (req, reply) => {
     const { table, key } = req.params;
-    if (isStrong(table)) return answerStrong(reply, session(req), () => strongRequest({ kind: 'delete', table, key, idempotencyKey: idem(req) }), () => ({ key, deleted: true }));
-    const r = request({ kind: 'delete', table, key, idempotencyKey: idem(req), session: session(req) });
-    return answer(reply, r, () => ({ key, deleted: true }));
+    return answer(reply, call({ kind: 'delete', table, key, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'deleted' ? { key: x.key, deleted: true } : null));
   });
-
   app.get<{ Params: { table: string }; Querystring: Query }>('/v1/tables/:table/rows', async (req, reply) => {
     const { prefix, after, limit, consistency, maxStalenessMs } = req.query;
-    const table = req.params.table;
-    if (isStrong(table)) {
-      return answerStrong(
-        reply,
-        session(req),
-        (s) => strongRequest({ kind: 'scan', table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: s }),
-        (x) => (x.kind === 'scan' ? { rows: x.rows, next: x.next } : null),
-      );
-    }
-    const r = request({ kind: 'scan', table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
-    return answer(reply, r, (x) => (x.kind === 'scan' ? { rows: x.rows, next: x.next } : null));
+    const scan = call({ kind: 'scan', table: req.params.table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
+    return answer(reply, scan, (x) => (x.kind === 'rows' ? { rows: x.rows, next: x.next } : null));
   });
-
   app.get<{ Querystring: Query }>('/v1/conflicts', async (req, reply) => {
     const { table, after, limit } = req.query;
-    const r = request({ kind: 'conflicts', table, after: num(after), limit: num(limit) });
-    return answer(reply, r, (x) => (x.kind === 'conflicts' ? { conflicts: x.conflicts, next: x.next } : null));
+    return answer(reply, call({ kind: 'conflicts', table, after: num(after), limit: num(limit) }), (x) => (x.kind === 'conflicts' ? { conflicts: x.conflicts, next: x.next } : null));
   });
 
   return app;
@@ -336,8 +278,7 @@ function stalenessMs(peers: NodeStatus['replica']['peers']): number | null {
 }
 
 /** GET /v1/status: the stage, the async position, the strong group, the write leases and the clock guard. */
-function statusBody(node: ApiNode): Record<string, unknown> {
-  const s = node.status();
+function statusBody(node: ApiNode, s: NodeStatus): Record<string, unknown> {
   const r = s.replica;
   const views = new Map(s.peers.map((p) => [p.region, p]));
   return {
@@ -366,24 +307,11 @@ function statusBody(node: ApiNode): Record<string, unknown> {
 }
 
 /**
- * The request for the core, without the fields that were not given. The core validates every
+ * The call for the region, without the fields that were not given. The core validates every
  * field it gets and names the one at fault; this cast is the one place HTTP input enters typed.
  */
-function request(fields: Record<string, unknown>): ClientRequest {
-  return defined(fields) as unknown as ClientRequest;
-}
-
-function strongRequest(fields: Record<string, unknown>): StrongRequest {
-  return defined(fields) as unknown as StrongRequest;
-}
-
-function defined(fields: Record<string, unknown>): Record<string, unknown> {
+function call(fields: Record<string, unknown>): ClientCall {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-function withoutSession(req: ClientRequest): ClientRequest {
-  const { session: _session, ...rest } = req as ClientRequest & { session?: string };
-  return rest as ClientRequest;
+  return out as unknown as ClientCall;
 }

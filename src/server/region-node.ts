@@ -26,14 +26,14 @@ import type { Logger } from 'pino';
 import type { NodeTime } from '../core/clock/node-time.js';
 import { fail, ok, ternError, type Result, type TernError } from '../core/errors.js';
 import type { RegionCoreConfig } from '../core/node/config.js';
-import type { AdminReply, AdminRequest, Envelope, NodeEvent, NodeMessage, RegionInput, RegionReply, RegionRequest } from '../core/node/messages.js';
+import type { Envelope, NodeEvent, NodeMessage, RegionInput } from '../core/node/messages.js';
+import type { CallReply, ClientCall } from '../core/node/client-call.js';
+import { isReadCall, routeOf, type CallRoute } from '../core/node/front-door.js';
 import { RegionCore, type RegionCoreStatus } from '../core/node/region-core.js';
 import { restoreNote } from '../core/node/restore.js';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
-import type { ClientReply, ClientRequest } from '../core/replica/messages.js';
 import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import type { TablePolicy } from '../core/schema/policy.js';
-import type { StrongReply, StrongRequest } from '../core/strong/messages.js';
 import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { freeBytes, isOutOfSpace, LOW_SPACE_BYTES, mayHaveCommitted, sqliteCode } from '../storage/storage-errors.js';
@@ -64,6 +64,8 @@ export interface RegionNodeOptions {
 }
 
 export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number; readonly peerInputsDropped: number };
+/** A call's reply from a node: a status call's carries the node's status. */
+export type NodeReply = CallReply<NodeStatus>;
 
 /**
  * How often a node fenced for its storage looks at the free space on its data directory's
@@ -77,7 +79,6 @@ export const STORAGE_PROBE_MS = 1_000;
 /** `full`: fenced for its storage, waiting for space; `probing`: space is back and a normal step is being tried. */
 type DiskState = 'ok' | 'full' | 'probing';
 
-const isRead = (r: RegionRequest): boolean => r.api !== 'admin' && (r.request.kind === 'read' || r.request.kind === 'scan' || r.request.kind === 'conflicts');
 
 export class RegionNode {
   readonly config: ClusterConfig;
@@ -96,7 +97,7 @@ export class RegionNode {
   #transport: PeerTransport | null = null;
   #inbox: RegionInput[] = [];
   /** Requests not answered yet; `retried`: a read already sent again after a commit failed for lack of space. */
-  readonly #pending = new Map<number, { readonly request: RegionRequest; readonly resolve: (reply: RegionReply) => void; retried: boolean }>();
+  readonly #pending = new Map<number, { readonly call: ClientCall; readonly route: CallRoute; readonly resolve: (reply: NodeReply) => void; retried: boolean }>();
   #nextId = 1;
   #scheduled = false;
   #tick: NodeJS.Timeout | null = null;
@@ -226,34 +227,33 @@ export class RegionNode {
     return this.#core?.tables() ?? this.config.tables;
   }
 
-  /** A request for async tables; answered once its step has committed. */
-  submit(request: ClientRequest, strongSeen = 0): Promise<ClientReply> {
-    return this.#ask({ api: 'async', request, strongSeen }) as Promise<ClientReply>;
-  }
-
-  /** A request for the strong group (strong tables, transactions, table changes). */
-  submitStrong(request: StrongRequest): Promise<StrongReply> {
-    return this.#ask({ api: 'strong', request }) as Promise<StrongReply>;
-  }
-
-  /** An operator's request (drain, undrain), committed through the strong log. */
-  submitAdmin(request: AdminRequest): Promise<AdminReply> {
-    return this.#ask({ api: 'admin', request }) as Promise<AdminReply>;
-  }
-
-  #ask(request: RegionRequest): Promise<RegionReply> {
+  /**
+   * A client call (client-call.ts), answered once what it reflects is durable. The region core
+   * routes it; a status call is answered here at once, with what the shell knows besides (links,
+   * steps), even while the loop is busy or the disk is full.
+   */
+  submit(call: ClientCall): Promise<NodeReply> {
+    if (call.kind === 'status') {
+      try {
+        return Promise.resolve({ ok: true, result: { kind: 'status', status: this.status() }, replayed: false });
+      } catch {
+        return Promise.resolve(this.#notReady('is not running'));
+      }
+    }
     if (!this.#stopping && !this.#failed && this.#core === null && this.#disk !== 'ok') {
       // The store could not even be reopened for lack of space: nothing can be served.
-      return Promise.resolve({ ok: false, error: this.#diskRefusal(request, false, this.#otherRegions()) });
+      return Promise.resolve({ ok: false, error: this.#diskRefusal(call, false, this.#otherRegions()) });
     }
     if (this.#stopping || this.#failed || this.#core === null) return Promise.resolve(this.#notReady('is shutting down'));
     if (this.#pending.size >= this.#limits.requestsWaitingMax) {
       return Promise.resolve({ ok: false, error: ternError('OVERLOADED', `region ${this.region} holds ${this.#limits.requestsWaitingMax} requests waiting already; retry with backoff (nothing was written)`) });
     }
     const id = this.#nextId++;
+    // The engine it goes to, as known now: what a failed commit or a stop may have left of it.
+    const route = routeOf(call, this.tables());
     return new Promise((resolve) => {
-      this.#pending.set(id, { request, resolve, retried: false });
-      this.#enqueue({ kind: 'request', id, request });
+      this.#pending.set(id, { call, route, resolve, retried: false });
+      this.#enqueue({ kind: 'call', id, call });
     });
   }
 
@@ -270,7 +270,7 @@ export class RegionNode {
     if (this.#failed) return;
     // Fenced for its storage: ticks and peer messages would write (peers send theirs again later);
     // client requests and the peers' clock probes do not.
-    if (this.#disk === 'full' && input.kind !== 'request' && !(input.kind === 'peer' && input.message.ch === 'node')) return;
+    if (this.#disk === 'full' && input.kind !== 'call' && !(input.kind === 'peer' && input.message.ch === 'node')) return;
     if (input.kind === 'peer' && ++this.#peerInputsQueued > this.#limits.peerInputsQueuedMax) {
       this.#peerInputsDropped++;
       return;
@@ -313,10 +313,10 @@ export class RegionNode {
     }
     this.#send(out.messages);
     // The lease is checked again now, after the commit, before any answer leaves (a pause in between).
-    for (const { id, reply } of core.release(out.replies, this.#now().monoMs)) {
+    for (const { id, reply } of core.release(out.answers, this.#now().monoMs)) {
       const pending = this.#pending.get(id);
       this.#pending.delete(id);
-      pending?.resolve(reply);
+      pending?.resolve(this.#nodeReply(reply));
     }
     for (const event of out.events) this.#logEvent(event);
     if (core.hasPendingWork()) this.#schedule();
@@ -362,22 +362,22 @@ export class RegionNode {
       // The old core could not say: every other region, as far as this one knows.
     }
     this.#disk = 'full';
-    this.#inbox = this.#inbox.filter((i) => i.kind === 'request');
+    this.#inbox = this.#inbox.filter((i) => i.kind === 'call');
     const reopened = this.#reopen();
     if (this.#failed) return;
     const again: RegionInput[] = [];
     const asyncMaybe = mayHaveCommitted(err);
     for (const [id, p] of this.#pending) {
-      if (reopened && isRead(p.request) && !p.retried) {
+      if (reopened && isReadCall(p.call) && !p.retried) {
         p.retried = true;
-        again.push({ kind: 'request', id, request: p.request });
+        again.push({ kind: 'call', id, call: p.call });
         continue;
       }
       this.#pending.delete(id);
       // An async write commits in the step that admits it: in this one, which failed. A strong one
       // (or an operator's drain) may have reached the group through an earlier turn or this one's appends.
-      const maybe = isRead(p.request) ? false : p.request.api === 'async' ? asyncMaybe : true;
-      p.resolve({ ok: false, error: this.#diskRefusal(p.request, maybe, isRead(p.request) ? readers : writers) });
+      const maybe = isReadCall(p.call) ? false : p.route === 'async' ? asyncMaybe : true;
+      p.resolve({ ok: false, error: this.#diskRefusal(p.call, maybe, isReadCall(p.call) ? readers : writers) });
     }
     this.#inbox = [...again, ...this.#inbox];
     const free = freeBytes(this.spec.node.data);
@@ -453,18 +453,29 @@ export class RegionNode {
   }
 
   /** The answer to a request the node cannot serve while its disk is full. */
-  #diskRefusal(request: RegionRequest, maybeCommitted: boolean, regions: readonly string[]): TernError {
-    if (isRead(request)) return storageFull(this.region, 'could not serve this read', regions);
+  #diskRefusal(call: ClientCall, maybeCommitted: boolean, regions: readonly string[]): TernError {
+    if (isReadCall(call)) return storageFull(this.region, 'could not serve this read', regions);
     if (!maybeCommitted) return storageFull(this.region, 'did not commit this request (nothing of it was written) and takes no writes', regions, { mayHaveCommitted: false });
     return storageFull(this.region, 'could not finish this request, which may have committed (retry with the same Idempotency-Key to learn the outcome), and takes no writes', regions, { mayHaveCommitted: true });
+  }
+
+  /** A core's reply as the node gives it: a status carries what the shell knows besides. */
+  #nodeReply(reply: CallReply<RegionCoreStatus>): NodeReply {
+    if (!reply.ok) return reply;
+    const r = reply.result;
+    return r.kind === 'status' ? { ...reply, result: { kind: 'status', status: this.#withShell(r.status) } } : { ...reply, result: r };
+  }
+
+  #withShell(core: RegionCoreStatus): NodeStatus {
+    return { ...core, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, peerInputsDropped: this.#peerInputsDropped };
   }
 
   status(): NodeStatus {
     const core = this.#core;
     const last = this.#lastStatus;
-    if (core === null && last !== null && this.#disk !== 'ok') return { ...last, stage: { stage: 'fenced', reason: 'storage', lagMs: null }, node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, peerInputsDropped: this.#peerInputsDropped };
+    if (core === null && last !== null && this.#disk !== 'ok') return this.#withShell({ ...last, stage: { stage: 'fenced', reason: 'storage', lagMs: null } });
     if (core === null) throw new Error('node not running');
-    return { ...core.status(), node: this.spec.node.id, links: this.#transport?.stats() ?? {}, steps: this.#steps, peerInputsDropped: this.#peerInputsDropped };
+    return this.#withShell(core.status());
   }
 
   metrics(): Readonly<ReplicaMetrics> | null {
@@ -513,7 +524,7 @@ export class RegionNode {
     this.#core = null;
     this.#storage = null;
     // What the old core held was refused (it is catching-up): nothing of it was acknowledged.
-    for (const { request, resolve } of this.#pending.values()) resolve(request.api === 'strong' ? { ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} installed a snapshot while this request waited; it may still commit through the group: retry with the same Idempotency-Key`, mayHaveCommitted: true } } : this.#notReady('is installing a snapshot'));
+    for (const { route, resolve } of this.#pending.values()) resolve(route === 'strong' ? { ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} installed a snapshot while this request waited; it may still commit through the group: retry with the same Idempotency-Key`, mayHaveCommitted: true } } : this.#notReady('is installing a snapshot'));
     this.#pending.clear();
     try {
       storage.close();
@@ -565,8 +576,8 @@ export class RegionNode {
     if (this.#diskProbe !== null) clearInterval(this.#diskProbe);
     // An async request still pending did not commit (async writes commit in the step that admits
     // them); a strong one may yet commit through the group.
-    for (const { request: { api }, resolve } of this.#pending.values()) {
-      if (api === 'async') resolve(this.#notReady('stopped before answering'));
+    for (const { route, resolve } of this.#pending.values()) {
+      if (route === 'async') resolve(this.#notReady('stopped before answering'));
       else resolve({ ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} stopped before answering; the request may still commit: retry with the same Idempotency-Key if it had one, else read the row to learn the outcome`, mayHaveCommitted: true } });
     }
     this.#pending.clear();

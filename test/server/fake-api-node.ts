@@ -1,6 +1,6 @@
-/** A node for HTTP tests without a cluster: no tables, and every async request answered with `error`. */
+/** A node for HTTP tests without a cluster: no tables, and every call answered with `error`. */
 import type { TernError } from '../../src/core/errors.js';
-import type { ClientReply } from '../../src/core/replica/messages.js';
+import type { CallReply } from '../../src/core/node/client-call.js';
 import type { ApiNode } from '../../src/server/http-api.js';
 import type { NodeMetrics } from '../../src/server/metrics.js';
 
@@ -14,12 +14,9 @@ export function fakeApiNode(error: TernError): ApiNode {
     nodeId: 'us-east-1',
     regions: ['us-east'],
     mergeFunctions: [],
-    submit: async (): Promise<ClientReply> => ({ ok: false, error }),
-    submitStrong: unused,
-    submitAdmin: unused,
+    submit: async (): Promise<CallReply<never>> => ({ ok: false, error }),
     backup: unused,
     snapshots: null,
-    status: unused,
     tables: () => ({}),
     metrics: { observeRequest: () => undefined } as unknown as NodeMetrics,
   };

@@ -25,7 +25,7 @@ describe('region node limits', () => {
     const node = new RegionNode(config, 'solo', { log: pino({ level: 'silent' }), onFatal: (err) => { throw err; }, limits: { requestsWaitingMax: 2 } });
     await node.run();
     cleanup.push(() => node.stop());
-    const write = (key: string) => node.submit({ kind: 'write', table: 'profiles', key, body: { set: { name: key } } });
+    const write = (key: string) => node.submit({ kind: 'patch', table: 'profiles', key, body: { set: { name: key } } });
     // Three at once, before the node's next turn: the third finds two waiting.
     const [a, b, c] = await Promise.all([write('a'), write('b'), write('c')]);
     expect(c).toMatchObject({ ok: false, error: { code: 'OVERLOADED' } });
@@ -37,6 +37,6 @@ describe('region node limits', () => {
       last = await write('d');
     }
     expect(last, JSON.stringify(last)).toMatchObject({ ok: true });
-    expect(await node.submit({ kind: 'read', table: 'profiles', key: 'c' })).toMatchObject({ ok: true, row: null });
+    expect(await node.submit({ kind: 'get', table: 'profiles', key: 'c' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   }, 30_000);
 });

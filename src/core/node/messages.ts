@@ -8,6 +8,8 @@ import type { TernError } from '../errors.js';
 import type { Op } from '../model/op.js';
 import type { ClientReply, ClientRequest, PeerMessage } from '../replica/messages.js';
 import type { StrongPeerMessage, StrongReply, StrongRequest } from '../strong/messages.js';
+import type { CallReply, ClientCall } from './client-call.js';
+import type { RegionCoreStatus } from './region-core.js';
 
 export type Stage = 'catching-up' | 'read-ready' | 'write-ready' | 'fenced';
 /** Why a node is not write-ready: `starting` (clocks not yet measured), `restore`, `lag`, `lease`, `clock`, `drain`, `storage` (its disk is full), `snapshot` (evicted from stability: it must rejoin from a snapshot). */
@@ -36,6 +38,11 @@ export type AdminRequest = { readonly kind: 'drain' | 'undrain'; readonly region
 /** `changed`: false when the region already was (un)drained; nothing was written to the log then. */
 export type AdminReply = { readonly ok: true; readonly kind: 'drain' | 'undrain'; readonly region: RegionId; readonly index: number; readonly changed: boolean } | { readonly ok: false; readonly error: TernError };
 
+/**
+ * What the front door (front-door.ts) makes of a client call: the request of the engine that
+ * serves it. Front ends send calls; the core's own tests and the simulator may also send these to
+ * steer one engine precisely.
+ */
 export type RegionRequest =
   /** `strongSeen`: the strong log index of the client's session token (a table it names may be on its way). */
   | { readonly api: 'async'; readonly request: ClientRequest; readonly strongSeen?: number }
@@ -47,7 +54,12 @@ export type RegionReply = ClientReply | StrongReply | AdminReply;
 export type RegionInput =
   | { readonly kind: 'tick' }
   | { readonly kind: 'peer'; readonly from: RegionId; readonly message: NodeMessage }
+  /** A client call through the front door, answered in `answers` under its id. */
+  | { readonly kind: 'call'; readonly id: number; readonly call: ClientCall }
+  /** An engine request, answered in `replies` under its id. */
   | { readonly kind: 'request'; readonly id: number; readonly request: RegionRequest };
+
+export type CallAnswer = { readonly id: number; readonly reply: CallReply<RegionCoreStatus> };
 
 /** Things worth a log line or a metric (the core logs nothing itself). */
 export type NodeEvent =
@@ -65,6 +77,8 @@ export interface RegionOutput {
   /** In the order they may leave; all of it depends only on what is durable. */
   readonly messages: readonly Envelope[];
   readonly replies: ReadonlyArray<{ readonly id: number; readonly reply: RegionReply }>;
+  /** The answers to client calls (the same rule: they leave only after what they reflect is durable). */
+  readonly answers: readonly CallAnswer[];
   /** Ops this region created (committed) in this step. */
   readonly created: readonly Op[];
   /** Remote ops applied in this step, as (origin, HLC wall ms), for lag histograms. */

@@ -15,7 +15,7 @@
  */
 import { nodeTime, type NodeTime } from '../clock/node-time.js';
 import { dominates, get, type RegionId, type VersionVector } from '../clock/version-vector.js';
-import { badRequest, ternError } from '../errors.js';
+import { badRequest, ternError, type TernError } from '../errors.js';
 import { majorityOf } from '../util/majority.js';
 import type { Op } from '../model/op.js';
 import type { ClientReply, ClientRequest, Input as ReplicaInput } from '../replica/messages.js';
@@ -33,7 +33,9 @@ import { ClockGuard, type PeerOffset } from './clock-guard.js';
 import type { RegionCoreConfig } from './config.js';
 import { drainProblem, drainTooSoon, type DrainScope } from '../strong/drain-rules.js';
 import { LeaseAgent, type Holding } from './lease-agent.js';
-import type { AdminReply, AdminRequest, ControlMessage, Envelope, NodeEvent, NodeMessage, PeerInfo, RegionInput, RegionOutput, RegionReply, RegionRequest } from './messages.js';
+import type { AdminReply, AdminRequest, CallAnswer, ControlMessage, Envelope, NodeEvent, NodeMessage, PeerInfo, RegionInput, RegionOutput, RegionReply, RegionRequest } from './messages.js';
+import type { ClientCall } from './client-call.js';
+import { routeCall, type Routed } from './front-door.js';
 import { NodeClock } from './node-clock.js';
 import { PeerBook, type PeerView } from './peer-book.js';
 import { computeStage, type StageView } from './stage.js';
@@ -110,6 +112,9 @@ export class RegionCore {
   /** This turn's output, filled as it goes. */
   #messages: Envelope[] = [];
   #replies: Array<{ id: number; reply: RegionReply }> = [];
+  #answers: CallAnswer[] = [];
+  /** Client calls handed to an engine, by id: how to turn the engine's reply into the call's. */
+  readonly #calls = new Map<number, Routed['finish']>();
   #events: NodeEvent[] = [];
   #began = false;
   /** When each peer's replica last told its vector (a sync), by our monotonic clock. */
@@ -230,7 +235,7 @@ export class RegionCore {
   step(inputs: readonly RegionInput[], time: number | NodeTime): RegionOutput {
     const early = this.begin(inputs, time);
     const out = this.commit();
-    return { ...out, messages: [...early, ...out.messages], replies: this.release(out.replies, this.#clock.monoMs) };
+    return { ...out, messages: [...early, ...out.messages], replies: this.release(out.replies, this.#clock.monoMs), answers: this.release(out.answers, this.#clock.monoMs) };
   }
 
   /**
@@ -241,7 +246,7 @@ export class RegionCore {
    * is not acknowledged after the lease, when another region may already write the row; the
    * client retries with its idempotency key, which makes the two one effect.
    */
-  release(replies: RegionOutput['replies'], monoMs: number): RegionOutput['replies'] {
+  release<R extends RegionReply | CallAnswer['reply']>(replies: ReadonlyArray<{ readonly id: number; readonly reply: R }>, monoMs: number): ReadonlyArray<{ readonly id: number; readonly reply: R | { ok: false; error: TernError } }> {
     const bound = this.#leaseBound;
     const knobs = this.config.knobs;
     if (bound.size === 0 || knobs?.skipLeaseRecheck === true || knobs?.ignoreLeaseTime === true) return replies;
@@ -275,6 +280,7 @@ export class RegionCore {
     for (const input of inputs) {
       if (input.kind === 'tick') ticked = true;
       else if (input.kind === 'request') this.#onRequest(input.id, input.request);
+      else if (input.kind === 'call') this.#onCall(input.id, input.call);
       else this.#onPeer(input.from, input.message);
     }
     if (ticked) this.#onTick();
@@ -311,9 +317,19 @@ export class RegionCore {
     for (const { id, reply } of out.replies) this.#routeAsync(id, reply);
     this.#noteLeaseBound(out.created as Op[]);
     this.#updateStage();
-    const result: RegionOutput = { messages: this.#messages, replies: this.#replies, created: out.created as Op[], appliedRemote: out.appliedRemote, events: this.#events };
+    const replies: Array<{ id: number; reply: RegionReply }> = [];
+    for (const r of this.#replies) {
+      const finish = this.#calls.get(r.id);
+      if (finish === undefined) replies.push(r);
+      else {
+        this.#calls.delete(r.id);
+        this.#answers.push({ id: r.id, reply: finish(r.reply) });
+      }
+    }
+    const result: RegionOutput = { messages: this.#messages, replies, answers: this.#answers, created: out.created as Op[], appliedRemote: out.appliedRemote, events: this.#events };
     this.#messages = [];
     this.#replies = [];
+    this.#answers = [];
     this.#events = [];
     return result;
   }
@@ -333,6 +349,19 @@ export class RegionCore {
     this.#peers.told(from, m.info);
     if (m.t === 'ping') this.#messages.push({ to: from, message: { ch: 'node', m: this.#guard.answer(m.id, this.#clock.reading(), this.#info()) } });
     else this.#guard.onPong(from, m, this.#clock.reading());
+  }
+
+  /**
+   * A client call: the front door routes it to the engine of its table's mode (front-door.ts) and
+   * its reply comes back through the same door. A status call is answered at once (it reads only
+   * this core). `call.caller` is every caller's identity to come; nothing checks it yet.
+   */
+  #onCall(id: number, call: ClientCall): void {
+    if (call.kind === 'status') return void this.#answers.push({ id, reply: { ok: true, result: { kind: 'status', status: this.status() }, replayed: false } });
+    const routed = routeCall(call, this.strong.tables());
+    if ('error' in routed) return void this.#answers.push({ id, reply: { ok: false, error: routed.error } });
+    this.#calls.set(id, routed.finish);
+    this.#onRequest(id, routed.request);
   }
 
   #onRequest(id: number, request: RegionRequest): void {

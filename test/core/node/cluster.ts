@@ -6,7 +6,8 @@
  */
 import { replicaDefaults, type ReplicaConfig } from '../../../src/core/replica/config.js';
 import { failoverDefaults, type FailoverSettings, type NodeKnobs } from '../../../src/core/node/config.js';
-import type { Envelope, NodeEvent, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
+import type { CallAnswer, Envelope, NodeEvent, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
+import type { ClientCall } from '../../../src/core/node/client-call.js';
 import { RegionCore } from '../../../src/core/node/region-core.js';
 import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
 import { MemoryStorage } from '../../../src/storage/memory-storage.js';
@@ -56,6 +57,8 @@ export class RegionCluster {
   readonly cores = new Map<string, RegionCore>();
   readonly disks = new Map<string, MemoryStorage>();
   readonly replies = new Map<number, RegionReply>();
+  /** Answers to client calls (the front door), by id. */
+  readonly answers = new Map<number, CallAnswer['reply']>();
   readonly cut = new Set<string>();
   /** Per node: its wall clock's offset from real time, and the origin of its monotonic clock. */
   readonly wallOffsetMs = new Map<string, number>();
@@ -133,6 +136,7 @@ export class RegionCluster {
       if (!this.cut.has(`${region}|${to}`)) this.#queue.push({ at: this.nowMs + this.oneWayMs, from: region, to, message });
     }
     for (const { id, reply } of out.replies) this.replies.set(id, reply);
+    for (const { id, reply } of out.answers) this.answers.set(id, reply);
     for (const event of out.events) this.events.push({ at: this.nowMs, region, event });
     this.onStep?.(region);
   }
@@ -141,6 +145,19 @@ export class RegionCluster {
     const id = this.#nextId++;
     this.#step(region, [{ kind: 'request', id, request }]);
     return id;
+  }
+
+  /** A client call through the core's front door; `answer` waits for its reply. */
+  call(region: string, call: ClientCall): number {
+    const id = this.#nextId++;
+    this.#step(region, [{ kind: 'call', id, call }]);
+    return id;
+  }
+
+  /** Runs until call `id` is answered (or `maxMs` passes) and returns the reply. */
+  answer(id: number, maxMs = 5000): CallAnswer['reply'] | undefined {
+    for (let t = 0; t < maxMs && !this.answers.has(id); t += 10) this.run(10);
+    return this.answers.get(id);
   }
 
   /** Advances real time by `ms` in 10 ms ticks, delivering what is due (paused nodes take nothing). */

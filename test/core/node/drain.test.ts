@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { errorRegistry } from '../../../src/core/errors.js';
 import { drainProblem, drainTooSoon, strandedByDrain, strandedRows, type DrainScope } from '../../../src/core/strong/drain-rules.js';
 import type { AdminReply, AdminRequest, RegionReply } from '../../../src/core/node/messages.js';
+import type { CallReply } from '../../../src/core/node/client-call.js';
 import type { TablePolicy } from '../../../src/core/schema/policy.js';
 import { buildApi, type ApiNode } from '../../../src/server/http-api.js';
 import type { NodeMetrics } from '../../../src/server/metrics.js';
@@ -289,12 +290,10 @@ describe('drain over HTTP', () => {
       cluster: 'test',
       region: 'a',
       nodeId: 'a-1',
-      submit: unused,
-      submitStrong: unused,
+      // The node's one door: every call goes to the core's front door, as RegionNode sends it.
+      submit: async (call) => c.answer(c.call('a', call)) as CallReply<NodeStatus>,
       backup: unused,
       snapshots: null,
-      submitAdmin: async (request) => c.await(c.submit('a', { api: 'admin', request })) as AdminReply,
-      status: () => c.core('a').status() as unknown as NodeStatus,
       tables: () => c.core('a').tables(),
       regions,
       mergeFunctions: [],
