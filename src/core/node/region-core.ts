@@ -16,6 +16,7 @@
 import { nodeTime, type NodeTime } from '../clock/node-time.js';
 import { dominates, get, type RegionId, type VersionVector } from '../clock/version-vector.js';
 import { badRequest, ternError, type TernError } from '../errors.js';
+import { assert } from '../util/assert.js';
 import { majorityOf } from '../util/majority.js';
 import type { Op } from '../model/op.js';
 import type { ClientReply, ClientRequest, Input as ReplicaInput } from '../replica/messages.js';
@@ -302,7 +303,13 @@ export class RegionCore {
       // The front door chose the async path because the table was unknown; a strong one must come in again.
       const arrived = this.strong.tables()[w.request.kind === 'conflicts' ? '' : w.request.table];
       if (arrived?.mode === 'strong') this.#replies.push({ id: w.id, reply: { ok: false, error: ternError('NOT_READY', `table ${(w.request as { table: string }).table} arrived while this request waited for it; it is a strong table: send the request again`) } });
-      else this.#submitAsync(w.id, w.request);
+      else {
+        // Admitted when it arrived, by the stage of then: the stage of now must admit it too (a
+        // region whose clock stepped meanwhile must not write with it).
+        const refused = this.#refusal({ api: 'async', request: w.request });
+        if (refused !== null) this.#replies.push({ id: w.id, reply: { ok: false, error: refused } });
+        else this.#submitAsync(w.id, w.request);
+      }
     }
     // The lease agent sees what the log changed before any answer is handed out: an operator
     // request waiting on another is judged afresh against the change that answer reports.
@@ -364,11 +371,28 @@ export class RegionCore {
     this.#onRequest(id, routed.request);
   }
 
+  /** Why this region's stage does not admit `request` now (admission.ts), or null. */
+  #refusal(request: RegionRequest): TernError | null {
+    if (this.config.knobs?.ignoreStage === true) return null;
+    return admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs), this.strong.state.index);
+  }
+
+  /**
+   * A client's request reaches an engine only if the stage admits it at that moment: asserted at
+   * the boundary, so that a path that holds a request back (a table wait, say) and hands it on
+   * later cannot skip the stage (one did: a write parked for its table was taken after the
+   * region's clock stepped).
+   */
+  #assertAdmitted(id: number, request: RegionRequest): void {
+    if (id < 0) return; // the core's own requests (leases, claims, evictions) follow their own rules
+    // Where else to go does not change whether it is admitted: no need to work it out here.
+    const admitted = this.config.knobs?.ignoreStage === true || admissionProblem(this.region, request, this.#stage, { readers: [], writers: [] }, this.strong.state.index) === null;
+    assert(admitted, () => `request ${id} (${request.api} ${request.request.kind}) reached its engine in stage ${this.#stage.stage}${this.#stage.reason === null ? '' : ` (${this.#stage.reason})`}, which does not admit it`);
+  }
+
   #onRequest(id: number, request: RegionRequest): void {
-    if (this.config.knobs?.ignoreStage !== true) {
-      const refused = admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs), this.strong.state.index);
-      if (refused !== null) return void this.#replies.push({ id, reply: { ok: false, error: refused } });
-    }
+    const refused = this.#refusal(request);
+    if (refused !== null) return void this.#replies.push({ id, reply: { ok: false, error: refused } });
     switch (request.api) {
       case 'async': {
         const table = (request.request as { table?: unknown }).table;
@@ -377,6 +401,7 @@ export class RegionCore {
         return this.#submitAsync(id, request.request);
       }
       case 'strong':
+        this.#assertAdmitted(id, request);
         this.#strongInbox.push({ kind: 'request', id, request: request.request });
         return;
       case 'admin':
@@ -453,6 +478,7 @@ export class RegionCore {
   }
 
   #submitAsync(id: number, request: ClientRequest): void {
+    this.#assertAdmitted(id, { api: 'async', request });
     if (!this.#gate.submit(request, (reply) => this.#replies.push({ id, reply }))) this.#replicaInbox.push({ kind: 'request', id, request });
   }
 

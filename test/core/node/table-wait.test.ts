@@ -40,3 +40,22 @@ describe('a table on its way', () => {
     expect(c.await(id, 3_000)).toMatchObject({ ok: false, error: { code: 'NO_SUCH_TABLE' } });
   });
 });
+
+describe('a request released from its wait is admitted again', () => {
+  it('a write that waited for its table while the region stopped taking writes is refused, and nothing is written', () => {
+    const { c, index } = createdElsewhere();
+    const id = c.submit('c', { api: 'async', request: write, strongSeen: index });
+    c.run(100);
+    // c's wall clock steps a minute ahead: it forgets every measurement and takes no writes until
+    // its clock is measured again (then it is fenced for it); the table arrives meanwhile.
+    c.wallOffsetMs.set('c', 60_000);
+    c.run(20);
+    expect(c.core('c').stage.stage).not.toBe('write-ready');
+    c.heal();
+    const reply = c.await(id);
+    expect(reply).toMatchObject({ ok: false });
+    expect(['NOT_READY', 'FENCED']).toContain((reply as { error: { code: string } }).error.code);
+    c.run(500);
+    expect(c.read('a', 'late', 'k')).toBeNull();
+  });
+});
