@@ -10,26 +10,20 @@
  * Everything here is a pure function of immutable states. `apply*` require causal delivery: an op
  * is applied only after every op in its `deps`.
  */
-import { assert, unreachable } from '../util/assert.js';
+import { assert } from '../util/assert.js';
 import { formatHlc } from '../clock/hlc.js';
 import { compareDots, covers, type VersionVector } from '../clock/version-vector.js';
-import type { JsonScalar, JsonValue } from '../util/json.js';
-import { fieldType, isMergeType, mergeName, type FieldType, type TablePolicy } from '../schema/policy.js';
+import type { JsonValue } from '../util/json.js';
+import { fieldType, type FieldType, type TablePolicy } from '../schema/policy.js';
 import { mergeDotSets } from './dot-set.js';
 import { addWriter, compactExistence, latestWriter, mergeExistence, removeSeenWriters, type Existence } from './existence.js';
-import {
-  compactLww, emptyRegister, lwwValue, mergeRegisters, mergeValue, removeRegister, writeRegister, type RegisterState,
-} from './register.js';
-import {
-  compactCounter, counterPresent, counterValue, emptyCounter, incrCounter, mergeCounters, resetCounter, type CounterState,
-} from './counter.js';
-import { addElements, compactSet, emptySet, mergeSets, removeElements, resetSet, setValues, type SetState } from './or-set.js';
+import { kindOf, kindOfState, type FieldState } from './kinds/registry.js';
 import type { MergeRegistry } from './merge-registry.js';
 import type { Stamp } from './stamp.js';
 import { type FieldChange, type Op, sharedIdentity } from '../model/op.js';
 import type { RowView } from '../model/row-view.js';
 
-export type FieldState = RegisterState | CounterState | SetState;
+export type { FieldState };
 
 export interface RowState {
   /** Only fields with content; keys in any order (encoders sort them). */
@@ -51,60 +45,9 @@ export function rowIsVacant(row: RowState): boolean {
   return row.alive.length === 0 && row.tombs.length === 0 && Object.keys(row.fields).length === 0;
 }
 
-function emptyField(t: FieldType): FieldState {
-  if (t === 'counter') return emptyCounter;
-  if (t === 'set') return emptySet;
-  return emptyRegister;
-}
-
+/** False when the field holds nothing worth storing (it is then dropped from the row). */
 function fieldHasContent(s: FieldState): boolean {
-  switch (s.t) {
-    case 'reg':
-      return s.heads.length > 0;
-    case 'counter':
-      return counterPresent(s);
-    case 'set':
-      return s.elems.length > 0;
-    default:
-      return unreachable(s, 'field state');
-  }
-}
-
-function applyChange(s: FieldState, change: FieldChange, op: Op, id: string | undefined): FieldState {
-  switch (s.t) {
-    case 'reg':
-      if (change.k === 'set') return writeRegister(s, { dot: op.dot, hlc: op.hlc, value: change.value, id }, op.deps);
-      assert(change.k === 'unset', () => `change ${change.k} on a register field (validation should have refused it)`);
-      return writeRegister(s, { dot: op.dot, hlc: op.hlc, id }, op.deps);
-    case 'counter': {
-      if (change.k === 'unset') return resetCounter(s, op.deps);
-      assert(change.k === 'incr' || (change.k === 'set' && typeof change.value === 'number'), () => `change ${change.k} on a counter field`);
-      const delta = change.k === 'incr' ? change.delta : (change.value as number);
-      const part = id === undefined ? { dot: op.dot, delta } : { dot: op.dot, id, deps: op.deps, delta };
-      return incrCounter(change.k === 'set' ? resetCounter(s, op.deps) : s, part);
-    }
-    case 'set':
-      if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);
-      if (change.k === 'remove') return removeElements(s, change.elems, op.deps);
-      if (change.k === 'unset') return resetSet(s, op.deps);
-      assert(change.k === 'set' && Array.isArray(change.value), () => `change ${change.k} on a set field`);
-      return addElements(resetSet(s, op.deps), change.value as readonly JsonScalar[], op.dot, op.deps);
-    default:
-      return unreachable(s, 'field state');
-  }
-}
-
-function removeObserved(s: FieldState, ctx: VersionVector): FieldState {
-  switch (s.t) {
-    case 'reg':
-      return removeRegister(s, ctx);
-    case 'counter':
-      return resetCounter(s, ctx);
-    case 'set':
-      return resetSet(s, ctx);
-    default:
-      return unreachable(s, 'field state');
-  }
+  return kindOfState(s).hasContent(s);
 }
 
 /** True when `op` is concurrent with a delete this row still remembers (delete-wins drops it). */
@@ -119,8 +62,8 @@ export function applyWrite(row: RowState | undefined, op: Op, policy: TablePolic
   const fields: Record<string, FieldState> = { ...base.fields };
   for (const name in op.changes) {
     const change = op.changes[name] as FieldChange;
-    const current = Object.hasOwn(fields, name) ? (fields[name] as FieldState) : emptyField(fieldType(policy, name));
-    const next = applyChange(current, change, op, id);
+    const current = Object.hasOwn(fields, name) ? (fields[name] as FieldState) : kindOf(fieldType(policy, name)).empty;
+    const next = kindOfState(current).apply(current, change, op, id);
     if (fieldHasContent(next)) fields[name] = next;
     else delete fields[name];
   }
@@ -140,7 +83,7 @@ export function applyDelete(row: RowState | undefined, op: Op, policy: TablePoli
   }
   const fields: Record<string, FieldState> = {};
   for (const [name, s] of Object.entries(base.fields)) {
-    const next = removeObserved(s, op.deps);
+    const next = kindOfState(s).reset(s, op.deps);
     if (fieldHasContent(next)) fields[name] = next;
   }
   return { fields, alive: removeSeenWriters(base.alive, op.deps), tombs: base.tombs };
@@ -153,20 +96,7 @@ export function applyOp(row: RowState | undefined, op: Op, policy: TablePolicy, 
 
 /** The value of one field, or undefined when it has no content. */
 export function fieldValue(s: FieldState, t: FieldType, merge: MergeRegistry): JsonValue | undefined {
-  switch (s.t) {
-    case 'reg': {
-      if (!isMergeType(t)) return lwwValue(s);
-      const fn = Object.hasOwn(merge, mergeName(t)) ? merge[mergeName(t)] : undefined;
-      assert(fn !== undefined, () => `merge function ${mergeName(t)} is not registered`);
-      return mergeValue(s, fn);
-    }
-    case 'counter':
-      return counterPresent(s) ? counterValue(s) : undefined;
-    case 'set':
-      return s.elems.length > 0 ? setValues(s) : undefined;
-    default:
-      return unreachable(s, 'field state');
-  }
+  return kindOfState(s).value(s, t, merge);
 }
 
 /** The row as clients see it (before unique-field masking), or null when it does not exist. */
@@ -191,7 +121,7 @@ export function compactRow(row: RowState, stable: VersionVector, policy: TablePo
   let fields: Record<string, FieldState> | null = null;
   for (const name in row.fields) {
     const s = row.fields[name] as FieldState;
-    const next = compactField(s, fieldType(policy, name), stable);
+    const next = kindOfState(s).compact(s, fieldType(policy, name), stable);
     if (next === s) continue;
     fields ??= { ...row.fields };
     if (next === null) delete fields[name];
@@ -202,29 +132,6 @@ export function compactRow(row: RowState, stable: VersionVector, policy: TablePo
   const tombs = row.tombs.filter((t) => !covers(stable, t.dot) || retained(t));
   if (fields === null && alive === row.alive && tombs.length === row.tombs.length) return row;
   return { fields: fields ?? row.fields, alive, tombs: tombs.length === row.tombs.length ? row.tombs : tombs };
-}
-
-function compactField(s: FieldState, t: FieldType, stable: VersionVector): FieldState | null {
-  switch (s.t) {
-    case 'reg': {
-      if (isMergeType(t)) {
-        // Siblings all feed the merge function, so only stable unsets (which feed nothing) go.
-        const heads = s.heads.filter((h) => h.value !== undefined || !covers(stable, h.dot));
-        if (heads.length === 0) return null;
-        return heads.length === s.heads.length ? s : { t: 'reg', heads };
-      }
-      const next = compactLww(s, stable);
-      const only = next.heads.length === 1 ? next.heads[0] : undefined;
-      if (only !== undefined && only.value === undefined && covers(stable, only.dot)) return null;
-      return next;
-    }
-    case 'counter':
-      return compactCounter(s, stable);
-    case 'set':
-      return compactSet(s, stable);
-    default:
-      return unreachable(s, 'field state');
-  }
 }
 
 /**
@@ -242,10 +149,12 @@ export function mergeRows(a: RowState, ctxA: VersionVector, b: RowState, ctxB: V
     !(killOnlyA && !covers(ctxB, dot)) && !(killOnlyB && !covers(ctxA, dot));
   const fields: Record<string, FieldState> = {};
   for (const name of names) {
-    const t = fieldType(policy, name);
-    const x = Object.hasOwn(a.fields, name) ? (a.fields[name] as FieldState) : emptyField(t);
-    const y = Object.hasOwn(b.fields, name) ? (b.fields[name] as FieldState) : emptyField(t);
-    const merged = filterField(mergeField(x, ctxA, y, ctxB), keep);
+    const empty = kindOf(fieldType(policy, name)).empty;
+    const x = Object.hasOwn(a.fields, name) ? (a.fields[name] as FieldState) : empty;
+    const y = Object.hasOwn(b.fields, name) ? (b.fields[name] as FieldState) : empty;
+    const kind = kindOfState(x);
+    if (x.t !== y.t) throw new Error(`mergeField: field types differ (${x.t} vs ${y.t})`);
+    const merged = kind.keepDots(kind.merge(x, ctxA, y, ctxB), keep);
     if (fieldHasContent(merged)) fields[name] = merged;
   }
   const tombDots = mergeDotSets(a.tombs.map((t) => t.dot), ctxA, b.tombs.map((t) => t.dot), ctxB);
@@ -255,26 +164,4 @@ export function mergeRows(a: RowState, ctxA: VersionVector, b: RowState, ctxB: V
     alive: mergeExistence(a.alive, ctxA, b.alive, ctxB).filter((x) => keep(x.dot)),
     tombs,
   };
-}
-
-function mergeField(x: FieldState, ctxA: VersionVector, y: FieldState, ctxB: VersionVector): FieldState {
-  if (x.t === 'reg' && y.t === 'reg') return mergeRegisters(x, ctxA, y, ctxB);
-  if (x.t === 'counter' && y.t === 'counter') return mergeCounters(x, ctxA, y, ctxB);
-  if (x.t === 'set' && y.t === 'set') return mergeSets(x, ctxA, y, ctxB);
-  throw new Error(`mergeField: field types differ (${x.t} vs ${y.t})`);
-}
-
-function filterField(s: FieldState, keep: (d: { origin: string; seq: number }) => boolean): FieldState {
-  switch (s.t) {
-    case 'reg':
-      return { t: 'reg', heads: s.heads.filter((h) => keep(h.dot)) };
-    case 'counter':
-      return { ...s, parts: s.parts.filter((p) => keep(p.dot)) };
-    case 'set': {
-      const elems = s.elems.map((e) => ({ ...e, dots: e.dots.filter(keep) })).filter((e) => e.dots.length > 0);
-      return { t: 'set', elems };
-    }
-    default:
-      return unreachable(s, 'field state');
-  }
 }

@@ -4,45 +4,33 @@
  * request that fails changes nothing").
  */
 import { badRequest, ternError, type Result, ok, fail } from '../errors.js';
+import { assert } from '../util/assert.js';
 import { limits } from '../limits.js';
-import { canonicalJson, isJsonScalar, jsonProblem, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
+import { canonicalJson, jsonProblem, utf8Length, type JsonValue } from '../util/json.js';
 import { acceptsField, fieldType, isValidFieldName, undeclaredFieldMessage, type FieldType, type TablePolicy } from '../schema/policy.js';
+import { kindOf, opOwner, patchGroups } from '../crdt/kinds/registry.js';
+import type { KindOp } from '../crdt/kinds/kind.js';
 import type { FieldChange } from './op.js';
 
-const patchKeys = ['set', 'unset', 'incr', 'add', 'remove'] as const;
+/** set, unset, then the field kinds' own ops (incr, add, remove). */
+const patchKeys = patchGroups;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkScalars(where: string, list: unknown): Result<JsonScalar[]> {
-  if (!Array.isArray(list)) return fail(badRequest(where, 'must be a list of JSON scalars'));
-  if (list.length > limits.setElementsPerOpMax) return fail(badRequest(where, `at most ${limits.setElementsPerOpMax} elements per request`));
-  for (const [i, v] of list.entries()) {
-    if (!isJsonScalar(v)) return fail(badRequest(`${where}[${i}]`, 'set elements are strings, finite numbers, booleans or null'));
-  }
-  // Duplicates are harmless but pointless; keep the first of each.
-  const seen = new Set<string>();
-  return ok((list as JsonScalar[]).filter((v) => {
-    const k = canonicalJson(v);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  }));
-}
-
 function setChange(where: string, t: FieldType, value: unknown): Result<FieldChange> {
   const problem = jsonProblem(value);
   if (problem !== null) return fail(badRequest(where, problem));
-  if (t === 'counter') {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail(badRequest(where, 'a counter is set to a safe integer (use incr to add)'));
-    return ok({ k: 'set', value });
-  }
-  if (t === 'set') {
-    const elems = checkScalars(where, value);
-    return elems.ok ? ok({ k: 'set', value: elems.value }) : elems;
-  }
-  return ok({ k: 'set', value: value as JsonValue });
+  return kindOf(t).parseSet(where, value as JsonValue);
+}
+
+/** A kind's own op (incr, add, remove): only a field of the kind that owns it takes it. */
+function opChange(where: string, group: KindOp, f: string, t: FieldType, value: unknown): Result<FieldChange> {
+  const owner = opOwner(group);
+  assert(owner !== undefined, () => `no field kind takes ${group}`);
+  if (kindOf(t) !== owner.kind) return fail(badRequest(where, `${group} needs a ${owner.kind.name} field; ${f} is ${t}`));
+  return owner.spec.parse(where, value);
 }
 
 function groupChanges(group: (typeof patchKeys)[number], entries: unknown, policy: TablePolicy, out: Record<string, FieldChange>): Result<null> {
@@ -63,20 +51,9 @@ function groupChanges(group: (typeof patchKeys)[number], entries: unknown, polic
     if (Object.hasOwn(out, f)) return fail(badRequest(where, `field ${f} is changed twice in one request`));
     if (!acceptsField(policy, f)) return fail(badRequest(where, undeclaredFieldMessage(policy, f)));
     const t = fieldType(policy, f);
-    if (group === 'set') {
-      const c = setChange(where, t, v);
-      if (!c.ok) return c;
-      out[f] = c.value;
-    } else if (group === 'incr') {
-      if (t !== 'counter') return fail(badRequest(where, `incr needs a counter field; ${f} is ${t}`));
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(badRequest(where, `an increment is a safe integer, not ${JSON.stringify(v) ?? String(v)}`));
-      out[f] = { k: 'incr', delta: v };
-    } else {
-      if (t !== 'set') return fail(badRequest(where, `${group} needs a set field; ${f} is ${t}`));
-      const elems = checkScalars(where, v);
-      if (!elems.ok) return elems;
-      out[f] = { k: group, elems: elems.value };
-    }
+    const c = group === 'set' ? setChange(where, t, v) : opChange(where, group, f, t, v);
+    if (!c.ok) return c;
+    out[f] = c.value;
   }
   return ok(null);
 }

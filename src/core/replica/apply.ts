@@ -7,7 +7,8 @@
 import { assert } from '../util/assert.js';
 import { applyOp, killedByTombstone, type RowState } from '../crdt/row.js';
 import { compareStamps } from '../crdt/stamp.js';
-import { fieldType, isMergeType, type TablePolicy } from '../schema/policy.js';
+import { fieldType, type TablePolicy } from '../schema/policy.js';
+import { kindOf } from '../crdt/kinds/registry.js';
 import type { ReplicaContext } from './context.js';
 import { claimKey, claimWindowNs, updateClaims } from './unique.js';
 import { approxOpBytes, sharedIdentity, type FenceStamp, type FieldChange, type Op } from '../model/op.js';
@@ -25,8 +26,9 @@ const noFields: readonly string[] = Object.freeze([]);
 function windowEntry(op: Op, policy: TablePolicy, id: string | undefined): WindowEntry {
   let fields: string[] | null = null;
   for (const f in op.changes) {
+    // Only fields whose concurrent writes conflict (registers) enter the conflict window.
     const t = fieldType(policy, f);
-    if (t === 'lww' || isMergeType(t)) (fields ??= []).push(f);
+    if (kindOf(t).conflictRule(t) !== null) (fields ??= []).push(f);
   }
   // What the op wrote, should it lose a conflict (bounded: limits.conflictValueBytesMax). When
   // the whole patch is too large, each conflicting field's own value is kept too.

@@ -4,6 +4,7 @@
  * allowed to throw inside a step, which is fatal by design.
  */
 import { isRegionId } from '../clock/version-vector.js';
+import { opOwner } from '../crdt/kinds/registry.js';
 import type { PeerMessage } from './messages.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -20,14 +21,13 @@ function isHlc(v: unknown): boolean {
   return isRecord(v) && isSeq(v['wall']) && isSeq(v['logical']) && typeof v['node'] === 'string';
 }
 
-const changeKinds = new Set(['set', 'unset', 'incr', 'add', 'remove']);
-
+/** set and unset are every kind's; any other change is the op of the kind that owns it. */
 function changeProblem(c: unknown): boolean {
-  if (!isRecord(c) || !changeKinds.has(c['k'] as string)) return true;
-  if (c['k'] === 'incr') return typeof c['delta'] !== 'number' || !Number.isSafeInteger(c['delta']);
-  if (c['k'] === 'add' || c['k'] === 'remove') return !Array.isArray(c['elems']);
+  if (!isRecord(c)) return true;
   if (c['k'] === 'set') return !('value' in c);
-  return false;
+  if (c['k'] === 'unset') return false;
+  const owner = typeof c['k'] === 'string' ? opOwner(c['k']) : undefined;
+  return owner === undefined || owner.spec.malformed(c);
 }
 
 /** Why an op from a peer is malformed, or null. */

@@ -6,9 +6,9 @@
 import { get } from '../clock/version-vector.js';
 import { badRequest, ternError, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
-import { counterValue } from '../crdt/counter.js';
+import { kindOfChange } from '../crdt/kinds/registry.js';
 import { applyOp, viewRow, type RowState } from '../crdt/row.js';
-import type { TablePolicy } from '../schema/policy.js';
+import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { hash64 } from '../util/hash.js';
 import { canonicalJson, utf8Length } from '../util/json.js';
 import { applyToStore } from './apply.js';
@@ -53,13 +53,10 @@ function homeOf(policy: TablePolicy, row: RowState | undefined, changes: Readonl
 /** Checks that need the current row: counter overflow and unique values. */
 function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolicy, row: RowState | undefined, changes: Readonly<Record<string, FieldChange>>): TernError | null {
   for (const [field, change] of Object.entries(changes)) {
-    if (change.k === 'incr') {
-      const s = row !== undefined && Object.hasOwn(row.fields, field) ? row.fields[field] : undefined;
-      const current = s !== undefined && s.t === 'counter' ? counterValue(s) : 0;
-      if (!Number.isSafeInteger(current + change.delta)) {
-        return badRequest(`incr.${field}`, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`);
-      }
-    }
+    const kind = kindOfChange(fieldType(policy, field), change);
+    const s = row !== undefined && Object.hasOwn(row.fields, field) ? row.fields[field] : undefined;
+    const problem = kind.localProblem(s !== undefined && s.t === kind.tag ? s : undefined, change, field);
+    if (problem !== null) return problem;
   }
   for (const { field } of policy.unique) {
     const change = Object.hasOwn(changes, field) ? changes[field] : undefined;

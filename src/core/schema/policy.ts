@@ -7,8 +7,10 @@
 import { badRequest, type Result, ok, fail } from '../errors.js';
 import { limits } from '../limits.js';
 import { isRegionId, type RegionId } from '../clock/version-vector.js';
+import { fieldTypeNames, isKindTypeName } from '../crdt/kinds/registry.js';
 
 export type MergeFieldType = `merge:${string}`;
+/** The names of the field kinds' types (src/core/crdt/kinds/registry.ts), which validation accepts. */
 export type FieldType = 'lww' | 'counter' | 'set' | MergeFieldType;
 
 export type TableMode = 'strong' | 'async';
@@ -88,6 +90,9 @@ export function mergeName(t: MergeFieldType): string {
   return t.slice('merge:'.length);
 }
 
+/** The declarable types as errors list them: "lww, counter, set or merge:<name>". */
+const typeChoices = `${fieldTypeNames.slice(0, -1).join(', ')} or ${fieldTypeNames[fieldTypeNames.length - 1]}`;
+
 /** `__proto__` as a property name changes an object's prototype instead of setting a field. */
 const reservedNames = new Set(['__proto__']);
 
@@ -131,7 +136,7 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
     const where = `${path}.fields.${name}`;
     if (!isValidFieldName(name)) return fail(badRequest(where, `field names match ${fieldNamePattern}, have at most ${limits.fieldNameCharsMax} characters and are not __proto__`));
     const t = fieldsIn[name];
-    if (t === 'lww' || t === 'counter' || t === 'set') fields[name] = t;
+    if (typeof t === 'string' && isKindTypeName(t)) fields[name] = t as FieldType;
     else if (typeof t === 'string' && t.startsWith('merge:')) {
       const fn = t.slice('merge:'.length);
       if (!mergeNamePattern.test(fn)) return fail(badRequest(where, `merge function names match ${mergeNamePattern}`));
@@ -139,7 +144,7 @@ export function validatePolicy(input: unknown, ctx: PolicyContext, path = 'polic
         return fail(badRequest(where, `no merge function '${fn}' is registered (registered: ${ctx.mergeFunctions.join(', ') || 'none'})`));
       }
       fields[name] = t as MergeFieldType;
-    } else return fail(badRequest(where, `unknown field type ${JSON.stringify(t)} (use lww, counter, set or merge:<name>)`));
+    } else return fail(badRequest(where, `unknown field type ${JSON.stringify(t)} (use ${typeChoices})`));
   }
 
   const ownership = input['ownership'] ?? 'multi-writer';

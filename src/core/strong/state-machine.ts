@@ -7,10 +7,12 @@
  * durability covers it); snapshots are taken every so many entries so the log stays short.
  */
 import { compareKeys } from '../util/key-order.js';
-import { badRequest, ternError, type TernError } from '../errors.js';
+import { ternError, type TernError } from '../errors.js';
 import { limits } from '../limits.js';
 import { fieldType, type TablePolicy } from '../schema/policy.js';
 import { canonicalJson, utf8Length, type JsonScalar, type JsonValue } from '../util/json.js';
+import { kindOfChange } from '../crdt/kinds/registry.js';
+import { sortedScalars } from '../crdt/kinds/set.js';
 import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnOp, TxnOutcome } from './types.js';
 import { alterProblem } from './table-change.js';
 import { LeaseTable, type LeaseCommandBody, type LeaseTableData } from './lease-table.js';
@@ -39,16 +41,10 @@ export interface StrongSnapshotData {
   readonly membership?: MembershipData;
 }
 
-/**
- * Forwarded commands remembered per origin, to apply each at most once (Raft thesis §6.3), for a
- * time rather than a count (a review found a count window shorter than a retry at high rates).
- * A follower forwards copies only until its request deadline (strongTimeoutMs), so the entries of
- * two copies carry proposal times at most strongTimeoutMs + 2 × maxClockOffsetMs apart, and the
- * log's running time can be at most one more offset ahead when the later one applies. The
- * configuration keeps that sum below this retention (src/server/config.ts).
- */
-export const forwardedRetentionMs = 120_000;
-const forwardedOriginsMax = 256;
+/** How long forwarded commands are remembered per origin (limits.forwardedRetentionMs says why); src/server/config.ts reads it here. */
+export const forwardedRetentionMs = limits.forwardedRetentionMs;
+/** Origins remembered at most; the state machine applies it, so it is the same on every node (limits.ts). */
+const forwardedOriginsMax = limits.forwardedOriginsMax;
 
 export function claimId(table: string, field: string, value: JsonValue): string {
   return `${table}\u0000${field}\u0000${canonicalJson(value)}`;
@@ -69,16 +65,11 @@ export function strongRowView(key: string, row: StrongRow | undefined): RowView 
   return row === undefined ? null : { key, fields: row.fields, version: String(row.version) };
 }
 
-function sortedUnique(values: readonly JsonScalar[]): JsonScalar[] {
-  const byKey = new Map(values.map((v) => [canonicalJson(v), v]));
-  return [...byKey.keys()].sort().map((k) => byKey.get(k) as JsonScalar);
-}
-
 function compareValues(current: JsonValue, op: Compare & { kind: 'field' | 'version' }): boolean {
   const target = op.value;
   if (op.op === '==' || op.op === '!=') {
-    const a = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedUnique(current as JsonScalar[])) : canonicalJson(current);
-    const b = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedUnique(target as JsonScalar[])) : canonicalJson(target);
+    const a = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedScalars(current as JsonScalar[])) : canonicalJson(current);
+    const b = Array.isArray(current) && Array.isArray(target) ? canonicalJson(sortedScalars(target as JsonScalar[])) : canonicalJson(target);
     return (a === b) === (op.op === '==');
   }
   // Ordering compares numbers with numbers and strings with strings; anything else is false.
@@ -348,36 +339,16 @@ export class StrongState {
     const policy = this.policy(op.table) as TablePolicy;
     const fields: Record<string, JsonValue> = { ...(row?.fields ?? {}) };
     for (const [f, change] of Object.entries(op.changes)) {
-      const t = fieldType(policy, f);
-      const current = Object.hasOwn(fields, f) ? fields[f] : undefined;
-      switch (change.k) {
-        case 'unset':
-          delete fields[f];
-          break;
-        case 'set':
-          if (t === 'set') {
-            const elems = sortedUnique(change.value as JsonScalar[]);
-            if (elems.length > 0) fields[f] = elems;
-            else delete fields[f];
-          } else fields[f] = change.value;
-          break;
-        case 'incr': {
-          if (current !== undefined && typeof current !== 'number') return badRequest(`${where}.incr.${f}`, `${f} holds ${canonicalJson(current)}, not a number`);
-          const next = (current ?? 0) + change.delta;
-          if (!Number.isSafeInteger(next)) return badRequest(`${where}.incr.${f}`, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`);
-          fields[f] = next;
-          break;
-        }
-        case 'add':
-        case 'remove': {
-          const have = Array.isArray(current) ? (current as JsonScalar[]) : [];
-          const drop = new Set(change.elems.map((e) => canonicalJson(e)));
-          const elems = change.k === 'add' ? sortedUnique([...have, ...change.elems]) : have.filter((e) => !drop.has(canonicalJson(e)));
-          if (elems.length > 0) fields[f] = elems;
-          else delete fields[f];
-          break;
-        }
+      // Strong rows hold plain values: an unset drops the field whatever its kind.
+      if (change.k === 'unset') {
+        delete fields[f];
+        continue;
       }
+      const current = Object.hasOwn(fields, f) ? fields[f] : undefined;
+      const next = kindOfChange(fieldType(policy, f), change).applyPlain(current, change, `${where}.${change.k}.${f}`, f);
+      if (!next.ok) return next.error;
+      if (next.value === undefined) delete fields[f];
+      else fields[f] = next.value;
     }
     const sorted: Record<string, JsonValue> = {};
     for (const name of Object.keys(fields).sort()) sorted[name] = fields[name] as JsonValue;

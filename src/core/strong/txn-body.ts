@@ -3,17 +3,19 @@
  * is proposed, with the exact field named: a refused transaction changes nothing anywhere.
  */
 import { badRequest, ternError, type Result, ok, fail, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
 import { acceptsField, fieldType, isValidFieldName, undeclaredFieldMessage, type TablePolicy } from '../schema/policy.js';
-import { isJsonScalar, jsonProblem, type JsonValue } from '../util/json.js';
+import { jsonProblem, type JsonValue } from '../util/json.js';
+import { kindOf, patchGroups } from '../crdt/kinds/registry.js';
 import { compareOps, type Compare, type CompareOp, type Txn, type TxnOp } from './types.js';
 import { keyProblem } from '../model/validate.js';
 import { parseWriteBody } from '../model/write-body.js';
 
-/** docs/api.md, "Limits": at most 128 compares plus ops in one transaction. */
-export const txnItemsMax = 128;
+/** docs/api.md, "Limits": compares plus ops in one transaction (limits.txnItemsMax, which says why). */
+export const txnItemsMax = limits.txnItemsMax;
 
 const txnKeys = new Set(['compare', 'success', 'failure']);
-const patchKeys = ['set', 'unset', 'incr', 'add', 'remove'];
+const patchKeys: readonly string[] = patchGroups;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -65,13 +67,9 @@ function parseCompare(tables: Readonly<Record<string, TablePolicy>>, item: unkno
   const value = item['value'];
   const problem = jsonProblem(value);
   if (problem !== null) return fail(badRequest(`${where}.value`, problem));
-  const t = fieldType(policy, field);
   const ordering = cop !== '==' && cop !== '!=';
-  if (t === 'counter' && value !== null && (typeof value !== 'number' || !Number.isSafeInteger(value))) return fail(badRequest(`${where}.value`, `${field} is a counter: compare it with an integer`));
-  if (t === 'set') {
-    if (ordering) return fail(badRequest(`${where}.op`, `${field} is a set: compare it with == or != only`));
-    if (value !== null && (!Array.isArray(value) || !value.every(isJsonScalar))) return fail(badRequest(`${where}.value`, `${field} is a set: compare it with a list of scalars`));
-  }
+  const refused = kindOf(fieldType(policy, field)).compareProblem(field, ordering, value as JsonValue);
+  if (refused !== null) return fail(badRequest(`${where}.${refused.at}`, refused.message));
   if (ordering && typeof value !== 'number' && typeof value !== 'string') return fail(badRequest(`${where}.value`, `${op} compares numbers or strings`));
   return ok({ kind: 'field', table, key, field, op: cop, value: value as JsonValue });
 }

@@ -1,0 +1,102 @@
+/**
+ * The set kind: an add-wins observed-remove set of JSON scalars (../or-set.ts). `set` replaces
+ * the elements, `add` and `remove` change some; concurrent writes never conflict.
+ */
+import { badRequest, fail, ok, type Result } from '../../errors.js';
+import { limits } from '../../limits.js';
+import { assert } from '../../util/assert.js';
+import { canonicalJson, isJsonScalar, type JsonScalar } from '../../util/json.js';
+import { addElements, compactSet, emptySet, mergeSets, removeElements, resetSet, setValues, type SetState } from '../or-set.js';
+import type { FieldKind } from './kind.js';
+import { isDot, isRecord } from './shape.js';
+
+function checkScalars(where: string, list: unknown): Result<JsonScalar[]> {
+  if (!Array.isArray(list)) return fail(badRequest(where, 'must be a list of JSON scalars'));
+  if (list.length > limits.setElementsPerOpMax) return fail(badRequest(where, `at most ${limits.setElementsPerOpMax} elements per request`));
+  for (const [i, v] of list.entries()) {
+    if (!isJsonScalar(v)) return fail(badRequest(`${where}[${i}]`, 'set elements are strings, finite numbers, booleans or null'));
+  }
+  // Duplicates are harmless but pointless; keep the first of each.
+  const seen = new Set<string>();
+  return ok((list as JsonScalar[]).filter((v) => {
+    const k = canonicalJson(v);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }));
+}
+
+/** Distinct elements in canonical order: a set as a strong row holds it, and as compares see lists. */
+export function sortedScalars(values: readonly JsonScalar[]): JsonScalar[] {
+  const byKey = new Map(values.map((v) => [canonicalJson(v), v]));
+  return [...byKey.keys()].sort().map((k) => byKey.get(k) as JsonScalar);
+}
+
+function parseElems(k: 'add' | 'remove') {
+  return (where: string, v: unknown) => {
+    const elems = checkScalars(where, v);
+    return elems.ok ? ok({ k, elems: elems.value }) : elems;
+  };
+}
+
+const elemsMalformed = (c: Readonly<Record<string, unknown>>): boolean => !Array.isArray(c['elems']);
+
+function isElement(e: unknown): boolean {
+  return isRecord(e) && typeof e['key'] === 'string' && isJsonScalar(e['value']) && Array.isArray(e['dots']) && e['dots'].length > 0 && e['dots'].every(isDot);
+}
+
+export const setKind: FieldKind<SetState> = {
+  tag: 'set',
+  name: 'set',
+  types: ['set'],
+  ops: {
+    add: { parse: parseElems('add'), malformed: elemsMalformed },
+    remove: { parse: parseElems('remove'), malformed: elemsMalformed },
+  },
+  empty: emptySet,
+
+  parseSet(where, value) {
+    const elems = checkScalars(where, value);
+    return elems.ok ? ok({ k: 'set', value: elems.value }) : elems;
+  },
+  compareProblem(field, ordering, value) {
+    if (ordering) return { at: 'op', message: `${field} is a set: compare it with == or != only` };
+    if (value !== null && (!Array.isArray(value) || !value.every(isJsonScalar))) return { at: 'value', message: `${field} is a set: compare it with a list of scalars` };
+    return null;
+  },
+  localProblem: () => null,
+
+  apply(s, change, op) {
+    if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);
+    if (change.k === 'remove') return removeElements(s, change.elems, op.deps);
+    if (change.k === 'unset') return resetSet(s, op.deps);
+    assert(change.k === 'set' && Array.isArray(change.value), () => `change ${change.k} on a set field`);
+    return addElements(resetSet(s, op.deps), change.value as readonly JsonScalar[], op.dot, op.deps);
+  },
+  reset: (s, ctx) => resetSet(s, ctx),
+  hasContent: (s) => s.elems.length > 0,
+  merge: (a, ctxA, b, ctxB) => mergeSets(a, ctxA, b, ctxB),
+  keepDots(s, keep) {
+    const elems = s.elems.map((e) => ({ ...e, dots: e.dots.filter(keep) })).filter((e) => e.dots.length > 0);
+    return { t: 'set', elems };
+  },
+  compact: (s, _t, stable) => compactSet(s, stable),
+  value: (s) => (s.elems.length > 0 ? setValues(s) : undefined),
+
+  conflictRule: () => null,
+
+  applyPlain(current, change) {
+    let elems: JsonScalar[];
+    if (change.k === 'set') elems = sortedScalars(change.value as JsonScalar[]);
+    else {
+      assert(change.k === 'add' || change.k === 'remove', () => `change ${change.k} on a set field`);
+      const have = Array.isArray(current) ? (current as JsonScalar[]) : [];
+      const drop = new Set(change.elems.map((e) => canonicalJson(e)));
+      elems = change.k === 'add' ? sortedScalars([...have, ...change.elems]) : have.filter((e) => !drop.has(canonicalJson(e)));
+    }
+    return ok(elems.length > 0 ? elems : undefined);
+  },
+
+  encode: (s) => s,
+  decode: (x) => (isRecord(x) && x['t'] === 'set' && Array.isArray(x['elems']) && x['elems'].every(isElement) ? (x as unknown as SetState) : null),
+};
