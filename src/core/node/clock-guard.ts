@@ -17,6 +17,7 @@
 import type { RegionId } from '../clock/version-vector.js';
 import type { ControlMessage, PeerInfo } from './messages.js';
 import { majorityOf } from '../util/majority.js';
+import { limits } from '../limits.js';
 
 export interface ClockReading {
   readonly wallMs: number;
@@ -38,9 +39,9 @@ export interface PeerOffset {
 }
 
 /** Samples kept per peer; the estimate is the latest with a round trip close to the best. */
-const samplesPerPeerMax = 4;
+const samplesPerPeerMax = limits.clockSamplesPerPeerMax;
 /** Probes in flight at most (older ones are forgotten: their answers were lost). */
-const pingsInFlightMax = 256;
+const pingsInFlightMax = limits.clockPingsInFlightMax;
 /** While some peer is unmeasured, probe at least this often. */
 const eagerProbeMs = 100;
 
@@ -174,5 +175,15 @@ export class ClockGuard {
 
   get self(): RegionId {
     return this.#self;
+  }
+
+  /** Probes awaiting their answer (at most limits.clockPingsInFlightMax). */
+  get pingsInFlight(): number {
+    return this.#pings.size;
+  }
+
+  /** Samples kept for `peer` (at most limits.clockSamplesPerPeerMax). */
+  samplesOf(peer: RegionId): number {
+    return this.#samples.get(peer)?.length ?? 0;
   }
 }

@@ -30,6 +30,7 @@
  */
 import type { NodeTime } from '../clock/node-time.js';
 import { ternError, type TernError } from '../errors.js';
+import { limits } from '../limits.js';
 import type { RowView } from '../model/row-view.js';
 import { parseWriteBody } from '../model/write-body.js';
 import type { ClientReply, ClientRequest } from '../replica/messages.js';
@@ -67,8 +68,6 @@ interface PendingRelease {
 
 /** Beyond the claim's validity: a turn of the event loop between the check and the write's step. */
 const stepSlackMs = 1000;
-/** Releases waiting at most; beyond it the oldest is dropped (its values stay claimed: a leak, logged). */
-const pendingReleasesMax = 100_000;
 
 /** The fields of this table whose uniqueness the strong log enforces. */
 export function strongUniqueFields(policy: TablePolicy | undefined): readonly string[] {
@@ -82,9 +81,13 @@ export class UniqueGate {
   #pending: PendingRelease[] = [];
   #releasing = 0;
   #now: NodeTime = { wallMs: 0, monoMs: 0 };
+  /** Releases waiting at most; beyond it the oldest is dropped (its values stay claimed: a leak, logged). */
+  readonly #pendingMax: number;
 
-  constructor(port: UniqueGatePort) {
+  /** `pendingReleasesMax` overrides limits.uniqueReleasesPendingMax (tests reach it with a small value). */
+  constructor(port: UniqueGatePort, pendingReleasesMax: number = limits.uniqueReleasesPendingMax) {
     this.#p = port;
+    this.#pendingMax = pendingReleasesMax;
   }
 
   get pendingReleases(): number {
@@ -146,7 +149,7 @@ export class UniqueGate {
   }
 
   #schedule(p: PendingRelease): void {
-    if (this.#pending.length >= pendingReleasesMax) {
+    if (this.#pending.length >= this.#pendingMax) {
       const dropped = this.#pending.shift() as PendingRelease;
       this.#p.warn('too many unique-value releases pending (is a region unreachable?); the oldest is dropped and its values stay claimed by its key', { table: dropped.table, key: dropped.key });
     }

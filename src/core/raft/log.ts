@@ -4,6 +4,7 @@
  * become stable on `advance`. Invariant: entries[i].index === offset + 1 + i.
  */
 import { assert } from '../util/assert.js';
+import { limits } from '../limits.js';
 import type { Entry, LogIndex, Snapshot, Term } from './types.js';
 
 export class RaftLog<C> {
@@ -103,7 +104,7 @@ export class RaftLog<C> {
   }
 
   /** Committed entries not yet handed out for applying, up to what is persisted here. */
-  takeCommitted(max = 1024): Array<Entry<C>> {
+  takeCommitted(max: number = limits.raftCommittedPerReadyMax): Array<Entry<C>> {
     const upTo = Math.min(this.committed, this.stable);
     if (upTo <= this.applied) return [];
     const out = this.slice(this.applied + 1, Math.min(max, upTo - this.applied));

@@ -9,6 +9,7 @@
  * linearizable reads (thesis §6.4); leadership transfer towards a preferred node (thesis §3.10).
  */
 import { assert } from '../util/assert.js';
+import { limits } from '../limits.js';
 import { majorityOf } from '../util/majority.js';
 import { RaftLog } from './log.js';
 import type { Entry, HardState, LogIndex, Message, NodeId, ReadState, Ready, Role, Snapshot, SnapshotCodec, Term } from './types.js';
@@ -152,7 +153,14 @@ export class Raft<C = unknown, S = unknown> {
   constructor(config: RaftConfig, initial: RaftInitialState<C, S>) {
     assert(config.voters.includes(config.id), () => `${config.id} is not a voter of ${config.voters.join(',')}`);
     this.id = config.id;
-    this.#c = { maxEntriesPerAppend: 256, maxAppendBytes: 4 * 1024 * 1024, snapshotChunkBytes: 1024 * 1024, maxInflightAppends: 64, checkQuorum: true, ...config };
+    this.#c = {
+      maxEntriesPerAppend: limits.raftEntriesPerAppendMax,
+      maxAppendBytes: limits.raftAppendBytesMax,
+      snapshotChunkBytes: limits.raftSnapshotChunkBytes,
+      maxInflightAppends: limits.raftAppendsInFlightMax,
+      checkQuorum: true,
+      ...config,
+    };
     this.voters = initial.snapshot?.voters ?? config.voters;
     this.term = initial.hardState?.term ?? 0;
     this.vote = initial.hardState?.vote ?? null;
@@ -631,9 +639,9 @@ export class Raft<C = unknown, S = unknown> {
       this.#round++;
       this.#roundSentMs.set(this.#round, this.#nowMs);
       this.#roundAcks.set(this.#round, new Set());
-      // Keep a bounded number of unanswered rounds.
+      // Keep a bounded number of unanswered rounds (an answer to a forgotten one is ignored).
       for (const r of this.#roundAcks.keys()) {
-        if (r >= this.#round - 64) continue;
+        if (r >= this.#round - limits.raftRoundsUnansweredMax) continue;
         this.#roundAcks.delete(r);
         this.#roundSentMs.delete(r);
       }

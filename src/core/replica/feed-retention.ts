@@ -61,7 +61,7 @@ export function collectFeed(ctx: ReplicaContext): void {
     if (record !== undefined && record.seq > ctx.feedGoneThrough) {
       // Move what is held between the last collected position and this one past the end.
       for (;;) {
-        const below = ctx.storage.conflictsAfter(ctx.feedGoneThrough, Math.min(budget, 256)).filter((r) => r.seq < record.seq);
+        const below = ctx.storage.conflictsAfter(ctx.feedGoneThrough, Math.min(budget, limits.feedMovedPerReadMax)).filter((r) => r.seq < record.seq);
         if (below.length === 0) break;
         for (const r of below) {
           ctx.storage.putConflict({ seq: nextFeedSeq(ctx), entry: r.entry });

@@ -15,6 +15,7 @@ import { get } from '../clock/version-vector.js';
 import { conflictId, opWrote } from '../model/conflict.js';
 import type { Op } from '../model/op.js';
 import { assert } from '../util/assert.js';
+import { limits } from '../limits.js';
 import type { ReplicaContext } from './context.js';
 import { indexEntry, nextFeedSeq, pastRetention } from './feed-retention.js';
 import { appendToLog, applyToStore, policyOf } from './apply.js';
@@ -31,8 +32,6 @@ export interface OrphanRecord {
   readonly published: number;
 }
 
-/** Orphan reports made in one step: a bounded batch, so a step stays short. */
-const reportsPerStep = 200;
 
 /** Applies an orphan report, from any origin: nothing of the write; its place in the log; the feed entry. */
 export function applyOrphanReport(ctx: ReplicaContext, op: Op): void {
@@ -72,7 +71,8 @@ export function publishOrphans(ctx: ReplicaContext): void {
   const current = record?.[0];
   if (current === undefined || current.published >= current.ops.length) return;
   const self = ctx.config.region;
-  const end = Math.min(current.ops.length, current.published + reportsPerStep);
+  // A bounded batch per step, so a step stays short (limits.orphanReportsPerStepMax).
+  const end = Math.min(current.ops.length, current.published + limits.orphanReportsPerStepMax);
   let published = current.published;
   for (let i = current.published; i < end; i++) {
     const w = current.ops[i] as Op;

@@ -7,9 +7,9 @@
  */
 import { noteClaim } from './recovery.js';
 import { get, mergeVectors, type RegionId, type VersionVector } from '../clock/version-vector.js';
-import { limits } from '../limits.js';
 import type { PeerLink, ReplicaContext } from './context.js';
 import { approxOpBytes, type Op } from '../model/op.js';
+import { OpsMessage, splitOps } from './ops-batches.js';
 
 /**
  * Periodic work runs on the raw physical clock: if it jumped back, start the period over rather
@@ -45,31 +45,13 @@ function peersOf(ctx: ReplicaContext): RegionId[] {
   return ctx.config.regions.filter((r) => r !== ctx.config.region);
 }
 
-/** Splits ops into messages bounded by count and approximate bytes (an oversized op goes alone). */
-function byteBoundedBatches(ops: readonly Op[]): Op[][] {
-  const out: Op[][] = [];
-  let batch: Op[] = [];
-  let bytes = 0;
-  for (const op of ops) {
-    const size = approxOpBytes(op);
-    if (batch.length > 0 && (batch.length >= limits.opsPerMessageMax || bytes + size > limits.opsBytesPerMessageMax)) {
-      out.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(op);
-    bytes += size;
-  }
-  if (batch.length > 0) out.push(batch);
-  return out;
-}
-
 /** Sends this step's new local ops to every peer. */
 export function flushPushed(ctx: ReplicaContext): void {
   if (ctx.pushed.length === 0) return;
   const self = ctx.config.region;
   const last = ctx.pushed[ctx.pushed.length - 1] as Op;
-  const batches = byteBoundedBatches(ctx.pushed);
+  // Cut here, once, within the message budget: the transport sends each as one frame (ops-batches.ts).
+  const batches = splitOps(ctx.pushed);
   for (const peer of peersOf(ctx)) {
     for (const ops of batches) ctx.out.messages.push({ to: peer, message: { t: 'ops', ops } });
     noteSent(ctx, linkTo(ctx, peer), self, last.dot.seq);
@@ -140,8 +122,8 @@ export function receiveSync(
 }
 
 function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
-  const ops: Op[] = [];
-  let bytes = 0;
+  // One message of every origin's missing ops, filled within the message budget (ops-batches.ts).
+  const message = new OpsMessage();
   const now = ctx.physicalMs;
   const origins = ctx.config.knobs?.disableRelay ? [ctx.config.region] : ctx.config.regions;
   for (const origin of origins) {
@@ -173,22 +155,20 @@ function sendMissing(ctx: ReplicaContext, to: RegionId, link: PeerLink): void {
       ctx.out.messages.push({ to, message: { t: 'gone', origin, through: ctx.storage.trimmedThrough(origin) } });
       continue;
     }
-    const room = limits.opsPerMessageMax - ops.length;
-    if (room <= 0 || bytes >= limits.opsBytesPerMessageMax) break;
-    const batch: Op[] = [];
-    for (const op of ctx.storage.readOps(origin, from, room)) {
+    if (message.full) break;
+    let last: Op | null = null;
+    for (const op of ctx.storage.readOps(origin, from, message.room)) {
       const size = approxOpBytes(op);
-      if (ops.length + batch.length > 0 && bytes + size > limits.opsBytesPerMessageMax) break;
-      batch.push(op);
-      bytes += size;
+      if (!message.fits(size)) break;
+      message.add(op, size);
+      last = op;
     }
-    if (batch.length === 0) continue;
-    ops.push(...batch);
+    if (last === null) continue;
     if (!inFlight) link.windowStartMs.set(origin, now);
-    noteSent(ctx, link, origin, (batch[batch.length - 1] as Op).dot.seq);
+    noteSent(ctx, link, origin, last.dot.seq);
   }
-  if (ops.length > 0) {
-    ctx.out.messages.push({ to, message: { t: 'ops', ops } });
-    ctx.metrics.opsSent += ops.length;
+  if (message.ops.length > 0) {
+    ctx.out.messages.push({ to, message: { t: 'ops', ops: message.ops } });
+    ctx.metrics.opsSent += message.ops.length;
   }
 }

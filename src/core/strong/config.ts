@@ -37,6 +37,8 @@ export interface StrongConfig {
   readonly raftWire?: RaftWire;
   /** Overrides limits.strongWritesWaitingMax (tests reach it with a small value). */
   readonly writesWaitingMax?: number;
+  /** Overrides limits.strongReadiesPerFlushMax (tests reach it with a small value). */
+  readonly readiesPerFlushMax?: number;
 }
 
 export interface RaftWire {

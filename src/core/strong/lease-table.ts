@@ -91,6 +91,9 @@ export class LeaseTable {
    * only, and drain-rules.ts bounds that to about twice per leaseMs however fast operators ask;
    * an entry is three numbers. Collecting entries below the point where every op that could carry
    * an older epoch has been applied everywhere belongs with the bounded-history work (snapshots).
+   * So it has no count limit in limits.ts on purpose: the invariant checks in #set need only the
+   * last entry, but holderAt needs every entry an op still on its way may name, and a count cap
+   * would have to either fence valid writes or trust the writer again.
    */
   holderAt(slot: RegionId, index: number): { holder: RegionId | null; epoch: number } {
     const h = this.#history.get(slot) ?? [];

@@ -7,6 +7,7 @@
  * keys without scanning.
  */
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import { limits } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { StrongSnapshotData } from './state-machine.js';
 import type { StrongCommand } from './types.js';
@@ -46,9 +47,9 @@ export class RaftStore {
     const entries: StrongEntry[] = [];
     let after = '';
     for (;;) {
-      const page = this.#storage.scanAux(logNs, after, 1024);
+      const page = this.#storage.scanAux(logNs, after, limits.raftLogPageEntriesMax);
       for (const [, e] of page) entries.push(e as StrongEntry);
-      if (page.length < 1024) break;
+      if (page.length < limits.raftLogPageEntriesMax) break;
       after = (page[page.length - 1] as readonly [string, unknown])[0];
     }
     this.#first = entries[0]?.index ?? (snapshot?.index ?? 0) + 1;
@@ -74,13 +75,13 @@ export class RaftStore {
    */
   static copyInto(from: Storage, to: Storage): void {
     for (;;) {
-      const page = to.scanAux(logNs, '', 1024);
+      const page = to.scanAux(logNs, '', limits.raftLogPageEntriesMax);
       if (page.length === 0) break;
       for (const [k] of page) to.putAux(logNs, k, undefined);
     }
     let after = '';
     for (;;) {
-      const page = from.scanAux(logNs, after, 1024);
+      const page = from.scanAux(logNs, after, limits.raftLogPageEntriesMax);
       if (page.length === 0) break;
       for (const [k, v] of page) to.putAux(logNs, k, v);
       after = (page[page.length - 1] as readonly [string, unknown])[0];

@@ -39,7 +39,7 @@ interface ReadWaiter {
 type ReadCtx = { readonly local: number } | { readonly from: RegionId; readonly id: number };
 
 /** Heard-from-the-leader freshness pairs kept while waiting to be applied. */
-const freshnessPairsMax = 256;
+const freshnessPairsMax = limits.strongFreshnessPairsMax;
 
 export class StrongReads {
   readonly #ctx: StrongContext;
@@ -55,6 +55,16 @@ export class StrongReads {
 
   constructor(ctx: StrongContext) {
     this.#ctx = ctx;
+  }
+
+  /** Freshness pairs held (at most limits.strongFreshnessPairsMax). */
+  get freshnessPairs(): number {
+    return this.#freshness.length;
+  }
+
+  /** By the leader's wall clock, a time before which this region holds every acknowledged strong write (-Infinity: none known). */
+  get freshAsOfLeaderMs(): number {
+    return this.#freshAsOfLeaderMs;
   }
 
   onRead(id: number, req: ReadRequest): void {

@@ -17,6 +17,7 @@ import type { RegionId } from '../clock/version-vector.js';
 import { Raft } from '../raft/raft.js';
 import type { HardState, Ready } from '../raft/types.js';
 import type { TablePolicy } from '../schema/policy.js';
+import { limits } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import { proposalFor } from './commands.js';
 import type { StrongConfig, StrongStatus } from './config.js';
@@ -33,8 +34,6 @@ export { strongDefaults, type StrongConfig, type StrongKnobs, type StrongStatus 
 type StrongReady = Ready<StrongCommand, StrongSnapshotData>;
 type Envelope = { readonly to: RegionId; readonly message: StrongPeerMessage };
 
-/** Readies handled in one flush at most (each applies what the previous made possible). */
-const readiesPerFlushMax = 1000;
 
 export class StrongNode {
   readonly config: StrongConfig;
@@ -166,7 +165,9 @@ export class StrongNode {
   /** Persists and applies everything Raft has ready; returns the messages (in order) and replies. */
   flush(): StrongOutput {
     const messages: Envelope[] = [];
-    for (let guard = 0; guard < readiesPerFlushMax; guard++) {
+    // Readies handled in one flush at most (each applies what the previous made possible); the rest wait for the next flush.
+    const readiesMax = this.config.readiesPerFlushMax ?? limits.strongReadiesPerFlushMax;
+    for (let guard = 0; guard < readiesMax; guard++) {
       let rd = this.#prepared;
       this.#prepared = null;
       if (rd === null) {

@@ -149,9 +149,20 @@ export class PeerTransport {
    * channel tolerates that: replication resends, Raft retries, probes are repeated).
    */
   send(to: RegionId, message: NodeMessage): boolean {
-    if (message.ch === 'async') return this.#enqueue(to, this.#frames(message.m));
-    const wire: Wire = message.ch === 'strong' ? { t: 'strong', m: message.m } : { t: 'node', m: message.m };
-    return this.#enqueue(to, [encodeFrame(wire)]);
+    const wire: Wire = message.ch === 'async' ? { t: 'msg', m: message.m } : message.ch === 'strong' ? { t: 'strong', m: message.m } : { t: 'node', m: message.m };
+    const frame = encodeFrame(wire);
+    // Every message goes as one frame. Ops batches are cut once, in the core, within a budget that
+    // encodes far below a frame (src/core/replica/ops-batches.ts says why); this transport used to
+    // cut them again in halves, and no longer does. A frame the peer could not take (past
+    // frameBytesMax its reader drops the link) would be a bug upstream: it is refused here, counted
+    // as dropped and logged, and the link stays up.
+    if (frame.length - 4 > frameBytesMax) {
+      const link = this.#links.get(to);
+      if (link !== undefined) link.stats.framesDropped++;
+      this.#o.log.error({ peer: to, channel: message.ch, kind: message.m.t, frameBytes: frame.length - 4, frameBytesMax }, 'a peer message is larger than a frame; it was dropped (a bug: the core sizes its messages below the frame limit)');
+      return false;
+    }
+    return this.#enqueue(to, [frame]);
   }
 
   #enqueue(to: RegionId, frames: readonly Buffer[]): boolean {
@@ -168,15 +179,6 @@ export class PeerTransport {
     }
     this.#flush(link);
     return true;
-  }
-
-  /** Encodes a message, splitting an ops batch in halves until every frame fits (half a queue at most). */
-  #frames(message: PeerMessage): Buffer[] {
-    const frame = encodeFrame({ t: 'msg', m: message } satisfies Wire);
-    const max = Math.min(frameBytesMax, this.#o.sendQueueBytesMax / 2);
-    if (frame.length - 4 <= max || message.t !== 'ops' || message.ops.length <= 1) return [frame];
-    const mid = Math.ceil(message.ops.length / 2);
-    return [...this.#frames({ t: 'ops', ops: message.ops.slice(0, mid) }), ...this.#frames({ t: 'ops', ops: message.ops.slice(mid) })];
   }
 
   stats(): Record<RegionId, PeerLinkStats> {
