@@ -15,6 +15,7 @@ import { backupCommand } from './backup-command.js';
 import { restoreCommand } from './restore-command.js';
 import { routerCommand } from './router-command.js';
 import { drillCommand } from './drill-command.js';
+import { certCommand } from './cert-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('terndb')
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand(), ...dataCommands(), backupCommand(), restoreCommand(), routerCommand(), drillCommand()]) {
+  for (const command of [demoCommand(), nodeCommand(), wanCommand(), statusCommand(), simCommand(), benchCommand(), errorsCommand(), ...dataCommands(), backupCommand(), restoreCommand(), routerCommand(), drillCommand(), certCommand()]) {
     // Usage errors in a subcommand must reach runCli (exit 2), not exit the process with 1.
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(command);
