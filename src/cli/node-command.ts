@@ -9,7 +9,7 @@ export function nodeCommand(): Command {
     .description('run one region node (its HTTP API, peer links and storage) from the cluster configuration')
     .requiredOption('--config <file>', 'cluster configuration (YAML or JSON)')
     .requiredOption('--node <name>', 'the region name or node id to run')
-    .addHelpText('after', '\nChecks that its API and peer ports are free before opening anything (exit 1 if not).\nStops cleanly on SIGTERM or SIGINT: finishes the batch in progress, closes links and the database.')
+    .addHelpText('after', '\nChecks that its API and peer ports are free before opening anything (exit 1 if not).\nStops cleanly on SIGTERM or SIGINT: finishes the batch in progress, closes links and the database.\nOn SIGHUP, reads its TLS certificates again (rotation without a restart).')
     .action(async (flags: { config: string; node: string }) => {
       let server: NodeServer;
       let config: ClusterConfig;
@@ -53,6 +53,8 @@ export function nodeCommand(): Command {
             resolve();
           });
         };
+        // Certificate rotation without a restart: new peer links use the files as they are now.
+        process.on('SIGHUP', () => void server.reloadTls());
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });

@@ -37,7 +37,20 @@ export interface RegionSpec {
    * `api` and `peer` are where clients and the other regions reach the node; `bind` where it
    * listens (the same unless the configuration says otherwise: 0.0.0.0 in a container, say).
    */
-  readonly node: { readonly id: string; readonly api: HostPort; readonly peer: HostPort; readonly data: string; readonly bind: { readonly api: HostPort; readonly peer: HostPort } };
+  readonly node: {
+    readonly id: string;
+    readonly api: HostPort;
+    readonly peer: HostPort;
+    readonly data: string;
+    readonly bind: { readonly api: HostPort; readonly peer: HostPort };
+    /** This node's certificate and key (PEM file paths), signed by the cluster CA (`tls.ca`); null without TLS. */
+    readonly tls: { readonly cert: string; readonly key: string } | null;
+  };
+}
+
+/** The cluster's TLS: the CA every node's certificate is signed by (a PEM file path). */
+export interface TlsSpec {
+  readonly ca: string;
 }
 
 export interface WanSpec {
@@ -111,9 +124,13 @@ export interface ClusterConfig {
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly settings: Settings;
   readonly retention: RetentionSpec;
+  /** Mutual TLS between regions (and TLS on the client API); null when the file says `insecure: true` or says nothing of TLS. */
+  readonly tls: TlsSpec | null;
+  /** The file says `insecure: true`: plaintext links and API, on purpose. */
+  readonly insecure: boolean;
 }
 
-const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings', 'retention']);
+const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings', 'retention', 'tls', 'insecure']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -147,7 +164,7 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
     if (!isRegionId(r['name'])) throw new ConfigError(`${where}.name`, 'must be a region id: lowercase letters, digits and dashes');
     const node = r['node'];
     if (!isRecord(node)) throw new ConfigError(`${where}.node`, 'must be {id, api, peer, data}');
-    checkKeys(node, ['id', 'api', 'peer', 'data', 'bind'], `${where}.node`);
+    checkKeys(node, ['id', 'api', 'peer', 'data', 'bind', 'tls'], `${where}.node`);
     const bind = node['bind'] ?? {};
     if (!isRecord(bind)) throw new ConfigError(`${where}.node.bind`, 'must be {api?, peer?}: the addresses to listen on when they differ from api and peer');
     checkKeys(bind, ['api', 'peer'], `${where}.node.bind`);
@@ -164,6 +181,7 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
           api: parseHostPort(bind['api'] ?? node['api'], `${where}.node.bind.api`),
           peer: parseHostPort(bind['peer'] ?? node['peer'], `${where}.node.bind.peer`),
         },
+        tls: parseNodeTls(node['tls'], `${where}.node.tls`, baseDir),
       },
     });
   }
@@ -280,6 +298,33 @@ function parseRetention(value: unknown, settings: Settings): RetentionSpec {
 }
 
 /** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
+/** A node's `tls: {cert, key}`: PEM file paths, relative to the configuration file. Read (and checked) by the node that uses them. */
+function parseNodeTls(value: unknown, where: string, baseDir: string): RegionSpec['node']['tls'] {
+  if (value === undefined || value === null) return null;
+  if (!isRecord(value)) throw new ConfigError(where, 'must be {cert, key}: PEM files of the node\'s certificate and private key (terndb cert create-node makes them)');
+  checkKeys(value, ['cert', 'key'], where);
+  for (const k of ['cert', 'key'] as const) if (typeof value[k] !== 'string' || value[k] === '') throw new ConfigError(`${where}.${k}`, 'must be a file path');
+  return { cert: path.resolve(baseDir, value['cert'] as string), key: path.resolve(baseDir, value['key'] as string) };
+}
+
+/** The top-level `tls: {ca}` and `insecure`, checked against the nodes' certificates. */
+function parseTls(value: unknown, insecureIn: unknown, regions: readonly RegionSpec[], baseDir: string): { tls: TlsSpec | null; insecure: boolean } {
+  if (insecureIn !== undefined && typeof insecureIn !== 'boolean') throw new ConfigError('insecure', 'must be true or false');
+  const insecure = insecureIn === true;
+  if (value === undefined || value === null) {
+    const withCert = regions.findIndex((r) => r.node.tls !== null);
+    if (withCert >= 0) throw new ConfigError('tls.ca', `regions[${withCert}].node.tls names a certificate, so the cluster needs its CA: add tls: {ca: <file>} (terndb cert create-ca makes one)`);
+    return { tls: null, insecure };
+  }
+  if (insecure) throw new ConfigError('insecure', 'the file sets both tls and insecure: true; keep one');
+  if (!isRecord(value)) throw new ConfigError('tls', 'must be {ca}: the PEM file of the cluster CA');
+  checkKeys(value, ['ca'], 'tls');
+  if (typeof value['ca'] !== 'string' || value['ca'] === '') throw new ConfigError('tls.ca', 'must be a file path');
+  const without = regions.findIndex((r) => r.node.tls === null);
+  if (without >= 0) throw new ConfigError(`regions[${without}].node.tls`, 'every node needs {cert, key} when the cluster has a CA (terndb cert create-node makes them)');
+  return { tls: { ca: path.resolve(baseDir, value['ca']) }, insecure };
+}
+
 export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   if (!isRecord(input)) throw new ConfigError('(file)', 'must be a mapping with cluster, regions and tables');
   for (const k of Object.keys(input)) if (!topKeys.has(k)) throw new ConfigError(k, `unknown field (known: ${[...topKeys].join(', ')})`);
@@ -315,7 +360,8 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   }
   const settings = parseSettings(input['settings'], names);
   const retention = parseRetention(input['retention'], settings);
-  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention };
+  const { tls, insecure } = parseTls(input['tls'], input['insecure'], regions, baseDir);
+  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention, tls, insecure };
   checkDistinct(config);
   // What the replica core would refuse at start, refused here with the field named (exit 2).
   const problem = configProblem({

@@ -44,6 +44,20 @@ export const nodeLimits = {
    * times the clock probe interval (500 ms), so a live link never comes close.
    */
   inboundSilenceMsMax: 3_000,
+  /**
+   * A welcomed inbound link silent this long is closed (its peer dials again if it lives): before
+   * the handshake a connection gets handshakeMs, after it no socket may sit idle for ever either.
+   * Far beyond inboundSilenceMsMax, so a link is replaced by its peer's new one long before this.
+   */
+  inboundIdleMsMax: 30_000,
+  /**
+   * Connections to the peer port at once, handshaking or welcomed (Node's server.maxConnections:
+   * past it a new one is closed before a byte is read). A cluster needs one inbound link per peer
+   * region (at most 31) and a few more while links are replaced; 256 leaves room for that many
+   * times over, and bounds what connections that never complete a handshake can hold (each at
+   * most helloBytesMax buffered, for handshakeMs).
+   */
+  peerConnectionsMax: 256,
   /** Bytes queued to one peer while its socket is not writable; past it frames are dropped (and resent by the protocols). */
   sendQueueBytesMax: 32 * MiB,
   /** Reconnection backoff to a peer: from this, doubling, up to backoffMsMax. */

@@ -1,6 +1,7 @@
 /**
  * A running region node: the runtime shell, its HTTP API and its metrics, with run() and stop().
  */
+import { X509Certificate } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { ClusterConfig } from './config.js';
@@ -8,6 +9,7 @@ import { buildApi } from './http-api.js';
 import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
 import { builtinMergeFunctions } from './merge-functions.js';
+import { loadTlsMaterial } from './tls-material.js';
 
 export interface NodeServerOptions {
   readonly log?: Logger;
@@ -19,14 +21,19 @@ export class NodeServer {
   readonly metrics: NodeMetrics;
   readonly api: FastifyInstance;
   readonly log: Logger;
+  readonly #config: ClusterConfig;
 
   constructor(config: ClusterConfig, nameOrId: string, options: NodeServerOptions = {}) {
     const spec = config.regions.find((r) => r.name === nameOrId || r.node.id === nameOrId);
     if (spec === undefined) throw new Error(`no region or node named ${nameOrId} in the configuration (regions: ${config.regions.map((r) => `${r.name} (${r.node.id})`).join(', ')})`);
     this.log = (options.log ?? pino({ name: 'terndb' })).child({ region: spec.name, node: spec.node.id });
     this.metrics = new NodeMetrics(spec.name, () => (this.node ? { status: () => this.node.status(), metrics: () => this.node.metrics() } : null));
+    this.#config = config;
+    // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
+    const tls = loadTlsMaterial(config, spec);
     this.node = new RegionNode(config, spec.name, {
       log: this.log,
+      tls,
       ...(options.onFatal ? { onFatal: options.onFatal } : {}),
       onRemoteApply: (lagMs, origin) => this.metrics.applyLag.observe({ origin }, lagMs / 1000),
     });
@@ -46,12 +53,36 @@ export class NodeServer {
   }
 
   async run(): Promise<void> {
+    // Plaintext is said at every start: anyone who reaches the peer port may then join as a peer.
+    if (this.#config.insecure) this.log.warn('insecure: true: peer links are plaintext and unauthenticated (any process that reaches the peer port can claim a region); use tls in production (terndb cert)');
+    else if (this.#config.tls === null) this.log.warn('no tls section in the configuration: peer links are plaintext and unauthenticated; add tls: {ca} and each node\'s tls: {cert, key} (terndb cert makes them), or say insecure: true to run so on purpose');
     await this.node.run();
     const { host, port } = this.node.spec.node.bind.api;
     await this.api.listen({ host, port });
     // Listening is not readiness: the stage (and each change of it) is logged as `stage ...`.
     const { stage, reason } = this.node.status().stage;
     this.log.info({ api: `http://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
+  }
+
+  /**
+   * Reads the certificates again (SIGHUP): peer links made from now on use them; links up stay (they
+   * were authenticated when made). A file that does not load is logged and the old ones stay.
+   */
+  reloadTls(): boolean {
+    try {
+      const material = loadTlsMaterial(this.#config, this.node.spec);
+      if (material === null) {
+        this.log.warn('SIGHUP: this node runs without TLS; nothing to reload');
+        return false;
+      }
+      this.node.reloadTls(material);
+      const cert = new X509Certificate(material.cert);
+      this.log.info({ fingerprint: cert.fingerprint256, validTo: cert.validTo }, 'SIGHUP: reloaded the TLS certificates; new peer links use them');
+      return true;
+    } catch (err) {
+      this.log.error({ reason: (err as Error).message }, 'SIGHUP: the TLS certificates did not load; the node keeps the ones it had');
+      return false;
+    }
   }
 
   /** Stops taking requests, finishes the batch in progress, closes links and the store. */

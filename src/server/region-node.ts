@@ -51,6 +51,7 @@ import type { SnapshotManifest } from './snapshot/manifest.js';
 import { Rejoin } from './snapshot/rejoin.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { nodeClock } from './steady-clock.js';
+import { tlsSockets, type TlsMaterial } from './transport/sockets.js';
 import { PeerTransport, type PeerLinkStats } from './transport/peer-transport.js';
 
 export interface RegionNodeOptions {
@@ -61,6 +62,8 @@ export interface RegionNodeOptions {
   readonly onRemoteApply?: (lagMs: number, origin: string) => void;
   /** Override nodeLimits (tests reach them with small values). */
   readonly limits?: Partial<NodeLimits>;
+  /** Mutual TLS for peer links (tls-material.ts); plain TCP when absent. */
+  readonly tls?: TlsMaterial | null;
 }
 
 export type NodeStatus = RegionCoreStatus & { readonly node: string; readonly links: Record<string, PeerLinkStats>; readonly steps: number; readonly peerInputsDropped: number };
@@ -89,6 +92,7 @@ export class RegionNode {
   /** Wall and monotonic readings (the monotonic one never steps: leases and deadlines rest on it). */
   readonly #now: () => NodeTime = nodeClock();
   readonly #limits: NodeLimits;
+  #tls: TlsMaterial | null;
   /** Peer messages queued since the last step, and those dropped past nodeLimits.peerInputsQueuedMax (status: links). */
   #peerInputsQueued = 0;
   #peerInputsDropped = 0;
@@ -133,6 +137,7 @@ export class RegionNode {
       swap: () => this.#installSnapshot(),
     });
     this.#onRemoteApply = options.onRemoteApply;
+    this.#tls = options.tls ?? null;
     this.#onFatal =
       options.onFatal ??
       ((err) => {
@@ -143,6 +148,13 @@ export class RegionNode {
 
   get region(): string {
     return this.spec.name;
+  }
+
+  /** New certificates for peer links made from now on (SIGHUP); throws, keeping the old ones, if they do not load. */
+  reloadTls(material: TlsMaterial): void {
+    if (this.#tls === null) throw new Error('this node runs without TLS');
+    this.#transport?.reloadTls(material);
+    this.#tls = material;
   }
 
   replicaConfig(): ReplicaConfig {
@@ -215,6 +227,8 @@ export class RegionNode {
       node: this.spec.node.id,
       listen: this.spec.node.bind.peer,
       peers,
+      peerNodes: new Map(this.config.regions.map((r) => [r.name, r.node.id] as const)),
+      ...(this.#tls !== null ? { sockets: tlsSockets(this.config.cluster, this.#tls, this.#log.child({ component: 'transport' })) } : {}),
       log: this.#log.child({ component: 'transport' }),
       onMessage: (from, message: NodeMessage) => this.#enqueue({ kind: 'peer', from, message }),
     });

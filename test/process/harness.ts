@@ -4,7 +4,7 @@
  * stopped in stop(), and also when the test process exits, even after a failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,8 @@ export interface ClusterOptions {
   retention?: Record<string, unknown>;
   /** Extra environment per region's node (libfaketime, say). */
   env?: Record<string, Record<string, string>>;
+  /** Mutual TLS between regions: a cluster CA and a certificate per node, made in `certs/` of the cluster's folder. */
+  tls?: boolean;
 }
 
 export const defaultTables = {
@@ -105,11 +107,15 @@ export class ProcessCluster {
     const n = this.regions.length;
     this.base = await freePortBlock(100 + n * n + 1);
     const rtt = this.o.rttMs ?? { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 };
+    const cluster = this.o.cluster ?? 'test';
+    if (this.o.tls === true) await this.#makeCerts(cluster);
+    const tls = (name: string) => (this.o.tls === true ? { tls: { cert: `certs/${name}-1.crt`, key: `certs/${name}-1.key` } } : {});
     const config = {
-      cluster: this.o.cluster ?? 'test',
+      cluster,
+      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : {}),
       regions: this.regions.map((name, i) => ({
         name,
-        node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}` },
+        node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}`, ...tls(name) },
       })),
       ...(this.o.wan === false ? {} : { wan: { control: `127.0.0.1:${this.controlPort}`, rttMs: rtt, linkPortBase: this.base + 100 } }),
       tables: this.o.tables ?? defaultTables,
@@ -123,6 +129,22 @@ export class ProcessCluster {
       await this.waitFor(`http://127.0.0.1:${this.controlPort}/v1/wan`);
     }
     await Promise.all(this.regions.map((r) => this.startNode(r, this.o.env?.[r])));
+  }
+
+  /** The cluster CA (certs/ca.crt, ca.key) and a certificate per node (certs/<node>.crt, .key). */
+  async #makeCerts(cluster: string): Promise<void> {
+    // Loaded only here: the certificate library is heavy, and most clusters run without TLS.
+    const { createCa, issueNodeCert } = await import('../../src/security/certs.js');
+    const dir = path.join(this.dir, 'certs');
+    mkdirSync(dir, { recursive: true });
+    const ca = await createCa({ cluster, validDays: 3 });
+    writeFileSync(path.join(dir, 'ca.crt'), ca.certPem);
+    writeFileSync(path.join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+    for (const region of this.regions) {
+      const c = await issueNodeCert({ ca, cluster, region, node: `${region}-1`, hosts: ['127.0.0.1', 'localhost'], validDays: 2 });
+      writeFileSync(path.join(dir, `${region}-1.crt`), c.certPem);
+      writeFileSync(path.join(dir, `${region}-1.key`), c.keyPem, { mode: 0o600 });
+    }
   }
 
   #spawn(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {

@@ -18,7 +18,7 @@
  * whose reconnect is refused while its old link still looks live retries with backoff, and gets
  * in once the old link has been silent long enough (or has closed: a closed link frees its slot).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { RegionId } from '../../core/clock/version-vector.js';
 import { controlMessageProblem, type ControlMessage, type NodeMessage } from '../../core/node/messages.js';
@@ -28,6 +28,7 @@ import { peerMessageProblem } from '../../core/replica/peer-message.js';
 import { strongMessageProblem, type StrongPeerMessage } from '../../core/strong/messages.js';
 import { encodeFrame, frameBytesMax, FrameReader } from './frames.js';
 import { nodeLimits } from '../limits.js';
+import { plainSockets, type PeerIdentity, type PeerSockets } from './sockets.js';
 
 const { helloBytesMax, handshakeMs, inboundSilenceMsMax } = nodeLimits;
 /** How often the transport notes that its process runs (a stall shows as a gap since the last note). */
@@ -49,9 +50,16 @@ export interface TransportOptions {
   readonly listen: HostPort;
   /** Where to connect to reach each peer region (directly, or through the WAN emulator). */
   readonly peers: ReadonlyMap<RegionId, HostPort>;
+  /** The node id the configuration gives each peer region: under TLS, the one its certificate must name. */
+  readonly peerNodes?: ReadonlyMap<RegionId, string>;
+  /** Plain TCP (the default) or mutual TLS (sockets.ts). */
+  readonly sockets?: PeerSockets;
   readonly log: Logger;
   readonly onMessage: (from: RegionId, message: NodeMessage) => void;
   readonly sendQueueBytesMax?: number;
+  /** Connections to the peer port at once, and how long a welcomed link may be silent (nodeLimits; tests set small ones). */
+  readonly peerConnectionsMax?: number;
+  readonly inboundIdleMsMax?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
 }
@@ -71,7 +79,8 @@ class InboundLink {
   /** On the monotonic clock: a step of the wall clock must not make a live link look silent. */
   lastReceivedMs = performance.now();
 
-  constructor(readonly socket: net.Socket) {}
+  /** `identity`: what its certificate names (mutual TLS), null over plain TCP. */
+  constructor(readonly socket: net.Socket, readonly identity: PeerIdentity | null) {}
 
   get address(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
@@ -98,7 +107,7 @@ class OutboundLink {
 }
 
 export class PeerTransport {
-  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage'>;
+  readonly #o: Required<Omit<TransportOptions, 'peers' | 'log' | 'onMessage' | 'peerNodes'>> & Pick<TransportOptions, 'peers' | 'log' | 'onMessage' | 'peerNodes'>;
   readonly #links = new Map<RegionId, OutboundLink>();
   readonly #inbound = new Set<net.Socket>();
   /** The welcomed inbound link of each peer region: one at most. */
@@ -113,15 +122,21 @@ export class PeerTransport {
   #awakeTimer: NodeJS.Timeout | null = null;
 
   constructor(options: TransportOptions) {
-    this.#o = { sendQueueBytesMax: nodeLimits.sendQueueBytesMax, backoffMsMin: nodeLimits.backoffMsMin, backoffMsMax: nodeLimits.backoffMsMax, ...options };
+    this.#o = { sendQueueBytesMax: nodeLimits.sendQueueBytesMax, peerConnectionsMax: nodeLimits.peerConnectionsMax, inboundIdleMsMax: nodeLimits.inboundIdleMsMax, backoffMsMin: nodeLimits.backoffMsMin, backoffMsMax: nodeLimits.backoffMsMax, sockets: plainSockets, ...options };
     for (const [region, address] of options.peers) this.#links.set(region, new OutboundLink(region, address, this.#o.backoffMsMin));
   }
 
   async start(): Promise<void> {
     // Marks when this process last ran (see #claim): a stall of its own must not make a live link look dead.
-    this.#awakeTimer = setInterval(() => (this.#awakeMs = performance.now()), awakeTickMs);
+    this.#awakeTimer = setInterval(() => {
+      // Before the mark moves: silence is counted up to the last tick, so after a stall of this
+      // process the links get a tick to have their waiting frames read.
+      this.#closeIdle();
+      this.#awakeMs = performance.now();
+    }, awakeTickMs);
     this.#awakeTimer.unref();
-    const server = net.createServer((socket) => this.#accept(socket));
+    const server = this.#o.sockets.createServer((socket, identity) => this.#accept(socket, identity));
+    server.maxConnections = this.#o.peerConnectionsMax;
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -181,6 +196,11 @@ export class PeerTransport {
     return true;
   }
 
+  /** New certificates for links made from now on (SIGHUP); throws, keeping the old ones, if they do not load. */
+  reloadTls(material: Parameters<PeerSockets['reload']>[0]): void {
+    this.#o.sockets.reload(material);
+  }
+
   stats(): Record<RegionId, PeerLinkStats> {
     const out: Record<RegionId, PeerLinkStats> = {};
     for (const [region, link] of this.#links) {
@@ -202,7 +222,9 @@ export class PeerTransport {
 
   #connect(link: OutboundLink): void {
     if (this.#stopped) return;
-    const socket = net.connect({ host: link.address.host, port: link.address.port });
+    const socket = this.#o.sockets.connect(link.address, link.region, () => {
+      socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello));
+    });
     socket.setNoDelay(true);
     link.socket = socket;
     const reader = new FrameReader(helloBytesMax);
@@ -210,9 +232,6 @@ export class PeerTransport {
       this.#o.log.warn({ peer: link.region, address: `${link.address.host}:${link.address.port}` }, 'peer did not answer our handshake in time; reconnecting');
       socket.destroy();
     }, handshakeMs);
-    socket.on('connect', () => {
-      socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello));
-    });
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
       try {
@@ -258,9 +277,9 @@ export class PeerTransport {
     });
   }
 
-  #accept(socket: net.Socket): void {
+  #accept(socket: net.Socket, identity: PeerIdentity | null): void {
     socket.setNoDelay(true);
-    const link = new InboundLink(socket);
+    const link = new InboundLink(socket, identity);
     this.#inbound.add(socket);
     socket.on('close', () => this.#closed(link));
     socket.on('error', () => undefined);
@@ -317,6 +336,13 @@ export class PeerTransport {
     if (hello.protocol !== protocolVersion) return refuse(`protocol ${String(hello.protocol)} is not ${protocolVersion}`);
     if (hello.cluster !== this.#o.cluster) return refuse(`this node belongs to cluster ${this.#o.cluster}, not ${String(hello.cluster)}`);
     if (!this.#links.has(hello.region)) return refuse(`region ${String(hello.region)} is not a peer of ${this.#o.region} in this cluster`);
+    const id = link.identity;
+    if (this.#o.sockets.secure) {
+      // The hello must claim what the certificate names, and that must be the configured node.
+      if (id === null || id.region !== hello.region || id.node !== hello.node) return refuse(`the hello claims ${String(hello.region)}/${String(hello.node)} but the certificate names ${id === null ? 'no node' : `${id.region}/${id.node}`}`);
+      const configured = this.#o.peerNodes?.get(hello.region);
+      if (configured !== undefined && configured !== id.node) return refuse(`the certificate names node ${id.node}, but the configuration's node for ${hello.region} is ${configured}`);
+    }
     const taken = this.#claim(link, hello.region);
     if (taken !== null) return refuse(taken);
     socket.write(encodeFrame({ t: 'welcome', region: this.#o.region } satisfies Welcome));
@@ -333,7 +359,7 @@ export class PeerTransport {
       // Silence counts only while this process ran: after a stall of its own (a long step, a GC),
       // the old link's frames may be waiting in its socket, read after this hello in the same turn.
       // A link is dead when it was silent for the whole limit up to the last awake tick.
-      const silentMs = Math.min(old.silentMs(), this.#awakeMs - old.lastReceivedMs + awakeTickMs);
+      const silentMs = this.#silentMs(old);
       if (silentMs <= inboundSilenceMsMax) return `region ${region} is already connected from ${old.address}`;
       this.#o.log.info(
         { peer: region, old: old.address, new: link.address, silentMs: Math.round(silentMs) },
@@ -344,6 +370,20 @@ export class PeerTransport {
     link.region = region;
     this.#inboundFrom.set(region, link);
     return null;
+  }
+
+  /** How long `link` was silent while this process ran (a stall of its own does not count: see #claim). */
+  #silentMs(link: InboundLink): number {
+    return Math.min(link.silentMs(), this.#awakeMs - link.lastReceivedMs + awakeTickMs);
+  }
+
+  /** Welcomed links silent past inboundIdleMsMax are closed: no socket sits idle for ever. */
+  #closeIdle(): void {
+    for (const link of this.#inboundFrom.values()) {
+      if (this.#silentMs(link) <= this.#o.inboundIdleMsMax) continue;
+      this.#o.log.warn({ peer: link.region, remote: link.address, idleMs: this.#o.inboundIdleMsMax }, 'closed an inbound peer link silent for too long; the peer dials again if it lives');
+      link.socket.destroy();
+    }
   }
 
   /** A closed link frees its region's slot, unless a newer link holds it already. */

@@ -1,0 +1,55 @@
+/**
+ * A node's TLS material read from the files its configuration names: the cluster CA, and the
+ * node's certificate and key. Read at start and again on SIGHUP (rotation without a restart), and
+ * checked before use, so that a bad file is an error naming the field (exit 2 at start; at a
+ * reload, a logged refusal that keeps the old material), never a node that cannot talk.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type ClusterConfig, type RegionSpec } from './config.js';
+import { identityOf, type TlsMaterial } from './transport/sockets.js';
+
+/** The node's material, or null when the cluster runs without TLS. Throws ConfigError naming the field at fault. */
+export function loadTlsMaterial(config: ClusterConfig, spec: RegionSpec, now = new Date()): TlsMaterial | null {
+  const tls = config.tls;
+  const mine = spec.node.tls;
+  if (tls === null || mine === null) return null;
+  const where = `regions[${config.regions.indexOf(spec)}].node.tls`;
+  const ca = read(tls.ca, 'tls.ca');
+  const cert = read(mine.cert, `${where}.cert`);
+  const key = read(mine.key, `${where}.key`);
+  // A CA file may hold several CAs (during a move to a new CA): the certificate must be signed by one.
+  const cas = (ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [ca]).map((pem) => parse(pem, 'tls.ca'));
+  const own = parse(cert, `${where}.cert`);
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    throw new ConfigError(`${where}.key`, `${mine.key} is not a PEM private key: ${(err as Error).message}`);
+  }
+  if (!own.checkPrivateKey(privateKey)) throw new ConfigError(`${where}.key`, `${mine.key} is not the key of the certificate ${mine.cert}`);
+  if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError(`${where}.cert`, `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
+  const id = identityOf(own.subjectAltName);
+  if (id === null || id.cluster !== config.cluster || id.region !== spec.name || id.node !== spec.node.id) {
+    throw new ConfigError(`${where}.cert`, `${mine.cert} names ${id === null ? 'no node' : `${id.cluster}/${id.region}/${id.node}`}, not ${config.cluster}/${spec.name}/${spec.node.id}: make one with terndb cert create-node --cluster ${config.cluster} --region ${spec.name} --node ${spec.node.id}`);
+  }
+  if (new Date(own.validTo) <= now) throw new ConfigError(`${where}.cert`, `${mine.cert} expired on ${own.validTo}`);
+  if (new Date(own.validFrom) > now) throw new ConfigError(`${where}.cert`, `${mine.cert} is not valid before ${own.validFrom}`);
+  return { ca, cert, key };
+}
+
+function read(file: string, field: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(field, `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function parse(pem: string, field: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new ConfigError(field, `not a PEM certificate: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,40 @@
+/** The configuration's TLS: the cluster CA at the top, a certificate and key per node, or `insecure: true`; contradictions refused with the field named. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/server/config.js';
+
+const node = (tls?: unknown) => ({ id: 'a1', api: '127.0.0.1:7001', peer: '127.0.0.1:7101', data: 'd', ...(tls !== undefined ? { tls } : {}) });
+const file = (extra: Record<string, unknown>, tls?: unknown) => ({ cluster: 'x', regions: [{ name: 'a', node: node(tls) }], ...extra });
+
+describe('tls in the configuration', () => {
+  it('paths are resolved against the configuration file’s folder', () => {
+    const c = parseConfig(file({ tls: { ca: 'certs/ca.crt' } }, { cert: 'certs/a1.crt', key: '/abs/a1.key' }), '/etc/tern');
+    expect(c.tls).toEqual({ ca: '/etc/tern/certs/ca.crt' });
+    expect(c.regions[0]?.node.tls).toEqual({ cert: '/etc/tern/certs/a1.crt', key: '/abs/a1.key' });
+    expect(c.insecure).toBe(false);
+  });
+
+  it('insecure: true is plaintext on purpose; without either, tls is null', () => {
+    expect(parseConfig(file({ insecure: true }), '/tmp')).toMatchObject({ tls: null, insecure: true });
+    expect(parseConfig(file({}), '/tmp')).toMatchObject({ tls: null, insecure: false });
+  });
+
+  it.each([
+    [file({ tls: { ca: 'ca.crt' }, insecure: true }, { cert: 'a', key: 'b' }), 'insecure'],
+    [file({ insecure: 'yes' }), 'insecure'],
+    [file({}, { cert: 'a', key: 'b' }), 'tls.ca'],
+    [file({ tls: { ca: 'ca.crt' } }), 'regions[0].node.tls'],
+    [file({ tls: { ca: 'ca.crt' } }, { cert: 'a' }), 'regions[0].node.tls.key'],
+    [file({ tls: { ca: 'ca.crt' } }, { cert: 'a', key: 'b', pass: 'c' }), 'regions[0].node.tls.pass'],
+    [file({ tls: { ca: 7 } }, { cert: 'a', key: 'b' }), 'tls.ca'],
+    [file({ tls: 'ca.crt' }, { cert: 'a', key: 'b' }), 'tls'],
+  ])('%j is refused naming %s', (input, field) => {
+    let err: unknown;
+    try {
+      parseConfig(input, '/tmp');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).field).toBe(field);
+  });
+});
