@@ -3,13 +3,31 @@
  * the two combine freely: partitions of several shapes, crashes (between steps or during a
  * commit), message loss, duplication and reordering, clock skew, drift and jumps within and
  * beyond the max offset, and process pauses (SIGSTOP: the node takes nothing for a while, then
- * wakes with its clocks moved on; planned by `planPauses`, which only the region world uses).
+ * wakes with its clocks moved on; planned by `planPauses`).
  */
 import type { LinkFaults } from './network.js';
 import type { Prng } from './prng.js';
 
 export const faultKinds = ['partition', 'crash', 'loss', 'dup', 'reorder', 'clock', 'pause', 'drain'] as const;
 export type FaultKind = (typeof faultKinds)[number];
+
+/** Parses a --faults value: a comma list of kinds, `all`, or `none`; a string says what is wrong. */
+export function parseFaults(text: string): FaultKind[] | string {
+  if (text === 'all') return [...faultKinds];
+  if (text === 'none' || text === '') return [];
+  const out: FaultKind[] = [];
+  for (const part of text.split(',')) {
+    const k = part.trim();
+    if (!(faultKinds as readonly string[]).includes(k)) return `unknown fault '${k}' (known: ${faultKinds.join(', ')}, all, none)`;
+    out.push(k as FaultKind);
+  }
+  return out;
+}
+
+/** The --faults value that gives `faults` back (for replay commands). */
+export function faultsText(faults: readonly FaultKind[]): string {
+  return faults.length === faultKinds.length ? 'all' : faults.length === 0 ? 'none' : faults.join(',');
+}
 
 export type FaultAction =
   | { readonly k: 'partition'; readonly groups: readonly (readonly number[])[]; readonly label: string }
@@ -18,7 +36,7 @@ export type FaultAction =
   | { readonly k: 'restart'; readonly node: number }
   | { readonly k: 'clock'; readonly node: number; readonly offsetMs: number }
   | { readonly k: 'links'; readonly faults: LinkFaults }
-  /** An operator drains or undrains `region` through node `via` (forced or not); the region world only. */
+  /** An operator drains or undrains `region` through node `via` (forced or not). */
   | { readonly k: 'operator'; readonly via: number; readonly op: 'drain' | 'undrain'; readonly region: number; readonly force: boolean }
   /** The node takes no input for `ms` (its queue waits), then wakes with its clocks `ms` later. */
   | { readonly k: 'pause'; readonly node: number; readonly ms: number; readonly inStep?: boolean };
@@ -116,7 +134,7 @@ export function planFaults(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, 
 
 /**
  * Process pauses, from their own generator so that adding them leaves the other kinds' plans (and
- * so the async and strong worlds' seeds) as they were. Each lasts longer than `longerThanMs` (the
+ * so the seeds planned before pauses existed) as they were. Each lasts longer than `longerThanMs` (the
  * write lease): a paused leaseholder wakes after others may have taken its rows over.
  */
 export function planPauses(rng: Prng, kinds: ReadonlySet<FaultKind>, n: number, durationMs: number, longerThanMs: number): Array<readonly [number, FaultAction]> {

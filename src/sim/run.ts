@@ -1,64 +1,48 @@
 /**
- * A whole simulation: run the world from a seed, check the record with every checker, and say
- * how to replay it. The same seed and options always give the same trace hash.
+ * The workloads `terndb sim --world` offers, all run by the one simulated world (region/world.ts):
+ * `async` is its async and guarded tables' clients (mix async), `strong` its strong tables'
+ * clients (mix strong), `region` the clients `--mix` names (every kind by default). `--ops` keeps
+ * the async workload's meaning of a size of run: the fault phase lasts as long as that many calls
+ * take at the async clients' usual rate.
  */
-import type { Knobs } from '../core/replica/config.js';
-import { runCheckers } from './check/index.js';
-import { faultKinds, type FaultKind } from './faults.js';
-import type { RunRecord, Verdict } from './history.js';
-import { World, type SimStats } from './world.js';
+import type { FaultKind } from './faults.js';
+import type { RegionSimulationOptions } from './region/run.js';
+import type { RegionMix } from './region/workload.js';
 
-export interface SimulationOptions {
+export type SimWorld = 'async' | 'strong' | 'region';
+export const simWorlds: readonly SimWorld[] = ['async', 'strong', 'region'];
+
+export const simDefaults = { regions: 3, ops: 2000, world: 'async' } as const;
+
+/** Calls per simulated second the async workload was sized by (the retired async world's rate). */
+export const asyncCallsPerSecond = 300;
+
+/** The fault phase `--ops N` asks for in the async world: N calls at asyncCallsPerSecond, at least a second. */
+export function asyncDurationMs(ops: number): number {
+  return Math.max(1000, Math.round((ops / asyncCallsPerSecond) * 1000));
+}
+
+export interface WorldChoice {
+  readonly world: SimWorld;
   readonly seed: number;
   readonly regions?: number;
-  readonly ops?: number;
   readonly faults?: readonly FaultKind[];
-  readonly knobs?: Knobs;
-  readonly bridgeThroughHeal?: boolean;
+  /** async: sizes the fault phase (asyncDurationMs) unless durationMs is given; other worlds ignore it. */
+  readonly ops?: number;
+  readonly durationMs?: number;
+  /** region only: which clients run (async and strong have theirs). */
+  readonly mix?: RegionMix;
 }
 
-export interface SimulationResult {
-  readonly seed: number;
-  readonly ok: boolean;
-  readonly traceHash: string;
-  readonly verdicts: readonly Verdict[];
-  readonly stats: SimStats;
-  /** The command that replays this run exactly. */
-  readonly replay: string;
-  readonly record: RunRecord;
-}
-
-export const simDefaults = { regions: 3, ops: 2000 } as const;
-
-/** Parses a --faults value: a comma list of kinds, `all`, or `none`. */
-export function parseFaults(text: string): FaultKind[] | string {
-  if (text === 'all') return [...faultKinds];
-  if (text === 'none' || text === '') return [];
-  const out: FaultKind[] = [];
-  for (const part of text.split(',')) {
-    const k = part.trim();
-    if (!(faultKinds as readonly string[]).includes(k)) return `unknown fault '${k}' (known: ${faultKinds.join(', ')}, all, none)`;
-    out.push(k as FaultKind);
-  }
-  return out;
-}
-
-export function replayCommand(o: SimulationOptions): string {
-  const faults = o.faults ?? [];
-  const f = faults.length === faultKinds.length ? 'all' : faults.length === 0 ? 'none' : faults.join(',');
-  return `npx terndb sim --seed ${o.seed} --regions ${o.regions ?? simDefaults.regions} --ops ${o.ops ?? simDefaults.ops} --faults ${f}`;
-}
-
-export function runSimulation(o: SimulationOptions): SimulationResult {
-  const world = new World({
-    seed: o.seed,
-    regions: o.regions ?? simDefaults.regions,
-    ops: o.ops ?? simDefaults.ops,
-    faults: new Set(o.faults ?? []),
-    ...(o.knobs === undefined ? {} : { knobs: o.knobs }),
-    ...(o.bridgeThroughHeal === undefined ? {} : { bridgeThroughHeal: o.bridgeThroughHeal }),
-  });
-  const { record, traceHash, stats } = world.run();
-  const verdicts = runCheckers(record);
-  return { seed: o.seed, ok: verdicts.every((v) => v.ok), traceHash, verdicts, stats, replay: replayCommand(o), record };
+/** What one seed of a world choice runs: the region world's options. */
+export function worldOptions(c: WorldChoice): RegionSimulationOptions {
+  const mix: RegionMix | undefined = c.world === 'async' ? 'async' : c.world === 'strong' ? 'strong' : c.mix;
+  const durationMs = c.durationMs ?? (c.world === 'async' ? asyncDurationMs(c.ops ?? simDefaults.ops) : undefined);
+  return {
+    seed: c.seed,
+    ...(c.regions !== undefined ? { regions: c.regions } : {}),
+    ...(c.faults !== undefined ? { faults: c.faults } : {}),
+    ...(mix !== undefined ? { mix } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+  };
 }

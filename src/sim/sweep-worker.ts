@@ -1,12 +1,11 @@
-/** A sweep worker: runs the seeds it is sent and answers with a summary of each. */
+/** A sweep worker: runs the seeds it is sent (each in the region world) and answers with a summary of each. */
 import { parentPort } from 'node:worker_threads';
 import type { FaultKind } from './faults.js';
-import { regionCoverage } from './region/coverage.js';
+import { coverageOf } from './region/coverage.js';
 import { runRegionSimulation } from './region/run.js';
 import type { RegionMix } from './region/workload.js';
-import { runSimulation } from './run.js';
-import { runStrongSimulation } from './strong/run.js';
-import { marksOf, type SeedOutcome, type SimWorld } from './sweep.js';
+import { worldOptions, type SimWorld } from './run.js';
+import { marksOf, type SeedOutcome } from './sweep.js';
 
 interface Job {
   world: SimWorld;
@@ -18,24 +17,10 @@ interface Job {
   mix?: RegionMix;
 }
 
-function run(job: Job): { ok: boolean; traceHash: string; verdicts: ReadonlyArray<{ ok: boolean; checker: string; violations: readonly string[] }>; stats: Record<string, number> } {
-  const duration = job.durationMs !== undefined ? { durationMs: job.durationMs } : {};
-  if (job.world === 'region') {
-    const r = runRegionSimulation({ seed: job.seed, regions: job.regions, faults: job.faults, ...duration, ...(job.mix !== undefined ? { mix: job.mix } : {}) });
-    return { ...r, stats: regionCoverage(r) };
-  }
-  if (job.world === 'strong') {
-    const r = runStrongSimulation({ seed: job.seed, regions: job.regions, faults: job.faults, ...duration });
-    return { ...r, stats: { ...r.stats } };
-  }
-  const r = runSimulation(job);
-  return { ...r, stats: { ...r.stats.metrics, crashes: r.stats.crashes, partitions: r.stats.partitions, infos: r.stats.infos } };
-}
-
 parentPort?.on('message', (job: Job) => {
   const t0 = performance.now();
-  const r = run(job);
-  const stats = r.stats;
+  const r = runRegionSimulation(worldOptions(job));
+  const stats = coverageOf(job.world, r);
   const outcome: SeedOutcome = {
     seed: job.seed,
     ok: r.ok,

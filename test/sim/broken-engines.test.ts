@@ -1,16 +1,19 @@
 /**
- * Every checker must be able to fail (src/sim/check/README.md, "Broken engines"): run the simulator
- * against deliberately broken engines and require that the checker guarding each broken property
- * catches it within a few seeds. If a checker could not fail, these tests would.
+ * Every checker must be able to fail (src/sim/check/README.md, "Broken engines"): run the async
+ * workload of the simulator (`terndb sim --world async`: region cores, async and guarded tables'
+ * clients) against deliberately broken replicas, the knob reaching the replica inside each region
+ * core, and require that the checker guarding each broken property catches it within a few seeds.
+ * If a checker could not fail, these tests would.
  */
 import { describe, expect, it } from 'vitest';
 import type { Knobs } from '../../src/core/replica/config.js';
 import { faultKinds } from '../../src/sim/faults.js';
-import { runSimulation } from '../../src/sim/run.js';
+import { runRegionSimulation } from '../../src/sim/region/run.js';
+import { worldOptions } from '../../src/sim/run.js';
 
-function firstFailure(knobs: Knobs, options: { bridgeThroughHeal?: boolean; ops?: number } = {}, seeds = 8): { seed: number; failed: string[] } | null {
+function firstFailure(knobs: Knobs, options: { bridgeThroughHeal?: boolean } = {}, seeds = 8): { seed: number; failed: string[] } | null {
   for (let seed = 1; seed <= seeds; seed++) {
-    const r = runSimulation({ seed, faults: [...faultKinds], knobs, ops: options.ops ?? 1200, ...(options.bridgeThroughHeal ? { bridgeThroughHeal: true } : {}) });
+    const r = runRegionSimulation({ ...worldOptions({ world: 'async', seed, faults: [...faultKinds], ops: 1200 }), knobs: { replica: knobs }, ...(options.bridgeThroughHeal ? { bridgeThroughHeal: true } : {}) });
     const failed = r.verdicts.filter((v) => !v.ok).map((v) => v.checker);
     if (failed.length > 0) return { seed, failed };
   }

@@ -1,5 +1,5 @@
 /**
- * The async tables' clients of the region world (the async world's clients, on region cores):
+ * The async tables' clients of the region world (`terndb sim --world async` runs only these):
  * each runs the async workload and writes guarded tables, records every call in the Jepsen-style
  * history the async checkers read, and retries idempotent writes elsewhere when left without an
  * answer. A guarded write refused with FENCED, WRONG_REGION or NOT_READY is retried (same key) in

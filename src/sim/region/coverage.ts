@@ -1,11 +1,15 @@
 /**
- * The coverage marks of one region-world run (sweep.ts lists them): how often the interesting
+ * The coverage marks of one run (sweep.ts lists them per workload): how often the interesting
  * things happened. A green sweep in which no lease moved, no write was fenced and no node paused
- * would prove little.
+ * would prove little; nor one of the async workload without a conflict, or of the strong one
+ * without an election.
  */
+import type { SimWorld } from '../run.js';
 import type { RegionSimulationResult } from './run.js';
 
-export function regionCoverage(r: Pick<RegionSimulationResult, 'stats' | 'record'>): Record<string, number> {
+type Run = Pick<RegionSimulationResult, 'stats' | 'record'>;
+
+export function regionCoverage(r: Run): Record<string, number> {
   const s = r.stats;
   let fencedRefusals = 0;
   let notReady = 0;
@@ -28,4 +32,20 @@ export function regionCoverage(r: Pick<RegionSimulationResult, 'stats' | 'record
     elections: s.elections,
     infos: s.infos,
   };
+}
+
+/** The async workload's: the replicas' metrics, and calls of async clients left unknown. */
+export function asyncCoverage(r: Run): Record<string, number> {
+  const s = r.stats;
+  return { ...s.metrics, crashes: s.crashes, partitions: s.partitions, infos: s.infos };
+}
+
+/** The strong workload's: the strong nodes' counters, and the strong clients' calls (not the async ones'). */
+export function strongCoverage(r: Run): Record<string, number> {
+  const s = r.stats;
+  return { ...s.metrics, elections: s.elections, crashes: s.crashes, partitions: s.partitions, ops: s.strongOps, oks: s.strongOks, infos: s.strongInfos, idempotentReplays: s.strongReplays };
+}
+
+export function coverageOf(world: SimWorld, r: Run): Record<string, number> {
+  return world === 'strong' ? strongCoverage(r) : world === 'region' ? regionCoverage(r) : asyncCoverage(r);
 }

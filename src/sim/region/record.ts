@@ -1,6 +1,6 @@
 /**
- * What the region world records beyond the two older worlds' records (the async `RunRecord` and
- * the strong `StrongRunRecord`): the facts the fencing, staged-rejoin, failover and clock-guard
+ * What the region world records beyond what the async and strong checkers read (the async
+ * `RunRecord` and the strong `StrongRunRecord`): the facts the fencing, staged-rejoin, failover and clock-guard
  * checkers need. All times are simulated true time (ms), never a node's clock.
  */
 import type { Dot, RegionId } from '../../core/clock/version-vector.js';

@@ -1,8 +1,8 @@
 /**
- * One simulation of the region world: run it from a seed, then check the record with every
- * checker of the async world (over the async and guarded tables), every checker of the strong
- * world (over the strong tables), and the region checkers (fencing, staged rejoin, failover
- * survival, clock guard). The same seed and options always give the same trace hash.
+ * One simulation of the region world (the simulator's one world): run it from a seed, then check
+ * the record with every async checker (over the async and guarded tables), every strong checker
+ * (over the strong tables), and the region checkers (fencing, staged rejoin, failover survival,
+ * clock guard). The same seed and options always give the same trace hash.
  */
 import { checkBank } from '../check/bank.js';
 import { checkClockGuard, clockGuardName } from '../check/clock-guard.js';
@@ -14,9 +14,9 @@ import { checkFollowerReads } from '../check/follower-reads.js';
 import { runCheckers } from '../check/index.js';
 import { checkStages, stagesName } from '../check/stages.js';
 import { checkLogBound, logBoundName } from '../check/log-bound.js';
-import { faultKinds, type FaultKind } from '../faults.js';
+import { faultsText, type FaultKind } from '../faults.js';
 import type { Verdict } from '../history.js';
-import { checkElectionSafety, checkLinearizableRegisters, checkSameFinalState } from '../strong/run.js';
+import { checkElectionSafety, checkLinearizableRegisters, checkSameFinalState } from '../strong/checks.js';
 import type { RegionRunRecord } from './record.js';
 import { RegionWorld, type RegionKnobs, type RegionSimStats } from './world.js';
 import type { RegionMix } from './workload.js';
@@ -30,6 +30,10 @@ export interface RegionSimulationOptions {
   readonly knobs?: RegionKnobs;
   /** The eviction scenario (world.ts evictionScenario). */
   readonly evict?: boolean;
+  /** Keep one link cut through the heal phase (world.ts RegionSimOptions.bridgeThroughHeal). */
+  readonly bridgeThroughHeal?: boolean;
+  /** The strong group's election timeout (world.ts RegionSimOptions.strongElectionMs). */
+  readonly strongElectionMs?: number;
 }
 
 export interface RegionSimulationResult {
@@ -45,10 +49,9 @@ export interface RegionSimulationResult {
 export const regionSimDefaults = { regions: 3, durationMs: 6000, mix: 'all' } as const;
 
 export function regionReplayCommand(o: RegionSimulationOptions): string {
-  const faults = o.faults ?? [];
-  const f = faults.length === faultKinds.length ? 'all' : faults.length === 0 ? 'none' : faults.join(',');
+  const f = faultsText(o.faults ?? []);
   const mix = o.mix ?? regionSimDefaults.mix;
-  return `npx terndb sim --world region --seed ${o.seed} --regions ${o.regions ?? regionSimDefaults.regions} --faults ${f}${mix === 'all' ? '' : ` --mix ${mix}`}${o.durationMs !== undefined ? ` --duration ${o.durationMs}` : ''}${o.evict === true ? ' --evict' : ''}`;
+  return `npx terndb sim --world region --seed ${o.seed} --regions ${o.regions ?? regionSimDefaults.regions} --faults ${f}${mix === 'all' ? '' : ` --mix ${mix}`}${o.durationMs !== undefined ? ` --duration ${o.durationMs}` : ''}${o.evict === true ? ' --evict' : ''}${o.bridgeThroughHeal === true ? ' --bridge' : ''}${o.strongElectionMs !== undefined ? ` --election ${o.strongElectionMs}` : ''}`;
 }
 
 type RegionCheck = { readonly name: string; readonly check: (r: RegionRunRecord) => Verdict };
@@ -91,6 +94,8 @@ export function runRegionSimulation(o: RegionSimulationOptions): RegionSimulatio
     ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
     ...(o.knobs !== undefined ? { knobs: o.knobs } : {}),
     ...(o.evict === true ? { evict: true } : {}),
+    ...(o.bridgeThroughHeal === true ? { bridgeThroughHeal: true } : {}),
+    ...(o.strongElectionMs !== undefined ? { strongElectionMs: o.strongElectionMs } : {}),
   });
   const { record, traceHash, stats } = world.run();
   const verdicts = checkRegionRun(record, o.mix ?? regionSimDefaults.mix);

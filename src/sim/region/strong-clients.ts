@@ -1,5 +1,5 @@
 /**
- * The strong tables' clients of the region world (the strong world's clients, on region cores):
+ * The strong tables' clients of the region world (`terndb sim --world strong` runs only these):
  * registers for the linearizability checker, a bank for the bank checker, bounded and session
  * reads for the follower-reads checker. A call without an answer in time is unknown (info); one
  * with an idempotency key is retried in another region under the same key.

@@ -1,5 +1,5 @@
 /**
- * The region world's workload: the async world's plan (src/sim/workload.ts) and the strong world's
+ * The region world's workload: the async tables' plan (src/sim/workload.ts) and the strong tables'
  * (src/sim/strong/workload.ts) over one set of tables, plus writes to guarded tables, the ones
  * that need write leases: `homed` (ownership home), `failover` (home-with-failover) and `strict`
  * (multi-writer with whenIsolated: reject). Guarded writes always carry an idempotency key, so a

@@ -1,5 +1,6 @@
 /**
- * The region world: one whole RegionCore per region (async replica, strong group member, unique
+ * The region world, the simulator's one world (`terndb sim --world` only picks its clients,
+ * src/sim/run.ts): one whole RegionCore per region (async replica, strong group member, unique
  * gate, write leases, clock guard, stage) on memory storage, a WAN with the demo's round trips,
  * skewed and drifting clocks with jumps beyond the bound, seeded faults (partitions, crashes, loss,
  * duplication, reordering, clock jumps, process pauses), and clients of async, guarded and strong
@@ -31,7 +32,7 @@ import { Prng } from '../prng.js';
 import { SimClock } from '../sim-clock.js';
 import type { StrongRunRecord } from '../strong/record.js';
 import { accounts, auditKey } from '../strong/workload.js';
-import { regionName, rttMatrix } from '../world.js';
+import { regionName, rttMatrix } from '../regions.js';
 import { simMergeFunctions } from '../workload.js';
 import { AsyncClients } from './async-clients.js';
 import { RegionObserver } from './observer.js';
@@ -78,6 +79,20 @@ export interface RegionSimOptions {
   readonly knobs?: RegionKnobs;
   /** Run the eviction scenario (evictionScenario) on top of the faults. */
   readonly evict?: boolean;
+  /**
+   * From the heal on, the async replication between the first and the third region stays cut (a
+   * permanent bridge): the async tables converge only if replication relays ops across it. Only
+   * the async channel: Raft has no relay, so a permanent cut would leave a follower at the far end
+   * from the leader behind for good, which is the strong group's known limit, not this fault's point.
+   */
+  readonly bridgeThroughHeal?: boolean;
+  /**
+   * The strong group's election timeout (default regionWorldTiming.electionMs). Its leader lease
+   * is counted in it: a lease too long (StrongKnobs.leaseTooLong, five timeouts) outlasts the
+   * group's request timeout (1.5 s) only from 400 ms on, and only then can a client held by a
+   * write at an isolated leader be answered a stale read through it.
+   */
+  readonly strongElectionMs?: number;
 }
 
 export interface RegionSimStats {
@@ -92,6 +107,9 @@ export interface RegionSimStats {
   readonly infos: number;
   readonly strongOps: number;
   readonly strongOks: number;
+  /** Strong calls whose outcome stayed unknown, and retries answered from an idempotency record. */
+  readonly strongInfos: number;
+  readonly strongReplays: number;
   readonly crashes: number;
   readonly partitions: number;
   readonly pauses: number;
@@ -168,6 +186,8 @@ export const regionWorldTiming = {
   clientLatencyMs: 1,
   healTimeoutMs: 60_000,
   finalTimeoutMs: 8_000,
+  /** The strong group's election timeout (RegionSimOptions.strongElectionMs may change it). */
+  electionMs: 300,
   /** Replication resends what a peer has not acknowledged after this long (the default is 1 s). */
   resendAfterMs: 400,
 } as const;
@@ -224,6 +244,9 @@ export class RegionWorld {
   /** The partition the fault plan has in force (null: none), and the eviction scenario's cut while it lasts. */
   #faultCut: ReadonlyArray<readonly number[]> | null = null;
   #scenarioCut: { readonly away: number; readonly others: readonly number[] } | null = null;
+  /** The permanent bridge's ends (RegionSimOptions.bridgeThroughHeal), cut from the heal on. */
+  readonly #bridge: readonly [number, number] | null;
+  #bridgeCut = false;
 
   constructor(options: RegionSimOptions) {
     this.#rng = new Prng(options.seed);
@@ -239,6 +262,7 @@ export class RegionWorld {
     const e = evictionScenario;
     // A short window (and an idempotency window no longer than it), unless the knob ignores it.
     const retention = options.evict === true ? { logRetentionMs: knobs.neverEvict === true ? 3_600_000 : e.windowMs, idempotencyRetentionMs: e.windowMs } : {};
+    this.#bridge = options.bridgeThroughHeal === true && n >= 3 ? [0, 2] : null;
     this.#config = (i) => {
       const region = this.#names[i] as string;
       return {
@@ -253,12 +277,14 @@ export class RegionWorld {
           mergeFunctions: Object.keys(simMergeFunctions),
           tickMs: regionWorldTiming.tickMs,
           heartbeatMs: 60,
-          electionMs: 300,
+          electionMs: options.strongElectionMs ?? regionWorldTiming.electionMs,
           maxClockOffsetMs: offset,
           requestTimeoutMs: 1500,
           sessionWaitMs: 500,
           idempotencyRetentionMs: 3_600_000,
-          snapshotEveryEntries: 200,
+          // The strong clients alone make fewer log entries than every kind of client together: snapshot
+          // more often then, so that compaction and installs still happen within a run.
+          snapshotEveryEntries: mix === 'strong' ? 60 : 200,
           random: () => (randoms[i] as Prng).float(),
           ...(preferred !== undefined ? { preferredLeader: preferred } : {}),
           ...(knobs.strong !== undefined ? { knobs: knobs.strong } : {}),
@@ -466,7 +492,7 @@ export class RegionWorld {
     if (!ledgered) for (const op of out.created) this.#toLedger(op);
     for (const { to, message } of out.messages) {
       const j = this.#names.indexOf(to);
-      if (j < 0) continue;
+      if (j < 0 || (message.ch === 'async' && this.#acrossBridge(i, j))) continue;
       const epoch = (this.#nodes[j] as SimNode).epoch;
       for (const at of this.#net.send(i, j, this.#now, this.#rng)) this.#events.push(at, { k: 'deliver', to: j, from: i, message, epoch });
     }
@@ -531,6 +557,12 @@ export class RegionWorld {
     this.#scenarioCut = null;
     this.#applyCuts();
     this.#observer.closeAffliction(this.#names[cut.away] as string, scenarioCutLabel, this.#now);
+  }
+
+  /** The permanent bridge (RegionSimOptions.bridgeThroughHeal) is in force between a and b. */
+  #acrossBridge(a: number, b: number): boolean {
+    const br = this.#bridge;
+    return this.#bridgeCut && br !== null && ((a === br[0] && b === br[1]) || (a === br[1] && b === br[0]));
   }
 
   /** The network's cuts: the fault plan's partition, and the scenario's cut while it lasts. */
@@ -789,6 +821,7 @@ export class RegionWorld {
     this.#phase = 'heal';
     this.#healStartMs = this.#now;
     this.#reconnect();
+    this.#bridgeCut = true;
     this.#healNet();
     for (const node of this.#nodes) node.pauseInStepMs = 0;
     this.#undrainAll();
@@ -936,6 +969,8 @@ export class RegionWorld {
         infos: count('info'),
         strongOps: this.#strong.stats.ops,
         strongOks: this.#strong.stats.oks,
+        strongInfos: this.#strong.stats.infos,
+        strongReplays: this.#strong.stats.idempotentReplays,
         ...this.#counts,
         clockJumps: facts.clockJumps.length,
         elections: this.#observer.leaders.size,
