@@ -193,11 +193,26 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
   return out;
 }
 
+/**
+ * Where the WAN emulator listens (its control API and its links) when `wan.control` gives a port
+ * alone: the loopback. The control API cuts links and changes round trips for anyone who reaches
+ * it, unauthenticated, so it is reachable from other machines only when a host is configured.
+ */
+export const wanDefaultHost = '127.0.0.1';
+
+/** `wan.control`: "host:port", or a port alone (a number, "7050" or ":7050") on wanDefaultHost. */
+function parseWanControl(value: unknown): HostPort {
+  const alone = typeof value === 'number' ? value : typeof value === 'string' && /^:?\d+$/.test(value) ? Number(value.replace(':', '')) : null;
+  if (alone === null) return parseHostPort(value, 'wan.control');
+  if (!Number.isInteger(alone) || alone < 1 || alone > 65535) throw new ConfigError('wan.control', `must be "host:port", or a port from 1 to 65535 alone (on ${wanDefaultHost}), not ${JSON.stringify(value)}`);
+  return { host: wanDefaultHost, port: alone };
+}
+
 function parseWan(value: unknown, regions: readonly RegionSpec[]): WanSpec | null {
   if (value === undefined || value === null) return null;
   if (!isRecord(value)) throw new ConfigError('wan', 'must be {control, rttMs}');
   checkKeys(value, ['control', 'rttMs', 'linkPortBase'], 'wan');
-  const control = parseHostPort(value['control'], 'wan.control');
+  const control = parseWanControl(value['control']);
   const rttIn = value['rttMs'] ?? {};
   if (!isRecord(rttIn)) throw new ConfigError('wan.rttMs', 'must map "a/b" region pairs to round trips in ms');
   const names = regions.map((r) => r.name);

@@ -2,7 +2,8 @@
  * The HTTP API of a region node (docs/api.md), on Fastify. Handlers only translate: HTTP in, a core
  * ClientRequest to the node, the core's reply out. Validation of bodies and parameters is the
  * core's (it names the field at fault and changes nothing on failure); this layer enforces the
- * transport limits (body 1.5 MiB before buffering, header and request timeouts) and maps every
+ * transport limits (body 1.5 MiB before buffering, the bytes of bodies in flight across every
+ * connection, header and request timeouts) and maps every
  * error to `{"error": {code, message, retryable}}` through the one registry.
  */
 import { createReadStream } from 'node:fs';
@@ -16,6 +17,7 @@ import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import type { BackupCopy } from './backup.js';
 import { drainRefusedBody } from './drain-body.js';
+import { BodyBudget, bodyBudgetErrorCode, type BodyHold } from './body-budget.js';
 import type { NodeMetrics } from './metrics.js';
 import type { NodeStatus } from './region-node.js';
 
@@ -95,7 +97,15 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** Keys are up to 1 KiB in UTF-8: up to 3 KiB percent-encoded in the path. */
 const maxParamLength = 4 * 1024;
 
-export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): FastifyInstance {
+export interface ApiOptions {
+  readonly logger?: boolean;
+  /** Overrides nodeLimits.apiBodyBytesInFlightMax (tests reach it with a small value). */
+  readonly bodyBytesInFlightMax?: number;
+  /** Overrides nodeLimits.apiBodyBytesKeptForSmallMin. */
+  readonly bodyBytesKeptForSmallMin?: number;
+}
+
+export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: requestBodyBytesMax,
@@ -120,6 +130,32 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
   // Node's own header timeout (slowloris): headers must arrive within 10 s.
   app.server.headersTimeout = 10_000;
 
+  // Request bodies in flight across every connection (body-budget.ts): a declared body is reserved
+  // whole before a byte of it is read, a chunked one as it arrives; given back when the answer is
+  // sent or the connection is gone. What does not fit is 503 OVERLOADED, its body discarded unread.
+  const budget = new BodyBudget({
+    max: options.bodyBytesInFlightMax ?? nodeLimits.apiBodyBytesInFlightMax,
+    keptForSmall: options.bodyBytesKeptForSmallMin ?? nodeLimits.apiBodyBytesKeptForSmallMin,
+    smallBytesMax: nodeLimits.apiSmallBodyBytesMax,
+  });
+  const holds = new WeakMap<FastifyRequest['raw'], BodyHold>();
+  const overloaded = (): TernError => fail('OVERLOADED', `the request bodies in flight on this node would pass ${budget.max} bytes (apiBodyBytesInFlightMax); retry with backoff (nothing was written)`);
+  app.addHook('onRequest', async (request, reply) => {
+    if (reply.raw.destroyed) return;
+    const declared = Number(request.headers['content-length'] ?? 0);
+    // A body past requestBodyBytesMax is refused 413 and discarded unread: it holds nothing.
+    const hold = budget.open(Number.isSafeInteger(declared) && declared > 0 && declared <= requestBodyBytesMax ? declared : 0);
+    // Answered at once; Node then reads the unread body off the connection and discards it.
+    if (hold === null) return sendError(reply, overloaded());
+    holds.set(request.raw, hold);
+    reply.raw.once('close', () => budget.release(hold));
+  });
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const hold = holds.get(request.raw);
+    if (hold === undefined || request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined) return payload;
+    return budget.counted(payload, hold);
+  });
+
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('tern-region', node.region);
     // Every response carries a session token: the reply's, else the one the client sent.
@@ -141,6 +177,7 @@ export function buildApi(node: ApiNode, options: { logger?: boolean } = {}): Fas
       await drainRefusedBody(request.raw);
       return sendError(reply, fail('TOO_LARGE', `the request body exceeds ${requestBodyBytesMax} bytes`, 'body'));
     }
+    if (err.code === bodyBudgetErrorCode) return sendError(reply, overloaded());
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, fail('BAD_REQUEST', 'body: send JSON with Content-Type: application/json', 'body'));
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return sendError(reply, fail('BAD_REQUEST', `body: malformed JSON (${err.message})`, 'body'));

@@ -31,6 +31,33 @@ export const nodeLimits = {
    */
   refusedBodyDrainBytesMax: 64 * MiB,
   refusedBodyDrainMsMax: 10_000,
+  /**
+   * Open connections to the client API (Node's server.maxConnections: past it a new connection is
+   * closed at once, before a byte is read). Each costs a socket, its buffers and a parser even
+   * idle; 4,000 held open with bodies pending took a node to 4.6 GB. 2,048 is ten times the
+   * connections the benchmarks drive a node with (200 clients) and several clients' keep-alive
+   * pools; more clients belong behind the router or a proxy that pools them.
+   */
+  apiConnectionsMax: 2048,
+  /**
+   * Request-body bytes held at once across every connection of the client API, from the first
+   * byte read to the answer sent (a Content-Length is reserved whole before reading; a chunked
+   * body counts as it arrives). A request that would pass it is answered 503 OVERLOADED
+   * (retryable) and its body is discarded unread. 256 MiB is about 150 bodies of the largest size
+   * (requestBodyBytesMax, beside the part kept for small ones) or many thousands of ordinary ones
+   * at once, and keeps a node's request memory (the bytes, their string and parsed JSON) well
+   * within a GB, where 4,000 connections holding 1.5 MiB bodies took 4.6 GB before.
+   */
+  apiBodyBytesInFlightMax: 256 * MiB,
+  /**
+   * Of apiBodyBytesInFlightMax, the last this many bytes are kept for small bodies (at most
+   * apiSmallBodyBytesMax each): connections holding large bodies open cannot fill the whole budget,
+   * and ordinary writes (a few KiB) keep being served beside them. 32 MiB is an eighth of the
+   * budget: 512 small bodies of the largest small size at once, thousands of typical ones.
+   */
+  apiBodyBytesKeptForSmallMin: 32 * MiB,
+  /** The largest body that may use apiBodyBytesKeptForSmallMin: far past an ordinary write, a tiny share of the budget. */
+  apiSmallBodyBytesMax: 64 * KiB,
 
   // ---- peer links -------------------------------------------------------------------------------
   /** A frame between peers: far above any message the protocols send (appends and snapshot chunks are cut to fit below). */

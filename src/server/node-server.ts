@@ -10,10 +10,14 @@ import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { loadTlsMaterial } from './tls-material.js';
+import { nodeLimits, type NodeLimits } from './limits.js';
+import { testLimitsFromEnv } from './test-limits.js';
 
 export interface NodeServerOptions {
   readonly log?: Logger;
   readonly onFatal?: (err: unknown) => void;
+  /** Overrides nodeLimits (tests reach them with small values); TERN_TEST_NODE_LIMITS (test-limits.ts) over these. */
+  readonly limits?: Partial<NodeLimits>;
 }
 
 export class NodeServer {
@@ -29,12 +33,16 @@ export class NodeServer {
     this.log = (options.log ?? pino({ name: 'terndb' })).child({ region: spec.name, node: spec.node.id });
     this.metrics = new NodeMetrics(spec.name, () => (this.node ? { status: () => this.node.status(), metrics: () => this.node.metrics() } : null));
     this.#config = config;
+    const overrides = { ...options.limits, ...testLimitsFromEnv() };
+    const limits: NodeLimits = { ...nodeLimits, ...overrides };
+    if (Object.keys(overrides).length > 0) this.log.warn({ limits: overrides }, 'node limits overridden (a test setting)');
     // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
     const tls = loadTlsMaterial(config, spec);
     this.node = new RegionNode(config, spec.name, {
       log: this.log,
       tls,
       ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      limits,
       onRemoteApply: (lagMs, origin) => this.metrics.applyLag.observe({ origin }, lagMs / 1000),
     });
     const node = this.node;
@@ -49,7 +57,9 @@ export class NodeServer {
       regions: config.regions.map((r) => r.name),
       mergeFunctions: Object.keys(builtinMergeFunctions),
       metrics: this.metrics,
-    });
+    }, { bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax, bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin });
+    // Past this many open connections Node closes a new one at once (nodeLimits.apiConnectionsMax).
+    this.api.server.maxConnections = limits.apiConnectionsMax;
   }
 
   async run(): Promise<void> {

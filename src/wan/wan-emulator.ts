@@ -37,6 +37,12 @@ export class WanEmulator {
     for (const [k, v] of Object.entries(config.wan.rttMs)) this.#rtt.set(k, v);
   }
 
+  /** Where the control API listens, once running (its host is wan.control's, 127.0.0.1 when that gives a port alone). */
+  controlAddress(): { readonly address: string; readonly port: number } | null {
+    const a = this.#control?.address();
+    return a === null || a === undefined || typeof a === 'string' ? null : { address: a.address, port: a.port };
+  }
+
   rttMs(a: string, b: string): number {
     return this.#rtt.get(pairKey(a, b)) ?? 0;
   }

@@ -70,6 +70,22 @@ function stateProblem(ctx: ReplicaContext, req: WriteRequest, policy: TablePolic
   return null;
 }
 
+/**
+ * A local write may not leave the row with more than limits.fieldsPerRowMax visible fields, unless
+ * it adds none (a row past the limit through concurrent writes in two regions can still be
+ * written and shrunk). Names the first field the write adds, as the request wrote it.
+ */
+function tooManyFields(req: WriteRequest, changes: Readonly<Record<string, FieldChange>>, after: Readonly<Record<string, unknown>>, had: () => Readonly<Record<string, unknown>>): TernError | null {
+  const count = Object.keys(after).length;
+  if (count <= limits.fieldsPerRowMax) return null;
+  const before = had();
+  if (count <= Object.keys(before).length) return null;
+  const added = Object.keys(changes).find((f) => Object.hasOwn(after, f) && !Object.hasOwn(before, f));
+  const change = added === undefined ? undefined : changes[added];
+  const field = added === undefined || change === undefined ? 'body' : `${req.kind === 'write' && req.method === 'PUT' ? 'fields' : change.k}.${added}`;
+  return ternError('TOO_LARGE', `${field}: the row would have ${count} fields, more than fieldsPerRowMax (${limits.fieldsPerRowMax}); unset some, or keep wide data in more rows`, { field });
+}
+
 export function handleWrite(ctx: ReplicaContext, id: number, req: WriteRequest): void {
   // A restored replica's next sequence number may already name a write of its old self (recovery.ts).
   if (ctx.recovery !== null) return refuse(ctx, id, ternError('NOT_READY', `region ${ctx.config.region} was restored from a backup and is recovering its own writes from its peers; it takes writes once every peer has been heard (GET /v1/status, replica.recovery)`));
@@ -138,6 +154,8 @@ function commitWrite(
   if (view !== null && utf8Length(canonicalJson(view.fields)) > limits.rowBytesMax) {
     return refuse(ctx, id, ternError('TOO_LARGE', `the row would exceed ${limits.rowBytesMax} bytes`, { field: 'body' }));
   }
+  const wide = view === null ? null : tooManyFields(req, changes, view.fields, () => viewRow(req.key, before, policy, ctx.config.mergeFunctions)?.fields ?? {});
+  if (wide !== null) return refuse(ctx, id, wide);
   const result: WriteResult = { dot: draft.dot, row: draft.kind === 'delete' || view === null ? null : maskView(ctx.storage, req.table, policy, view) };
   const op: Op = idem === null ? draft : { ...draft, idem: { key: idem.key, digest: idem.digest, result } };
   applyToStore(ctx, op, policy);

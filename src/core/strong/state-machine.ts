@@ -86,6 +86,18 @@ function compareValues(current: JsonValue, op: Compare & { kind: 'field' | 'vers
   }
 }
 
+/**
+ * A write may not leave a strong row with more than limits.fieldsPerRowMax fields, unless it adds
+ * none (as async rows: docs/api.md, "Limits"). Applied in log order, the same on every node.
+ */
+function tooManyFields(before: Readonly<Record<string, JsonValue>>, op: TxnOp & { kind: 'write' }, after: Readonly<Record<string, JsonValue>>, where: string): TernError | null {
+  const count = Object.keys(after).length;
+  if (count <= limits.fieldsPerRowMax || count <= Object.keys(before).length) return null;
+  const added = Object.keys(op.changes).find((f) => Object.hasOwn(after, f) && !Object.hasOwn(before, f));
+  const field = added === undefined ? where : `${where}.${op.changes[added]?.k ?? 'set'}.${added}`;
+  return ternError('TOO_LARGE', `${field}: the row would have ${count} fields, more than fieldsPerRowMax (${limits.fieldsPerRowMax}); unset some, or keep wide data in more rows`, { field });
+}
+
 export class StrongState {
   /** The index of the last entry applied. */
   index = 0;
@@ -352,6 +364,8 @@ export class StrongState {
     }
     const sorted: Record<string, JsonValue> = {};
     for (const name of Object.keys(fields).sort()) sorted[name] = fields[name] as JsonValue;
+    const wide = tooManyFields(row?.fields ?? {}, op, sorted, where);
+    if (wide !== null) return wide;
     if (utf8Length(canonicalJson(sorted)) > limits.rowBytesMax) return ternError('TOO_LARGE', `${where}: the row would exceed ${limits.rowBytesMax} bytes`, { field: where });
     return { fields: sorted, version: index };
   }

@@ -2,7 +2,7 @@
  * The set kind: an add-wins observed-remove set of JSON scalars (../or-set.ts). `set` replaces
  * the elements, `add` and `remove` change some; concurrent writes never conflict.
  */
-import { badRequest, fail, ok, type Result } from '../../errors.js';
+import { badRequest, fail, ok, ternError, type Result, type TernError } from '../../errors.js';
 import { limits } from '../../limits.js';
 import { assert } from '../../util/assert.js';
 import { canonicalJson, isJsonScalar, type JsonScalar } from '../../util/json.js';
@@ -39,6 +39,16 @@ function parseElems(k: 'add' | 'remove') {
   };
 }
 
+/**
+ * A local write that would leave a set with `after` elements (it had `before`): refused past
+ * limits.setElementsMax unless it does not grow the set (one already past it through concurrent
+ * adds in two regions can still be written and shrunk). Remote ops are never checked.
+ */
+function tooManyElements(where: string, before: number, after: number): TernError | null {
+  if (after <= limits.setElementsMax || after <= before) return null;
+  return ternError('TOO_LARGE', `${where}: the set would hold ${after} elements, more than setElementsMax (${limits.setElementsMax}); keep large collections in rows of their own`, { field: where });
+}
+
 const elemsMalformed = (c: Readonly<Record<string, unknown>>): boolean => !Array.isArray(c['elems']);
 
 function isElement(e: unknown): boolean {
@@ -64,7 +74,17 @@ export const setKind: FieldKind<SetState> = {
     if (value !== null && (!Array.isArray(value) || !value.every(isJsonScalar))) return { at: 'value', message: `${field} is a set: compare it with a list of scalars` };
     return null;
   },
-  localProblem: () => null,
+  localProblem(s, change, field) {
+    const before = s?.elems.length ?? 0;
+    if (change.k === 'add') {
+      const have = new Set(s?.elems.map((e) => e.key));
+      const added = change.elems.filter((v) => !have.has(canonicalJson(v))).length;
+      return tooManyElements(`add.${field}`, before, before + added);
+    }
+    // A set replaces every element this region has seen (a local write has seen them all).
+    if (change.k === 'set' && Array.isArray(change.value)) return tooManyElements(`set.${field}`, before, change.value.length);
+    return null;
+  },
 
   apply(s, change, op) {
     if (change.k === 'add') return addElements(s, change.elems, op.dot, op.deps);
@@ -85,7 +105,7 @@ export const setKind: FieldKind<SetState> = {
 
   conflictRule: () => null,
 
-  applyPlain(current, change) {
+  applyPlain(current, change, where) {
     let elems: JsonScalar[];
     if (change.k === 'set') elems = sortedScalars(change.value as JsonScalar[]);
     else {
@@ -94,6 +114,9 @@ export const setKind: FieldKind<SetState> = {
       const drop = new Set(change.elems.map((e) => canonicalJson(e)));
       elems = change.k === 'add' ? sortedScalars([...have, ...change.elems]) : have.filter((e) => !drop.has(canonicalJson(e)));
     }
+    const before = Array.isArray(current) ? current.length : 0;
+    const tooMany = tooManyElements(where, before, elems.length);
+    if (tooMany !== null) return fail(tooMany);
     return ok(elems.length > 0 ? elems : undefined);
   },
 
