@@ -27,6 +27,8 @@ export interface CallerSettings {
   readonly deadlineMs: number;
   readonly maxAttempts: number;
   readonly order: Order;
+  /** Sent as `Authorization: Bearer <token>` with every call. */
+  readonly token?: string;
 }
 
 type Attempt = ({ ok: true } & Answer) | { ok: false; error: TernClientError; next: boolean };
@@ -105,6 +107,7 @@ export class Caller {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.session !== undefined) headers['tern-session'] = this.session;
+    if (this.settings.token !== undefined) headers['authorization'] = `Bearer ${this.settings.token}`;
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const started = env.now();
     let res: Response;

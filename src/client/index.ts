@@ -78,6 +78,8 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** A session token to start from (to continue another client's session). */
   readonly session?: string;
+  /** The bearer token of a cluster that requires authentication (`<user>.<secret>`), sent with every call. */
+  readonly token?: string;
   readonly fetch?: typeof fetch;
   /** `latency` (default): regions that serve the call, fastest measured first; `given`: in the order of `regions`. */
   readonly order?: Order;
@@ -176,7 +178,7 @@ export function connect(options: ConnectOptions): Client {
   };
   const book = new HealthBook(options.regions, { baseMs, maxMs }, env.random, options.cluster);
   const prober = new Prober(book, env, probeIntervalMs, timeoutMs);
-  const caller = new Caller(book, prober, env, { timeoutMs, deadlineMs, maxAttempts, order }, options.session);
+  const caller = new Caller(book, prober, env, { timeoutMs, deadlineMs, maxAttempts, order, ...(options.token !== undefined ? { token: options.token } : {}) }, options.session);
   const call = caller.call.bind(caller);
 
   const rowPath = (table: string, key: string) => {

@@ -5,6 +5,8 @@
  */
 export const errorRegistry = {
   BAD_REQUEST: { status: 400, retryable: false, meaning: 'The request is malformed; the message names the field.' },
+  UNAUTHENTICATED: { status: 401, retryable: false, meaning: 'The cluster requires authentication and the request carried no valid credential (no token, an unknown or deleted user, a wrong secret); nothing was done.' },
+  FORBIDDEN: { status: 403, retryable: false, meaning: 'The authenticated user lacks the grant this request needs (the message names it); nothing was done.' },
   NOT_FOUND: { status: 404, retryable: false, meaning: 'The row is absent or deleted.' },
   NO_SUCH_TABLE: { status: 404, retryable: false, meaning: 'The table is not defined.' },
   GONE: { status: 410, retryable: false, meaning: 'The conflict-feed cursor fell behind retention: entries after it were collected; `oldest` is the position to read from.' },

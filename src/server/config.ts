@@ -3,6 +3,7 @@
  * validated at start; a bad file is a ConfigError naming the field (the CLI exits 2 with it).
  * `terndb node` and `terndb wan` read the same file and derive the same addresses from it.
  */
+import type { Credential } from '../core/strong/access-table.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -128,9 +129,14 @@ export interface ClusterConfig {
   readonly tls: TlsSpec | null;
   /** The file says `insecure: true`: plaintext links and API, on purpose. */
   readonly insecure: boolean;
+  /** Authentication required (deny by default): the root user's credential; null when every call is allowed. */
+  readonly auth: { readonly root: Credential } | null;
 }
 
-const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings', 'retention', 'tls', 'insecure']);
+/** The user whose credential is the configuration's (`auth.root`): a cluster admin. */
+export const rootUser = 'root';
+
+const topKeys = new Set(['cluster', 'regions', 'wan', 'router', 'tables', 'settings', 'retention', 'tls', 'insecure', 'auth']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -313,6 +319,21 @@ function parseRetention(value: unknown, settings: Settings): RetentionSpec {
 }
 
 /** Validates a parsed configuration; relative data paths resolve against `baseDir`. */
+/** `auth: {root: {salt, hash}}`: the root token's credential (terndb demo makes one; a token's secret is never in the file). */
+function parseAuth(value: unknown): ClusterConfig['auth'] {
+  if (value === undefined || value === null) return null;
+  if (!isRecord(value)) throw new ConfigError('auth', 'must be {root: {salt, hash}}: the credential of the root token');
+  checkKeys(value, ['root'], 'auth');
+  const root = value['root'];
+  if (!isRecord(root)) throw new ConfigError('auth.root', 'must be {salt, hash} (base64url), the credential of the root token');
+  checkKeys(root, ['salt', 'hash'], 'auth.root');
+  for (const k of ['salt', 'hash'] as const) {
+    const v = root[k];
+    if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{16,256}$/.test(v)) throw new ConfigError(`auth.root.${k}`, 'must be base64url, 16 to 256 characters');
+  }
+  return { root: { salt: root['salt'] as string, hash: root['hash'] as string } };
+}
+
 /** A node's `tls: {cert, key}`: PEM file paths, relative to the configuration file. Read (and checked) by the node that uses them. */
 function parseNodeTls(value: unknown, where: string, baseDir: string): RegionSpec['node']['tls'] {
   if (value === undefined || value === null) return null;
@@ -376,7 +397,8 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   const settings = parseSettings(input['settings'], names);
   const retention = parseRetention(input['retention'], settings);
   const { tls, insecure } = parseTls(input['tls'], input['insecure'], regions, baseDir);
-  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention, tls, insecure };
+  const auth = parseAuth(input['auth']);
+  const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention, tls, insecure, auth };
   checkDistinct(config);
   // What the replica core would refuse at start, refused here with the field named (exit 2).
   const problem = configProblem({

@@ -12,7 +12,9 @@ import { limits } from '../core/limits.js';
 import { nodeLimits } from './limits.js';
 import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
 import type { TablePolicy } from '../core/schema/policy.js';
-import type { CallReply, CallResult, ClientCall } from '../core/node/client-call.js';
+import type { Caller, CallReply, CallResult, ClientCall } from '../core/node/client-call.js';
+import { makeToken } from './auth/tokens.js';
+import { nodeAuthHeader } from './auth/node-secret.js';
 import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import type { BackupCopy } from './backup.js';
@@ -31,6 +33,14 @@ export interface ApiNode {
   readonly nodeId: string;
   /** Every client request, the status included: the region routes it (src/core/node/front-door.ts). */
   submit(call: ClientCall): Promise<CallReply<NodeStatus>>;
+  /** The caller an Authorization header names (undefined: none given); a 400 or 401 when it is malformed or not valid. */
+  authenticate(authorization: string | undefined): Promise<Result<Caller | undefined>>;
+  /** Whether a Tern-Node-Auth header proves another node of the cluster (routes nodes call on each other); false when authentication is off. */
+  isNode(nodeAuth: string | undefined): boolean;
+  /** Calls must carry a valid caller (the configuration has an auth section). */
+  readonly authRequired: boolean;
+  /** What /readyz says (open to anyone, unlike the status call). */
+  readiness(): Pick<NodeStatus, 'stage' | 'replica'>;
   tables(): Readonly<Record<string, TablePolicy>>;
   readonly regions: readonly string[];
   readonly mergeFunctions: readonly string[];
@@ -193,8 +203,11 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
    * Sends a call's reply: the success body `ok` makes of its result, or the mapped error. The
    * reply's session token (when the call moved it) goes out as `tern-session`, on errors too.
    */
-  async function answer(reply: FastifyReply, call: ClientCall, ok: (r: CallResult<NodeStatus>) => unknown): Promise<FastifyReply> {
-    const r = await node.submit(call);
+  async function answer(req: FastifyRequest, reply: FastifyReply, call: ClientCall, ok: (r: CallResult<NodeStatus>) => unknown): Promise<FastifyReply> {
+    // The caller's identity is part of the call: the region core decides what it may do.
+    const caller = await node.authenticate(header(req, 'authorization'));
+    if (!caller.ok) return sendError(reply, caller.error);
+    const r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
     if (r.session !== undefined) reply.header('tern-session', r.session);
     if (!r.ok) return sendError(reply, r.error);
     if (r.replayed) reply.header('idempotent-replayed', 'true');
@@ -205,15 +218,13 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   // check that sends everything sends it only where everything is served.
   app.get('/livez', async () => ({ status: 'ok', cluster: node.cluster, region: node.region, node: node.nodeId }));
   app.get('/readyz', async (_req, reply) => {
-    const r = await node.submit({ kind: 'status' });
-    if (!r.ok) return sendError(reply, r.error);
-    if (r.result.kind !== 'status') throw new Error(`a status call answered ${r.result.kind}`);
-    const { stage, replica } = r.result.status;
+    // Open to anyone, like /livez: health checks carry no token.
+    const { stage, replica } = node.readiness();
     return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(replica.peers) });
   });
-  app.get('/v1/status', async (_req, reply) => answer(reply, { kind: 'status' }, (x) => (x.kind === 'status' ? statusBody(node, x.status) : null)));
-  app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(reply, 'drain', req.body));
-  app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(reply, 'undrain', req.body));
+  app.get('/v1/status', async (req, reply) => answer(req, reply, { kind: 'status' }, (x) => (x.kind === 'status' ? statusBody(node, x.status) : null)));
+  app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(req, reply, 'drain', req.body));
+  app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(req, reply, 'undrain', req.body));
 
   /**
    * Drain and undrain: `{region, force?}` (any region may drain any region; the change goes through
@@ -221,13 +232,30 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
    * DRAIN_UNSAFE unless `force: true`; one within a lease of the region's last change is 429
    * TOO_SOON. `changed: false`: it already was, and nothing was written.
    */
-  async function admin(reply: FastifyReply, kind: 'drain' | 'undrain', body: unknown): Promise<FastifyReply> {
+  async function admin(req: FastifyRequest, reply: FastifyReply, kind: 'drain' | 'undrain', body: unknown): Promise<FastifyReply> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"region": "<region>"} (and "force": true to drain even if guarded writes would have no region to take them)', 'body'));
     const { region, force } = body as { region?: unknown; force?: unknown };
-    return answer(reply, call({ kind, region, force }), (x) => (x.kind === kind ? { region: x.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: x.changed, index: x.index } : null));
+    return answer(req, reply, call({ kind, region, force }), (x) => (x.kind === kind ? { region: x.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: x.changed, index: x.index } : null));
   }
   // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
-  app.get('/v1/admin/backup', async (_req, reply) => {
+  /**
+   * The routes that hand out a copy of the whole database (backup, snapshots) are a cluster
+   * admin's, or (snapshots) another node's, once authentication is required; null when allowed.
+   */
+  async function copyRefused(req: FastifyRequest, nodesToo: boolean): Promise<TernError | null> {
+    if (!node.authRequired) return null;
+    if (nodesToo && node.isNode(header(req, nodeAuthHeader))) return null;
+    const caller = await node.authenticate(header(req, 'authorization'));
+    if (!caller.ok) return caller.error;
+    const who = await node.submit(caller.value === undefined ? { kind: 'whoami' } : { kind: 'whoami', caller: caller.value });
+    if (!who.ok) return who.error;
+    const w = who.result.kind === 'whoami' ? who.result : null;
+    if (w === null || w.user === null) return fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token>');
+    return w.clusterAdmin ? null : fail('FORBIDDEN', `user ${w.user} lacks cluster admin (a copy of the whole database): ask an admin (nothing was done)`);
+  }
+  app.get('/v1/admin/backup', async (req, reply) => {
+    const refused = await copyRefused(req, false);
+    if (refused !== null) return sendError(reply, refused);
     const r = await node.backup();
     if (!r.ok) return sendError(reply, r.error);
     const { path: file, manifest, done } = r.value;
@@ -239,6 +267,8 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   // Snapshots for a region rejoining after its eviction: a copy is made, then fetched chunk by chunk.
   // Body (optional): `{"after": {region: seq}}`, what the copy must hold; a held copy that does is shared.
   app.post<{ Body: unknown }>('/v1/admin/snapshots', async (req, reply) => {
+    const refused = await copyRefused(req, true);
+    if (refused !== null) return sendError(reply, refused);
     if (node.snapshots === null) return sendError(reply, fail('NOT_READY', `region ${node.region} serves no snapshots now; ask another region`));
     const after = snapshotAfter(req.body);
     if (!after.ok) return sendError(reply, after.error);
@@ -247,11 +277,15 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     return reply.code(201).send(r.value);
   });
   app.get<{ Params: { id: string } }>('/v1/admin/snapshots/:id', async (req, reply) => {
+    const refused = await copyRefused(req, true);
+    if (refused !== null) return sendError(reply, refused);
     const m = node.snapshots?.manifest(req.params.id) ?? null;
     if (m === null) return sendError(reply, fail('NOT_FOUND', `no snapshot ${req.params.id} here (it expired, or the node restarted): make a new one`));
     return reply.send(m);
   });
   app.get<{ Params: { id: string; n: string } }>('/v1/admin/snapshots/:id/chunks/:n', async (req, reply) => {
+    const refused = await copyRefused(req, true);
+    if (refused !== null) return sendError(reply, refused);
     const n = Number(req.params.n);
     if (!/^\d+$/.test(req.params.n)) return sendError(reply, fail('BAD_REQUEST', 'n: must be a chunk number', 'n'));
     const data = (await node.snapshots?.chunk(req.params.id, n)) ?? null;
@@ -266,39 +300,65 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
 
   // Table changes go through the strong log, so every region applies them in the same order.
   app.put<{ Params: { table: string } }>('/v1/tables/:table', async (req, reply) => {
-    return answer(reply, call({ kind: 'put-table', table: req.params.table, body: req.body, session: session(req) }), (x) => (x.kind === 'table' ? { table: x.table, policy: x.policy } : null));
+    return answer(req, reply, call({ kind: 'put-table', table: req.params.table, body: req.body, session: session(req) }), (x) => (x.kind === 'table' ? { table: x.table, policy: x.policy } : null));
   });
   app.post('/v1/txn', async (req, reply) =>
-    answer(reply, call({ kind: 'txn', body: req.body, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'txn' ? { succeeded: x.succeeded, results: x.results } : null)),
+    answer(req, reply, call({ kind: 'txn', body: req.body, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'txn' ? { succeeded: x.succeeded, results: x.results } : null)),
   );
 
   const row = (x: CallResult<NodeStatus>) => (x.kind === 'row' ? x.row : null);
   app.get<{ Params: RowParams; Querystring: Query }>('/v1/tables/:table/rows/:key', async (req, reply) => {
     const { consistency, maxStalenessMs } = req.query;
     const { table, key } = req.params;
-    return answer(reply, call({ kind: 'get', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) }), row);
+    return answer(req, reply, call({ kind: 'get', table, key, consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) }), row);
   });
   const write = (kind: 'patch' | 'put') => async (req: FastifyRequest<{ Params: RowParams }>, reply: FastifyReply) => {
     const { table, key } = req.params;
-    return answer(reply, call({ kind, table, key, body: req.body, idempotencyKey: idem(req), session: session(req) }), row);
+    return answer(req, reply, call({ kind, table, key, body: req.body, idempotencyKey: idem(req), session: session(req) }), row);
   };
   app.patch<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('patch'));
   app.put<{ Params: RowParams }>('/v1/tables/:table/rows/:key', write('put'));
   app.delete<{ Params: RowParams }>('/v1/tables/:table/rows/:key', async (req, reply) => {
     const { table, key } = req.params;
-    return answer(reply, call({ kind: 'delete', table, key, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'deleted' ? { key: x.key, deleted: true } : null));
+    return answer(req, reply, call({ kind: 'delete', table, key, idempotencyKey: idem(req), session: session(req) }), (x) => (x.kind === 'deleted' ? { key: x.key, deleted: true } : null));
   });
   app.get<{ Params: { table: string }; Querystring: Query }>('/v1/tables/:table/rows', async (req, reply) => {
     const { prefix, after, limit, consistency, maxStalenessMs } = req.query;
     const scan = call({ kind: 'scan', table: req.params.table, prefix, after, limit: num(limit), consistency, maxStalenessMs: num(maxStalenessMs), session: session(req) });
-    return answer(reply, scan, (x) => (x.kind === 'rows' ? { rows: x.rows, next: x.next } : null));
+    return answer(req, reply, scan, (x) => (x.kind === 'rows' ? { rows: x.rows, next: x.next } : null));
   });
   app.get<{ Querystring: Query }>('/v1/conflicts', async (req, reply) => {
     const { table, after, limit } = req.query;
-    return answer(reply, call({ kind: 'conflicts', table, after: num(after), limit: num(limit) }), (x) => (x.kind === 'conflicts' ? { conflicts: x.conflicts, next: x.next } : null));
+    return answer(req, reply, call({ kind: 'conflicts', table, after: num(after), limit: num(limit) }), (x) => (x.kind === 'conflicts' ? { conflicts: x.conflicts, next: x.next } : null));
   });
 
+  // Users and roles (cluster admin), through the strong log. A user's token is made here and shown
+  // once, in the answer that created it; only its salted hash goes into the log.
+  app.put<{ Params: { name: string }; Body: unknown }>('/v1/users/:name', async (req, reply) => {
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(reply, fail('BAD_REQUEST', 'body: send {"roles": ["<role>", ...]} (and "newToken": false to change roles and keep the token)', 'body'));
+    const { roles = [], newToken = true, ...rest } = body as { roles?: unknown; newToken?: unknown };
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) return sendError(reply, fail('BAD_REQUEST', `${extra}: not a field of a user (roles, newToken)`, extra));
+    if (typeof newToken !== 'boolean') return sendError(reply, fail('BAD_REQUEST', 'newToken: must be true or false', 'newToken'));
+    const made = newToken && /^[A-Za-z0-9_-]{1,63}$/.test(req.params.name) ? await makeToken(req.params.name) : null;
+    const put: ClientCall = { kind: 'put-user', name: req.params.name, roles, ...(made !== null ? { credential: made.credential } : {}), ...sessionOf(req) };
+    return answer(req, reply, put, (x) => (x.kind === 'user' ? { user: x.name, roles, changed: x.changed, index: x.index, ...(made !== null ? { token: made.token } : {}) } : null));
+  });
+  app.delete<{ Params: { name: string } }>('/v1/users/:name', async (req, reply) =>
+    answer(req, reply, { kind: 'delete-user', name: req.params.name, ...sessionOf(req) }, (x) => (x.kind === 'user' ? { user: x.name, deleted: x.changed, index: x.index } : null)),
+  );
+  app.put<{ Params: { name: string }; Body: unknown }>('/v1/roles/:name', async (req, reply) =>
+    answer(req, reply, { kind: 'put-role', name: req.params.name, body: req.body, ...sessionOf(req) }, (x) => (x.kind === 'role' ? { role: x.name, changed: x.changed, index: x.index } : null)),
+  );
+  app.get('/v1/whoami', async (req, reply) => answer(req, reply, { kind: 'whoami' }, (x) => (x.kind === 'whoami' ? { user: x.user, roles: x.roles, clusterAdmin: x.clusterAdmin } : null)));
+
   return app;
+}
+
+function sessionOf(req: FastifyRequest): { session?: string } {
+  const s = header(req, 'tern-session');
+  return s === undefined ? {} : { session: s };
 }
 
 /**

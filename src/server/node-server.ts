@@ -4,12 +4,15 @@
 import { X509Certificate } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { ClusterConfig } from './config.js';
+import { rootUser, type ClusterConfig } from './config.js';
 import { buildApi } from './http-api.js';
 import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { loadTlsMaterial } from './tls-material.js';
+import { Authenticator } from './auth/authenticator.js';
+import { isNodeSecret, nodeSecret } from './auth/node-secret.js';
+import { ok } from '../core/errors.js';
 import { nodeLimits, type NodeLimits } from './limits.js';
 import { testLimitsFromEnv } from './test-limits.js';
 
@@ -46,11 +49,18 @@ export class NodeServer {
       onRemoteApply: (lagMs, origin) => this.metrics.applyLag.observe({ origin }, lagMs / 1000),
     });
     const node = this.node;
+    // Tokens are checked against the users this region's strong state holds now (and root's, the configuration's).
+    const authenticator = config.auth === null ? null : new Authenticator({ user: (name) => node.user(name), rootUser, rootCredential: config.auth.root });
+    const secret = nodeSecret(config);
     this.api = buildApi({
       cluster: config.cluster,
       region: spec.name,
       nodeId: spec.node.id,
       submit: (call) => node.submit(call),
+      authenticate: (header) => (authenticator === null ? Promise.resolve(ok(undefined)) : authenticator.authenticate(header)),
+      isNode: (sent) => isNodeSecret(sent, secret),
+      authRequired: config.auth !== null,
+      readiness: () => node.status(),
       backup: () => node.backup(),
       snapshots: node.snapshots,
       tables: () => node.tables(),

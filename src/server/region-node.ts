@@ -29,6 +29,10 @@ import type { RegionCoreConfig } from '../core/node/config.js';
 import type { Envelope, NodeEvent, NodeMessage, RegionInput } from '../core/node/messages.js';
 import type { CallReply, ClientCall } from '../core/node/client-call.js';
 import { isReadCall, routeOf, type CallRoute } from '../core/node/front-door.js';
+import { authOff, authorize, type AuthSettings } from '../core/node/authorize.js';
+import type { UserRecord } from '../core/strong/access-table.js';
+import { rootUser } from './config.js';
+import { nodeAuthHeader, nodeSecret } from './auth/node-secret.js';
 import { RegionCore, type RegionCoreStatus } from '../core/node/region-core.js';
 import { restoreNote } from '../core/node/restore.js';
 import { replicaDefaults, type ReplicaConfig } from '../core/replica/config.js';
@@ -127,6 +131,7 @@ export class RegionNode {
     this.#log = options.log;
     this.#limits = { ...nodeLimits, ...options.limits };
     this.#donor = new SnapshotDonor(spec.node.data, { cluster: config.cluster, region, node: spec.node.id }, config.retention.snapshotMBps * 1_000_000);
+    const secret = nodeSecret(config);
     this.#rejoin = new Rejoin({
       dataDir: spec.node.data,
       cluster: config.cluster,
@@ -135,6 +140,7 @@ export class RegionNode {
       donors: () => this.#donors(),
       storage: () => this.#storage,
       swap: () => this.#installSnapshot(),
+      ...(secret !== null ? { headers: { [nodeAuthHeader]: secret } } : {}),
     });
     this.#onRemoteApply = options.onRemoteApply;
     this.#tls = options.tls ?? null;
@@ -199,7 +205,17 @@ export class RegionNode {
   }
 
   coreConfig(): RegionCoreConfig {
-    return { region: this.spec.name, replica: this.replicaConfig(), strong: this.strongConfig(), failover: failoverSettings(this.config.settings) };
+    return { region: this.spec.name, replica: this.replicaConfig(), strong: this.strongConfig(), failover: failoverSettings(this.config.settings), auth: this.authSettings() };
+  }
+
+  /** Authentication is required once the configuration has an auth section (a secure cluster). */
+  authSettings(): AuthSettings {
+    return this.config.auth === null ? authOff : { required: true, rootUser: rootUser };
+  }
+
+  /** A user as this region's strong state holds it now (the authenticator checks tokens against it). */
+  user(name: string): UserRecord | undefined {
+    return this.#core?.strong.state.access.user(name);
   }
 
   /** Opens the store, recovers, starts peer links and the tick. */
@@ -248,6 +264,10 @@ export class RegionNode {
    */
   submit(call: ClientCall): Promise<NodeReply> {
     if (call.kind === 'status') {
+      // Answered here, not in a step: authorized here too, as the core would.
+      const access = this.#core?.strong.state.access;
+      const refused = access === undefined ? null : authorize(call, call.caller, access, this.authSettings(), () => true);
+      if (refused !== null) return Promise.resolve({ ok: false, error: refused });
       try {
         return Promise.resolve({ ok: true, result: { kind: 'status', status: this.status() }, replayed: false });
       } catch {

@@ -74,6 +74,8 @@ export interface ClusterOptions {
   env?: Record<string, Record<string, string>>;
   /** Mutual TLS between regions: a cluster CA and a certificate per node, made in `certs/` of the cluster's folder. */
   tls?: boolean;
+  /** Authentication required: `auth.root` is the credential of a root token, kept in `rootToken`. */
+  auth?: boolean;
 }
 
 export const defaultTables = {
@@ -89,6 +91,9 @@ export class ProcessCluster {
   readonly procs = new Map<string, ChildProcess>();
   base = 0;
   configPath = '';
+  /** The root user's token when the cluster requires authentication (`auth: true`). */
+  rootToken = '';
+  #rootCredential: { salt: string; hash: string } | null = null;
   #wan: ChildProcess | null = null;
 
   constructor(private readonly o: ClusterOptions = {}) {
@@ -110,8 +115,15 @@ export class ProcessCluster {
     const cluster = this.o.cluster ?? 'test';
     if (this.o.tls === true) await this.#makeCerts(cluster);
     const tls = (name: string) => (this.o.tls === true ? { tls: { cert: `certs/${name}-1.crt`, key: `certs/${name}-1.key` } } : {});
+    if (this.o.auth === true) {
+      const { makeToken } = await import('../../src/server/auth/tokens.js');
+      const made = await makeToken('root');
+      this.rootToken = made.token;
+      this.#rootCredential = made.credential;
+    }
     const config = {
       cluster,
+      ...(this.#rootCredential !== null ? { auth: { root: this.#rootCredential } } : {}),
       ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : {}),
       regions: this.regions.map((name, i) => ({
         name,

@@ -47,6 +47,7 @@ function accessOf(r: RegionRequest, strongApplied: number): Access {
     case 'txn':
       return 'write';
     case 'put-table':
+    case 'access':
       return 'table';
     default:
       return 'free'; // the core's own claims, releases and leases

@@ -9,6 +9,7 @@ import type { TernError } from '../errors.js';
 import type { ConflictEntry } from '../model/conflict.js';
 import type { RowView } from '../model/row-view.js';
 import type { TablePolicy } from '../schema/policy.js';
+import type { Credential } from '../strong/access-table.js';
 import type { JsonValue } from '../util/json.js';
 
 /**
@@ -45,7 +46,18 @@ export type CallBody =
   /** The conflict feed: resolutions after position `after`, of one table or all. */
   | { readonly kind: 'conflicts'; readonly table?: unknown; readonly after?: unknown; readonly limit?: unknown }
   /** Where this region stands (stage, positions, leases, clocks). */
-  | { readonly kind: 'status' };
+  | { readonly kind: 'status' }
+  /**
+   * Creates or replaces a user with these roles (cluster admin). `credential`: the salt and hash of
+   * its new token's secret (the front end made the token and shows it once); absent, the user's
+   * roles change and its token stays.
+   */
+  | { readonly kind: 'put-user'; readonly name: unknown; readonly roles: unknown; readonly credential?: Credential }
+  | { readonly kind: 'delete-user'; readonly name: unknown }
+  /** Creates or replaces a role: body {grants: {"<table>" or "*": ["read" | "write" | "admin"]}, clusterAdmin?: boolean}. */
+  | { readonly kind: 'put-role'; readonly name: unknown; readonly body: unknown }
+  /** Who the caller is, as this region sees it. */
+  | { readonly kind: 'whoami' };
 
 /**
  * A call: its body, the client's whole session token (both engines' parts; row calls, scans,
@@ -69,7 +81,10 @@ export type CallResult<Status> =
   /** `changed`: false when the region already was (un)drained (nothing was written). */
   | { readonly kind: 'drain' | 'undrain'; readonly region: string; readonly changed: boolean; readonly index: number }
   | { readonly kind: 'conflicts'; readonly conflicts: readonly ConflictEntry[]; readonly next: number }
-  | { readonly kind: 'status'; readonly status: Status };
+  | { readonly kind: 'status'; readonly status: Status }
+  /** `changed`: false when a delete found nothing to delete. */
+  | { readonly kind: 'user' | 'role'; readonly name: string; readonly changed: boolean; readonly index: number }
+  | { readonly kind: 'whoami'; readonly user: string | null; readonly roles: readonly string[]; readonly clusterAdmin: boolean };
 
 /**
  * One reply. `session`: the token to send next time (the request's, moved forward by what this

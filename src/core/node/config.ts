@@ -3,6 +3,7 @@
  * settings (write leases, stages, the clock guard), validated together because they constrain
  * each other.
  */
+import type { AuthSettings } from './authorize.js';
 import type { RegionId } from '../clock/version-vector.js';
 import { badRequest, type TernError } from '../errors.js';
 import type { ReplicaConfig } from '../replica/config.js';
@@ -70,6 +71,8 @@ export interface RegionCoreConfig {
   readonly strong: StrongConfig;
   readonly failover: FailoverSettings;
   readonly knobs?: NodeKnobs;
+  /** Who may make which call (authorize.ts); absent: authentication is off and every call is allowed. */
+  readonly auth?: AuthSettings;
 }
 
 /** Checks the failover settings against each other, the election timeout and the clock offset. */

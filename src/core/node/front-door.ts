@@ -10,6 +10,7 @@ import type { ClientReply, ClientRequest } from '../replica/messages.js';
 import { isValidTableName, type TablePolicy } from '../schema/policy.js';
 import type { StrongReply, StrongRequest } from '../strong/messages.js';
 import { joinSessionToken, splitSessionToken, type SplitToken } from '../strong/session-token.js';
+import { accessChange, accessReply } from './access-calls.js';
 import type { CallBody, CallReply, ClientCall } from './client-call.js';
 import type { AdminReply, RegionReply, RegionRequest } from './messages.js';
 
@@ -25,6 +26,9 @@ export function routeOf(call: CallBody, tables: Tables): CallRoute {
   switch (call.kind) {
     case 'txn':
     case 'put-table':
+    case 'put-user':
+    case 'delete-user':
+    case 'put-role':
       return 'strong';
     case 'drain':
     case 'undrain':
@@ -38,7 +42,7 @@ export function routeOf(call: CallBody, tables: Tables): CallRoute {
 
 /** Calls that only read: what a node fenced for its storage may still serve, and may retry after a failed commit. */
 export function isReadCall(call: CallBody): boolean {
-  return call.kind === 'get' || call.kind === 'scan' || call.kind === 'conflicts' || call.kind === 'status';
+  return call.kind === 'get' || call.kind === 'scan' || call.kind === 'conflicts' || call.kind === 'status' || call.kind === 'whoami';
 }
 
 /** A call's engine request, and how to turn that engine's reply into the call's reply. */
@@ -50,7 +54,7 @@ export interface Routed {
 /** Routes a call (not a status call: the core answers those itself); an error when the call is malformed. */
 export function routeCall(call: ClientCall, tables: Tables): Routed | { readonly error: TernError } {
   const route = routeOf(call, tables);
-  if (call.kind === 'status') return { error: ternError('INTERNAL', 'a status call has no engine: the core answers it') };
+  if (call.kind === 'status' || call.kind === 'whoami') return { error: ternError('INTERNAL', `a ${call.kind} call has no engine: the core answers it`) };
   if (call.kind === 'drain' || call.kind === 'undrain') {
     const kind = call.kind;
     const request: RegionRequest = { api: 'admin', request: { kind, region: call.region, ...(call.force !== undefined ? { force: call.force } : {}) } };
@@ -63,6 +67,12 @@ export function routeCall(call: ClientCall, tables: Tables): Routed | { readonly
   }
   const token = splitSessionToken(call.session);
   if (!token.ok) return { error: token.error };
+  if (call.kind === 'put-user' || call.kind === 'delete-user' || call.kind === 'put-role') {
+    const change = accessChange(call);
+    if ('code' in change) return { error: change };
+    const session = (index: number) => joinSessionToken(token.value.async, Math.max(token.value.strong, index));
+    return { request: { api: 'strong', request: { kind: 'access', command: change } }, finish: (r) => accessReply(r as StrongReply, call, session) };
+  }
   const strings = stringFields(call);
   if (strings !== null) return { error: strings };
   if (route === 'strong') {

@@ -37,6 +37,7 @@ import { LeaseAgent, type Holding } from './lease-agent.js';
 import type { AdminReply, AdminRequest, CallAnswer, ControlMessage, Envelope, NodeEvent, NodeMessage, PeerInfo, RegionInput, RegionOutput, RegionReply, RegionRequest } from './messages.js';
 import type { ClientCall } from './client-call.js';
 import { routeCall, type Routed } from './front-door.js';
+import { authOff, authorize, rightsOf } from './authorize.js';
 import { NodeClock } from './node-clock.js';
 import { PeerBook, type PeerView } from './peer-book.js';
 import { computeStage, type StageView } from './stage.js';
@@ -364,7 +365,17 @@ export class RegionCore {
    * this core). `call.caller` is every caller's identity to come; nothing checks it yet.
    */
   #onCall(id: number, call: ClientCall): void {
+    const auth = this.config.auth ?? authOff;
+    const access = this.strong.state.access;
+    const refused = authorize(call, call.caller, access, auth, (t) => this.strong.tables()[t] !== undefined);
+    if (refused !== null) return void this.#answers.push({ id, reply: { ok: false, error: refused } });
     if (call.kind === 'status') return void this.#answers.push({ id, reply: { ok: true, result: { kind: 'status', status: this.status() }, replayed: false } });
+    if (call.kind === 'whoami') {
+      const user = call.caller?.user ?? null;
+      const rights = rightsOf(call.caller, access, auth);
+      const result = { kind: 'whoami' as const, user, roles: user === null ? [] : [...(access.user(user)?.roles ?? [])], clusterAdmin: !('code' in rights) && rights.clusterAdmin };
+      return void this.#answers.push({ id, reply: { ok: true, result, replayed: false } });
+    }
     const routed = routeCall(call, this.strong.tables());
     if ('error' in routed) return void this.#answers.push({ id, reply: { ok: false, error: routed.error } });
     this.#calls.set(id, routed.finish);

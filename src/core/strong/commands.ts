@@ -12,6 +12,7 @@ import { validatePolicy } from '../schema/policy.js';
 import { hash64 } from '../util/hash.js';
 import { canonicalJson, jsonProblem, type JsonValue } from '../util/json.js';
 import type { StrongConfig } from './config.js';
+import type { AccessCommandBody } from './access-table.js';
 import type { StrongRequest } from './messages.js';
 import type { StrongState } from './state-machine.js';
 import { alterProblem } from './table-change.js';
@@ -19,7 +20,7 @@ import { parseTxnBody, strongTable } from './txn-body.js';
 import type { StrongCommand, Txn, TxnIdem } from './types.js';
 
 /** What a successful reply reports. */
-export type Answer = 'txn' | 'write' | 'table' | 'lease' | 'claim' | 'release' | 'membership';
+export type Answer = 'txn' | 'write' | 'table' | 'lease' | 'claim' | 'release' | 'membership' | 'access';
 
 export type WriteRequest = Exclude<StrongRequest, { kind: 'read' | 'scan' }>;
 
@@ -87,6 +88,17 @@ export function proposalFor(config: StrongConfig, state: StrongState, req: Write
     case 'membership':
       if (!config.regions.includes(req.command.region)) return badRequest('region', `must be one of ${config.regions.join(', ')}`);
       return { answer: 'membership', command: { ...req.command, wallMs } };
+    case 'access': {
+      // Checked against the table now, with the request's names; checked again when applied.
+      const command = { ...req.command, wallMs } as AccessCommandBody;
+      const problem = state.access.problem(command);
+      if (problem !== null) return problem;
+      if (command.op === 'put-role') {
+        const unknown = Object.keys(command.grants).find((t) => t !== '*' && state.policy(t) === undefined);
+        if (unknown !== undefined) return badRequest(`grants.${unknown}`, `no table ${unknown} (grant "*" for every table)`);
+      }
+      return { answer: 'access', command };
+    }
     case 'release': {
       const problem = req.keep === null ? null : jsonProblem(req.keep);
       if (problem !== null) return badRequest('keep', problem);

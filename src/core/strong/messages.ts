@@ -4,6 +4,7 @@
  * requests forwarded from a follower to the leader).
  */
 import type { MembershipCommandBody } from './membership.js';
+import type { AccessChange } from './access-table.js';
 import type { RegionId } from '../clock/version-vector.js';
 import type { TernError } from '../errors.js';
 import type { Message } from '../raft/types.js';
@@ -57,7 +58,9 @@ export type StrongRequest =
   | { readonly kind: 'claim'; readonly table: string; readonly field: string; readonly value: unknown; readonly key: string }
   | { readonly kind: 'release'; readonly table: string; readonly field: string; readonly key: string; readonly keep: unknown; readonly upTo: number }
   /** The region core's own evictions and their acknowledgements (membership.ts). */
-  | { readonly kind: 'membership'; readonly command: MembershipCommandBody };
+  | { readonly kind: 'membership'; readonly command: MembershipCommandBody }
+  /** Users and roles, from the front door (access-table.ts; `wallMs` is set when proposed). */
+  | { readonly kind: 'access'; readonly command: AccessChange };
 
 /** `index`: the strong log position the answer reflects (for the session token). */
 export type StrongReply =
@@ -70,6 +73,7 @@ export type StrongReply =
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null; readonly index: number }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number; readonly index: number }
   | { readonly ok: true; readonly kind: 'membership'; readonly changed: boolean; readonly why: string | null; readonly index: number }
+  | { readonly ok: true; readonly kind: 'access'; readonly changed: boolean; readonly index: number }
   | { readonly ok: false; readonly error: TernError };
 
 export type StrongInput =

@@ -17,6 +17,7 @@ import type { ApplyResult, Compare, StrongCommand, StrongRow, Txn, TxnIdem, TxnO
 import { alterProblem } from './table-change.js';
 import { LeaseTable, type LeaseCommandBody, type LeaseTableData } from './lease-table.js';
 import { Membership, type MembershipData } from './membership.js';
+import { AccessTable, type AccessData } from './access-table.js';
 import { drainProblem } from './drain-rules.js';
 import type { RowView } from '../model/row-view.js';
 
@@ -39,6 +40,8 @@ export interface StrongSnapshotData {
   readonly forwarded: ReadonlyArray<readonly [string, { readonly wallMs: number; readonly seqs: ReadonlyArray<readonly [number, number]> }]>;
   /** Evictions from causal stability (absent in snapshots taken before they existed). */
   readonly membership?: MembershipData;
+  /** Users and roles (absent in snapshots taken before they existed). */
+  readonly access?: AccessData;
 }
 
 /** How long forwarded commands are remembered per origin (limits.forwardedRetentionMs says why); src/server/config.ts reads it here. */
@@ -116,6 +119,7 @@ export class StrongState {
   #tablesView: Readonly<Record<string, TablePolicy>> | null = null;
   readonly leases = new LeaseTable();
   readonly membership: Membership;
+  readonly access = new AccessTable();
   readonly #claims = new Map<string, Claim>();
   /** (table, field, key) → the claim ids that key holds: what a release looks through. */
   readonly #held = new Map<string, Set<string>>();
@@ -209,6 +213,10 @@ export class StrongState {
       case 'readmit':
       case 'readmit-ack':
         return { ok: true, kind: 'membership', ...this.membership.apply(index, command) };
+      case 'access': {
+        const r = this.access.apply(index, command);
+        return 'code' in r ? { ok: false, error: r } : { ok: true, kind: 'access', changed: r.changed };
+      }
       case 'claim': {
         const holder = this.#claims.get(claimId(command.table, command.field, command.value));
         if (holder !== undefined && holder.key !== command.key) return { ok: true, kind: 'claim', granted: false, holder: holder.key };
@@ -381,6 +389,7 @@ export class StrongState {
       claims: [...this.#claims.entries()],
       forwarded: [...this.#forwarded.entries()].map(([origin, o]) => [origin, { wallMs: o.wallMs, seqs: [...o.seqs.entries()] }] as const),
       membership: this.membership.snapshot(),
+      access: this.access.snapshot(),
     };
   }
 
@@ -404,5 +413,6 @@ export class StrongState {
     this.#forwarded.clear();
     for (const [origin, o] of data.forwarded) this.#forwarded.set(origin, { wallMs: o.wallMs, seqs: new Map(o.seqs) });
     this.membership.restore(data.membership);
+    this.access.restore(data.access);
   }
 }

@@ -11,6 +11,7 @@ import type { TablePolicy } from '../schema/policy.js';
 import type { JsonValue } from '../util/json.js';
 import type { LeaseCommandBody, LeaseOp, LeaseSlot } from './lease-table.js';
 import type { MembershipCommandBody } from './membership.js';
+import type { AccessCommandBody } from './access-table.js';
 import type { FieldChange } from '../model/op.js';
 import type { RowView } from '../model/row-view.js';
 
@@ -80,6 +81,8 @@ export type StrongCommandBody =
   | LeaseCommandBody
   /** Evicting a region from causal stability (membership.ts). */
   | MembershipCommandBody
+  /** Users and roles (access-table.ts). */
+  | AccessCommandBody
   /** Claims a value of a strongly unique field of an async table for one row. */
   | { readonly t: 'claim'; readonly table: string; readonly field: string; readonly value: JsonValue; readonly key: string; readonly wallMs: number }
   /**
@@ -96,5 +99,6 @@ export type ApplyResult =
   | { readonly ok: true; readonly kind: 'claim'; readonly granted: boolean; readonly holder: string | null }
   | { readonly ok: true; readonly kind: 'release'; readonly released: number }
   | { readonly ok: true; readonly kind: 'membership'; readonly changed: boolean; readonly why: string | null }
+  | { readonly ok: true; readonly kind: 'access'; readonly changed: boolean }
   /** Refused when applied (the same on every node): nothing changed. */
   | { readonly ok: false; readonly error: TernError };

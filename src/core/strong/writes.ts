@@ -195,5 +195,7 @@ function answerOf(answer: Answer, result: ApplyResult, index: number): StrongRep
       return { ok: true, kind: 'release', released: result.released, index };
     case 'membership':
       return { ok: true, kind: 'membership', changed: result.changed, why: result.why, index };
+    case 'access':
+      return { ok: true, kind: 'access', changed: result.changed, index };
   }
 }

@@ -57,6 +57,8 @@ export interface FetchOptions {
   readonly chunkAttempts?: number;
   /** Chunks requested at once (default nodeLimits.snapshotChunksInFlight). */
   readonly window?: number;
+  /** Sent with every request (the node secret of a cluster that requires authentication); never written to the progress file. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 
@@ -104,7 +106,7 @@ export async function discardFetch(dir: string): Promise<void> {
 async function startFetch(o: FetchOptions, problems: string[]): Promise<Progress | null> {
   for (const donor of o.donors) {
     try {
-      const r = await getJson(`${donor.url}/v1/admin/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ after: o.after }) }, o.signal);
+      const r = await getJson(`${donor.url}/v1/admin/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body: JSON.stringify({ after: o.after }) }, o.signal);
       if (r.status !== 201) {
         problems.push(`${donor.region}: ${r.status} ${JSON.stringify(r.body)}`);
         continue;
@@ -142,7 +144,7 @@ export async function fetchSnapshot(o: FetchOptions): Promise<SnapshotManifest> 
     // Resume only with the same copy, from the same donor, and one that still serves this fetch.
     let same = false;
     try {
-      const r = await getJson(`${p.donor.url}/v1/admin/snapshots/${encodeURIComponent(p.manifest.id)}`, {}, o.signal);
+      const r = await getJson(`${p.donor.url}/v1/admin/snapshots/${encodeURIComponent(p.manifest.id)}`, { headers: { ...o.headers } }, o.signal);
       same = r.status === 200 && JSON.stringify(r.body) === JSON.stringify(p.manifest) && unusable(p.manifest, o) === null;
     } catch (err) {
       if (o.signal?.aborted === true) throw err;
@@ -226,7 +228,7 @@ async function fetchChunk(donor: Donor, m: SnapshotManifest, n: number, o: Fetch
   let last = '';
   for (let i = 0; i < attempts; i++) {
     try {
-      const r = await fetch(`${donor.url}/v1/admin/snapshots/${encodeURIComponent(m.id)}/chunks/${n}`, o.signal !== undefined ? { signal: o.signal } : {});
+      const r = await fetch(`${donor.url}/v1/admin/snapshots/${encodeURIComponent(m.id)}/chunks/${n}`, { headers: { ...o.headers }, ...(o.signal !== undefined ? { signal: o.signal } : {}) });
       if (r.status === 404) throw new SnapshotFetchError(`${donor.region} no longer holds snapshot ${m.id}: fetching a new one`, true);
       const data = Buffer.from(await r.arrayBuffer());
       const digest = createHash('sha256').update(data).digest('hex');

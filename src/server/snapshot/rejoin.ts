@@ -29,6 +29,8 @@ export interface RejoinHost {
   storage(): Storage | null;
   /** Closes the live store, installs the prepared one, opens it with a new core. */
   swap(): void;
+  /** Sent with every request to a donor (the node secret, when the cluster requires authentication). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 function crashIfAsked(point: string): void {
@@ -69,6 +71,7 @@ export class Rejoin {
         cluster: h.cluster,
         after: w.after,
         donors: h.donors(),
+        ...(h.headers !== undefined ? { headers: h.headers } : {}),
         signal: this.#abort.signal,
         onProgress: (p) => {
           if (p.done >= 2) crashIfAsked('snapshot-fetch');

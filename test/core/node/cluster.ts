@@ -9,6 +9,7 @@ import { failoverDefaults, type FailoverSettings, type NodeKnobs } from '../../.
 import type { CallAnswer, Envelope, NodeEvent, RegionReply, RegionRequest } from '../../../src/core/node/messages.js';
 import type { ClientCall } from '../../../src/core/node/client-call.js';
 import { RegionCore } from '../../../src/core/node/region-core.js';
+import type { AuthSettings } from '../../../src/core/node/authorize.js';
 import { validatePolicy, type TablePolicy } from '../../../src/core/schema/policy.js';
 import { MemoryStorage } from '../../../src/storage/memory-storage.js';
 import { Prng } from '../../../src/sim/prng.js';
@@ -44,6 +45,8 @@ export interface ClusterOptions {
   readonly tables?: Readonly<Record<string, TablePolicy>>;
   /** Replica settings beside the defaults (retention windows, say). */
   readonly replica?: Partial<ReplicaConfig>;
+  /** Who may make which call (authorize.ts); absent: authentication off. */
+  readonly auth?: AuthSettings;
 }
 
 /** An event a core reported, with the real time and the region. */
@@ -115,6 +118,7 @@ export class RegionCluster {
         },
         failover: { ...failoverDefaults, leaseMs: 1500, renewMs: 300, failoverOrder: {}, ...this.#o.failover },
         ...(this.#o.knobs !== undefined ? { knobs: this.#o.knobs } : {}),
+        ...(this.#o.auth !== undefined ? { auth: this.#o.auth } : {}),
       },
       this.disks.get(region) as MemoryStorage,
       this.#time(region),

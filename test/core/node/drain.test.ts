@@ -292,6 +292,10 @@ describe('drain over HTTP', () => {
       nodeId: 'a-1',
       // The node's one door: every call goes to the core's front door, as RegionNode sends it.
       submit: async (call) => c.answer(c.call('a', call)) as CallReply<NodeStatus>,
+      authenticate: async () => ({ ok: true, value: undefined }),
+      isNode: () => false,
+      authRequired: false,
+      readiness: () => c.core('a').status() as unknown as NodeStatus,
       backup: unused,
       snapshots: null,
       tables: () => c.core('a').tables(),

@@ -1,0 +1,112 @@
+/**
+ * Users and roles through the front door of three region cores with authentication required:
+ * deny by default, grants per table, cluster admin for users, roles, drains and new tables, and a
+ * deleted user refused in every region once it has applied the deletion. Nothing is written on
+ * a refusal.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Caller, ClientCall } from '../../../src/core/node/client-call.js';
+import type { CallAnswer } from '../../../src/core/node/messages.js';
+import { RegionCluster } from './cluster.js';
+
+const credential = { salt: 'c2FsdHNhbHRzYWx0c2FsdA', hash: 'aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g' };
+const root: Caller = { user: 'root' };
+
+function secure(): RegionCluster {
+  const c = new RegionCluster({ auth: { required: true, rootUser: 'root' } });
+  c.until(() => c.allWriteReady(), 10_000, 'every region write-ready');
+  return c;
+}
+
+const call = (c: RegionCluster, region: string, x: ClientCall): CallAnswer['reply'] => {
+  const r = c.answer(c.call(region, x));
+  if (r === undefined) throw new Error(`no answer to ${JSON.stringify(x)} in ${region}`);
+  return r;
+};
+const as = (caller: Caller | undefined, x: ClientCall): ClientCall => (caller === undefined ? x : { ...x, caller });
+const code = (r: CallAnswer['reply']) => (r.ok ? 'ok' : r.error.code);
+
+/** Roles writer (write on free) and reader (read on every table); users alice (writer) and bob (reader). */
+function people(c: RegionCluster): number {
+  expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'writer', body: { grants: { free: ['write'] } } })))).toBe('ok');
+  expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'reader', body: { grants: { '*': ['read'] } } })))).toBe('ok');
+  expect(code(call(c, 'a', as(root, { kind: 'put-user', name: 'alice', roles: ['writer'], credential })))).toBe('ok');
+  const bob = call(c, 'a', as(root, { kind: 'put-user', name: 'bob', roles: ['reader'], credential }));
+  expect(bob).toMatchObject({ ok: true, result: { kind: 'user', name: 'bob', changed: true } });
+  const index = bob.ok && bob.result.kind === 'user' ? bob.result.index : Infinity;
+  // Every region knows them once it has applied their creation (a user is a change of the strong log).
+  for (const r of ['a', 'b', 'c']) c.until(() => c.core(r).strong.state.index >= index, 5000, `${r} applied the users`);
+  return index;
+}
+
+describe('users and roles (authentication required)', () => {
+  it('refuses a call with no caller (401) and writes nothing; status and whoami need a user too', () => {
+    const c = secure();
+    expect(call(c, 'a', { kind: 'patch', table: 'free', key: 'k', body: { set: { v: 1 } } })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    expect(code(call(c, 'a', { kind: 'status' }))).toBe('UNAUTHENTICATED');
+    expect(code(call(c, 'a', as(root, { kind: 'get', table: 'free', key: 'k' })))).toBe('NOT_FOUND');
+    expect(call(c, 'b', as(root, { kind: 'whoami' }))).toMatchObject({ ok: true, result: { kind: 'whoami', user: 'root', clusterAdmin: true } });
+  });
+
+  it('grants per table: write implies read, a reader cannot write, nobody but an admin makes tables, users or drains', () => {
+    const c = secure();
+    people(c);
+    const alice: Caller = { user: 'alice' };
+    const bob: Caller = { user: 'bob' };
+    expect(code(call(c, 'a', as(alice, { kind: 'patch', table: 'free', key: 'k', body: { set: { v: 1 } } })))).toBe('ok');
+    expect(code(call(c, 'a', as(alice, { kind: 'get', table: 'free', key: 'k' })))).toBe('ok');
+    expect(call(c, 'a', as(alice, { kind: 'patch', table: 'accounts', key: 'x', body: { incr: { balance: 1 } } }))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: expect.stringContaining('write on table accounts') } });
+    expect(code(call(c, 'a', as(alice, { kind: 'txn', body: { success: [{ table: 'accounts', key: 'x', incr: { balance: 1 } }] } })))).toBe('FORBIDDEN');
+    expect(code(call(c, 'b', as(bob, { kind: 'get', table: 'accounts', key: 'x' })))).toBe('NOT_FOUND');
+    expect(code(call(c, 'b', as(bob, { kind: 'patch', table: 'free', key: 'k', body: { set: { v: 2 } } })))).toBe('FORBIDDEN');
+    for (const x of [{ kind: 'put-table', table: 'new', body: { mode: 'async' } }, { kind: 'drain', region: 'b' }, { kind: 'put-user', name: 'eve', roles: [], credential }, { kind: 'conflicts' }] as ClientCall[]) {
+      expect(code(call(c, 'a', as(alice, x))), x.kind).toBe('FORBIDDEN');
+    }
+    expect(call(c, 'c', as(alice, { kind: 'whoami' }))).toMatchObject({ ok: true, result: { user: 'alice', roles: ['writer'], clusterAdmin: false } });
+    // Nothing of the refused writes exists.
+    expect(code(call(c, 'a', as(root, { kind: 'get', table: 'accounts', key: 'x' })))).toBe('NOT_FOUND');
+    expect(call(c, 'a', as(root, { kind: 'get', table: 'free', key: 'k' }))).toMatchObject({ ok: true, result: { row: { fields: { v: 1 } } } });
+    expect(c.core('a').tables()['new']).toBeUndefined();
+  });
+
+  it('a deleted user is refused in every region once it applied the deletion', () => {
+    const c = secure();
+    people(c);
+    const alice: Caller = { user: 'alice' };
+    expect(code(call(c, 'c', as(alice, { kind: 'patch', table: 'free', key: 'k', body: { set: { v: 1 } } })))).toBe('ok');
+    const del = call(c, 'a', as(root, { kind: 'delete-user', name: 'alice' }));
+    expect(del).toMatchObject({ ok: true, result: { kind: 'user', name: 'alice', changed: true } });
+    const index = del.ok && del.result.kind === 'user' ? del.result.index : Infinity;
+    for (const r of ['a', 'b', 'c']) {
+      c.until(() => c.core(r).strong.state.index >= index, 5000, `${r} applied the deletion`);
+      expect(call(c, r, as(alice, { kind: 'patch', table: 'free', key: 'k2', body: { set: { v: 1 } } })), r).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    }
+    expect(code(call(c, 'a', as(root, { kind: 'get', table: 'free', key: 'k2' })))).toBe('NOT_FOUND');
+    // Deleting again changes nothing.
+    expect(call(c, 'a', as(root, { kind: 'delete-user', name: 'alice' }))).toMatchObject({ ok: true, result: { changed: false } });
+  });
+
+  it('malformed users and roles are refused naming the field', () => {
+    const c = secure();
+    const refusals: Array<[ClientCall, string]> = [
+      [{ kind: 'put-user', name: 'bad name', roles: [], credential }, 'name'],
+      [{ kind: 'put-user', name: 'u', roles: 'writer', credential }, 'roles'],
+      [{ kind: 'put-user', name: 'u', roles: ['nope'], credential }, 'roles'],
+      [{ kind: 'put-user', name: 'u', roles: [], credential: { salt: 'x', hash: 'y' } }, 'credential'],
+      [{ kind: 'put-user', name: 'nobody', roles: [] }, 'name'],
+      [{ kind: 'put-role', name: 'r', body: { grants: { ghost: ['read'] } } }, 'grants.ghost'],
+      [{ kind: 'put-role', name: 'r', body: { grants: { free: ['own'] } } }, 'grants.free'],
+      [{ kind: 'put-role', name: 'r', body: { grants: {}, clusterAdmin: 'yes' } }, 'clusterAdmin'],
+      [{ kind: 'put-role', name: 'r', body: { grants: {}, extra: 1 } }, 'extra'],
+    ];
+    for (const [x, field] of refusals) expect(call(c, 'a', as(root, x)), JSON.stringify(x)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', field } });
+    expect(c.core('a').strong.state.access.userCount).toBe(0);
+  });
+
+  it('with authentication off, calls need no caller (what every other test does)', () => {
+    const c = new RegionCluster();
+    c.until(() => c.allWriteReady(), 10_000, 'every region write-ready');
+    expect(code(call(c, 'a', { kind: 'patch', table: 'free', key: 'k', body: { set: { v: 1 } } }))).toBe('ok');
+    expect(call(c, 'a', { kind: 'whoami' })).toMatchObject({ ok: true, result: { user: null, clusterAdmin: false } });
+  });
+});
