@@ -15,6 +15,7 @@ export const errorRegistry = {
   DRAIN_UNSAFE: { status: 409, retryable: false, meaning: 'The drain would leave guarded writes of the tables named with no region to take them; `force: true` drains anyway.' },
   TOO_LARGE: { status: 413, retryable: false, meaning: 'A key, value, row or body exceeds its limit.' },
   WRONG_REGION: { status: 421, retryable: false, meaning: 'The row is homed in another region; the body names it.' },
+  RATE_LIMITED: { status: 429, retryable: true, meaning: 'This client (its user, else its address) passed its rate limit (settings.clientRequestsPerSecond); `retryAfterMs` (and Retry-After) says when to try again. Nothing was done.' },
   TOO_SOON: { status: 429, retryable: true, meaning: 'The region to drain was drained or undrained less than a lease ago; the message says when to retry.' },
   UNSUPPORTED: { status: 501, retryable: false, meaning: 'The operation is not available in this build.' },
   NOT_READY: { status: 503, retryable: true, meaning: 'The region is not ready to serve this request.' },

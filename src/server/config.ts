@@ -63,6 +63,12 @@ export interface WanSpec {
 }
 
 export interface Settings {
+  /**
+   * Per-client rate limit of the client API (rate-limit.ts): requests per second a client (its
+   * user, else its address) may sustain, and how many at once after being idle; 0: no limit.
+   */
+  readonly clientRequestsPerSecond: number;
+  readonly clientRequestBurst: number;
   readonly maxClockOffsetMs: number;
   readonly syncIntervalMs: number;
   readonly tickIntervalMs: number;
@@ -240,6 +246,8 @@ function parseWan(value: unknown, regions: readonly RegionSpec[]): WanSpec | nul
 
 function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
   const defaults: Settings = {
+    clientRequestsPerSecond: 0,
+    clientRequestBurst: 0,
     maxClockOffsetMs: replicaDefaults.maxClockOffsetMs,
     syncIntervalMs: replicaDefaults.syncIntervalMs,
     tickIntervalMs: 10,
@@ -261,7 +269,9 @@ function parseSettings(value: unknown, regions: readonly RegionId[]): Settings {
       if (v !== null && (typeof v !== 'string' || !regions.includes(v))) throw new ConfigError('settings.preferredLeader', `must be one of the regions (${regions.join(', ')}) or null`);
     } else if (k === 'failoverOrder') {
       if (!isRecord(v)) throw new ConfigError('settings.failoverOrder', 'must map home regions to lists of regions, e.g. {"us-east": ["eu-west", "ap-south"]}');
-    } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`settings.${k}`, 'must be a non-negative integer of milliseconds');
+    } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new ConfigError(`settings.${k}`, k.startsWith('client') ? 'must be a non-negative integer (0: no limit)' : 'must be a non-negative integer of milliseconds');
+    }
     out[k] = v;
   }
   return checkedSettings(out as unknown as Settings, regions);

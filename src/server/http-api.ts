@@ -10,10 +10,11 @@ import { createReadStream } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { limits } from '../core/limits.js';
 import { nodeLimits } from './limits.js';
-import { errorRegistry, type ErrorCode, type Result, type TernError } from '../core/errors.js';
+import { errorRegistry, ternError, type ErrorCode, type Result, type TernError } from '../core/errors.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { Caller, CallReply, CallResult, ClientCall } from '../core/node/client-call.js';
 import { makeToken } from './auth/tokens.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { nodeAuthHeader } from './auth/node-secret.js';
 import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
@@ -111,6 +112,8 @@ export interface ApiOptions {
   readonly logger?: boolean;
   /** Overrides nodeLimits.apiBodyBytesInFlightMax (tests reach it with a small value). */
   readonly bodyBytesInFlightMax?: number;
+  /** Per-client rate limit (rate-limit.ts); none when absent or 0 per second. */
+  readonly rateLimit?: RateLimit;
   /** Overrides nodeLimits.apiBodyBytesKeptForSmallMin. */
   readonly bodyBytesKeptForSmallMin?: number;
 }
@@ -166,6 +169,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     return budget.counted(payload, hold);
   });
 
+  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 0, burst: 1 }, nodeLimits.apiRateLimitClientsMax);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('tern-region', node.region);
     // Every response carries a session token: the reply's, else the one the client sent.
@@ -207,6 +211,9 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     // The caller's identity is part of the call: the region core decides what it may do.
     const caller = await node.authenticate(header(req, 'authorization'));
     if (!caller.ok) return sendError(reply, caller.error);
+    // A client is its user when it sent a valid token, else its address.
+    const wait = limiter.take(caller.value?.user !== undefined && caller.value.user !== null ? `user ${caller.value.user}` : `address ${req.ip}`);
+    if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limiter.limit.perSecond} requests per second, bursts of ${limiter.limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
     const r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
     if (r.session !== undefined) reply.header('tern-session', r.session);
     if (!r.ok) return sendError(reply, r.error);

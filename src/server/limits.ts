@@ -56,6 +56,12 @@ export const nodeLimits = {
    * budget: 512 small bodies of the largest small size at once, thousands of typical ones.
    */
   apiBodyBytesKeptForSmallMin: 32 * MiB,
+  /**
+   * Clients whose rate-limit bucket is remembered (rate-limit.ts): a few dozen bytes each, so the
+   * map stays within a few MB whatever number of addresses a flood comes from; past it the
+   * longest-idle client's bucket is dropped (it starts again full).
+   */
+  apiRateLimitClientsMax: 100_000,
   /** The largest body that may use apiBodyBytesKeptForSmallMin: far past an ordinary write, a tiny share of the budget. */
   apiSmallBodyBytesMax: 64 * KiB,
 

@@ -67,7 +67,12 @@ export class NodeServer {
       regions: config.regions.map((r) => r.name),
       mergeFunctions: Object.keys(builtinMergeFunctions),
       metrics: this.metrics,
-    }, { bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax, bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin });
+    }, {
+      bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax,
+      bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin,
+      // A burst of 0 means one second's worth.
+      rateLimit: { perSecond: config.settings.clientRequestsPerSecond, burst: Math.max(1, config.settings.clientRequestBurst || config.settings.clientRequestsPerSecond) },
+    });
     // Past this many open connections Node closes a new one at once (nodeLimits.apiConnectionsMax).
     this.api.server.maxConnections = limits.apiConnectionsMax;
   }

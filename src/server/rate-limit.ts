@@ -1,0 +1,48 @@
+/**
+ * Per-client rate limits for the client API: a token bucket per client (its user when the call
+ * carried a valid token, else its address), refilled at `perSecond` up to `burst`. A client past
+ * its rate is answered 429 RATE_LIMITED with when to retry, and nothing is done for it; other
+ * clients are not slowed. The buckets are bounded: past `clientsMax`, the longest idle is dropped
+ * (it starts again with a full bucket, which only ever favours a client).
+ */
+export interface RateLimit {
+  /** Requests per second a client may sustain; 0: no limit. */
+  readonly perSecond: number;
+  /** Requests a client may make at once after being idle (at least 1). */
+  readonly burst: number;
+}
+
+export class RateLimiter {
+  readonly limit: RateLimit;
+  readonly #clientsMax: number;
+  readonly #now: () => number;
+  /** client → tokens left and when they were counted; insertion order is idleness (a use moves it last). */
+  readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
+
+  constructor(limit: RateLimit, clientsMax: number, now: () => number = () => performance.now()) {
+    this.limit = limit;
+    this.#clientsMax = clientsMax;
+    this.#now = now;
+  }
+
+  get clients(): number {
+    return this.#buckets.size;
+  }
+
+  /** Null when `client` may go on (one token taken); else in how many ms it may try again. */
+  take(client: string): number | null {
+    const { perSecond, burst } = this.limit;
+    if (perSecond <= 0) return null;
+    const now = this.#now();
+    const b = this.#buckets.get(client);
+    const tokens = b === undefined ? burst : Math.min(burst, b.tokens + ((now - b.atMs) * perSecond) / 1000);
+    this.#buckets.delete(client);
+    if (tokens < 1) {
+      this.#buckets.set(client, { tokens, atMs: now });
+      return Math.ceil(((1 - tokens) * 1000) / perSecond);
+    }
+    this.#buckets.set(client, { tokens: tokens - 1, atMs: now });
+    if (this.#buckets.size > this.#clientsMax) this.#buckets.delete(this.#buckets.keys().next().value as string);
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+/** Per-client token buckets: a client past its rate is answered 429 RATE_LIMITED with Retry-After, others are not slowed, and the buckets stay bounded. */
+import { describe, expect, it } from 'vitest';
+import { buildApi, type ApiNode } from '../../src/server/http-api.js';
+import { RateLimiter } from '../../src/server/rate-limit.js';
+import { fakeApiNode } from './fake-api-node.js';
+
+describe('the rate limiter', () => {
+  it('takes a burst at once, then refills at the rate; says when to retry', () => {
+    let now = 0;
+    const r = new RateLimiter({ perSecond: 10, burst: 3 }, 100, () => now);
+    expect([r.take('a'), r.take('a'), r.take('a')]).toEqual([null, null, null]);
+    expect(r.take('a')).toBe(100);
+    expect(r.take('b')).toBeNull();
+    now += 100;
+    expect(r.take('a')).toBeNull();
+    expect(r.take('a')).toBe(100);
+    now += 10_000;
+    expect([r.take('a'), r.take('a'), r.take('a'), r.take('a')]).toEqual([null, null, null, 100]);
+  });
+
+  it('keeps at most clientsMax buckets, dropping the longest idle', () => {
+    let now = 0;
+    const r = new RateLimiter({ perSecond: 1, burst: 1 }, 3, () => now);
+    for (const c of ['a', 'b', 'c', 'd']) expect(r.take(c)).toBeNull();
+    expect(r.clients).toBe(3);
+    now += 1;
+    // 'a' was dropped: it starts again with a full bucket; 'd' was kept, and is empty.
+    expect(r.take('a')).toBeNull();
+    expect(r.take('d')).not.toBeNull();
+  });
+
+  it('with no rate, never limits', () => {
+    const r = new RateLimiter({ perSecond: 0, burst: 1 }, 3, () => 0);
+    for (let i = 0; i < 100; i++) expect(r.take('a')).toBeNull();
+    expect(r.clients).toBe(0);
+  });
+});
+
+describe('rate limits on the API', () => {
+  it('a client past its rate gets 429 RATE_LIMITED with Retry-After and nothing is submitted; another user is not slowed', async () => {
+    const submitted: string[] = [];
+    const base = fakeApiNode({ code: 'NOT_READY', message: 'unused' });
+    const node: ApiNode = {
+      ...base,
+      authenticate: async (h) => ({ ok: true, value: h === undefined ? undefined : { user: h.slice('Bearer '.length).split('.')[0] as string } }),
+      submit: async (call) => {
+        submitted.push(call.caller?.user ?? 'anonymous');
+        return { ok: true, result: { kind: 'rows', rows: [], next: null }, replayed: false };
+      },
+    };
+    const app = buildApi(node, { rateLimit: { perSecond: 1, burst: 2 } });
+    const get = (user?: string) => app.inject({ method: 'GET', url: '/v1/tables/t/rows', headers: user === undefined ? {} : { authorization: `Bearer ${user}.x` } });
+    expect((await get('alice')).statusCode).toBe(200);
+    expect((await get('alice')).statusCode).toBe(200);
+    const limited = await get('alice');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryable: true } });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await get('bob')).statusCode).toBe(200);
+    // Without a token, the client is its address.
+    expect([(await get()).statusCode, (await get()).statusCode, (await get()).statusCode]).toEqual([200, 200, 429]);
+    expect(submitted).toEqual(['alice', 'alice', 'bob', 'anonymous', 'anonymous']);
+    await app.close();
+  });
+});
