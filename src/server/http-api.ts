@@ -36,6 +36,8 @@ export interface ApiNode {
   submit(call: ClientCall): Promise<CallReply<NodeStatus>>;
   /** The caller an Authorization header names (undefined: none given); a 400 or 401 when it is malformed or not valid. */
   authenticate(authorization: string | undefined): Promise<Result<Caller | undefined>>;
+  /** The user of an Authorization header whose token was checked already and is current, else null (no new check: the rate limiter asks before reading a request). */
+  knownUser(authorization: string | undefined): string | null;
   /** Whether a Tern-Node-Auth header proves another node of the cluster (routes nodes call on each other); false when authentication is off. */
   isNode(nodeAuth: string | undefined): boolean;
   /** Calls must carry a valid caller (the configuration has an auth section). */
@@ -153,8 +155,18 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   });
   const holds = new WeakMap<FastifyRequest['raw'], BodyHold>();
   const overloaded = (): TernError => fail('OVERLOADED', `the request bodies in flight on this node would pass ${budget.max} bytes (apiBodyBytesInFlightMax); retry with backoff (nothing was written)`);
+  // Per-client rate limits (rate-limit.ts), before anything of the request is read: junk that
+  // would fail later (a malformed body, an unknown route, a bad token) counts too. A client is the
+  // user of a token already checked and current, else its address; health checks are not counted.
+  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 0, burst: 1 }, nodeLimits.apiRateLimitClientsMax);
   app.addHook('onRequest', async (request, reply) => {
-    if (reply.raw.destroyed) return;
+    if (request.url === '/livez' || request.url === '/readyz' || request.url === '/metrics') return;
+    const user = node.knownUser(header(request, 'authorization'));
+    const wait = limiter.take(user !== null ? `user ${user}` : `address ${request.ip}`);
+    if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limiter.limit.perSecond} requests per second, bursts of ${limiter.limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (reply.raw.destroyed || reply.sent) return;
     const declared = Number(request.headers['content-length'] ?? 0);
     // A body past requestBodyBytesMax is refused 413 and discarded unread: it holds nothing.
     const hold = budget.open(Number.isSafeInteger(declared) && declared > 0 && declared <= requestBodyBytesMax ? declared : 0);
@@ -169,7 +181,6 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     return budget.counted(payload, hold);
   });
 
-  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 0, burst: 1 }, nodeLimits.apiRateLimitClientsMax);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('tern-region', node.region);
     // Every response carries a session token: the reply's, else the one the client sent.
@@ -211,9 +222,6 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     // The caller's identity is part of the call: the region core decides what it may do.
     const caller = await node.authenticate(header(req, 'authorization'));
     if (!caller.ok) return sendError(reply, caller.error);
-    // A client is its user when it sent a valid token, else its address.
-    const wait = limiter.take(caller.value?.user !== undefined && caller.value.user !== null ? `user ${caller.value.user}` : `address ${req.ip}`);
-    if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limiter.limit.perSecond} requests per second, bursts of ${limiter.limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
     const r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
     if (r.session !== undefined) reply.header('tern-session', r.session);
     if (!r.ok) return sendError(reply, r.error);

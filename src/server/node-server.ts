@@ -59,6 +59,7 @@ export class NodeServer {
       submit: (call) => node.submit(call),
       authenticate: (header) => (authenticator === null ? Promise.resolve(ok(undefined)) : authenticator.authenticate(header)),
       isNode: (sent) => isNodeSecret(sent, secret),
+      knownUser: (header) => authenticator?.knownUser(header) ?? null,
       authRequired: config.auth !== null,
       readiness: () => node.status(),
       backup: () => node.backup(),

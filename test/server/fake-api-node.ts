@@ -17,6 +17,7 @@ export function fakeApiNode(error: TernError): ApiNode {
     submit: async (): Promise<CallReply<never>> => ({ ok: false, error }),
     authenticate: async () => ({ ok: true, value: undefined }),
     isNode: () => false,
+    knownUser: () => null,
     authRequired: false,
     readiness: unused,
     backup: unused,

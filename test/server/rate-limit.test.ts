@@ -37,12 +37,13 @@ describe('the rate limiter', () => {
 });
 
 describe('rate limits on the API', () => {
-  it('a client past its rate gets 429 RATE_LIMITED with Retry-After and nothing is submitted; another user is not slowed', async () => {
+  it('a client past its rate gets 429 RATE_LIMITED with Retry-After and nothing is submitted; another user is not slowed; junk counts, health checks do not', async () => {
     const submitted: string[] = [];
     const base = fakeApiNode({ code: 'NOT_READY', message: 'unused' });
     const node: ApiNode = {
       ...base,
       authenticate: async (h) => ({ ok: true, value: h === undefined ? undefined : { user: h.slice('Bearer '.length).split('.')[0] as string } }),
+      knownUser: (h) => (h === undefined ? null : (h.slice('Bearer '.length).split('.')[0] as string)),
       submit: async (call) => {
         submitted.push(call.caller?.user ?? 'anonymous');
         return { ok: true, result: { kind: 'rows', rows: [], next: null }, replayed: false };
@@ -57,9 +58,13 @@ describe('rate limits on the API', () => {
     expect(limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryable: true } });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect((await get('bob')).statusCode).toBe(200);
-    // Without a token, the client is its address.
-    expect([(await get()).statusCode, (await get()).statusCode, (await get()).statusCode]).toEqual([200, 200, 429]);
-    expect(submitted).toEqual(['alice', 'alice', 'bob', 'anonymous', 'anonymous']);
+    // Without a token, the client is its address; junk that fails before any handler (a malformed
+    // body, an unknown route) counts too, since the limit is taken before the request is read.
+    const junk = () => app.inject({ method: 'POST', url: '/v1/txn', headers: { 'content-type': 'application/json' }, payload: '[[[' });
+    expect([(await get()).statusCode, (await junk()).statusCode, (await junk()).statusCode, (await app.inject({ method: 'GET', url: '/nope' })).statusCode]).toEqual([200, 400, 429, 429]);
+    // Health checks are never limited.
+    expect((await app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
+    expect(submitted).toEqual(['alice', 'alice', 'bob', 'anonymous']);
     await app.close();
   });
 });

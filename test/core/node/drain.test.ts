@@ -294,6 +294,7 @@ describe('drain over HTTP', () => {
       submit: async (call) => c.answer(c.call('a', call)) as CallReply<NodeStatus>,
       authenticate: async () => ({ ok: true, value: undefined }),
       isNode: () => false,
+      knownUser: () => null,
       authRequired: false,
       readiness: () => c.core('a').status() as unknown as NodeStatus,
       backup: unused,
