@@ -85,6 +85,7 @@ export async function runFailoverBench(print: (line: string) => void, rounds: nu
     file,
     JSON.stringify({
       cluster: 'bench-failover',
+      insecure: true,
       regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./${name}` } })),
       wan: { control: `127.0.0.1:${base + 50}`, rttMs: { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 }, linkPortBase: base + 100 },
       tables: {

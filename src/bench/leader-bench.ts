@@ -134,6 +134,7 @@ export async function runLeaderBench(print: (line: string) => void, rounds = 3):
       config,
       JSON.stringify({
         cluster: 'bench-leader',
+        insecure: true,
         regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./tern/${name}` } })),
         wan: { control: `127.0.0.1:${base + 50}`, rttMs: rtt, linkPortBase: base + 100 },
         tables: { ledger: { mode: 'strong' } },

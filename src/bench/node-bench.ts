@@ -29,6 +29,7 @@ const bin = terndbBin;
 function writeConfig(dir: string, base: number, regions: string[], wan: boolean): string {
   const config = {
     cluster: 'bench',
+    insecure: true,
     regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./${regions.length}/${name}` } })),
     ...(wan ? { wan: { control: `127.0.0.1:${base + 50}`, rttMs: { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 }, linkPortBase: base + 100 } } : {}),
     tables: { profiles: { fields: { name: 'lww', visits: 'counter' } } },

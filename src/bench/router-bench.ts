@@ -89,6 +89,7 @@ export async function runRouterBench(print: (line: string) => void, seconds = 5,
       config,
       JSON.stringify({
         cluster: 'bench-router',
+        insecure: true,
         regions: [{ name: region, node: { id: region, api: `127.0.0.1:${nodePort}`, peer: `127.0.0.1:${base + 60}`, data: `./${region}` } }],
         tables: { profiles: { fields: { name: 'lww', visits: 'counter' } } },
       }),

@@ -254,6 +254,7 @@ export async function runSnapshotBench(print: (line: string) => void, o: Snapsho
     const rtt: Record<string, number> = { [`${writer}/${member}`]: membersRttMs, [`${writer}/${rejoiner}`]: o.rttMs, [`${member}/${rejoiner}`]: o.rttMs };
     const cluster = (viaProxies: boolean) => ({
       cluster: 'bench-snapshot',
+      insecure: true,
       regions: regions.map((name) => ({
         name,
         node: {

@@ -29,6 +29,7 @@ const electionMs = 1000;
 function configFor(dir: string, base: number): string {
   const config = {
     cluster: 'bench-strong',
+    insecure: true,
     regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./tern/${name}` } })),
     wan: { control: `127.0.0.1:${base + 50}`, rttMs: rtt, linkPortBase: base + 100 },
     tables: { ledger: { mode: 'strong' } },

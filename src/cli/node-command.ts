@@ -21,6 +21,17 @@ export function nodeCommand(): Command {
         process.exitCode = 2;
         return;
       }
+      // Secure by default: plaintext only when the file says so.
+      if (config.tls === null && !config.insecure) {
+        process.stderr.write(
+          `terndb node: ${flags.config} has no tls section, so the regions would talk in plaintext, unauthenticated. Make a cluster CA and a certificate per node:\n` +
+            `  terndb cert create-ca --cluster ${config.cluster} --out certs/ca\n` +
+            `  terndb cert create-node --ca-dir certs/ca --cluster ${config.cluster} --region <region> --node <node id> --host <its address> --out certs/<node id>\n` +
+            `then add tls: {ca: certs/ca/ca.crt} and each node's tls: {cert: ..., key: ...} (docs/security.md), or say insecure: true to run without TLS on purpose\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
       // Before the store is opened or a peer dialled: a taken port is a clear message, not a half start.
       const spec = server.node.spec;
       const i = config.regions.indexOf(spec);

@@ -88,6 +88,12 @@ describe('terndb command line', () => {
       const t = terndb('node', '--config', file, '--node', 'us-east');
       expect(t.code).toBe(2);
       expect(t.err).toMatch(/tables\.t\.fields\.f/);
+      // Secure by default: a valid file with neither tls nor insecure: true is refused, saying how to make certificates.
+      writeFileSync(file, 'cluster: x\nregions:\n  - { name: a, node: { id: a, api: "127.0.0.1:1", peer: "127.0.0.1:2", data: d } }\n');
+      const plain = terndb('node', '--config', file, '--node', 'a');
+      expect(plain.code).toBe(2);
+      expect(plain.err).toMatch(/no tls section.*\n.*terndb cert create-ca --cluster x/);
+      expect(plain.err).toMatch(/insecure: true/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -226,7 +226,7 @@ it('terndb node and terndb wan on a taken port exit 1 naming it (a holder that d
   const base = await freePortBlock(220);
   const config = path.join(dir, 'taken-node.json');
   const regions = ['a', 'b'].map((name, i) => ({ name, node: { id: `${name}-1`, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 101 + i}`, data: `./${name}` } }));
-  writeFileSync(config, JSON.stringify({ cluster: 't', regions, wan: { control: `127.0.0.1:${base + 50}`, linkPortBase: base + 200 } }));
+  writeFileSync(config, JSON.stringify({ cluster: 't', insecure: true, regions, wan: { control: `127.0.0.1:${base + 50}`, linkPortBase: base + 200 } }));
   const holder = net.createServer((s) => s.destroy()).listen(base + 1, '127.0.0.1');
   const wanHolder = net.createServer((s) => s.destroy()).listen(base + 201, '127.0.0.1');
   try {

@@ -124,7 +124,7 @@ export class ProcessCluster {
     const config = {
       cluster,
       ...(this.#rootCredential !== null ? { auth: { root: this.#rootCredential } } : {}),
-      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : {}),
+      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : { insecure: true }),
       regions: this.regions.map((name, i) => ({
         name,
         node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}`, ...tls(name) },

@@ -52,6 +52,8 @@ export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string,
   const failover = regions.length >= 2;
   return {
     cluster: demoCluster,
+    // One machine, loopback only: plaintext on purpose (docs/security.md for a secure cluster).
+    insecure: true,
     regions: regions.map((name, i) => ({
       name,
       node: { id: demoNodeId(name), api: `127.0.0.1:${b + demoPorts.api(i)}`, peer: `127.0.0.1:${b + demoPorts.peer(i)}`, data: `./${name}` },
