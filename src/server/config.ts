@@ -341,6 +341,8 @@ function parseAuth(value: unknown): ClusterConfig['auth'] {
     const v = root[k];
     if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{16,256}$/.test(v)) throw new ConfigError(`auth.root.${k}`, 'must be base64url, 16 to 256 characters');
   }
+  // A hash of another length could never match a token: root would be locked out without a word.
+  if (Buffer.from(root['hash'] as string, 'base64url').length !== 32) throw new ConfigError('auth.root.hash', 'must be the 32-byte scrypt hash of the root token (43 base64url characters)');
   return { root: { salt: root['salt'] as string, hash: root['hash'] as string } };
 }
 

@@ -257,7 +257,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
    * The routes that hand out a copy of the whole database (backup, snapshots) are a cluster
    * admin's, or (snapshots) another node's, once authentication is required; null when allowed.
    */
-  async function copyRefused(req: FastifyRequest, nodesToo: boolean): Promise<TernError | null> {
+  async function adminRefused(req: FastifyRequest, nodesToo: boolean): Promise<TernError | null> {
     if (!node.authRequired) return null;
     if (nodesToo && node.isNode(header(req, nodeAuthHeader))) return null;
     const caller = await node.authenticate(header(req, 'authorization'));
@@ -269,7 +269,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     return w.clusterAdmin ? null : fail('FORBIDDEN', `user ${w.user} lacks cluster admin (a copy of the whole database): ask an admin (nothing was done)`);
   }
   app.get('/v1/admin/backup', async (req, reply) => {
-    const refused = await copyRefused(req, false);
+    const refused = await adminRefused(req, false);
     if (refused !== null) return sendError(reply, refused);
     const r = await node.backup();
     if (!r.ok) return sendError(reply, r.error);
@@ -282,7 +282,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   // Snapshots for a region rejoining after its eviction: a copy is made, then fetched chunk by chunk.
   // Body (optional): `{"after": {region: seq}}`, what the copy must hold; a held copy that does is shared.
   app.post<{ Body: unknown }>('/v1/admin/snapshots', async (req, reply) => {
-    const refused = await copyRefused(req, true);
+    const refused = await adminRefused(req, true);
     if (refused !== null) return sendError(reply, refused);
     if (node.snapshots === null) return sendError(reply, fail('NOT_READY', `region ${node.region} serves no snapshots now; ask another region`));
     const after = snapshotAfter(req.body);
@@ -292,14 +292,14 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     return reply.code(201).send(r.value);
   });
   app.get<{ Params: { id: string } }>('/v1/admin/snapshots/:id', async (req, reply) => {
-    const refused = await copyRefused(req, true);
+    const refused = await adminRefused(req, true);
     if (refused !== null) return sendError(reply, refused);
     const m = node.snapshots?.manifest(req.params.id) ?? null;
     if (m === null) return sendError(reply, fail('NOT_FOUND', `no snapshot ${req.params.id} here (it expired, or the node restarted): make a new one`));
     return reply.send(m);
   });
   app.get<{ Params: { id: string; n: string } }>('/v1/admin/snapshots/:id/chunks/:n', async (req, reply) => {
-    const refused = await copyRefused(req, true);
+    const refused = await adminRefused(req, true);
     if (refused !== null) return sendError(reply, refused);
     const n = Number(req.params.n);
     if (!/^\d+$/.test(req.params.n)) return sendError(reply, fail('BAD_REQUEST', 'n: must be a chunk number', 'n'));
@@ -309,7 +309,15 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
 
-  app.get('/v1/tables', async () => ({ tables: node.tables() }));
+  // Any user may list the tables; without authentication required, anyone.
+  app.get('/v1/tables', async (req, reply) => {
+    if (node.authRequired) {
+      const caller = await node.authenticate(header(req, 'authorization'));
+      if (!caller.ok) return sendError(reply, caller.error);
+      if (caller.value === undefined) return sendError(reply, fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token>'));
+    }
+    return reply.send({ tables: node.tables() });
+  });
   const session = (req: FastifyRequest) => header(req, 'tern-session');
   const idem = (req: FastifyRequest) => header(req, 'idempotency-key');
 
@@ -356,6 +364,10 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     const extra = Object.keys(rest)[0];
     if (extra !== undefined) return sendError(reply, fail('BAD_REQUEST', `${extra}: not a field of a user (roles, newToken)`, extra));
     if (typeof newToken !== 'boolean') return sendError(reply, fail('BAD_REQUEST', 'newToken: must be true or false', 'newToken'));
+    // Who asks is checked before a token is made: making one costs a scrypt (the review found an
+    // unauthenticated request could make the node hash for nothing).
+    const refused = await adminRefused(req, false);
+    if (refused !== null) return sendError(reply, refused);
     const made = newToken && /^[A-Za-z0-9_-]{1,63}$/.test(req.params.name) ? await makeToken(req.params.name) : null;
     const put: ClientCall = { kind: 'put-user', name: req.params.name, roles, ...(made !== null ? { credential: made.credential } : {}), ...sessionOf(req) };
     return answer(req, reply, put, (x) => (x.kind === 'user' ? { user: x.name, roles, changed: x.changed, index: x.index, ...(made !== null ? { token: made.token } : {}) } : null));

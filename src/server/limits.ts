@@ -62,6 +62,15 @@ export const nodeLimits = {
    * longest-idle client's bucket is dropped (it starts again full).
    */
   apiRateLimitClientsMax: 100_000,
+  /**
+   * Token checks (scrypt, some tens of ms of CPU and 16 MiB each) running at once. A token is
+   * checked once and then cached, so legitimate clients need few; a flood of made-up tokens would
+   * otherwise take every core. Past it a new check is 503 OVERLOADED (retryable).
+   */
+  authChecksInFlightMax: 4,
+  /** Tokens found not valid, remembered (for authFailuresRememberedMs) so the same one is refused without a check. */
+  authFailuresRememberedMax: 10_000,
+  authFailuresRememberedMs: 60_000,
   /** The largest body that may use apiBodyBytesKeptForSmallMin: far past an ordinary write, a tiny share of the budget. */
   apiSmallBodyBytesMax: 64 * KiB,
 

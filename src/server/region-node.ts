@@ -266,7 +266,9 @@ export class RegionNode {
     if (call.kind === 'status') {
       // Answered here, not in a step: authorized here too, as the core would.
       const access = this.#core?.strong.state.access;
-      const refused = access === undefined ? null : authorize(call, call.caller, access, this.authSettings(), () => true);
+      const auth = this.authSettings();
+      // With no core (a full disk closed the store) there is no one to check users against: refuse.
+      const refused = access === undefined ? (auth.required ? this.#notReady('cannot check users now (its store is closed)').error : null) : authorize(call, call.caller, access, auth, () => true);
       if (refused !== null) return Promise.resolve({ ok: false, error: refused });
       try {
         return Promise.resolve({ ok: true, result: { kind: 'status', status: this.status() }, replayed: false });

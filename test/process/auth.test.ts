@@ -44,6 +44,9 @@ describe('authentication and roles (real processes)', () => {
     expect((await cluster.http('us-east', 'GET', '/v1/tables/profiles/rows/anon', undefined, root())).status).toBe(404);
     expect((await cluster.http('us-east', 'GET', '/readyz')).status).toBe(200);
     expect((await cluster.http('us-east', 'GET', '/v1/status')).status).toBe(401);
+    expect((await cluster.http('us-east', 'GET', '/v1/tables')).status).toBe(401);
+    // Refused before a token is made (making one costs a scrypt).
+    expect((await cluster.http('us-east', 'PUT', '/v1/users/eve', { roles: [] })).status).toBe(401);
     expect((await cluster.http('us-east', 'GET', '/v1/whoami', undefined, root())).body).toEqual({ user: 'root', roles: [], clusterAdmin: true });
   }, 60_000);
 

@@ -19,6 +19,9 @@ describe('tls in the configuration', () => {
   });
 
   it.each([
+    [file({ auth: { root: { salt: 'c2FsdHNhbHRzYWx0c2FsdA', hash: 'c2hvcnRoYXNoc2hvcnRoYXNo' } } }), 'auth.root.hash'],
+    [file({ auth: { root: { salt: 'x', hash: 'y' } } }), 'auth.root.salt'],
+    [file({ auth: { root: 'token' } }), 'auth.root'],
     [file({ tls: { ca: 'ca.crt' }, insecure: true }, { cert: 'a', key: 'b' }), 'insecure'],
     [file({ insecure: 'yes' }), 'insecure'],
     [file({}, { cert: 'a', key: 'b' }), 'tls.ca'],

@@ -6,6 +6,7 @@
 import { badRequest, ternError, type TernError } from '../errors.js';
 import { permissions, type AccessChange, type Permission } from '../strong/access-table.js';
 import type { StrongReply } from '../strong/messages.js';
+import { isValidTableName } from '../schema/policy.js';
 import type { CallBody, CallReply } from './client-call.js';
 
 type AccessCall = Extract<CallBody, { kind: 'put-user' | 'delete-user' | 'put-role' }>;
@@ -43,12 +44,14 @@ export function accessChange(call: AccessCall): AccessChange | TernError {
       if (extra !== undefined) return badRequest(extra, 'not a field of a role (grants, clusterAdmin)');
       if (typeof clusterAdmin !== 'boolean') return badRequest('clusterAdmin', 'must be true or false');
       if (typeof grants !== 'object' || grants === null || Array.isArray(grants)) return badRequest('grants', 'must map table names (or "*") to lists of read, write, admin');
-      const out: Record<string, Permission[]> = {};
+      const out: Array<[string, Permission[]]> = [];
       for (const [table, list] of Object.entries(grants)) {
+        if (table !== '*' && !isValidTableName(table)) return badRequest(`grants.${table}`, 'must be a table name or "*"');
         if (!Array.isArray(list) || list.length === 0 || !list.every((p) => (permissions as readonly unknown[]).includes(p))) return badRequest(`grants.${table}`, 'must be a non-empty list of read, write, admin');
-        out[table] = [...new Set(list as Permission[])];
+        out.push([table, [...new Set(list as Permission[])]]);
       }
-      return { t: 'access', op: 'put-role', name, grants: out, clusterAdmin };
+      // fromEntries defines own properties: no key (not even "__proto__") can reach a prototype.
+      return { t: 'access', op: 'put-role', name, grants: Object.fromEntries(out), clusterAdmin };
     }
   }
 }

@@ -367,7 +367,7 @@ export class RegionCore {
   #onCall(id: number, call: ClientCall): void {
     const auth = this.config.auth ?? authOff;
     const access = this.strong.state.access;
-    const refused = authorize(call, call.caller, access, auth, (t) => this.strong.tables()[t] !== undefined);
+    const refused = authorize(call, call.caller, access, auth, (t) => Object.hasOwn(this.strong.tables(), t));
     if (refused !== null) return void this.#answers.push({ id, reply: { ok: false, error: refused } });
     if (call.kind === 'status') return void this.#answers.push({ id, reply: { ok: true, result: { kind: 'status', status: this.status() }, replayed: false } });
     if (call.kind === 'whoami') {

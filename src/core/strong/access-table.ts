@@ -79,8 +79,9 @@ export class AccessTable {
     const roles = (this.#users.get(user)?.roles ?? []).map((r) => this.#roles.get(r)).filter((r): r is RoleRecord => r !== undefined);
     return {
       clusterAdmin: roles.some((r) => r.clusterAdmin),
-      has: (table, permission) =>
-        roles.some((r) => r.clusterAdmin || [...(r.grants[table] ?? []), ...(r.grants['*'] ?? [])].some((p) => rank[p] >= rank[permission])),
+      // Own properties only: a table named like an Object.prototype member ("constructor") must
+      // not read an inherited function as a grant (the review found it crashing the node).
+      has: (table, permission) => roles.some((r) => r.clusterAdmin || [...grantsOf(r, table), ...grantsOf(r, '*')].some((p) => rank[p] >= rank[permission])),
     };
   }
 
@@ -133,6 +134,10 @@ export class AccessTable {
     for (const [name, u] of data?.users ?? []) this.#users.set(name, u);
     for (const [name, r] of data?.roles ?? []) this.#roles.set(name, r);
   }
+}
+
+function grantsOf(r: RoleRecord, table: string): readonly Permission[] {
+  return Object.hasOwn(r.grants, table) ? (r.grants[table] as readonly Permission[]) : [];
 }
 
 const byName = <T>(a: readonly [string, T], b: readonly [string, T]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);

@@ -9,9 +9,14 @@ import { fail, ok, ternError, type Result } from '../../core/errors.js';
 import type { Caller } from '../../core/node/client-call.js';
 import type { Credential, UserRecord } from '../../core/strong/access-table.js';
 import { parseAuthorization, secretMatches } from './tokens.js';
+import { nodeLimits } from '../limits.js';
 
 /** Tokens whose check is remembered; past it the oldest is checked again when it comes back. */
 const checkedTokensMax = 10_000;
+const { authChecksInFlightMax, authFailuresRememberedMax, authFailuresRememberedMs } = nodeLimits;
+
+/** Checked against when the user does not exist, so that an unknown user takes as long as a wrong secret. */
+const dummyCredential: Credential = { salt: 'dGVybi1kdW1teS1zYWx0', hash: 'dGVybi1kdW1teS1oYXNoLXRoYXQtbmV2ZXItbWF0Y2hlcw' };
 
 export interface AuthenticatorOptions {
   /** The user as this region's strong state holds it now. */
@@ -24,6 +29,12 @@ export class Authenticator {
   readonly #o: AuthenticatorOptions;
   /** token → the user it authenticated and the user's change index then (-1: root). Insertion order is age. */
   readonly #checked = new Map<string, { readonly user: string; readonly changedIndex: number }>();
+  /**
+   * token → when its refusal is forgotten (performance.now ms), and the user's change index then: a
+   * token refused before this region learnt of its user (or of its new token) is checked again.
+   */
+  readonly #failed = new Map<string, { readonly until: number; readonly changedIndex: number }>();
+  #checking = 0;
 
   constructor(options: AuthenticatorOptions) {
     this.#o = options;
@@ -57,12 +68,29 @@ export class Authenticator {
     if (token === undefined) return ok(undefined);
     const key = `${token.user}.${token.secret}`;
     const record = token.user === this.#o.rootUser ? null : this.#o.user(token.user);
-    if (record === undefined) return fail(refused());
-    const changedIndex = record === null ? -1 : record.changedIndex;
+    const changedIndex = record === null ? -1 : (record?.changedIndex ?? -2);
     const seen = this.#checked.get(key);
     if (seen !== undefined && seen.changedIndex === changedIndex) return ok({ user: token.user });
-    const credential = record === null ? this.#o.rootCredential : record.credential;
-    if (!(await secretMatches(token.secret, credential))) return fail(refused());
+    const failed = this.#failed.get(key);
+    if (failed !== undefined && failed.changedIndex === changedIndex && failed.until > performance.now()) return fail(refused());
+    // Checks are bounded: a flood of made-up tokens must not take every core.
+    if (this.#checking >= authChecksInFlightMax) return fail(ternError('OVERLOADED', `${authChecksInFlightMax} token checks are running on this node already; retry shortly (nothing was done)`));
+    this.#checking++;
+    let matches: boolean;
+    try {
+      // An unknown user is checked against a dummy credential: refused in the same time as a wrong secret.
+      const credential = record === undefined ? dummyCredential : record === null ? this.#o.rootCredential : record.credential;
+      matches = (await secretMatches(token.secret, credential)) && record !== undefined;
+    } finally {
+      this.#checking--;
+    }
+    if (!matches) {
+      this.#failed.delete(key);
+      this.#failed.set(key, { until: performance.now() + authFailuresRememberedMs, changedIndex });
+      if (this.#failed.size > authFailuresRememberedMax) this.#failed.delete(this.#failed.keys().next().value as string);
+      return fail(refused());
+    }
+    this.#failed.delete(key);
     // The user may have changed while the hash was computed: remember the check against what it was checked with.
     this.#checked.delete(key);
     this.#checked.set(key, { user: token.user, changedIndex });

@@ -222,9 +222,12 @@ export class PeerTransport {
 
   #connect(link: OutboundLink): void {
     if (this.#stopped) return;
-    const socket = this.#o.sockets.connect(link.address, link.region, () => {
-      socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello));
-    });
+    const socket = this.#o.sockets.connect(
+      link.address,
+      link.region,
+      () => socket.write(encodeFrame({ t: 'hello', cluster: this.#o.cluster, region: this.#o.region, node: this.#o.node, protocol: protocolVersion } satisfies Hello)),
+      this.#o.peerNodes?.get(link.region),
+    );
     socket.setNoDelay(true);
     link.socket = socket;
     const reader = new FrameReader(helloBytesMax);

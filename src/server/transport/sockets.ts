@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { RegionId } from '../../core/clock/version-vector.js';
 import type { HostPort } from '../config.js';
+import { nodeLimits } from '../limits.js';
 
 /** What a peer's certificate says it is. */
 export interface PeerIdentity {
@@ -35,8 +36,8 @@ export interface PeerSockets {
   readonly secure: boolean;
   /** A listener whose links reach `onLink` once secured, with the peer's verified identity under TLS (null in plain TCP). */
   createServer(onLink: (socket: net.Socket, identity: PeerIdentity | null) => void): net.Server;
-  /** Dials `region` at `address`; `onReady` runs once the link is secured (it may carry the hello then). */
-  connect(address: HostPort, region: RegionId, onReady: () => void): net.Socket;
+  /** Dials `region` (its node `node`, when the configuration names one) at `address`; `onReady` runs once the link is secured (it may carry the hello then). */
+  connect(address: HostPort, region: RegionId, onReady: () => void, node?: string): net.Socket;
   /** Takes new certificates for links made from now on (links up stay: they were checked when made). */
   reload(material: TlsMaterial): void;
 }
@@ -77,7 +78,9 @@ export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): Pe
   return {
     secure: true,
     createServer(onLink) {
-      const server = tls.createServer({ ...material, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true }, (socket) => {
+      // The TLS handshake gets the same time as the hello after it (Node's default is 120 s: a few
+      // silent connections could hold every slot of the peer port that long).
+      const server = tls.createServer({ ...material, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true, handshakeTimeout: nodeLimits.handshakeMs }, (socket) => {
         const identity = identityOf(socket.getPeerCertificate().subjectaltname);
         if (identity === null || identity.cluster !== cluster) {
           log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, identity }, `refused a peer link: its certificate names no node of cluster ${cluster}`);
@@ -94,7 +97,7 @@ export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): Pe
       server.on('close', () => servers.delete(server));
       return server;
     },
-    connect(address, region, onReady) {
+    connect(address, region, onReady, node) {
       const socket = tls.connect({
         host: address.host,
         port: address.port,
@@ -105,6 +108,7 @@ export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): Pe
           const id = identityOf(cert.subjectaltname);
           if (id === null || id.cluster !== cluster) return new Error(`the certificate names no node of cluster ${cluster}`);
           if (id.region !== region) return new Error(`the certificate is for region ${id.region}, not ${region}`);
+          if (node !== undefined && id.node !== node) return new Error(`the certificate is for node ${id.node}, but the configuration's node for ${region} is ${node}`);
           return undefined;
         },
       });

@@ -86,6 +86,24 @@ describe('users and roles (authentication required)', () => {
     expect(call(c, 'a', as(root, { kind: 'delete-user', name: 'alice' }))).toMatchObject({ ok: true, result: { changed: false } });
   });
 
+  it('tables named like Object.prototype members read no grant and exist only if made (the review found them crashing the node)', () => {
+    const c = secure();
+    expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'all-admin', body: { grants: { '*': ['admin'] } } })))).toBe('ok');
+    expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'free-reader', body: { grants: { free: ['read'] } } })))).toBe('ok');
+    expect(code(call(c, 'a', as(root, { kind: 'put-user', name: 'carol', roles: ['free-reader'], credential })))).toBe('ok');
+    expect(code(call(c, 'a', as(root, { kind: 'put-user', name: 'dave', roles: ['all-admin'], credential })))).toBe('ok');
+    const carol: Caller = { user: 'carol' };
+    const dave: Caller = { user: 'dave' };
+    for (const table of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(code(call(c, 'a', as(carol, { kind: 'get', table, key: 'x' }))), table).toBe('FORBIDDEN');
+      expect(code(call(c, 'a', as(carol, { kind: 'txn', body: { success: [{ table, key: 'k', get: true }] } }))), table).toBe('FORBIDDEN');
+      // Admin on every table is not cluster admin: a new table, even one named so, needs cluster admin.
+      expect(code(call(c, 'a', as(dave, { kind: 'put-table', table, body: { mode: 'async' } }))), table).toBe('FORBIDDEN');
+    }
+    expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'proto', body: { grants: JSON.parse('{"__proto__": ["admin"]}') } })))).toBe('BAD_REQUEST');
+    expect(code(call(c, 'a', as(carol, { kind: 'get', table: 'free', key: 'x' })))).toBe('NOT_FOUND');
+  });
+
   it('malformed users and roles are refused naming the field', () => {
     const c = secure();
     const refusals: Array<[ClientCall, string]> = [
