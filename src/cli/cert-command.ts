@@ -164,11 +164,33 @@ function createClientCommand(): Command {
     });
 }
 
+function createRootTokenCommand(): Command {
+  return subcommand('create-root-token')
+    .description("make the root user's token for a cluster that requires authentication: the token to a file, its credential for the configuration")
+    .requiredOption('--out <dir>', 'where to write root.token (mode 0600; the directory is created 0700 if missing)')
+    .option('--force', 'replace an existing root.token')
+    .addHelpText('after', '\nThe token is written only to the file; what is printed is its credential (a salt and a scrypt hash), to put in\nthe cluster file as auth: {root: {salt, hash}}. Nodes then require a token on every call but /livez, /readyz\nand /metrics; root makes the other users (PUT /v1/users/:name, docs/security.md).\n\nExample:\n  terndb cert create-root-token --out secrets/root')
+    .action(async (flags: { out: string; force?: boolean }) => {
+      process.exitCode = await run('create-root-token', async () => {
+        const { writeSecret } = await import('../security/cert-files.js');
+        const { makeToken } = await import('../server/auth/tokens.js');
+        const made = await makeToken('root');
+        const file = await writeSecret(flags.out, 'root.token', `${made.token}\n`, flags.force === true);
+        return [
+          `wrote ${file}: the root user's token (mode 0600); send it as Authorization: Bearer $(cat ${file})`,
+          'add to the cluster file (the same on every node), then restart the nodes:',
+          `auth: { root: { salt: ${made.credential.salt}, hash: ${made.credential.hash} } }`,
+        ];
+      });
+    });
+}
+
 export function certCommand(): Command {
   return new Command('cert')
     .description('make the certificates of a secure cluster: its CA, node certificates and client certificates')
     .addCommand(createCaCommand())
     .addCommand(createNodeCommand())
     .addCommand(createClientCommand())
+    .addCommand(createRootTokenCommand())
     .addHelpText('after', '\nPeer links use mutual TLS with the cluster CA; a node certificate names its cluster, region and node, a\nclient certificate its user. Private keys are written with mode 0600, certificates 0644; an existing file\nis replaced only with --force. Exit codes: 0 written, 1 could not write, 2 bad usage (the option is named).\n\nExamples:\n  terndb cert create-ca --cluster prod --out secrets/ca\n  terndb cert create-node --ca-dir secrets/ca --cluster prod --region us-east --node us-east-1 --out secrets/us-east-1\n  terndb cert create-client --ca-dir secrets/ca --cluster prod --user alice --out secrets/alice');
 }

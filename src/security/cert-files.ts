@@ -47,6 +47,15 @@ export async function writePair(dir: string, name: string, pair: CertAndKey, for
   return paths;
 }
 
+/** Writes a secret (a token) as `dir/file`, mode 0600 from its creation; an existing one only with `force` (field `out`). */
+export async function writeSecret(dir: string, file: string, text: string, force: boolean): Promise<string> {
+  const target = path.join(dir, file);
+  if (!force && existsSync(target)) throw new CertInputError('out', `${target} exists; pass --force to replace it (the token it holds stops working once the configuration has the new one), or choose another --out`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeNew(target, text, keyMode, force);
+  return target;
+}
+
 /** Reads `ca.crt` and `ca.key` from `dir` (field `caDir` when they are missing), with a warning when the key is readable by others. */
 export async function readCaDir(dir: string): Promise<{ ca: CertAndKey; warning: string | null }> {
   const { cert, key } = pairPaths(dir, 'ca');

@@ -158,3 +158,28 @@ describe('terndb cert', () => {
     expect(r.out).toMatch(/\nExamples:\n {2}terndb cert create-ca/);
   });
 });
+
+describe('terndb cert create-root-token', () => {
+  it('writes the token alone to a 0600 file and prints a credential the configuration takes and the token matches', async () => {
+    const { mkdtempSync, readFileSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { parse } = await import('yaml');
+    const { parseConfig } = await import('../../src/server/config.js');
+    const { secretMatches } = await import('../../src/server/auth/tokens.js');
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'tern-root-')), 'root');
+    const r = await cert('create-root-token', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const file = path.join(out, 'root.token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^root\.[A-Za-z0-9_-]{43}$/);
+    expect(r.out).not.toContain(token.split('.')[1]);
+    const line = r.out.split('\n').find((l) => l.startsWith('auth:')) as string;
+    const config = parseConfig({ cluster: 'x', insecure: true, regions: [{ name: 'a', node: { id: 'a1', api: '127.0.0.1:1', peer: '127.0.0.1:2', data: 'd' } }], ...parse(line) }, '/tmp');
+    expect(config.auth).not.toBeNull();
+    expect(await secretMatches(token.split('.')[1] as string, config.auth?.root as { salt: string; hash: string })).toBe(true);
+    // Not replaced without --force.
+    expect((await cert('create-root-token', '--out', out)).code).toBe(2);
+  });
+});
