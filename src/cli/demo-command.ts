@@ -15,6 +15,7 @@ import { portProblems } from './ports.js';
 import { demoConfig, demoPortUses, portHelp } from './demo/config.js';
 import { regionsWithData, removeDemoFiles } from './demo/data-dir.js';
 import { runDemo } from './demo/run.js';
+import { ensureDemoSecrets } from './demo/secrets.js';
 import { shown } from './demo/supervisor.js';
 
 /** A dead node's restart waits this long: long enough to see it down, short enough to wait for. */
@@ -26,6 +27,7 @@ interface DemoFlags {
   portBase: number;
   fresh?: boolean;
   restart: boolean;
+  insecure?: boolean;
 }
 
 export function demoCommand(): Command {
@@ -36,6 +38,7 @@ export function demoCommand(): Command {
     .option('--port-base <port>', 'the router serves on port-base and the n-th region its API on port-base + n (7001, 7002, ...); every port is listed below', intOption('--port-base', 1024, 64_000), 7000)
     .option('--fresh', "start empty: first delete the demo's own files in --data (region data folders, logs, cluster.yaml)")
     .option('--no-restart', 'leave a node that dies down (default: restart it after 3 s)')
+    .option('--insecure', 'plaintext links and no authentication (default: mutual TLS between regions, a CA and certificates in --data/certs, and a root token in --data/root.token)')
     .addHelpText(
       'after',
       `${portHelp()}
@@ -70,7 +73,10 @@ started. Data and logs stay in --data; the next run continues from them unless -
       }
       mkdirSync(dataDir, { recursive: true });
       const configPath = path.join(dataDir, 'cluster.yaml');
-      writeFileSync(configPath, stringify(demoConfig(layout)));
-      process.exitCode = await runDemo({ regions, portBase: flags.portBase, dataDir, configPath, restartDelayMs: flags.restart ? restartDelayMs : null });
+      // Secure unless asked otherwise: a CA, node certificates and a root token, made once and kept.
+      const secrets = flags.insecure === true ? undefined : await ensureDemoSecrets(dataDir, regions);
+      writeFileSync(configPath, stringify(demoConfig(layout, secrets)));
+      const access = secrets === undefined ? null : { curlHome: secrets.curlHome, tokenFile: secrets.tokenFile };
+      process.exitCode = await runDemo({ regions, portBase: flags.portBase, dataDir, configPath, restartDelayMs: flags.restart ? restartDelayMs : null, access });
     });
 }

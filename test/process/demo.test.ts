@@ -4,7 +4,7 @@
  * a demo on taken ports stops before starting or writing anything. One full demo run in all.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,8 @@ describe('a running demo', () => {
   let err = '';
   /** Every pid the demo printed (its processes, restarted ones too): killed after the tests whatever happened. */
   const pids = () => [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+  // The demo is secure: every call carries the root token it made in its data folder.
+  const token = () => ({ authorization: `Bearer ${readFileSync(path.join(dir, 'data', 'root.token'), 'utf8').trim()}` });
 
   beforeAll(async () => {
     base = await freePortBlock(220);
@@ -82,6 +84,15 @@ describe('a running demo', () => {
     // The router on the base port serves every region, preferring the first.
     expect(out).toMatch(/router\s+http:\/\/127\.0\.0\.1:\d+\s+pid \d+/);
     expect(readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8')).toContain('router');
+    // Secure by default: mutual TLS between regions and a root token; the tour says how curl sends it.
+    const yaml = readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8');
+    expect(yaml).toMatch(/tls:/);
+    expect(yaml).toMatch(/auth:/);
+    expect(yaml).not.toContain(token().authorization.split('.')[1]);
+    expect(statSync(path.join(dir, 'data', 'root.token')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'data', '.curlrc')).mode & 0o777).toBe(0o600);
+    expect(out).toContain(`export CURL_HOME="${path.join(dir, 'data')}"`);
+    expect((await fetch(`http://127.0.0.1:${base + 1}/v1/tables/profiles/rows/ann`)).status).toBe(401);
     await until(
       () => 'the router sees every region write-ready',
       async () => {
@@ -91,20 +102,20 @@ describe('a running demo', () => {
     );
     const api = (i: number) => `http://127.0.0.1:${base + i}`;
     const patch = (i: number, body: unknown) =>
-      fetch(`${api(i)}/v1/tables/profiles/rows/ann`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${api(i)}/v1/tables/profiles/rows/ann`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...token() }, body: JSON.stringify(body) });
     expect((await patch(1, { set: { name: 'Ann' }, incr: { visits: 1 } })).status).toBe(200);
     expect((await patch(2, { add: { tags: ['admin'] }, incr: { visits: 1 } })).status).toBe(200);
     let fields: unknown = null;
     await until(
       () => JSON.stringify(fields),
       async () => {
-        fields = ((await (await fetch(`${api(3)}/v1/tables/profiles/rows/ann`)).json()) as { fields: unknown }).fields;
+        fields = ((await (await fetch(`${api(3)}/v1/tables/profiles/rows/ann`, { headers: token() })).json()) as { fields: unknown }).fields;
         return JSON.stringify(fields) === JSON.stringify({ name: 'Ann', tags: ['admin'], visits: 2 });
       },
     );
     // The tour's strong transfer: committed through the quorum, read back strongly elsewhere.
     const txn = async (i: number, body: unknown) => {
-      const res = await fetch(`${api(i)}/v1/txn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${api(i)}/v1/txn`, { method: 'POST', headers: { 'content-type': 'application/json', ...token() }, body: JSON.stringify(body) });
       expect(res.status).toBe(200);
       return (await res.json()) as { succeeded: boolean };
     };
@@ -112,7 +123,7 @@ describe('a running demo', () => {
     expect((await txn(2, open)).succeeded).toBe(true);
     const move = { compare: [{ table: 'accounts', key: 'alice', field: 'balance', op: '>=', value: 30 }], success: [{ table: 'accounts', key: 'alice', incr: { balance: -30 } }, { table: 'accounts', key: 'bob', incr: { balance: 30 } }] };
     expect((await txn(3, move)).succeeded).toBe(true);
-    const alice = (await (await fetch(`${api(1)}/v1/tables/accounts/rows/alice?consistency=strong`)).json()) as { fields: unknown };
+    const alice = (await (await fetch(`${api(1)}/v1/tables/accounts/rows/alice?consistency=strong`, { headers: token() })).json()) as { fields: unknown };
     expect(alice.fields).toEqual({ balance: 70 });
   }, 90_000);
 
@@ -123,11 +134,11 @@ describe('a running demo', () => {
     await until(() => `no report of the death:\n${err}`, () => err.includes(`region ap-south (pid ${pid}) was killed by SIGKILL`));
     expect(err).toContain('Last lines of');
     // us-east takes a write and eu-west reads it while ap-south is down (the restart waits 3 s).
-    const write = await fetch(`http://127.0.0.1:${base + 1}/v1/tables/profiles/rows/kill9`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"incr":{"visits":1}}' });
+    const write = await fetch(`http://127.0.0.1:${base + 1}/v1/tables/profiles/rows/kill9`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...token() }, body: '{"incr":{"visits":1}}' });
     expect(write.status).toBe(200);
     await until(
       () => 'eu-west never read the write',
-      async () => (await fetch(`http://127.0.0.1:${base + 2}/v1/tables/profiles/rows/kill9`)).status === 200,
+      async () => (await fetch(`http://127.0.0.1:${base + 2}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
     );
     // Restarted with a new pid, and write-ready again, answering as the demo's ap-south node.
     await until(() => `not restarted:\n${out}\n${err}`, () => /ap-south restarted: pid \d+/.test(out), 90_000);
@@ -144,7 +155,7 @@ describe('a running demo', () => {
     // It caught up on the write made while it was down.
     await until(
       () => 'ap-south never read the write made while it was down',
-      async () => (await fetch(`http://127.0.0.1:${base + 3}/v1/tables/profiles/rows/kill9`)).status === 200,
+      async () => (await fetch(`http://127.0.0.1:${base + 3}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
     );
     expect(demo.exitCode).toBeNull();
   }, 240_000);

@@ -42,7 +42,8 @@ export function failoverOrder(regions: readonly string[]): string[] {
 }
 
 /** The demo's cluster configuration, as written to cluster.yaml. */
-export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string, unknown> {
+/** With `secrets` (secrets.ts), a secure cluster: mutual TLS between regions and a root token; without, plaintext on purpose. */
+export function demoConfig({ regions, portBase: b }: DemoLayout, secrets?: { readonly ca: string; readonly nodes: Readonly<Record<string, { readonly cert: string; readonly key: string }>>; readonly root: { readonly salt: string; readonly hash: string } }): Record<string, unknown> {
   const rttMs: Record<string, number> = {};
   for (let i = 0; i < regions.length; i++) {
     for (let j = i + 1; j < regions.length; j++) rttMs[`${regions[i]}/${regions[j]}`] = rtt(regions[i] as string, regions[j] as string, j - i);
@@ -52,11 +53,11 @@ export function demoConfig({ regions, portBase: b }: DemoLayout): Record<string,
   const failover = regions.length >= 2;
   return {
     cluster: demoCluster,
-    // One machine, loopback only: plaintext on purpose (docs/security.md for a secure cluster).
-    insecure: true,
+    // Without secrets (terndb demo --insecure, the drill): plaintext on purpose, on loopback only.
+    ...(secrets === undefined ? { insecure: true } : { tls: { ca: secrets.ca }, auth: { root: secrets.root } }),
     regions: regions.map((name, i) => ({
       name,
-      node: { id: demoNodeId(name), api: `127.0.0.1:${b + demoPorts.api(i)}`, peer: `127.0.0.1:${b + demoPorts.peer(i)}`, data: `./${name}` },
+      node: { id: demoNodeId(name), api: `127.0.0.1:${b + demoPorts.api(i)}`, peer: `127.0.0.1:${b + demoPorts.peer(i)}`, data: `./${name}`, ...(secrets?.nodes[name] !== undefined ? { tls: secrets.nodes[name] } : {}) },
     })),
     wan: { control: `127.0.0.1:${b + demoPorts.wanControl}`, rttMs, linkPortBase: b + demoPorts.wanLinks },
     // One address for every region (terndb router), preferring the first region.

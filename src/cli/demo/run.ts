@@ -17,12 +17,14 @@ export interface RunInput {
   readonly configPath: string;
   /** null: leave a dead node down (--no-restart). */
   readonly restartDelayMs: number | null;
+  /** A secure demo's root token: its file, and where curl finds it (CURL_HOME); null with --insecure. */
+  readonly access?: { readonly curlHome: string; readonly tokenFile: string } | null;
 }
 
 /** How long the processes get to come up on a busy machine before the demo gives up. */
 const startTimeoutMs = 90_000;
 
-export async function runDemo({ regions, portBase: b, dataDir, configPath, restartDelayMs }: RunInput): Promise<number> {
+export async function runDemo({ regions, portBase: b, dataDir, configPath, restartDelayMs, access = null }: RunInput): Promise<number> {
   const bin = fileURLToPath(new URL('../../../bin/terndb.js', import.meta.url));
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
@@ -94,7 +96,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
   regions.forEach((region, i) => row(region, `http://127.0.0.1:${b + demoPorts.api(i)}`, nodes[i] as Managed));
   out(`  configuration    ${shown(configPath)}`);
   const byHandOf = (region: string) => byHand(bin, ['node', '--config', configPath, '--node', region], path.join(dataDir, `${region}.log`));
-  process.stdout.write(tour({ regions, portBase: b, pids: new Map(nodes.map((m) => [m.name, m.child.pid])), restartDelayS: restartDelayMs === null ? null : restartDelayMs / 1000, byHand: byHandOf }));
+  process.stdout.write(tour({ regions, portBase: b, pids: new Map(nodes.map((m) => [m.name, m.child.pid])), restartDelayS: restartDelayMs === null ? null : restartDelayMs / 1000, byHand: byHandOf, access }));
   out(`\nA node that dies is ${restartDelayMs === null ? 'left down (--no-restart)' : `restarted after ${restartDelayMs / 1000} s`}; if the WAN emulator dies, the demo stops.`);
   out('Running. Press Ctrl-C to stop every process.');
   sup.running();

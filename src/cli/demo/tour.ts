@@ -14,11 +14,13 @@ export interface TourInput {
   readonly restartDelayS: number | null;
   /** How to start a node by hand (--no-restart). */
   readonly byHand: (region: string) => string;
+  /** A secure demo's root token (its file, and the folder of the .curlrc that sends it); null: --insecure. */
+  readonly access?: { readonly curlHome: string; readonly tokenFile: string } | null;
 }
 
 const json = "-H 'content-type: application/json'";
 
-export function tour({ regions, portBase: b, pids, restartDelayS, byHand }: TourInput): string {
+export function tour({ regions, portBase: b, pids, restartDelayS, byHand, access = null }: TourInput): string {
   const api = (i: number) => `127.0.0.1:${b + demoPorts.api(i)}`;
   const wan = `127.0.0.1:${b + demoPorts.wanControl}`;
   const router = `127.0.0.1:${b + demoPorts.router}`;
@@ -28,7 +30,16 @@ export function tour({ regions, portBase: b, pids, restartDelayS, byHand }: Tour
   const parts = [
     `
 Tour (copy and paste):
-
+${
+  access === null
+    ? ''
+    : `
+  # This cluster is secure: the regions talk over mutual TLS, and every call needs a token.
+  # curl sends the root token (${access.tokenFile}) from the .curlrc there:
+  export CURL_HOME="${access.curlHome}"
+  # (or add -H "authorization: Bearer $(cat '${access.tokenFile}')" to each line; without it: 401)
+`
+}
   # Write the same row in two regions at once: different fields, and a counter.
   ${patch(r1, 'profiles', 'ann', '{"set":{"name":"Ann"},"incr":{"visits":1}}')}
   ${patch(r2, 'profiles', 'ann', '{"add":{"tags":["admin"]},"incr":{"visits":1}}')}

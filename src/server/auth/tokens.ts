@@ -30,6 +30,13 @@ export async function makeToken(user: string): Promise<{ readonly token: string;
   return { token: `${user}.${secret}`, credential: { salt, hash } };
 }
 
+/** A credential (under a new salt) for an existing token `<user>.<secret>`. */
+export async function secretCredential(token: string): Promise<Credential> {
+  const secret = token.slice(token.indexOf('.') + 1);
+  const salt = randomBytes(16).toString('base64url');
+  return { salt, hash: (await hashOf(secret, salt)).toString('base64url') };
+}
+
 /** Whether `secret` is the one `credential` was made from (in constant time). */
 export async function secretMatches(secret: string, credential: Credential): Promise<boolean> {
   const expected = Buffer.from(credential.hash, 'base64url');
