@@ -6,7 +6,6 @@
  * succeeding meanwhile, and once the connections close the node's resident memory falls back
  * (the figures are printed; only a generous bound is asserted).
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from './harness.js';
@@ -27,14 +26,7 @@ afterAll(async () => {
   await c.stop();
 }, 60_000);
 
-/** The node's resident memory in MB (VmRSS of /proc/<pid>/status). */
-function rssMb(): number {
-  const pid = c.procs.get(R)?.pid;
-  if (pid === undefined) throw new Error('the node is not running');
-  const line = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (line === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(line[1]) / 1024;
-}
+const rssMb = (): number => c.rssMb(R);
 
 interface Hog {
   readonly socket: net.Socket;

@@ -26,15 +26,7 @@ afterAll(async () => {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const root = () => bearer(cluster.rootToken);
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}; logs in ${cluster.dir}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms?: number) => cluster.until(what, get, ok, ms);
 
 describe('authentication and roles (real processes)', () => {
   it('no token: 401 and nothing written; a malformed header: 400 naming it; health stays open', async () => {

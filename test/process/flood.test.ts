@@ -7,7 +7,6 @@
  * and under the flood, is printed, not asserted (the flood shares this machine's two cores).
  */
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from './harness.js';
 
@@ -21,13 +20,7 @@ const c = new ProcessCluster({ regions: [R], wan: false, auth: true, settings: {
 beforeAll(() => c.start(), 60_000);
 afterAll(() => c.stop(), 60_000);
 
-function rssMb(): number {
-  const pid = c.procs.get(R)?.pid;
-  if (pid === undefined) throw new Error('the node is not running');
-  const line = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (line === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(line[1]) / 1024;
-}
+const rssMb = (): number => c.rssMb(R);
 
 const p99 = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -214,6 +214,26 @@ export class ProcessCluster {
     }
   }
 
+  /** Polls `get` until `ok` holds of what it returns (every 50 ms, for at most `ms`); the timeout names the last value and the logs. */
+  async until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await get();
+      if (ok(v)) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}; logs in ${this.dir}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** A region's node's resident memory in MB (VmRSS of /proc/<pid>/status). */
+  rssMb(region: string): number {
+    const pid = this.procs.get(region)?.pid;
+    if (pid === undefined) throw new Error(`${region}'s node is not running`);
+    const line = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (line === null) throw new Error(`no VmRSS for ${pid}`);
+    return Number(line[1]) / 1024;
+  }
+
   /** Kills a node (SIGKILL by default) and waits for it to exit. */
   async kill(region: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.procs.get(region);

@@ -25,15 +25,7 @@ afterAll(async () => {
   await cluster.stop();
 });
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}; logs in ${cluster.dir}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms?: number) => cluster.until(what, get, ok, ms);
 
 const certs = (file: string) => path.join(cluster.dir, 'certs', file);
 const peerPort = (region: string) => cluster.base + 60 + cluster.regions.indexOf(region);

@@ -95,20 +95,35 @@ function stringFields(call: ClientCall): TernError | null {
 }
 
 type Str = string | undefined;
+type RowCall = Extract<ClientCall, { kind: 'get' | 'scan' | 'patch' | 'put' | 'delete' }>;
 
-function strongRequest(call: ClientCall, seen: number): StrongRequest | { readonly error: TernError } {
-  // Reads carry the log index the client has seen (0: none), as the strong group's reads expect.
-  const session = { session: seen };
+/**
+ * A row call as either engine's request, without its session (the engines' requests have the same
+ * shape there; the session is the vector part for the replica, the log index for the strong group).
+ */
+function rowRequest(call: RowCall) {
   switch (call.kind) {
     case 'get':
-      return { kind: 'read', table: call.table, key: call.key, ...defined({ consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }), ...session };
+      return { kind: 'read' as const, table: call.table, key: call.key, ...defined({ consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }) };
     case 'scan':
-      return { kind: 'scan', table: call.table, ...defined({ prefix: call.prefix as Str, after: call.after as Str, limit: call.limit, consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }), ...session };
+      return { kind: 'scan' as const, table: call.table, ...defined({ prefix: call.prefix as Str, after: call.after as Str, limit: call.limit, consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }) };
     case 'patch':
     case 'put':
-      return { kind: 'write', method: call.kind === 'put' ? 'PUT' : 'PATCH', table: call.table, key: call.key, body: call.body, ...defined({ idempotencyKey: call.idempotencyKey as Str }) };
+      return { kind: 'write' as const, method: call.kind === 'put' ? ('PUT' as const) : ('PATCH' as const), table: call.table, key: call.key, body: call.body, ...defined({ idempotencyKey: call.idempotencyKey as Str }) };
     case 'delete':
-      return { kind: 'delete', table: call.table, key: call.key, ...defined({ idempotencyKey: call.idempotencyKey as Str }) };
+      return { kind: 'delete' as const, table: call.table, key: call.key, ...defined({ idempotencyKey: call.idempotencyKey as Str }) };
+  }
+}
+
+const isRowCall = (call: ClientCall): call is RowCall => rowKinds.has(call.kind);
+
+function strongRequest(call: ClientCall, seen: number): StrongRequest | { readonly error: TernError } {
+  if (isRowCall(call)) {
+    const request = rowRequest(call);
+    // Reads carry the log index the client has seen (0: none), as the strong group's reads expect; writes none.
+    return request.kind === 'read' || request.kind === 'scan' ? { ...request, session: seen } : request;
+  }
+  switch (call.kind) {
     case 'txn':
       return { kind: 'txn', body: call.body, ...defined({ idempotencyKey: call.idempotencyKey as Str }) };
     case 'put-table':
@@ -120,21 +135,9 @@ function strongRequest(call: ClientCall, seen: number): StrongRequest | { readon
 }
 
 function asyncRequest(call: ClientCall, token: Str): ClientRequest {
-  const session = token !== undefined ? { session: token } : {};
-  switch (call.kind) {
-    case 'get':
-      return { kind: 'read', table: call.table, key: call.key, ...defined({ consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }), ...session };
-    case 'scan':
-      return { kind: 'scan', table: call.table, ...defined({ prefix: call.prefix as Str, after: call.after as Str, limit: call.limit, consistency: call.consistency as Str, maxStalenessMs: call.maxStalenessMs }), ...session };
-    case 'patch':
-    case 'put':
-      return { kind: 'write', method: call.kind === 'put' ? 'PUT' : 'PATCH', table: call.table, key: call.key, body: call.body, ...defined({ idempotencyKey: call.idempotencyKey as Str }), ...session };
-    case 'delete':
-      return { kind: 'delete', table: call.table, key: call.key, ...defined({ idempotencyKey: call.idempotencyKey as Str }), ...session };
-    default:
-      // routeOf sends only row calls and the feed to the replica; the feed is built by routeCall.
-      throw new Error(`a ${call.kind} call is not for the async replica`);
-  }
+  // routeOf sends only row calls and the feed to the replica; the feed is built by routeCall.
+  if (!isRowCall(call)) throw new Error(`a ${call.kind} call is not for the async replica`);
+  return { ...rowRequest(call), ...(token !== undefined ? { session: token } : {}) };
 }
 
 function notFound(call: { table: string; key: string }, session: string): CallReply<never> {
