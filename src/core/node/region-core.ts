@@ -116,7 +116,7 @@ export class RegionCore {
   #replies: Array<{ id: number; reply: RegionReply }> = [];
   #answers: CallAnswer[] = [];
   /** Client calls handed to an engine, by id: how to turn the engine's reply into the call's. */
-  readonly #calls = new Map<number, Routed['finish']>();
+  readonly #calls = new Map<number, { readonly call: ClientCall; readonly finish: Routed['finish'] }>();
   #events: NodeEvent[] = [];
   #began = false;
   /** When each peer's replica last told its vector (a sync), by our monotonic clock. */
@@ -305,9 +305,10 @@ export class RegionCore {
       const arrived = this.strong.tables()[w.request.kind === 'conflicts' ? '' : w.request.table];
       if (arrived?.mode === 'strong') this.#replies.push({ id: w.id, reply: { ok: false, error: ternError('NOT_READY', `table ${(w.request as { table: string }).table} arrived while this request waited for it; it is a strong table: send the request again`) } });
       else {
-        // Admitted when it arrived, by the stage of then: the stage of now must admit it too (a
-        // region whose clock stepped meanwhile must not write with it).
-        const refused = this.#refusal({ api: 'async', request: w.request });
+        // Admitted and authorized when it arrived: the stage and the users of now must allow it too
+        // (a region whose clock stepped meanwhile must not write with it, nor a user deleted meanwhile).
+        const call = this.#calls.get(w.id)?.call;
+        const refused = this.#refusal({ api: 'async', request: w.request }) ?? (call === undefined ? null : authorize(call, call.caller, this.strong.state.access, this.config.auth ?? authOff, (t) => Object.hasOwn(this.strong.tables(), t)));
         if (refused !== null) this.#replies.push({ id: w.id, reply: { ok: false, error: refused } });
         else this.#submitAsync(w.id, w.request);
       }
@@ -327,7 +328,7 @@ export class RegionCore {
     this.#updateStage();
     const replies: Array<{ id: number; reply: RegionReply }> = [];
     for (const r of this.#replies) {
-      const finish = this.#calls.get(r.id);
+      const finish = this.#calls.get(r.id)?.finish;
       if (finish === undefined) replies.push(r);
       else {
         this.#calls.delete(r.id);
@@ -378,7 +379,7 @@ export class RegionCore {
     }
     const routed = routeCall(call, this.strong.tables());
     if ('error' in routed) return void this.#answers.push({ id, reply: { ok: false, error: routed.error } });
-    this.#calls.set(id, routed.finish);
+    this.#calls.set(id, { call, finish: routed.finish });
     this.#onRequest(id, routed.request);
   }
 

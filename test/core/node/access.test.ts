@@ -104,6 +104,28 @@ describe('users and roles (authentication required)', () => {
     expect(code(call(c, 'a', as(carol, { kind: 'get', table: 'free', key: 'x' })))).toBe('NOT_FOUND');
   });
 
+  it('a write that waited for its table is authorized again when released: a user deleted meanwhile is refused', () => {
+    const c = secure();
+    people(c);
+    const alice: Caller = { user: 'alice' };
+    expect(code(call(c, 'a', as(root, { kind: 'put-role', name: 'late-writer', body: { grants: { '*': ['write'] } } })))).toBe('ok');
+    expect(code(call(c, 'a', as(root, { kind: 'put-user', name: 'alice', roles: ['late-writer'], credential })))).toBe('ok');
+    c.until(() => c.core('c').strong.state.access.user('alice')?.roles.includes('late-writer') === true, 5000, 'c knows alice’s new role');
+    c.isolate('c');
+    // Deleted, then a table created, both while c is cut off: c knows neither yet.
+    expect(code(call(c, 'a', as(root, { kind: 'delete-user', name: 'alice' })))).toBe('ok');
+    const table = call(c, 'a', as(root, { kind: 'put-table', table: 'late', body: { mode: 'async' } }));
+    expect(table).toMatchObject({ ok: true });
+    // Alice's write at c names a session that saw the table: it waits for it, authorized by what c knows now.
+    const id = c.call('c', as(alice, { kind: 'patch', table: 'late', key: 'k', body: { set: { v: 1 } }, ...(table.session !== undefined ? { session: table.session } : {}) }));
+    c.run(200);
+    expect(c.answers.has(id)).toBe(false);
+    c.heal();
+    expect(c.answer(id)).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    c.run(500);
+    expect(code(call(c, 'a', as(root, { kind: 'get', table: 'late', key: 'k' })))).toBe('NOT_FOUND');
+  });
+
   it('malformed users and roles are refused naming the field', () => {
     const c = secure();
     const refusals: Array<[ClientCall, string]> = [
