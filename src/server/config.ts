@@ -52,6 +52,8 @@ export interface RegionSpec {
 /** The cluster's TLS: the CA every node's certificate is signed by (a PEM file path). */
 export interface TlsSpec {
   readonly ca: string;
+  /** The client API serves HTTPS with each node's certificate too (opt-in in this version; the router still speaks HTTP). */
+  readonly api: boolean;
 }
 
 export interface WanSpec {
@@ -365,12 +367,13 @@ function parseTls(value: unknown, insecureIn: unknown, regions: readonly RegionS
     return { tls: null, insecure };
   }
   if (insecure) throw new ConfigError('insecure', 'the file sets both tls and insecure: true; keep one');
-  if (!isRecord(value)) throw new ConfigError('tls', 'must be {ca}: the PEM file of the cluster CA');
-  checkKeys(value, ['ca'], 'tls');
+  if (!isRecord(value)) throw new ConfigError('tls', 'must be {ca, api?}: the PEM file of the cluster CA');
+  checkKeys(value, ['ca', 'api'], 'tls');
   if (typeof value['ca'] !== 'string' || value['ca'] === '') throw new ConfigError('tls.ca', 'must be a file path');
+  if (value['api'] !== undefined && typeof value['api'] !== 'boolean') throw new ConfigError('tls.api', 'must be true or false');
   const without = regions.findIndex((r) => r.node.tls === null);
   if (without >= 0) throw new ConfigError(`regions[${without}].node.tls`, 'every node needs {cert, key} when the cluster has a CA (terndb cert create-node makes them)');
-  return { tls: { ca: path.resolve(baseDir, value['ca']) }, insecure };
+  return { tls: { ca: path.resolve(baseDir, value['ca']), api: value['api'] === true }, insecure };
 }
 
 export function parseConfig(input: unknown, baseDir: string): ClusterConfig {

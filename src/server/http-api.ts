@@ -118,10 +118,14 @@ export interface ApiOptions {
   readonly rateLimit?: RateLimit;
   /** Overrides nodeLimits.apiBodyBytesKeptForSmallMin. */
   readonly bodyBytesKeptForSmallMin?: number;
+  /** Serve HTTPS with this certificate and key (PEM): the node's, signed by the cluster CA. */
+  readonly https?: { readonly key: string; readonly cert: string };
 }
 
 export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstance {
+  // With https, the API serves TLS with the node's certificate (tls.api); the contract is the same.
   const app = Fastify({
+    ...(options.https !== undefined ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
     logger: options.logger ?? false,
     bodyLimit: requestBodyBytesMax,
     routerOptions: { maxParamLength },

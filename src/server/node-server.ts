@@ -10,6 +10,7 @@ import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
 import { builtinMergeFunctions } from './merge-functions.js';
 import { loadTlsMaterial } from './tls-material.js';
+import { trustCa } from './trust-ca.js';
 import { Authenticator } from './auth/authenticator.js';
 import { isNodeSecret, nodeSecret } from './auth/node-secret.js';
 import { ok } from '../core/errors.js';
@@ -29,6 +30,8 @@ export class NodeServer {
   readonly api: FastifyInstance;
   readonly log: Logger;
   readonly #config: ClusterConfig;
+  /** The client API serves HTTPS (tls.api). */
+  readonly #apiTls: boolean;
 
   constructor(config: ClusterConfig, nameOrId: string, options: NodeServerOptions = {}) {
     const spec = config.regions.find((r) => r.name === nameOrId || r.node.id === nameOrId);
@@ -41,6 +44,10 @@ export class NodeServer {
     if (Object.keys(overrides).length > 0) this.log.warn({ limits: overrides }, 'node limits overridden (a test setting)');
     // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
     const tls = loadTlsMaterial(config, spec);
+    // The nodes' APIs serve certificates of the cluster CA (tls.api): this process's fetches
+    // (snapshots from a donor) trust it.
+    this.#apiTls = tls !== null && config.tls?.api === true;
+    if (tls !== null && this.#apiTls) trustCa(tls.ca);
     this.node = new RegionNode(config, spec.name, {
       log: this.log,
       tls,
@@ -72,6 +79,7 @@ export class NodeServer {
       bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax,
       bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin,
       // A burst of 0 means one second's worth.
+      ...(tls !== null && this.#apiTls ? { https: { key: tls.key, cert: tls.cert } } : {}),
       rateLimit: { perSecond: config.settings.clientRequestsPerSecond, burst: Math.max(1, config.settings.clientRequestBurst || config.settings.clientRequestsPerSecond) },
     });
     // Past this many open connections Node closes a new one at once (nodeLimits.apiConnectionsMax).
@@ -87,7 +95,7 @@ export class NodeServer {
     await this.api.listen({ host, port });
     // Listening is not readiness: the stage (and each change of it) is logged as `stage ...`.
     const { stage, reason } = this.node.status().stage;
-    this.log.info({ api: `http://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
+    this.log.info({ api: `${this.#apiTls ? 'https' : 'http'}://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
   }
 
   /**
@@ -102,6 +110,8 @@ export class NodeServer {
         return false;
       }
       this.node.reloadTls(material);
+      // The API's certificate too: connections from now on get it.
+      if (this.#apiTls) (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: material.key, cert: material.cert });
       const cert = new X509Certificate(material.cert);
       this.log.info({ fingerprint: cert.fingerprint256, validTo: cert.validTo }, 'SIGHUP: reloaded the TLS certificates; new peer links use them');
       return true;

@@ -124,7 +124,7 @@ export class ProcessCluster {
     const config = {
       cluster,
       ...(this.#rootCredential !== null ? { auth: { root: this.#rootCredential } } : {}),
-      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : { insecure: true }),
+      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt', api: true } } : { insecure: true }),
       regions: this.regions.map((name, i) => ({
         name,
         node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}`, ...tls(name) },
@@ -151,6 +151,9 @@ export class ProcessCluster {
     mkdirSync(dir, { recursive: true });
     const ca = await createCa({ cluster, validDays: 3 });
     writeFileSync(path.join(dir, 'ca.crt'), ca.certPem);
+    // The nodes' APIs serve HTTPS under this CA: this process's fetches trust it.
+    const { trustCa } = await import('../../src/server/trust-ca.js');
+    trustCa(ca.certPem);
     writeFileSync(path.join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
     for (const region of this.regions) {
       const c = await issueNodeCert({ ca, cluster, region, node: `${region}-1`, hosts: ['127.0.0.1', 'localhost'], validDays: 2 });
@@ -197,7 +200,7 @@ export class ProcessCluster {
   }
 
   url(region: string): string {
-    return `http://127.0.0.1:${this.apiPort(region)}`;
+    return `${this.o.tls === true ? 'https' : 'http'}://127.0.0.1:${this.apiPort(region)}`;
   }
 
   async waitFor(url: string, timeoutMs = 20_000): Promise<void> {

@@ -31,11 +31,11 @@ const certs = (file: string) => path.join(cluster.dir, 'certs', file);
 const peerPort = (region: string) => cluster.base + 60 + cluster.regions.indexOf(region);
 const messages = (region: string) => cluster.logLines(region).map((l) => String(l['msg']));
 
-/** The fingerprint of the certificate a node's peer port shows now (a new link's view). */
-function peerFingerprint(region: string): Promise<string> {
+/** The fingerprint of the certificate a node's peer port (or, with `port`, another port of it) shows now (a new connection's view). */
+function peerFingerprint(region: string, port = peerPort(region)): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = tls.connect(
-      { host: '127.0.0.1', port: peerPort(region), ca: readFileSync(certs('ca.crt')), cert: readFileSync(certs('eu-west-1.crt')), key: readFileSync(certs('eu-west-1.key')), checkServerIdentity: () => undefined },
+      { host: '127.0.0.1', port, ca: readFileSync(certs('ca.crt')), cert: readFileSync(certs('eu-west-1.crt')), key: readFileSync(certs('eu-west-1.key')), checkServerIdentity: () => undefined },
       () => {
         resolve(s.getPeerX509Certificate()?.fingerprint256 ?? '');
         s.destroy();
@@ -52,6 +52,9 @@ describe('mutual TLS between regions (real processes)', () => {
     await until('alice at ap-south', () => cluster.http('ap-south', 'GET', '/v1/tables/profiles/rows/alice'), (r) => r.status === 200 && r.body.fields.name === 'Alice');
     const status = await cluster.http('eu-west', 'GET', '/v1/status');
     expect(status.body.peers.every((p: { reachable: boolean }) => p.reachable)).toBe(true);
+    // The client API serves HTTPS (tls.api): plain HTTP gets no answer.
+    expect(cluster.url('us-east')).toMatch(/^https:/);
+    await expect(fetch(`http://127.0.0.1:${cluster.apiPort('us-east')}/readyz`)).rejects.toThrow();
   }, 60_000);
 
   it('refuses a peer with another CA’s certificate and a plaintext peer, logs why, and keeps working', async () => {
@@ -81,6 +84,7 @@ describe('mutual TLS between regions (real processes)', () => {
 
   it('SIGHUP loads new certificates for new links, and keeps the old ones when the new files are bad', async () => {
     const before = await peerFingerprint('us-east');
+    const apiBefore = await peerFingerprint('us-east', cluster.apiPort('us-east'));
     const ca = { certPem: readFileSync(certs('ca.crt'), 'utf8'), keyPem: readFileSync(certs('ca.key'), 'utf8') };
     const next = await issueNodeCert({ ca, cluster: 'test', region: 'us-east', node: 'us-east-1', hosts: ['127.0.0.1', 'localhost'], validDays: 2 });
     writeFileSync(certs('us-east-1.crt'), next.certPem);
@@ -89,6 +93,8 @@ describe('mutual TLS between regions (real processes)', () => {
     await until('the reload logged', async () => messages('us-east').filter((m) => m.startsWith('SIGHUP: reloaded')).length, (n) => n === 1);
     const after = await peerFingerprint('us-east');
     expect(after).not.toBe(before);
+    // The API serves the new certificate to new connections too.
+    expect(await peerFingerprint('us-east', cluster.apiPort('us-east'))).not.toBe(apiBefore);
     // A key that is not the certificate's: refused, logged, the certificates in use stay.
     writeFileSync(certs('us-east-1.key'), ca.keyPem, { mode: 0o600 });
     cluster.signal('us-east', 'SIGHUP');

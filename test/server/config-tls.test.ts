@@ -8,7 +8,8 @@ const file = (extra: Record<string, unknown>, tls?: unknown) => ({ cluster: 'x',
 describe('tls in the configuration', () => {
   it('paths are resolved against the configuration file’s folder', () => {
     const c = parseConfig(file({ tls: { ca: 'certs/ca.crt' } }, { cert: 'certs/a1.crt', key: '/abs/a1.key' }), '/etc/tern');
-    expect(c.tls).toEqual({ ca: '/etc/tern/certs/ca.crt' });
+    expect(c.tls).toEqual({ ca: '/etc/tern/certs/ca.crt', api: false });
+    expect(parseConfig(file({ tls: { ca: 'ca.crt', api: true } }, { cert: 'a', key: 'b' }), '/etc/tern').tls?.api).toBe(true);
     expect(c.regions[0]?.node.tls).toEqual({ cert: '/etc/tern/certs/a1.crt', key: '/abs/a1.key' });
     expect(c.insecure).toBe(false);
   });
@@ -30,6 +31,7 @@ describe('tls in the configuration', () => {
     [file({ tls: { ca: 'ca.crt' } }, { cert: 'a', key: 'b', pass: 'c' }), 'regions[0].node.tls.pass'],
     [file({ tls: { ca: 7 } }, { cert: 'a', key: 'b' }), 'tls.ca'],
     [file({ tls: 'ca.crt' }, { cert: 'a', key: 'b' }), 'tls'],
+    [file({ tls: { ca: 'ca.crt', api: 'yes' } }, { cert: 'a', key: 'b' }), 'tls.api'],
   ])('%j is refused naming %s', (input, field) => {
     let err: unknown;
     try {
