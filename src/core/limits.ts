@@ -20,10 +20,9 @@ export const limits = {
   fieldsPerWriteMax: 256,
   /**
    * Visible fields of one row (docs/api.md, "Limits"). Every write re-reads, re-encodes and stores
-   * the whole row with each field's metadata, so cost per write grows with the fields: a row grown
-   * to 10,240 fields (256 per write) made each later write slow on every replica. 1,024 is four full
-   * writes, far past a row a schema describes (wide data belongs in more rows); a write to a row
-   * that wide took about 2 ms on one core (in memory, a development machine). A local write that
+   * the whole row with each field's metadata, so cost per write grows with the fields (the security
+   * issue reported a row grown to 10,240 fields through writes of 256). 1,024 is four full writes,
+   * far past a row a schema describes (wide data belongs in more rows). A local write that
    * would leave more than this and more than the row had is refused TOO_LARGE, nothing written (so
    * a row already past it can still be written and shrunk). Remote ops are never refused, since replicas must converge: two
    * regions writing different new fields at once may take a row past it. The strong state machine
@@ -34,10 +33,9 @@ export const limits = {
    * Elements of one set field, same rules as fieldsPerRowMax (refused locally when a write would
    * leave more than this and more than the set had; remote ops never refused, so concurrent adds
    * in two regions may pass it). Each element carries its adds' dots and every add rebuilds the
-   * sorted set, so a set of 115,000 small elements (1,000 per write) took up to 430 ms a write;
-   * 10,000 is ten full `add` lists (setElementsPerOpMax), plenty for tags, members or flags; a
-   * write to a set that size took about 13 ms on one core (in memory, a development machine). A
-   * larger collection belongs in rows of its own.
+   * sorted set (the security issue reported up to 430 ms a write at 115,000 elements, 1,000 per
+   * write); 10,000 is ten full `add` lists (setElementsPerOpMax), plenty for tags, members or flags.
+   * A larger collection belongs in rows of its own.
    */
   setElementsMax: 10_000,
   /** Idempotency keys, in characters. */

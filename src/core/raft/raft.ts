@@ -588,7 +588,7 @@ export class Raft<C = unknown, S = unknown> {
     if (this.#snapshot === null || m.index !== this.#snapshot.index || pr.snapshotIndex !== m.index || pr.next > this.log.offset) return;
     pr.snapshotSent = m.received;
     pr.probeSent = false;
-    this.#sendSnapshotChunk(m.from, pr, m.received, false);
+    this.#sendSnapshotChunk(m.from, pr, false);
   }
 
   /** A follower answered heartbeat round `round`: renew the lease and confirm reads once a majority did. */
@@ -663,18 +663,18 @@ export class Raft<C = unknown, S = unknown> {
   }
 
   /**
-   * The chunk of the current snapshot from `offset`, one in flight per follower: the next goes when
-   * the follower acknowledges this one; a heartbeat resends from what it acknowledged (a lost chunk).
+   * The chunk of the current snapshot from what the follower acknowledged (`pr.snapshotSent`), one in
+   * flight per follower: the next goes when it acknowledges this one; a heartbeat resends (a lost chunk).
    */
-  #sendSnapshotChunk(to: NodeId, pr: Progress, offset: number, resend: boolean): void {
+  #sendSnapshotChunk(to: NodeId, pr: Progress, resend: boolean): void {
     const snap = this.#snapshot as Snapshot<S>;
     const codec = this.#c.snapshotCodec as SnapshotCodec<unknown>;
     if (this.#encoded === null || this.#encoded.index !== snap.index) this.#encoded = { index: snap.index, bytes: codec.encode(snap.data) };
     if (pr.snapshotIndex !== snap.index) {
       pr.snapshotIndex = snap.index;
       pr.snapshotSent = 0;
-      offset = 0;
     } else if (pr.probeSent && !resend) return;
+    const offset = pr.snapshotSent;
     const bytes = this.#encoded.bytes;
     const end = Math.min(bytes.length, offset + this.#c.snapshotChunkBytes);
     this.#send({ type: 'snapshot-chunk', from: this.id, to, term: this.term, round: this.#round, index: snap.index, snapTerm: snap.term, voters: snap.voters, offset, total: bytes.length, data: bytes.subarray(offset, end) });
@@ -688,7 +688,7 @@ export class Raft<C = unknown, S = unknown> {
     if (pr === undefined) return;
     if (pr.next <= this.log.offset) {
       if (this.#snapshot === null) return;
-      if (this.#c.snapshotCodec !== undefined) return this.#sendSnapshotChunk(to, pr, pr.snapshotSent, sendIfEmpty);
+      if (this.#c.snapshotCodec !== undefined) return this.#sendSnapshotChunk(to, pr, sendIfEmpty);
       this.#send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot: this.#snapshot, round: this.#round });
       pr.next = this.#snapshot.index + 1;
       pr.state = 'probe';

@@ -25,7 +25,7 @@ export interface OpsBudget {
 }
 
 /** The budget of every replication message (limits.ts says why each value). */
-export const opsMessageBudget: OpsBudget = { opsMax: limits.opsPerMessageMax, bytesMax: limits.opsBytesPerMessageMax };
+const opsMessageBudget: OpsBudget = { opsMax: limits.opsPerMessageMax, bytesMax: limits.opsBytesPerMessageMax };
 
 /** One message being filled, op by op, within a budget. */
 export class OpsMessage {

@@ -65,11 +65,11 @@ export function orphansPending(ctx: ReplicaContext): boolean {
   return current !== undefined && current.published < current.ops.length;
 }
 
-/** Publishes the next batch of this region's orphaned writes as orphan reports (inside a step). */
-export function publishOrphans(ctx: ReplicaContext): void {
+/** Publishes the next batch of this region's orphaned writes as orphan reports (inside a step); whether some are still pending after it. */
+export function publishOrphans(ctx: ReplicaContext): boolean {
   const record = ctx.storage.getMeta(orphansMetaKey) as OrphanRecord[] | undefined;
   const current = record?.[0];
-  if (current === undefined || current.published >= current.ops.length) return;
+  if (current === undefined || current.published >= current.ops.length) return false;
   const self = ctx.config.region;
   // A bounded batch per step, so a step stays short (limits.orphanReportsPerStepMax).
   const end = Math.min(current.ops.length, current.published + limits.orphanReportsPerStepMax);
@@ -97,4 +97,5 @@ export function publishOrphans(ctx: ReplicaContext): void {
     published = i + 1;
   }
   if (published !== current.published) ctx.storage.putMeta(orphansMetaKey, [{ ...current, published }]);
+  return published < current.ops.length;
 }

@@ -204,8 +204,8 @@ export class Replica {
 
   /** Orphaned writes of this region not yet reported (replica/orphans.ts): it writes nothing new until they are. */
   get orphansPending(): boolean {
-    // Read from the store only while some were pending: once reported, they stay reported.
-    if (this.#orphansPending) this.#orphansPending = orphansPending(this.#ctx);
+    // Read from the store at open, then kept by publishOrphans: only a copy installed before the
+    // replica opens ever writes the record (snapshot/install.ts), and reported ones stay reported.
     return this.#orphansPending;
   }
 
@@ -347,8 +347,8 @@ export class Replica {
       ctx.stability.advance(ctx.applied);
       ctx.freshness.advance(ctx.applied);
       releaseParked(ctx, (id, request) => this.#onRequest(id, request));
-      // Only while some are pending (cached: reading the record decodes every orphaned write it keeps).
-      if (options.publishOrphans === true && this.orphansPending) publishOrphans(ctx);
+      // Only while some are pending (reading the record decodes every orphaned write it keeps).
+      if (options.publishOrphans === true && this.#orphansPending) this.#orphansPending = publishOrphans(ctx);
       if (ticked) this.#onTick();
       flushPushed(ctx);
       if (ctx.metaDirty || ctx.out.created.length > 0) this.#persistMeta();

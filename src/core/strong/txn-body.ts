@@ -11,8 +11,6 @@ import { compareOps, type Compare, type CompareOp, type Txn, type TxnOp } from '
 import { keyProblem } from '../model/validate.js';
 import { parseWriteBody } from '../model/write-body.js';
 
-/** docs/api.md, "Limits": compares plus ops in one transaction (limits.txnItemsMax, which says why). */
-export const txnItemsMax = limits.txnItemsMax;
 
 const txnKeys = new Set(['compare', 'success', 'failure']);
 const patchKeys: readonly string[] = patchGroups;
@@ -117,7 +115,7 @@ export function parseTxnBody(body: unknown, tables: Readonly<Record<string, Tabl
   const [cs, ss, fs] = [lists.compare, lists.success, lists.failure].map((l) => (l.ok ? l.value : [])) as [unknown[], unknown[], unknown[]];
   const total = cs.length + ss.length + fs.length;
   if (total === 0) return fail(badRequest('body', 'an empty transaction: give at least one compare or op'));
-  if (total > txnItemsMax) return fail(ternError('TOO_LARGE', `body: at most ${txnItemsMax} compares plus ops in one transaction (got ${total})`, { field: 'body' }));
+  if (total > limits.txnItemsMax) return fail(ternError('TOO_LARGE', `body: at most ${limits.txnItemsMax} compares plus ops in one transaction (got ${total})`, { field: 'body' }));
   const compare: Compare[] = [];
   for (const [i, c] of cs.entries()) {
     const r = parseCompare(tables, c, `compare[${i}]`);

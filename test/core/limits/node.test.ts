@@ -39,13 +39,6 @@ describe('unique gate: pending releases (limits.uniqueReleasesPendingMax)', () =
     return { g, asked, warnings, setFresh: (ms: number) => (fresh = ms) };
   }
 
-  it('defaults to the table’s value', () => {
-    expect(limits.uniqueReleasesPendingMax).toBe(100_000);
-    const { g } = gate();
-    for (let i = 0; i < 10; i++) g.submit({ kind: 'delete', table: 'users', key: `k${i}` }, () => undefined);
-    expect(g.pendingReleases).toBe(10);
-  });
-
   it('holds no more than the bound: the oldest is dropped and logged, its value stays claimed (a leak)', () => {
     const { g, asked, warnings, setFresh } = gate(3);
     const replies: boolean[] = [];

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { limits } from '../../../src/core/limits.js';
 import { approxOpBytes, type Op } from '../../../src/core/model/op.js';
-import { opsMessageBudget, OpsMessage, splitOps } from '../../../src/core/replica/ops-batches.js';
+import { OpsMessage, splitOps } from '../../../src/core/replica/ops-batches.js';
 import { orphansMetaKey } from '../../../src/core/replica/orphans.js';
 import type { ReplicaContext } from '../../../src/core/replica/context.js';
 import { collectFeed, indexEntry } from '../../../src/core/replica/feed-retention.js';
@@ -31,10 +31,6 @@ const op = (seq: number, value = 'v', origin = US): Op => ({
 });
 
 describe('ops into messages (ops-batches.ts)', () => {
-  it('the budget is the table’s', () => {
-    expect(opsMessageBudget).toEqual({ opsMax: limits.opsPerMessageMax, bytesMax: limits.opsBytesPerMessageMax });
-  });
-
   it('cuts by count: no message holds more than opsMax ops, and every op goes once, in order', () => {
     const ops = Array.from({ length: 10 }, (_, i) => op(i + 1));
     const out = splitOps(ops, { opsMax: 3, bytesMax: 1e9 });

@@ -8,13 +8,9 @@ import { assert } from '../../util/assert.js';
 import { canonicalJson } from '../../util/json.js';
 import { compactCounter, counterPresent, counterValue, emptyCounter, incrCounter, mergeCounters, resetCounter, type CounterState } from '../counter.js';
 import type { FieldKind } from './kind.js';
-import { isDot, isOptionalId, isRecord, isVector } from './shape.js';
 
 const isSafe = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
-function isPart(p: unknown): boolean {
-  return isRecord(p) && isDot(p['dot']) && isOptionalId(p['id']) && (p['deps'] === undefined || isVector(p['deps'])) && isSafe(p['delta']);
-}
 
 export const counterKind: FieldKind<CounterState> = {
   tag: 'counter',
@@ -61,10 +57,4 @@ export const counterKind: FieldKind<CounterState> = {
     if (!Number.isSafeInteger(next)) return fail(badRequest(where, `the counter would leave the safe-integer range (±${limits.counterAbsMax})`));
     return ok(next);
   },
-
-  encode: (s) => s,
-  decode: (x) =>
-    isRecord(x) && x['t'] === 'counter' && isSafe(x['base']) && typeof x['folded'] === 'boolean' && Array.isArray(x['parts']) && x['parts'].every(isPart)
-      ? (x as unknown as CounterState)
-      : null,
 };

@@ -70,12 +70,4 @@ export interface FieldKind<S extends { readonly t: string }> {
    * value: the new value, undefined to drop the field, or the error naming `where`.
    */
   applyPlain(current: JsonValue | undefined, change: FieldChange, where: string, field: string): Result<JsonValue | undefined>;
-
-  /**
-   * The stored form of a state. Storage packs row states as they are (msgpack), so today every
-   * kind's state is its own stored form, its key order included; decode checks a form's shape.
-   */
-  encode(s: S): unknown;
-  /** A stored form back to its state, or null when it is not one of this kind. */
-  decode(x: unknown): S | null;
 }

@@ -6,17 +6,16 @@
 import { covers } from '../../clock/version-vector.js';
 import { ok } from '../../errors.js';
 import { assert } from '../../util/assert.js';
-import { jsonProblem } from '../../util/json.js';
 import { compactLww, emptyRegister, lwwValue, mergeRegisters, mergeValue, removeRegister, writeRegister, type RegisterState } from '../register.js';
 import type { FieldKind } from './kind.js';
-import { isDot, isHlc, isOptionalId, isRecord } from './shape.js';
 
 /** The prefix of merge field types: `merge:<name>` names a registered merge function. */
-export const mergePrefix = 'merge:';
+/**
+ * The types this kind takes: lww, and every merge:<name> (registry.ts matches the prefix). Tested
+ * here rather than with policy.ts's isMergeType: policy.ts loads the registry, which loads this.
+ */
+const mergePrefix = 'merge:';
 
-function isHead(h: unknown): boolean {
-  return isRecord(h) && isDot(h['dot']) && isHlc(h['hlc']) && isOptionalId(h['id']) && (h['value'] === undefined || jsonProblem(h['value']) === null);
-}
 
 export const registerKind: FieldKind<RegisterState> = {
   tag: 'reg',
@@ -65,7 +64,4 @@ export const registerKind: FieldKind<RegisterState> = {
     assert(change.k === 'set', () => `change ${change.k} on a register field (validation should have refused it)`);
     return ok(change.value);
   },
-
-  encode: (s) => s,
-  decode: (x) => (isRecord(x) && x['t'] === 'reg' && Array.isArray(x['heads']) && x['heads'].every(isHead) ? (x as unknown as RegisterState) : null),
 };

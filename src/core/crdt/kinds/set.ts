@@ -8,7 +8,6 @@ import { assert } from '../../util/assert.js';
 import { canonicalJson, isJsonScalar, type JsonScalar } from '../../util/json.js';
 import { addElements, compactSet, emptySet, mergeSets, removeElements, resetSet, setValues, type SetState } from '../or-set.js';
 import type { FieldKind } from './kind.js';
-import { isDot, isRecord } from './shape.js';
 
 function checkScalars(where: string, list: unknown): Result<JsonScalar[]> {
   if (!Array.isArray(list)) return fail(badRequest(where, 'must be a list of JSON scalars'));
@@ -51,9 +50,6 @@ function tooManyElements(where: string, before: number, after: number): TernErro
 
 const elemsMalformed = (c: Readonly<Record<string, unknown>>): boolean => !Array.isArray(c['elems']);
 
-function isElement(e: unknown): boolean {
-  return isRecord(e) && typeof e['key'] === 'string' && isJsonScalar(e['value']) && Array.isArray(e['dots']) && e['dots'].length > 0 && e['dots'].every(isDot);
-}
 
 export const setKind: FieldKind<SetState> = {
   tag: 'set',
@@ -77,6 +73,8 @@ export const setKind: FieldKind<SetState> = {
   localProblem(s, change, field) {
     const before = s?.elems.length ?? 0;
     if (change.k === 'add') {
+      // Counting what is new needs the set's keys: only near the limit (this runs at every local add).
+      if (before + change.elems.length <= limits.setElementsMax) return null;
       const have = new Set(s?.elems.map((e) => e.key));
       const added = change.elems.filter((v) => !have.has(canonicalJson(v))).length;
       return tooManyElements(`add.${field}`, before, before + added);
@@ -119,7 +117,4 @@ export const setKind: FieldKind<SetState> = {
     if (tooMany !== null) return fail(tooMany);
     return ok(elems.length > 0 ? elems : undefined);
   },
-
-  encode: (s) => s,
-  decode: (x) => (isRecord(x) && x['t'] === 'set' && Array.isArray(x['elems']) && x['elems'].every(isElement) ? (x as unknown as SetState) : null),
 };
