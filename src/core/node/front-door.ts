@@ -11,7 +11,8 @@ import { isValidTableName, type TablePolicy } from '../schema/policy.js';
 import type { StrongReply, StrongRequest } from '../strong/messages.js';
 import { joinSessionToken, splitSessionToken, type SplitToken } from '../strong/session-token.js';
 import { accessChange, accessReply } from './access-calls.js';
-import type { CallBody, CallReply, ClientCall } from './client-call.js';
+import type { CallBody, CallReply, CallResult, ClientCall } from './client-call.js';
+import type { RowView } from '../model/row-view.js';
 import type { AdminReply, RegionReply, RegionRequest } from './messages.js';
 
 /** Which engine a call goes to (status: none, the core answers it). */
@@ -22,7 +23,10 @@ type Tables = Readonly<Record<string, TablePolicy>>;
 const rowKinds = new Set<CallBody['kind']>(['get', 'patch', 'put', 'delete', 'scan']);
 
 export function routeOf(call: CallBody, tables: Tables): CallRoute {
-  if (rowKinds.has(call.kind)) return tables[(call as { table: string }).table]?.mode === 'strong' ? 'strong' : 'async';
+  if (rowKinds.has(call.kind)) {
+    const table = (call as { table: string }).table;
+    return Object.hasOwn(tables, table) && tables[table]?.mode === 'strong' ? 'strong' : 'async';
+  }
   switch (call.kind) {
     case 'txn':
     case 'put-table':
@@ -144,6 +148,12 @@ function notFound(call: { table: string; key: string }, session: string): CallRe
   return { ok: false, error: ternError('NOT_FOUND', `no row ${call.key} in ${call.table} (absent or deleted)`), session };
 }
 
+/** What a write or a delete answers, from either engine: the row after it (an empty one when none is left), or `deleted`. */
+function written(call: { kind: string; key: string }, row: RowView | null): CallResult<never> {
+  if (call.kind === 'delete') return { kind: 'deleted', key: call.key };
+  return { kind: 'row', row: row ?? { key: call.key, fields: {}, version: null } };
+}
+
 /** The replica's answer: its token is the async part; the strong part the client sent goes on unchanged. */
 function asyncReply(r: ClientReply, call: ClientCall | undefined, strongSeen: number): CallReply<never> {
   if (!r.ok) return r;
@@ -153,11 +163,8 @@ function asyncReply(r: ClientReply, call: ClientCall | undefined, strongSeen: nu
     case 'read':
       if (r.row === null) return notFound(call as { table: string; key: string }, session as string);
       return { ok: true, result: { kind: 'row', row: r.row }, replayed: false, ...withSession };
-    case 'write': {
-      const c = call as { kind: string; key: string };
-      if (c.kind === 'delete') return { ok: true, result: { kind: 'deleted', key: c.key }, replayed: false, ...withSession };
-      return { ok: true, result: { kind: 'row', row: r.result.row ?? { key: c.key, fields: {}, version: null } }, replayed: false, ...withSession };
-    }
+    case 'write':
+      return { ok: true, result: written(call as { kind: string; key: string }, r.result.row), replayed: false, ...withSession };
     case 'scan':
       return { ok: true, result: { kind: 'rows', rows: r.rows, next: r.next }, replayed: false, ...withSession };
     case 'conflicts':
@@ -177,8 +184,7 @@ function strongReply(r: StrongReply, call: ClientCall, token: SplitToken): CallR
     case 'scan':
       return { ok: true, result: { kind: 'rows', rows: r.rows, next: r.next }, replayed: false, session };
     case 'write':
-      if (c.kind === 'delete') return { ok: true, result: { kind: 'deleted', key: c.key }, replayed: r.replayed, session };
-      return { ok: true, result: { kind: 'row', row: r.row ?? { key: c.key, fields: {}, version: null } }, replayed: r.replayed, session };
+      return { ok: true, result: written(c, r.row), replayed: r.replayed, session };
     case 'txn':
       return { ok: true, result: { kind: 'txn', succeeded: r.outcome.succeeded, results: r.outcome.results }, replayed: r.replayed, session };
     case 'table':

@@ -29,7 +29,7 @@ import type { StrongCounters } from '../strong/context.js';
 import type { LeaseCommandBody, LeaseSlot } from '../strong/lease-table.js';
 import type { StrongInput, StrongReply, StrongRequest } from '../strong/messages.js';
 import { StrongNode } from '../strong/strong-node.js';
-import { admissionProblem } from './admission.js';
+import { admissionProblem, type Elsewhere } from './admission.js';
 import { ClockGuard, type PeerOffset } from './clock-guard.js';
 import type { RegionCoreConfig } from './config.js';
 import { drainProblem, drainTooSoon, type DrainScope } from '../strong/drain-rules.js';
@@ -308,7 +308,7 @@ export class RegionCore {
         // Admitted and authorized when it arrived: the stage and the users of now must allow it too
         // (a region whose clock stepped meanwhile must not write with it, nor a user deleted meanwhile).
         const call = this.#calls.get(w.id)?.call;
-        const refused = this.#refusal({ api: 'async', request: w.request }) ?? (call === undefined ? null : authorize(call, call.caller, this.strong.state.access, this.config.auth ?? authOff, (t) => Object.hasOwn(this.strong.tables(), t)));
+        const refused = this.#refusal({ api: 'async', request: w.request }) ?? (call === undefined ? null : this.#authorize(call));
         if (refused !== null) this.#replies.push({ id: w.id, reply: { ok: false, error: refused } });
         else this.#submitAsync(w.id, w.request);
       }
@@ -363,17 +363,17 @@ export class RegionCore {
   /**
    * A client call: the front door routes it to the engine of its table's mode (front-door.ts) and
    * its reply comes back through the same door. A status call is answered at once (it reads only
-   * this core). `call.caller` is every caller's identity to come; nothing checks it yet.
+   * this core). Every call is authorized first (authorize.ts: `call.caller` against the users and
+   * roles of the strong log, when the cluster requires authentication).
    */
   #onCall(id: number, call: ClientCall): void {
-    const auth = this.config.auth ?? authOff;
-    const access = this.strong.state.access;
-    const refused = authorize(call, call.caller, access, auth, (t) => Object.hasOwn(this.strong.tables(), t));
+    const refused = this.#authorize(call);
     if (refused !== null) return void this.#answers.push({ id, reply: { ok: false, error: refused } });
     if (call.kind === 'status') return void this.#answers.push({ id, reply: { ok: true, result: { kind: 'status', status: this.status() }, replayed: false } });
     if (call.kind === 'whoami') {
+      const access = this.strong.state.access;
       const user = call.caller?.user ?? null;
-      const rights = rightsOf(call.caller, access, auth);
+      const rights = rightsOf(call.caller, access, this.config.auth ?? authOff);
       const result = { kind: 'whoami' as const, user, roles: user === null ? [] : [...(access.user(user)?.roles ?? [])], clusterAdmin: !('code' in rights) && rights.clusterAdmin };
       return void this.#answers.push({ id, reply: { ok: true, result, replayed: false } });
     }
@@ -383,10 +383,18 @@ export class RegionCore {
     this.#onRequest(id, routed.request);
   }
 
-  /** Why this region's stage does not admit `request` now (admission.ts), or null. */
-  #refusal(request: RegionRequest): TernError | null {
+  /** Why `call.caller` may not make `call` now (authorize.ts), or null. */
+  #authorize(call: ClientCall): TernError | null {
+    return authorize(call, call.caller, this.strong.state.access, this.config.auth ?? authOff, (t) => Object.hasOwn(this.strong.tables(), t));
+  }
+
+  /**
+   * Why this region's stage does not admit `request` now (admission.ts), or null. `elsewhere`
+   * (where to retry) only shapes the message, so the assertion below passes none.
+   */
+  #refusal(request: RegionRequest, elsewhere?: Elsewhere): TernError | null {
     if (this.config.knobs?.ignoreStage === true) return null;
-    return admissionProblem(this.region, request, this.#stage, this.#peers.serving(this.#clock.monoMs), this.strong.state.index);
+    return admissionProblem(this.region, request, this.#stage, elsewhere ?? this.#peers.serving(this.#clock.monoMs), this.strong.state.index);
   }
 
   /**
@@ -397,9 +405,7 @@ export class RegionCore {
    */
   #assertAdmitted(id: number, request: RegionRequest): void {
     if (id < 0) return; // the core's own requests (leases, claims, evictions) follow their own rules
-    // Where else to go does not change whether it is admitted: no need to work it out here.
-    const admitted = this.config.knobs?.ignoreStage === true || admissionProblem(this.region, request, this.#stage, { readers: [], writers: [] }, this.strong.state.index) === null;
-    assert(admitted, () => `request ${id} (${request.api} ${request.request.kind}) reached its engine in stage ${this.#stage.stage}${this.#stage.reason === null ? '' : ` (${this.#stage.reason})`}, which does not admit it`);
+    assert(this.#refusal(request, { readers: [], writers: [] }) === null, () => `request ${id} (${request.api} ${request.request.kind}) reached its engine in stage ${this.#stage.stage}${this.#stage.reason === null ? '' : ` (${this.#stage.reason})`}, which does not admit it`);
   }
 
   #onRequest(id: number, request: RegionRequest): void {
