@@ -28,11 +28,6 @@ export interface Validity {
   notAfter?: Date;
 }
 
-export interface NodeIdentity {
-  cluster: string;
-  region: string;
-  node: string;
-}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -186,38 +181,4 @@ export async function issueClientCert(params: { ca: CertAndKey; cluster: string;
   const dates = validity(params);
   const ca = await loadCa(params.ca, params.cluster);
   return issue(ca, params.user, dates, [{ type: 'url', value: `tern://${params.cluster}/${reservedRegion}/${params.user}` }], [x509.ExtendedKeyUsage.clientAuth]);
-}
-
-const ternUri = /^tern:\/\/([A-Za-z0-9_-]{1,63})\/([A-Za-z0-9_-]{1,63})\/([A-Za-z0-9_-]{1,63})$/;
-
-/** The Tern URI SANs of a certificate (PEM, or DER as TLS's `getPeerCertificate().raw` gives), split into their three parts. */
-function ternNames(cert: string | Uint8Array): Array<[cluster: string, middle: string, name: string]> {
-  let parsed: x509.X509Certificate;
-  try {
-    parsed = new x509.X509Certificate(cert);
-  } catch (err) {
-    throw new CertInputError('cert', `not a certificate (${(err as Error).message})`);
-  }
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const out: Array<[string, string, string]> = [];
-  for (const name of san?.names.toJSON() ?? []) {
-    const m = name.type === 'url' ? ternUri.exec(name.value) : null;
-    if (m) out.push([m[1] as string, m[2] as string, m[3] as string]);
-  }
-  return out;
-}
-
-/** The node a certificate names, or null when it names no node or more than one identity (client certificates included). */
-export function nodeIdentity(cert: string | Uint8Array): NodeIdentity | null {
-  const names = ternNames(cert);
-  const only = names.length === 1 ? names[0] : undefined;
-  if (only === undefined || only[1] === reservedRegion) return null;
-  return { cluster: only[0], region: only[1], node: only[2] };
-}
-
-/** The user a client certificate names, or null when it names no user or more than one identity. */
-export function clientUser(cert: string | Uint8Array): string | null {
-  const names = ternNames(cert);
-  const only = names.length === 1 ? names[0] : undefined;
-  return only !== undefined && only[1] === reservedRegion ? only[2] : null;
 }

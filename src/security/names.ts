@@ -17,7 +17,7 @@ export class CertInputError extends Error {
 }
 
 // Names go into a URI (tern://cluster/region/node) and a common name unescaped: this keeps them safe in both.
-const namePattern = /^[A-Za-z0-9_-]{1,63}$/;
+export const namePattern = /^[A-Za-z0-9_-]{1,63}$/;
 
 /** Why `value` is not a valid cluster, region, node or user name, or null when it is. */
 export function nameProblem(value: string): string | null {

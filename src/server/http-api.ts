@@ -162,16 +162,22 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   // Per-client rate limits (rate-limit.ts), before anything of the request is read: junk that
   // would fail later (a malformed body, an unknown route, a bad token) counts too. A client is the
   // user of a token already checked and current, else its address; health checks are not counted.
-  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 0, burst: 1 }, nodeLimits.apiRateLimitClientsMax);
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/livez' || request.url === '/readyz' || request.url === '/metrics') return;
-    const user = node.knownUser(header(request, 'authorization'));
-    const wait = limiter.take(user !== null ? `user ${user}` : `address ${request.ip}`);
-    if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limiter.limit.perSecond} requests per second, bursts of ${limiter.limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
-  });
+  // No limit (the default): no hook, nothing added to every request.
+  const limit = options.rateLimit;
+  if (limit !== undefined && limit.perSecond > 0) {
+    const limiter = new RateLimiter(limit, nodeLimits.apiRateLimitClientsMax);
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url === '/livez' || request.url === '/readyz' || request.url === '/metrics') return;
+      const user = node.knownUser(header(request, 'authorization'));
+      const wait = limiter.take(user !== null ? `user ${user}` : `address ${request.ip}`);
+      if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limit.perSecond} requests per second, bursts of ${limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     if (reply.raw.destroyed || reply.sent) return;
     const declared = Number(request.headers['content-length'] ?? 0);
+    // A request with no body (every GET) holds nothing: no hold, no listener.
+    if (declared === 0 && request.headers['transfer-encoding'] === undefined) return;
     // A body past requestBodyBytesMax is refused 413 and discarded unread: it holds nothing.
     const hold = budget.open(Number.isSafeInteger(declared) && declared > 0 && declared <= requestBodyBytesMax ? declared : 0);
     // Answered at once; Node then reads the unread body off the connection and discards it.
@@ -223,10 +229,14 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
    * reply's session token (when the call moved it) goes out as `tern-session`, on errors too.
    */
   async function answer(req: FastifyRequest, reply: FastifyReply, call: ClientCall, ok: (r: CallResult<NodeStatus>) => unknown): Promise<FastifyReply> {
-    // The caller's identity is part of the call: the region core decides what it may do.
-    const caller = await node.authenticate(header(req, 'authorization'));
-    if (!caller.ok) return sendError(reply, caller.error);
-    const r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
+    // The caller's identity is part of the call: the region core decides what it may do. Without
+    // authentication required a token is ignored, and nothing is awaited for it.
+    let r: CallReply<NodeStatus>;
+    if (node.authRequired) {
+      const caller = await node.authenticate(header(req, 'authorization'));
+      if (!caller.ok) return sendError(reply, caller.error);
+      r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
+    } else r = await node.submit(call);
     if (r.session !== undefined) reply.header('tern-session', r.session);
     if (!r.ok) return sendError(reply, r.error);
     if (r.replayed) reply.header('idempotent-replayed', 'true');
@@ -256,7 +266,6 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     const { region, force } = body as { region?: unknown; force?: unknown };
     return answer(req, reply, call({ kind, region, force }), (x) => (x.kind === kind ? { region: x.region, [kind === 'drain' ? 'drained' : 'undrained']: true, changed: x.changed, index: x.index } : null));
   }
-  // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
   /**
    * The routes that hand out a copy of the whole database (backup, snapshots) are a cluster
    * admin's, or (snapshots) another node's, once authentication is required; null when allowed.
@@ -272,6 +281,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     if (w === null || w.user === null) return fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token>');
     return w.clusterAdmin ? null : fail('FORBIDDEN', `user ${w.user} lacks cluster admin (a copy of the whole database): ask an admin (nothing was done)`);
   }
+  // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
   app.get('/v1/admin/backup', async (req, reply) => {
     const refused = await adminRefused(req, false);
     if (refused !== null) return sendError(reply, refused);

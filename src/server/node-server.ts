@@ -30,8 +30,10 @@ export class NodeServer {
   readonly api: FastifyInstance;
   readonly log: Logger;
   readonly #config: ClusterConfig;
-  /** The client API serves HTTPS (tls.api). */
+  /** The client API serves HTTPS (tls.api), with certificates of this CA (PEM). */
   readonly #apiTls: boolean;
+  /** The CA read at start, for run() (reloads read it again). */
+  readonly #tlsCa: string | null;
 
   constructor(config: ClusterConfig, nameOrId: string, options: NodeServerOptions = {}) {
     const spec = config.regions.find((r) => r.name === nameOrId || r.node.id === nameOrId);
@@ -44,10 +46,9 @@ export class NodeServer {
     if (Object.keys(overrides).length > 0) this.log.warn({ limits: overrides }, 'node limits overridden (a test setting)');
     // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
     const tls = loadTlsMaterial(config, spec);
-    // The nodes' APIs serve certificates of the cluster CA (tls.api): this process's fetches
-    // (snapshots from a donor) trust it.
     this.#apiTls = tls !== null && config.tls?.api === true;
-    if (tls !== null && this.#apiTls) trustCa(tls.ca);
+    this.#tlsCa = tls?.ca ?? null;
+
     this.node = new RegionNode(config, spec.name, {
       log: this.log,
       tls,
@@ -78,8 +79,8 @@ export class NodeServer {
     }, {
       bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax,
       bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin,
-      // A burst of 0 means one second's worth.
       ...(tls !== null && this.#apiTls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+      // A burst of 0 means one second's worth.
       rateLimit: { perSecond: config.settings.clientRequestsPerSecond, burst: Math.max(1, config.settings.clientRequestBurst || config.settings.clientRequestsPerSecond) },
     });
     // Past this many open connections Node closes a new one at once (nodeLimits.apiConnectionsMax).
@@ -90,6 +91,9 @@ export class NodeServer {
     // Plaintext is said at every start: anyone who reaches the peer port may then join as a peer.
     if (this.#config.insecure) this.log.warn('insecure: true: peer links are plaintext and unauthenticated (any process that reaches the peer port can claim a region); use tls in production (terndb cert)');
     else if (this.#config.tls === null) this.log.warn('no tls section in the configuration: peer links are plaintext and unauthenticated; add tls: {ca} and each node\'s tls: {cert, key} (terndb cert makes them), or say insecure: true to run so on purpose');
+    // The nodes' APIs serve certificates of the cluster CA (tls.api): this process's fetches
+    // (snapshots from a donor) trust it.
+    if (this.#apiTls && this.#tlsCa !== null) await trustCa(this.#tlsCa);
     await this.node.run();
     const { host, port } = this.node.spec.node.bind.api;
     await this.api.listen({ host, port });
@@ -110,6 +114,8 @@ export class NodeServer {
         return false;
       }
       this.node.reloadTls(material);
+      // The CA file may have changed (a move to a new CA): this process's fetches trust the new one.
+      if (this.#apiTls) void trustCa(material.ca);
       // The API's certificate too: connections from now on get it.
       if (this.#apiTls) (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: material.key, cert: material.cert });
       const cert = new X509Certificate(material.cert);

@@ -8,6 +8,13 @@ import { nodeLimits, type NodeLimits } from './limits.js';
 
 export const testLimitsEnv = 'TERN_TEST_NODE_LIMITS';
 
+/**
+ * The limits a node reads from its merged table (node-server.ts, region-node.ts); the others are
+ * read from the module's constant where they are used, so an override of them would be accepted
+ * and do nothing: refused instead.
+ */
+const overridable: ReadonlySet<string> = new Set(['requestsWaitingMax', 'peerInputsQueuedMax', 'apiConnectionsMax', 'apiBodyBytesInFlightMax', 'apiBodyBytesKeptForSmallMin']);
+
 export function testLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<NodeLimits> {
   const text = env[testLimitsEnv];
   if (text === undefined || text === '') return {};
@@ -22,6 +29,7 @@ export function testLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (!Object.hasOwn(nodeLimits, k)) throw new Error(`${testLimitsEnv}: ${k} is not a node limit (src/server/limits.ts)`);
+    if (!overridable.has(k)) throw new Error(`${testLimitsEnv}: ${k} cannot be overridden (only ${[...overridable].join(', ')})`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new Error(`${testLimitsEnv}: ${k} must be a positive integer`);
     out[k] = v;
   }

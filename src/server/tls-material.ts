@@ -7,7 +7,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ClusterConfig, type RegionSpec } from './config.js';
-import { identityOf, type TlsMaterial } from './transport/sockets.js';
+import type { TlsMaterial } from './transport/sockets.js';
+import { nodeIdentityOf } from '../security/identity.js';
 
 /** The node's material, or null when the cluster runs without TLS. Throws ConfigError naming the field at fault. */
 export function loadTlsMaterial(config: ClusterConfig, spec: RegionSpec, now = new Date()): TlsMaterial | null {
@@ -29,7 +30,7 @@ export function loadTlsMaterial(config: ClusterConfig, spec: RegionSpec, now = n
   }
   if (!own.checkPrivateKey(privateKey)) throw new ConfigError(`${where}.key`, `${mine.key} is not the key of the certificate ${mine.cert}`);
   if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError(`${where}.cert`, `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
-  const id = identityOf(own.subjectAltName);
+  const id = nodeIdentityOf(own.subjectAltName);
   if (id === null || id.cluster !== config.cluster || id.region !== spec.name || id.node !== spec.node.id) {
     throw new ConfigError(`${where}.cert`, `${mine.cert} names ${id === null ? 'no node' : `${id.cluster}/${id.region}/${id.node}`}, not ${config.cluster}/${spec.name}/${spec.node.id}: make one with terndb cert create-node --cluster ${config.cluster} --region ${spec.name} --node ${spec.node.id}`);
   }

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { clientUser, nodeIdentity } from '../../src/security/certs.js';
+import { X509Certificate as IdentityCert } from 'node:crypto';
+import { clientUserOf, nodeIdentityOf } from '../../src/security/identity.js';
+
+// What the node and the API read of a certificate (security/identity.ts), from PEM or DER.
+const nodeIdentity = (cert: string | Buffer) => nodeIdentityOf(new IdentityCert(cert).subjectAltName);
+const clientUser = (cert: string | Buffer) => clientUserOf(new IdentityCert(cert).subjectAltName);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tern-cert-cli-'));
 const caDir = path.join(dir, 'ca');

@@ -153,7 +153,7 @@ export class ProcessCluster {
     writeFileSync(path.join(dir, 'ca.crt'), ca.certPem);
     // The nodes' APIs serve HTTPS under this CA: this process's fetches trust it.
     const { trustCa } = await import('../../src/server/trust-ca.js');
-    trustCa(ca.certPem);
+    await trustCa(ca.certPem);
     writeFileSync(path.join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
     for (const region of this.regions) {
       const c = await issueNodeCert({ ca, cluster, region, node: `${region}-1`, hosts: ['127.0.0.1', 'localhost'], validDays: 2 });

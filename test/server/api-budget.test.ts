@@ -169,5 +169,7 @@ describe('connections per listener (apiConnectionsMax)', () => {
     expect(() => testLimitsFromEnv({ TERN_TEST_NODE_LIMITS: '{"nope": 1}' })).toThrow(/nope is not a node limit/);
     expect(() => testLimitsFromEnv({ TERN_TEST_NODE_LIMITS: '{"apiConnectionsMax": 0}' })).toThrow(/positive integer/);
     expect(() => testLimitsFromEnv({ TERN_TEST_NODE_LIMITS: '[1]' })).toThrow(/JSON object/);
+    // A limit read from the module's constant would take the override and ignore it: refused.
+    expect(() => testLimitsFromEnv({ TERN_TEST_NODE_LIMITS: '{"handshakeMs": 10}' })).toThrow(/cannot be overridden/);
   });
 });

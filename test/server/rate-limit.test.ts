@@ -43,6 +43,7 @@ describe('rate limits on the API', () => {
     const node: ApiNode = {
       ...base,
       authenticate: async (h) => ({ ok: true, value: h === undefined ? undefined : { user: h.slice('Bearer '.length).split('.')[0] as string } }),
+      authRequired: true,
       knownUser: (h) => (h === undefined ? null : (h.slice('Bearer '.length).split('.')[0] as string)),
       submit: async (call) => {
         submitted.push(call.caller?.user ?? 'anonymous');

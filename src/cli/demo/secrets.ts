@@ -36,12 +36,10 @@ export async function ensureDemoSecrets(dataDir: string, regions: readonly strin
     nodes[region] = { cert: `certs/${node}.crt`, key: `certs/${node}.key` };
   }
   const tokenFile = path.join(dataDir, 'root.token');
-  let token: string;
-  if (existsSync(tokenFile)) token = readFileSync(tokenFile, 'utf8').trim();
-  else {
-    token = (await makeToken('root')).token;
-    await writeSecret(dataDir, 'root.token', `${token}\n`, false);
-  }
+  // A kept token gets a credential under a new salt (any salt checks the same token).
+  const made = existsSync(tokenFile) ? null : await makeToken('root');
+  const token = made?.token ?? readFileSync(tokenFile, 'utf8').trim();
+  if (made !== null) await writeSecret(dataDir, 'root.token', `${token}\n`, false);
   await writeSecret(dataDir, '.curlrc', `header = "authorization: Bearer ${token}"\n`, true);
-  return { ca: 'certs/ca.crt', nodes, root: await secretCredential(token), curlHome: dataDir, tokenFile };
+  return { ca: 'certs/ca.crt', nodes, root: made?.credential ?? (await secretCredential(token)), curlHome: dataDir, tokenFile };
 }

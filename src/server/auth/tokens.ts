@@ -24,10 +24,8 @@ function hashOf(secret: string, salt: string): Promise<Buffer> {
 
 /** A new token for `user`, and the credential to store for it. */
 export async function makeToken(user: string): Promise<{ readonly token: string; readonly credential: Credential }> {
-  const secret = randomBytes(32).toString('base64url');
-  const salt = randomBytes(16).toString('base64url');
-  const hash = (await hashOf(secret, salt)).toString('base64url');
-  return { token: `${user}.${secret}`, credential: { salt, hash } };
+  const token = `${user}.${randomBytes(32).toString('base64url')}`;
+  return { token, credential: await secretCredential(token) };
 }
 
 /** A credential (under a new salt) for an existing token `<user>.<secret>`. */

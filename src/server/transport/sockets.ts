@@ -15,14 +15,11 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { RegionId } from '../../core/clock/version-vector.js';
 import type { HostPort } from '../config.js';
+import { nodeIdentityOf, type NodeIdentity } from '../../security/identity.js';
 import { nodeLimits } from '../limits.js';
 
 /** What a peer's certificate says it is. */
-export interface PeerIdentity {
-  readonly cluster: string;
-  readonly region: RegionId;
-  readonly node: string;
-}
+export type PeerIdentity = NodeIdentity;
 
 /** PEM texts: the cluster CA, and this node's certificate and key. */
 export interface TlsMaterial {
@@ -51,24 +48,7 @@ export const plainSockets: PeerSockets = {
   },
 };
 
-const name = '[A-Za-z0-9_-]{1,63}';
-const uriPattern = new RegExp(`^URI:tern://(${name})/(${name})/(${name})$`);
 
-/**
- * The node identity a certificate's subject alternative names carry (`URI:tern://cluster/region/node`,
- * the names terndb cert writes), or null: when it carries none, or more than one Tern URI, or a
- * client's (`tern://cluster/user/name`). Read from Node's own text of the names, so the node does
- * not load an X.509 library; an entry Node had to quote (it held a comma or a quote) never matches,
- * since names are letters, digits, _ and -.
- */
-export function identityOf(subjectAltName: string | undefined): PeerIdentity | null {
-  const found = (subjectAltName ?? '').split(', ').flatMap((entry) => {
-    const m = uriPattern.exec(entry);
-    return m === null ? [] : [{ cluster: m[1] as string, region: m[2] as string, node: m[3] as string }];
-  });
-  const only = found.length === 1 ? found[0] : undefined;
-  return only === undefined || only.region === 'user' ? null : only;
-}
 
 /** Mutual TLS (1.3) under the cluster CA; `material` is read again by reload. */
 export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): PeerSockets {
@@ -81,7 +61,7 @@ export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): Pe
       // The TLS handshake gets the same time as the hello after it (Node's default is 120 s: a few
       // silent connections could hold every slot of the peer port that long).
       const server = tls.createServer({ ...material, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true, handshakeTimeout: nodeLimits.handshakeMs }, (socket) => {
-        const identity = identityOf(socket.getPeerCertificate().subjectaltname);
+        const identity = nodeIdentityOf(socket.getPeerCertificate().subjectaltname);
         if (identity === null || identity.cluster !== cluster) {
           log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, identity }, `refused a peer link: its certificate names no node of cluster ${cluster}`);
           socket.destroy();
@@ -105,7 +85,7 @@ export function tlsSockets(cluster: string, first: TlsMaterial, log: Logger): Pe
         // The peer is known by its certificate's node name, not by the address we dialled (which may be
         // the WAN emulator's): the CA's signature is checked by TLS; here, that it is the region dialled.
         checkServerIdentity: (_host, cert) => {
-          const id = identityOf(cert.subjectaltname);
+          const id = nodeIdentityOf(cert.subjectaltname);
           if (id === null || id.cluster !== cluster) return new Error(`the certificate names no node of cluster ${cluster}`);
           if (id.region !== region) return new Error(`the certificate is for region ${id.region}, not ${region}`);
           if (node !== undefined && id.node !== node) return new Error(`the certificate is for node ${id.node}, but the configuration's node for ${region} is ${node}`);
