@@ -4,6 +4,7 @@
  * so a slow server cannot hide its queueing: no coordinated omission).
  */
 import http from 'node:http';
+import https from 'node:https';
 
 export interface Target {
   readonly host: string;
@@ -11,6 +12,13 @@ export interface Target {
   readonly method: string;
   /** Path, body and any extra headers of the i-th request. */
   readonly request: (i: number) => { path: string; body?: string; headers?: Record<string, string> };
+  /** HTTPS, trusting this CA (PEM); plain HTTP without. */
+  readonly ca?: string;
+}
+
+/** A keep-alive agent for the target's scheme. */
+function agentFor(t: Target, maxSockets: number): http.Agent {
+  return t.ca !== undefined ? new https.Agent({ keepAlive: true, maxSockets, ca: t.ca }) : new http.Agent({ keepAlive: true, maxSockets });
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -27,10 +35,12 @@ function send(agent: http.Agent, t: Target, i: number): Promise<number> {
   const { path, body, headers: extra } = t.request(i);
   return new Promise((resolve, reject) => {
     const headers = { ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) };
-    const req = http.request({ host: t.host, port: t.port, method: t.method, path, agent, headers }, (res) => {
+    const onAnswer = (res: http.IncomingMessage) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    };
+    const options = { host: t.host, port: t.port, method: t.method, path, agent, headers };
+    const req = t.ca !== undefined ? https.request(options, onAnswer) : http.request(options, onAnswer);
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -39,7 +49,7 @@ function send(agent: http.Agent, t: Target, i: number): Promise<number> {
 
 /** Requests per second with `inFlight` concurrent requests for `durationMs`. */
 export async function closedLoop(t: Target, inFlight: number, durationMs: number): Promise<{ rps: number; errors: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const agent = agentFor(t, inFlight);
   let done = 0;
   let errors = 0;
   let next = 0;
@@ -60,7 +70,7 @@ export async function closedLoop(t: Target, inFlight: number, durationMs: number
 
 /** Latencies (ms, from the intended send time) at a fixed `rate` per second for `durationMs`. */
 export async function openLoop(t: Target, rate: number, durationMs: number): Promise<{ latenciesMs: number[]; errors: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = agentFor(t, 256);
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
@@ -108,7 +118,7 @@ export async function closedLoopLatency(parts: readonly LoadPart[], durationMs: 
   const end = start + durationMs;
   await Promise.all(
     parts.map(async (part) => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: part.inFlight });
+      const agent = agentFor(part.target, part.inFlight);
       const mine = (latencies[part.label] ??= []);
       await Promise.all(
         Array.from({ length: part.inFlight }, async () => {

@@ -3,6 +3,8 @@
  * 1. Local durable write path: PATCH throughput of one node with 64 requests in flight, as a ratio
  *    to a no-op Fastify route measured in the same run with the same client; p99 latency at half
  *    the node's maximum rate.
+ * 1b. The same with TLS: durable PATCH throughput of a node serving HTTPS, as a ratio to the
+ *    plaintext node, in interleaved rounds.
  * 2. Async replication lag (commit at the origin to apply at a peer, all processes on one clock)
  *    through the WAN emulator (80/190/120 ms), at half the cluster's maximum write rate.
  * 3. Storage: replicated rows committed per second through the replica on SQLite, against raw
@@ -22,28 +24,30 @@ import { Replica } from '../core/replica/replica.js';
 import { validatePolicy } from '../core/schema/policy.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { makeOps } from './core-bench.js';
-import { closedLoop, openLoop, percentile, type Target } from './load.js';
+import { closedLoop, median, openLoop, percentile, type Target } from './load.js';
+import { makeBenchCerts, type BenchCerts } from './certs.js';
 
 const bin = terndbBin;
 
-function writeConfig(dir: string, base: number, regions: string[], wan: boolean): string {
+function writeConfig(dir: string, base: number, regions: string[], wan: boolean, certs?: BenchCerts): string {
   const config = {
     cluster: 'bench',
-    insecure: true,
-    regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./${regions.length}/${name}` } })),
+    ...(certs === undefined ? { insecure: true } : { tls: { ca: certs.ca } }),
+    regions: regions.map((name, i) => ({ name, node: { id: name, api: `127.0.0.1:${base + 1 + i}`, peer: `127.0.0.1:${base + 60 + i}`, data: `./${regions.length}${certs !== undefined ? '-tls' : ''}/${name}`, ...(certs !== undefined ? { tls: certs.nodes[name] } : {}) } })),
     ...(wan ? { wan: { control: `127.0.0.1:${base + 50}`, rttMs: { 'us-east/eu-west': 80, 'us-east/ap-south': 190, 'eu-west/ap-south': 120 }, linkPortBase: base + 100 } } : {}),
     tables: { profiles: { fields: { name: 'lww', visits: 'counter' } } },
   };
-  const file = path.join(dir, `cluster-${regions.length}.json`);
+  const file = path.join(dir, `cluster-${regions.length}${certs !== undefined ? '-tls' : ''}.json`);
   writeFileSync(file, JSON.stringify(config));
   return file;
 }
 
-const patchTarget = (port: number): Target => ({
+const patchTarget = (port: number, ca?: string): Target => ({
   host: '127.0.0.1',
   port,
   method: 'PATCH',
   request: (i) => ({ path: `/v1/tables/profiles/rows/user-${i % 10_000}`, body: JSON.stringify(i % 2 === 0 ? { set: { name: `n${i}` } } : { incr: { visits: 1 } }) }),
+  ...(ca !== undefined ? { ca } : {}),
 });
 
 /** p-th percentile from a cumulative Prometheus histogram (bucket bounds in seconds → ms), interpolated. */
@@ -107,6 +111,26 @@ export async function runNodeBench(print: (line: string) => void, seconds = 5): 
     print(`| no-op Fastify route, same client (median of 3) | ${Math.round(noopMax)} req/s | |`);
     print(`| ratio node / no-op (median of 3 interleaved rounds) | ${(ratios[1] as number).toFixed(2)} | ≥ 0.5 |`);
     print(`| PATCH latency at half that rate (${Math.floor(nodeMax / 2)}/s): p50 / p99 | ${percentile(half.latenciesMs, 50).toFixed(1)} / ${percentile(half.latenciesMs, 99).toFixed(1)} ms | p99 ≤ 10 ms |`);
+
+    // 1b. The same node with TLS (its API over HTTPS, a certificate of its cluster CA), side by side
+    // with the plaintext one in interleaved rounds, the same client (connections kept alive, so
+    // the handshakes are not on the write path: what TLS adds is encrypting each request and answer).
+    const tlsBase = await freeBlock(300);
+    const certs = await makeBenchCerts(path.join(dir, 'tls'), 'bench', { 'us-east': 'us-east' });
+    const secure = writeConfig(path.join(dir, 'tls'), tlsBase, ['us-east'], false, certs);
+    children.push(start([bin, 'node', '--config', secure, '--node', 'us-east'], dir));
+    await waitFor(`https://127.0.0.1:${tlsBase + 1}/readyz`);
+    await closedLoop(patchTarget(tlsBase + 1, certs.caPem), 64, 1_000); // warm-up
+    const tlsRounds: Array<{ plain: number; tls: number }> = [];
+    // Five rounds: on a shared 2-core machine one round's ratio swings by a third.
+    for (let i = 0; i < 5; i++) {
+      const plainFirst = i % 2 === 0;
+      const first = (await closedLoop(plainFirst ? patchTarget(base + 1) : patchTarget(tlsBase + 1, certs.caPem), 64, (seconds * 1000) / 3)).rps;
+      const second = (await closedLoop(plainFirst ? patchTarget(tlsBase + 1, certs.caPem) : patchTarget(base + 1), 64, (seconds * 1000) / 3)).rps;
+      tlsRounds.push(plainFirst ? { plain: first, tls: second } : { plain: second, tls: first });
+    }
+    const mid = (xs: number[]) => median(xs);
+    print(`| durable PATCH throughput, TLS (HTTPS) / plaintext, 64 in flight (median of 5 interleaved rounds) | ${Math.round(mid(tlsRounds.map((r) => r.tls)))} / ${Math.round(mid(tlsRounds.map((r) => r.plain)))} req/s = ${mid(tlsRounds.map((r) => r.tls / r.plain)).toFixed(2)} | ≥ 0.85 |`);
     await stopAll(children.splice(0));
 
     // 2. Three regions through the WAN emulator: replication lag at half the cluster's max rate.

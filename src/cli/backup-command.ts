@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Command } from 'commander';
 import { isManifest } from './backup-file.js';
-import { baseUrl } from './status-command.js';
+import { accessOptions, AccessUsageError, plainAccess, resolveAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -26,7 +26,11 @@ function progress(total: number): (done: number) => void {
   };
 }
 
-export async function runBackup(url: string, out: string): Promise<number> {
+/**
+ * Copies the node at `url` into `out`; the exit code. `access` says which CA to trust and which
+ * token to send (resolveAccess; restore --from passes its own).
+ */
+export async function runBackup(url: string, out: string, access: ApiAccess = plainAccess): Promise<number> {
   if (existsSync(out)) {
     process.stderr.write(`terndb backup: ${out} exists; choose another --out or move it away\n`);
     return 2;
@@ -34,14 +38,13 @@ export async function runBackup(url: string, out: string): Promise<number> {
   process.stderr.write(`terndb backup: asking ${url} for a consistent copy of its database…\n`);
   let res: Response;
   try {
-    res = await fetch(new URL('/v1/admin/backup', baseUrl(url)));
+    res = await access.fetch(new URL('/v1/admin/backup', access.url(url)));
   } catch (err) {
-    process.stderr.write(`terndb backup: cannot reach ${url} (${(err as Error).message}); is the node running?\n`);
+    process.stderr.write(`terndb backup: ${unreachable(err, url, access)}\n`);
     return 1;
   }
   if (!res.ok || res.body === null) {
-    const e = ((await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null)?.error;
-    process.stderr.write(`terndb backup: ${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? res.statusText}\n`);
+    process.stderr.write(`terndb backup: ${await refusal(res, access)}\n`);
     return 1;
   }
   let manifest: unknown = null;
@@ -89,12 +92,33 @@ export async function runBackup(url: string, out: string): Promise<number> {
 }
 
 export function backupCommand(): Command {
-  return new Command('backup')
-    .description("copy a live region node's database (a consistent cut) into a backup file")
-    .option('--url <url>', 'the region node API: a URL or host:port', 'http://127.0.0.1:7001')
-    .requiredOption('--out <file>', 'the backup file to write (must not exist)')
-    .addHelpText('after', '\nThe node copies its database while it keeps serving (the copy is the database as of the moment it\nfinishes), then streams it; the file is kept only if its SHA-256 matches the node\'s.\n\nExample:\n  terndb backup --url localhost:7001 --out us-east.ternbackup\n\nExit codes: 0 written, 1 the node refused or could not be reached or the copy did not check out, 2 bad usage.')
-    .action(async (flags: { url: string; out: string }) => {
-      process.exitCode = await runBackup(flags.url, flags.out);
+  return accessOptions(
+    new Command('backup')
+      .description("copy a live region node's database (a consistent cut) into a backup file")
+      .option('--url <url>', 'the region node API: a URL or host:port (http://, or https:// with --cacert)', '127.0.0.1:7001')
+      .requiredOption('--out <file>', 'the backup file to write (must not exist)'),
+  )
+    .addHelpText(
+      'after',
+      "\nThe node copies its database while it keeps serving (the copy is the database as of the moment it\nfinishes), then streams it; the file is kept only if its SHA-256 matches the node's.\n\n" +
+        "A secure cluster's nodes serve HTTPS with certificates of the cluster's own CA: give it with --cacert\n" +
+        "(then a bare host:port means https://), and a cluster admin's token (the root token is one) with\n" +
+        '--token-file or in TERN_TOKEN.\n\n' +
+        'Examples:\n' +
+        '  terndb backup --url localhost:7001 --out us-east.ternbackup\n' +
+        '  terndb backup --url 10.0.2.10:7001 --cacert certs/ca.crt --token-file secrets/root/root.token --out eu-west.ternbackup\n\n' +
+        'Exit codes: 0 written, 1 the node refused or could not be reached or the copy did not check out, 2 bad usage (such as an unreadable --cacert or --token-file).',
+    )
+    .action(async (flags: AccessFlags & { url: string; out: string }) => {
+      let access: ApiAccess;
+      try {
+        access = resolveAccess(flags);
+      } catch (err) {
+        if (!(err instanceof AccessUsageError)) throw err;
+        process.stderr.write(`terndb backup: ${err.message}\n`);
+        process.exitCode = err.exitCode;
+        return;
+      }
+      process.exitCode = await runBackup(flags.url, flags.out, access);
     });
 }

@@ -1,5 +1,5 @@
 /**
- * `terndb cert create-ca | create-node | create-client`: the certificates of a secure cluster
+ * `terndb cert create-ca | create-node | create-client | create-router | create-root-token`: the certificates of a secure cluster
  * (src/security/certs.ts). The X.509 library is loaded only when a subcommand runs, so it costs
  * other commands nothing at start-up.
  */
@@ -11,7 +11,7 @@ import { CertInputError, hostProblem, nameProblem, regionProblem } from '../secu
 import { intOption } from './options.js';
 
 /** The option behind each field a certificate function can reject. */
-const optionOf: Record<string, string> = { cluster: '--cluster', region: '--region', node: '--node', user: '--user', hosts: '--host', validDays: '--days', ca: '--ca-dir', caDir: '--ca-dir', out: '--out' };
+const optionOf: Record<string, string> = { name: '--name', cluster: '--cluster', region: '--region', node: '--node', user: '--user', hosts: '--host', validDays: '--days', ca: '--ca-dir', caDir: '--ca-dir', out: '--out' };
 
 const checked = (problem: (v: string) => string | null) => (value: string) => {
   const p = problem(value);
@@ -164,6 +164,37 @@ function createClientCommand(): Command {
     });
 }
 
+function createRouterCommand(): Command {
+  return subcommand('create-router')
+    .description("issue a router's certificate (server only, for the HTTPS it serves clients), signed by the cluster CA")
+    .requiredOption('--ca-dir <dir>', 'the directory with ca.crt and ca.key (from create-ca)')
+    .requiredOption('--cluster <name>', 'the cluster (must be the CA\'s)', name)
+    .option('--name <name>', "the router's name (the certificate's common name and the files' names)", name, 'router')
+    .addOption(new Option('--host <host>', 'a DNS name or IP address clients reach the router at; repeat for each').default(defaultHosts, '127.0.0.1 and localhost').argParser(host))
+    .requiredOption('--out <dir>', 'where to write <name>.crt and <name>.key (created, mode 0700, if missing)')
+    .option('--days <n>', "days the certificate is valid, 1 to 3650 (the default is cut to the CA's end)", days, 365)
+    .option('--force', 'replace an existing <name>.crt and <name>.key')
+    .addHelpText('after', "\nThe certificate names every --host and is good for serving only: it is no peer's and no user's. Name the\nfiles in the cluster file's router section: router: {api, tls: {cert, key}}.\n\nExample:\n  terndb cert create-router --ca-dir secrets/ca --cluster prod --host router.example.com --out secrets/router")
+    .action(async (flags: { caDir: string; cluster: string; name: string; host: string[]; out: string; days: number; force?: boolean }, command: Command) => {
+      process.exitCode = await run('create-router', async () => {
+        const { checkFree, writePair } = await import('../security/cert-files.js');
+        notOverCa(flags.caDir, flags.out, flags.name);
+        checkFree(flags.out, flags.name, flags.force === true);
+        const ca = await loadCa(flags.caDir);
+        const { issueRouterCert } = await import('../security/certs.js');
+        const notes: string[] = [];
+        const pair = await issueRouterCert({ ca, cluster: flags.cluster, name: flags.name, hosts: flags.host, validDays: leafDays(command, ca, notes) });
+        const files = await writePair(flags.out, flags.name, pair, flags.force === true);
+        return [
+          ...notes,
+          `wrote ${files.cert}: router ${flags.name} of cluster ${flags.cluster} (hosts ${flags.host.join(', ')}), valid until ${validTo(pair.certPem)}`,
+          `wrote ${files.key}: its private key (mode 0600)`,
+          `next: name them in the cluster file (router: {tls: {cert: ${files.cert}, key: ${files.key}}}); clients trust ${flags.caDir}/ca.crt`,
+        ];
+      });
+    });
+}
+
 function createRootTokenCommand(): Command {
   return subcommand('create-root-token')
     .description("make the root user's token for a cluster that requires authentication: the token to a file, its credential for the configuration")
@@ -187,10 +218,11 @@ function createRootTokenCommand(): Command {
 
 export function certCommand(): Command {
   return new Command('cert')
-    .description('make the certificates of a secure cluster: its CA, node certificates and client certificates')
+    .description('make the certificates of a secure cluster: its CA, node, client and router certificates, and the root token')
     .addCommand(createCaCommand())
     .addCommand(createNodeCommand())
     .addCommand(createClientCommand())
+    .addCommand(createRouterCommand())
     .addCommand(createRootTokenCommand())
-    .addHelpText('after', '\nPeer links use mutual TLS with the cluster CA; a node certificate names its cluster, region and node, a\nclient certificate its user. Private keys are written with mode 0600, certificates 0644; an existing file\nis replaced only with --force. Exit codes: 0 written, 1 could not write, 2 bad usage (the option is named).\n\nExamples:\n  terndb cert create-ca --cluster prod --out secrets/ca\n  terndb cert create-node --ca-dir secrets/ca --cluster prod --region us-east --node us-east-1 --out secrets/us-east-1\n  terndb cert create-client --ca-dir secrets/ca --cluster prod --user alice --out secrets/alice');
+    .addHelpText('after', '\nPeer links use mutual TLS with the cluster CA; a node certificate names its cluster, region and node, a\nclient certificate its user; nodes and routers serve their APIs over HTTPS with their certificates. Private keys are written with mode 0600, certificates 0644; an existing file\nis replaced only with --force. Exit codes: 0 written, 1 could not write, 2 bad usage (the option is named).\n\nExamples:\n  terndb cert create-ca --cluster prod --out secrets/ca\n  terndb cert create-node --ca-dir secrets/ca --cluster prod --region us-east --node us-east-1 --out secrets/us-east-1\n  terndb cert create-client --ca-dir secrets/ca --cluster prod --user alice --out secrets/alice\n  terndb cert create-router --ca-dir secrets/ca --cluster prod --host router.example.com --out secrets/router');
 }

@@ -38,7 +38,7 @@ export function demoCommand(): Command {
     .option('--port-base <port>', 'the router serves on port-base and the n-th region its API on port-base + n (7001, 7002, ...); every port is listed below', intOption('--port-base', 1024, 64_000), 7000)
     .option('--fresh', "start empty: first delete the demo's own files in --data (region data folders, logs, cluster.yaml)")
     .option('--no-restart', 'leave a node that dies down (default: restart it after 3 s)')
-    .option('--insecure', 'plaintext links and no authentication (default: mutual TLS between regions, a CA and certificates in --data/certs, and a root token in --data/root.token)')
+    .option('--insecure', 'plaintext HTTP, plaintext links and no authentication (default: HTTPS APIs and mutual TLS between regions, a CA and certificates in --data/certs, and a root token in --data/root.token)')
     .addHelpText(
       'after',
       `${portHelp()}
@@ -76,7 +76,7 @@ started. Data and logs stay in --data; the next run continues from them unless -
       // Secure unless asked otherwise: a CA, node certificates and a root token, made once and kept.
       const secrets = flags.insecure === true ? undefined : await ensureDemoSecrets(dataDir, regions);
       writeFileSync(configPath, stringify(demoConfig(layout, secrets)));
-      const access = secrets === undefined ? null : { curlHome: secrets.curlHome, tokenFile: secrets.tokenFile };
+      const access = secrets === undefined ? null : { curlHome: secrets.curlHome, tokenFile: secrets.tokenFile, caFile: secrets.caFile };
       process.exitCode = await runDemo({ regions, portBase: flags.portBase, dataDir, configPath, restartDelayMs: flags.restart ? restartDelayMs : null, access });
     });
 }

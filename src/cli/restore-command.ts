@@ -14,6 +14,7 @@ import { markRestored } from '../core/node/restore.js';
 import { ConfigError, loadConfig, type ClusterConfig, type RegionSpec } from '../server/config.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { runBackup } from './backup-command.js';
+import { accessOptions, AccessUsageError, resolveAccess, type AccessFlags, type ApiAccess } from './api-access.js';
 import { digestFrom } from '../server/backup.js';
 import { readManifest } from './backup-file.js';
 
@@ -37,10 +38,32 @@ async function extract(file: string, offset: number, dest: string): Promise<void
   await fsyncPath(dest);
 }
 
-export async function runRestore(flags: { in?: string; from?: string; config: string; node: string }): Promise<number> {
+export interface RestoreFlags extends AccessFlags {
+  in?: string;
+  from?: string;
+  config: string;
+  node: string;
+}
+
+/** `env` supplies TERN_TOKEN when --from is given without --token-file. */
+export async function runRestore(flags: RestoreFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const say = (m: string) => process.stderr.write(`terndb restore: ${m}\n`);
   if ((flags.in === undefined) === (flags.from === undefined)) {
     say('give exactly one of --in FILE (a backup file) or --from URL (a healthy region to copy now)');
+    return 2;
+  }
+  // Checked before anything is made on disk: a bad --cacert or token must not leave a data directory behind.
+  let access: ApiAccess | null = null;
+  if (flags.from !== undefined) {
+    try {
+      access = resolveAccess(flags, env);
+    } catch (err) {
+      if (!(err instanceof AccessUsageError)) throw err;
+      say(err.message);
+      return err.exitCode;
+    }
+  } else if (flags.cacert !== undefined || flags.tokenFile !== undefined) {
+    say('--cacert and --token-file go with --from (they say how to reach the node to copy); --in reads a file');
     return 2;
   }
   let config: ClusterConfig;
@@ -67,7 +90,7 @@ export async function runRestore(flags: { in?: string; from?: string; config: st
   let downloaded = false;
   if (flags.from !== undefined) {
     file = path.join(data, `.restore-${Date.now()}.ternbackup`);
-    const code = await runBackup(flags.from, file);
+    const code = await runBackup(flags.from, file, access ?? undefined);
     if (code !== 0) return code;
     downloaded = true;
   }
@@ -106,10 +129,12 @@ export async function runRestore(flags: { in?: string; from?: string; config: st
     await rename(work, db);
     await fsyncPath(data);
     const source = manifest.region === spec.name ? `its own backup` : `a copy of ${manifest.region}`;
+    // A secure cluster's status wants its CA and a token too.
+    const statusAccess = `${config.tls !== null ? ` --cacert ${flags.cacert ?? config.tls.ca}` : ''}${config.auth !== null ? ` --token-file ${flags.tokenFile ?? 'FILE'}` : ''}`;
     process.stdout.write(
       `Restored ${spec.name} from ${source} as of ${manifest.createdAt} into ${data}.\n` +
         `Start it: terndb node --config ${flags.config} --node ${spec.name}\n` +
-        `It stays catching-up (restore) until every other region has been heard and has given back the writes of ${spec.name} it holds, then passes through the usual stages (terndb status --url ${spec.node.api.host}:${spec.node.api.port}).\n`,
+        `It stays catching-up (restore) until every other region has been heard and has given back the writes of ${spec.name} it holds, then passes through the usual stages (terndb status --url ${spec.node.api.host}:${spec.node.api.port}${statusAccess}).\n`,
     );
     return 0;
   } catch (err) {
@@ -121,23 +146,29 @@ export async function runRestore(flags: { in?: string; from?: string; config: st
 }
 
 export function restoreCommand(): Command {
-  return new Command('restore')
-    .description("put a backup onto a lost region's empty data directory, ready for terndb node")
-    .option('--in <file>', 'a backup file written by terndb backup')
-    .option('--from <url>', 'copy a healthy region now (a URL or host:port of its node) instead of reading a file')
-    .requiredOption('--config <file>', 'the cluster configuration (the same file every machine has)')
-    .requiredOption('--node <name>', 'the region (or node id) to restore')
+  return accessOptions(
+    new Command('restore')
+      .description("put a backup onto a lost region's empty data directory, ready for terndb node")
+      .option('--in <file>', 'a backup file written by terndb backup')
+      .option('--from <url>', 'copy a healthy region now (a URL or host:port of its node: http://, or https:// with --cacert) instead of reading a file')
+      .requiredOption('--config <file>', 'the cluster configuration (the same file every machine has)')
+      .requiredOption('--node <name>', 'the region (or node id) to restore'),
+    'with --from: ',
+  )
     .addHelpText(
       'after',
       '\nThe data directory must hold no database. A backup of any region of the cluster will do; a fresh\n' +
         "one of a healthy region (--from) is best: a backup older than what the peers still keep in their\n" +
         "logs cannot catch up (the node's status then says so). The restored node takes no writes until every\n" +
-        'other region has been heard, and rejoins the strong group as a learner.\n\nExamples:\n' +
+        'other region has been heard, and rejoins the strong group as a learner. On a secure cluster,\n' +
+        "--from needs the cluster CA (--cacert: the nodes serve HTTPS) and a cluster admin's token\n" +
+        '(--token-file, or TERN_TOKEN).\n\nExamples:\n' +
         '  terndb restore --from eu-west-host:7002 --config cluster.yaml --node us-east\n' +
+        '  terndb restore --from 10.0.2.10:7001 --cacert certs/ca.crt --token-file secrets/root/root.token --config cluster.yaml --node us-east\n' +
         '  terndb restore --in us-east.ternbackup --config cluster.yaml --node us-east\n\n' +
         'Exit codes: 0 restored, 1 the backup is corrupt or could not be read or fetched, 2 bad usage or a data directory in use.',
     )
-    .action(async (flags: { in?: string; from?: string; config: string; node: string }) => {
+    .action(async (flags: RestoreFlags) => {
       process.exitCode = await runRestore(flags);
     });
 }

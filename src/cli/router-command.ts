@@ -4,6 +4,9 @@ import pino from 'pino';
 import { Router } from '../router/router.js';
 import { ConfigError, loadConfig, parseHostPort, routerDefaults, type ClusterConfig, type RouterSpec } from '../server/config.js';
 import { portProblems } from './ports.js';
+import { loadRouterTlsMaterial } from '../server/tls-material.js';
+import { nodeSecret } from '../server/auth/node-secret.js';
+import type { TlsMaterial } from '../server/transport/sockets.js';
 
 export function routerCommand(): Command {
   return new Command('router')
@@ -15,6 +18,7 @@ export function routerCommand(): Command {
     .action(async (flags: { config: string; api?: string; region?: string }) => {
       let config: ClusterConfig;
       let spec: RouterSpec;
+      let tls: TlsMaterial | null;
       try {
         config = loadConfig(flags.config);
         const base = config.router;
@@ -22,7 +26,9 @@ export function routerCommand(): Command {
         const api = flags.api !== undefined ? parseHostPort(flags.api, '--api') : (base as RouterSpec).api;
         const region = flags.region ?? base?.region ?? null;
         if (region !== null && !config.regions.some((r) => r.name === region)) throw new ConfigError('--region', `must be one of the regions (${config.regions.map((r) => r.name).join(', ')}), not ${region}`);
-        spec = { ...routerDefaults, ...base, api, region };
+        spec = { ...routerDefaults, tls: null, ...base, api, region };
+        // A secure cluster's router serves HTTPS and trusts the cluster CA for the nodes' (exit 2 on a bad file).
+        tls = loadRouterTlsMaterial(config);
       } catch (err) {
         process.stderr.write(`terndb router: ${(err as Error).message}\n`);
         process.exitCode = 2;
@@ -35,22 +41,42 @@ export function routerCommand(): Command {
         return;
       }
       const log = pino({ name: 'terndb' }).child({ component: 'router', region: spec.region });
+      if (config.insecure) log.warn('insecure: true: the router serves plaintext HTTP and calls the nodes over HTTP');
+      // Probes use this process's fetch: it trusts the cluster CA.
+      if (tls !== null) await (await import('../server/trust-ca.js')).trustCa(tls.ca);
+      const scheme = tls !== null ? 'https' : 'http';
       const router = new Router({
         cluster: config.cluster,
         region: spec.region,
-        regions: config.regions.map((r) => ({ name: r.name, url: `http://${r.node.api.host}:${r.node.api.port}` })),
+        regions: config.regions.map((r) => ({ name: r.name, url: `${scheme}://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` })),
         strongTables: Object.entries(config.tables).filter(([, p]) => p.mode === 'strong').map(([t]) => t),
         probeIntervalMs: spec.probeIntervalMs,
         failThreshold: spec.failThreshold,
         attemptTimeoutMs: spec.attemptTimeoutMs,
         maxInflight: spec.maxInflight,
         log,
+        ...(tls !== null ? { tls: { key: tls.key, cert: tls.cert, ca: tls.ca } } : {}),
+        nodeAuth: nodeSecret(config),
       });
       await router.listen(spec.api.host, spec.api.port);
-      log.info({ api: `http://${spec.api.host}:${spec.api.port}`, regions: config.regions.map((r) => r.name) }, 'router listening');
+      log.info({ api: `${scheme}://${spec.api.host}:${spec.api.port}`, regions: config.regions.map((r) => r.name) }, 'router listening');
+      // SIGHUP: the router's certificate and the CA again (rotation without a restart); a file that does not load keeps the old ones.
+      const reload = () => {
+        try {
+          const next = loadRouterTlsMaterial(loadConfig(flags.config));
+          if (next === null) return void log.warn('SIGHUP: the router runs without TLS; nothing to reload');
+          router.setCertificate(next.key, next.cert);
+          void import('../server/trust-ca.js').then((m) => m.trustCa(next.ca));
+          log.info('SIGHUP: reloaded the router certificate; new connections get it');
+        } catch (err) {
+          log.error({ reason: (err as Error).message }, 'SIGHUP: the TLS files did not load; the router keeps the ones it had');
+        }
+      };
+      process.on('SIGHUP', reload);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping');
+          process.off('SIGHUP', reload);
           void router.close().then(() => {
             log.info('router stopped');
             resolve();

@@ -1,5 +1,9 @@
 /** `terndb status --url URL`: a region's stage, position and peers, as a person reads them. */
 import { Command } from 'commander';
+import { accessOptions, AccessUsageError, resolveAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
+
+// Defined with the access options (a bare host:port means https:// with --cacert); the data commands import it from here.
+export { baseUrl } from './api-access.js';
 
 /** What `/v1/status` answers, as far as this command reads it. */
 export interface Status {
@@ -51,31 +55,63 @@ export function formatStatus(s: Status, nowMs: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `localhost:7001` as well as `http://localhost:7001`: a bare host:port means HTTP. */
-export function baseUrl(url: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+export interface StatusFlags extends AccessFlags {
+  url: string;
+  json?: boolean;
+}
+
+/** Fetches and prints the node's status; the exit code (0 printed, 1 unreachable or refused, 2 bad usage). */
+export async function runStatus(flags: StatusFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const say = (m: string) => void process.stderr.write(`terndb status: ${m}\n`);
+  let access: ApiAccess;
+  try {
+    access = resolveAccess(flags, env);
+  } catch (err) {
+    if (!(err instanceof AccessUsageError)) throw err;
+    say(err.message);
+    return err.exitCode;
+  }
+  let res: Response;
+  try {
+    res = await access.fetch(new URL('/v1/status', access.url(flags.url)));
+  } catch (err) {
+    say(unreachable(err, flags.url, access));
+    return 1;
+  }
+  if (!res.ok) {
+    say(`${flags.url} refused: ${await refusal(res, access)}`);
+    return 1;
+  }
+  let s: Status;
+  try {
+    s = (await res.json()) as Status;
+  } catch {
+    say(`${flags.url} answered ${res.status} without a status (is it a terndb node's API?)`);
+    return 1;
+  }
+  process.stdout.write(flags.json === true ? JSON.stringify(s) + '\n' : formatStatus(s, Date.now()));
+  return 0;
 }
 
 export function statusCommand(): Command {
-  return new Command('status')
-    .description("print a region's stage, applied vector and replication lag per peer")
-    .option('--url <url>', 'the region node API: a URL or host:port (default: the demo\'s first region)', 'http://127.0.0.1:7001')
-    .option('--json', 'print the raw /v1/status JSON')
-    .action(async (flags: { url: string; json?: boolean }) => {
-      let s: Status;
-      try {
-        const r = await fetch(new URL('/v1/status', baseUrl(flags.url)));
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        s = (await r.json()) as Status;
-      } catch (err) {
-        process.stderr.write(`terndb status: cannot reach ${flags.url} (${(err as Error).message}); is the node running?\n`);
-        process.exitCode = 1;
-        return;
-      }
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(s) + '\n');
-        return;
-      }
-      process.stdout.write(formatStatus(s, Date.now()));
+  return accessOptions(
+    new Command('status')
+      .description("print a region's stage, applied vector and replication lag per peer")
+      .option('--url <url>', "the region node API: a URL or host:port (http://, or https:// with --cacert; default: the demo's first region)", '127.0.0.1:7001')
+      .option('--json', 'print the raw /v1/status JSON'),
+  )
+    .addHelpText(
+      'after',
+      "\nA secure cluster's nodes (a configuration with tls) serve HTTPS with certificates of its own CA,\n" +
+        'and want a token: give the CA with --cacert (then a bare host:port means https://) and the token\n' +
+        'with --token-file, or in the TERN_TOKEN environment variable.\n\n' +
+        'Examples:\n' +
+        '  terndb status --url localhost:7001\n' +
+        '  terndb status --url 127.0.0.1:7001 --cacert terndb-demo/certs/ca.crt --token-file terndb-demo/root.token\n' +
+        '  terndb status --url 10.0.1.10:7001 --cacert certs/ca.crt --token-file secrets/root/root.token\n\n' +
+        'Exit codes: 0 printed, 1 the node could not be reached or refused, 2 bad usage (such as an unreadable --cacert or --token-file).',
+    )
+    .action(async (flags: StatusFlags) => {
+      process.exitCode = await runStatus(flags);
     });
 }

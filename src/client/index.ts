@@ -31,8 +31,12 @@
  * - a write to a row homed elsewhere (421 WRONG_REGION) is sent once to the home's URL when that
  *   region is among `regions` (learned from answers' Tern-Region header, /readyz, or its /livez).
  *
- * It uses the platform's fetch and timers: no native module, no Node-only import; every one of
- * them (fetch, clock, timers, randomness) can be replaced through ConnectOptions.
+ * It uses the platform's fetch and timers: no native module, no static Node-only import; every one
+ * of them (fetch, clock, timers, randomness) can be replaced through ConnectOptions. The one
+ * exception is Node-only and loaded on demand: the `ca`, `cert` and `key` options (HTTPS to nodes
+ * whose certificates a private cluster CA signed, and a client certificate) pass an undici Agent
+ * to Node's fetch, and tls.ts imports `undici` and `node:tls` dynamically, on the first request
+ * of a client given them; close() closes that Agent.
  */
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { Caller } from './call.js';
@@ -41,6 +45,7 @@ import { platformTimers, type ClientTimers } from './env.js';
 import { TernClientError } from './errors.js';
 import { HealthBook, type RegionHealth } from './health.js';
 import { Prober } from './probe.js';
+import { tlsFetch } from './tls.js';
 
 export { TernClientError } from './errors.js';
 export { mergeTokens } from './session.js';
@@ -80,6 +85,22 @@ export interface ConnectOptions {
   readonly session?: string;
   /** The bearer token of a cluster that requires authentication (`<user>.<secret>`), sent with every call. */
   readonly token?: string;
+  /**
+   * Node only: PEM text of the CA certificate(s) to trust for `https://` region URLs, besides the
+   * system's roots (the cluster CA that signed the nodes' API certificates). Not with `fetch`.
+   * In a browser, requests of a client given `ca`, `cert` or `key` fail: the browser's trust store
+   * and client certificates are the browser's own.
+   */
+  readonly ca?: string | readonly string[];
+  /**
+   * Node only: the PEM client certificate (`terndb cert create-client --user U`) presented to the
+   * nodes in the TLS handshake; they take the caller for user U when no `token` is given. Needs
+   * `key`. Not with `fetch`.
+   */
+  readonly cert?: string;
+  /** Node only: the PEM private key of `cert` (both or neither). Not with `fetch`. */
+  readonly key?: string;
+  /** The fetch to use (the platform's). With `ca`, `cert` or `key`, configure TLS in it instead: connect() refuses both. */
   readonly fetch?: typeof fetch;
   /** `latency` (default): regions that serve the call, fastest measured first; `given`: in the order of `regions`. */
   readonly order?: Order;
@@ -144,7 +165,7 @@ export interface Client {
   readonly session: string | undefined;
   /** What the client knows of each region URL (a copy), in the order given. */
   health(): RegionHealth[];
-  /** Stops the background /readyz probes (calls still work, without them). */
+  /** Stops the background /readyz probes (calls still work, without them), and closes the connections of the `ca`/`cert`/`key` options' Agent. */
   close(): void;
 }
 
@@ -168,8 +189,10 @@ export function connect(options: ConnectOptions): Client {
   const maxAttempts = option('maxAttempts', options.maxAttempts, 3 * new Set(options.regions).size, (n) => Number.isInteger(n) && n >= 1, 'a whole number of 1 or more');
   const baseMs = option('backoff.baseMs', options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, positive, 'a positive number of ms');
   const maxMs = option('backoff.maxMs', options.backoff?.maxMs, Math.max(baseMs, DEFAULT_BACKOFF.maxMs), (n) => positive(n) && n >= baseMs, 'a number of ms of at least backoff.baseMs');
+  // With ca, cert or key: every request goes through the client's own undici Agent (tls.ts; throws on bad or mixed options).
+  const tls = tlsFetch(options);
   // Called as plain functions, never as a method of env (a browser's fetch refuses another `this`).
-  const given = options.fetch;
+  const given = options.fetch ?? tls?.fetch;
   const env = {
     fetch: (input: Parameters<typeof fetch>[0], init?: RequestInit) => (given === undefined ? fetch(input, init) : given(input, init)),
     now: options.now ?? (() => Date.now()),
@@ -202,6 +225,7 @@ export function connect(options: ConnectOptions): Client {
     },
     close() {
       prober.close();
+      tls?.close();
     },
     table<F>(name: string): Table<F> {
       return {

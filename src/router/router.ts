@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RegionHealth } from './health.js';
 import { httpSend, readBody, type Send, type Upstream } from './forward.js';
+import { nodeAuthHeader } from '../server/auth/node-secret.js';
 import { afterAttempt, candidates, shapeOf, type Attempt } from './route.js';
 
 export interface RouterOptions {
@@ -31,11 +32,25 @@ export interface RouterOptions {
   readonly fetch?: typeof fetch;
   /** For forwarding requests (tests replace it). */
   readonly send?: Send;
+  /**
+   * A secure cluster: the router serves HTTPS with this certificate and key, and trusts `ca` (the
+   * cluster CA) for the nodes' HTTPS (the default Send; probes use the process's fetch, which
+   * `terndb router` makes trust it).
+   */
+  readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string };
+  /**
+   * The cluster's node secret (Tern-Node-Auth), when it requires authentication: the router holds
+   * the cluster file, and reads a node's status and table list with it, as another node would.
+   * Clients' own requests are forwarded with their own Authorization, never with this.
+   */
+  readonly nodeAuth?: string | null;
 }
 
 /** Request bodies up to a node's own limit are forwarded (it answers 413 beyond). */
 const bodyLimit = 2 * 1024 * 1024;
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length']);
+/** Not forwarded from clients: a router's own proof of the cluster file (a client holding it could send it directly anyway). */
+const notForwarded = new Set([...hopByHop, 'tern-client-region', nodeAuthHeader]);
 
 function routerError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
   return reply.code(status).header('content-type', 'application/json').send(`${JSON.stringify({ error: { code, message, retryable: status >= 500, ...extra } })}\n`);
@@ -59,7 +74,7 @@ export class Router {
 
   constructor(private readonly o: RouterOptions) {
     this.#fetch = o.fetch ?? fetch;
-    this.#send = o.send ?? httpSend(Math.max(16, Math.min(1024, o.maxInflight)));
+    this.#send = o.send ?? httpSend(Math.max(16, Math.min(1024, o.maxInflight)), o.tls?.ca);
     this.regions = o.regions.map((r) => new RegionHealth(r.name, r.url.replace(/\/$/, ''), o.failThreshold));
     this.#strong = new Set(o.strongTables);
     this.#m = {
@@ -69,7 +84,7 @@ export class Router {
       up: new Gauge({ name: 'tern_router_region_serving', help: '1 when the region is sent writes, 0.5 reads only, 0 nothing.', labelNames: ['region'], registers: [this.registry] }),
       rtt: new Gauge({ name: 'tern_router_probe_rtt_seconds', help: 'Smoothed /readyz round trip.', labelNames: ['region'], registers: [this.registry] }),
     };
-    this.app = Fastify({ bodyLimit, logger: false, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout: 60_000 });
+    this.app = Fastify({ ...(o.tls !== undefined ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}), bodyLimit, logger: false, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout: 60_000 });
     // Bodies pass through as they came.
     this.app.removeAllContentTypeParsers();
     this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -140,10 +155,11 @@ export class Router {
   async #learnCluster(): Promise<void> {
     const r = candidates(this.regions, { write: false, strong: false }, this.o.region, null)[0];
     if (r === undefined) return;
+    const headers: Record<string, string> = typeof this.o.nodeAuth === 'string' ? { [nodeAuthHeader]: this.o.nodeAuth } : {};
     try {
       const [status, tables] = await Promise.all([
-        this.#fetch(`${r.url}/v1/status`, { signal: AbortSignal.timeout(2_000) }).then((x) => x.json() as Promise<{ raft?: { leader?: unknown } }>),
-        this.#fetch(`${r.url}/v1/tables`, { signal: AbortSignal.timeout(2_000) }).then((x) => x.json() as Promise<{ tables?: Record<string, { mode?: unknown }> }>),
+        this.#fetch(`${r.url}/v1/status`, { headers, signal: AbortSignal.timeout(2_000) }).then((x) => x.json() as Promise<{ raft?: { leader?: unknown } }>),
+        this.#fetch(`${r.url}/v1/tables`, { headers, signal: AbortSignal.timeout(2_000) }).then((x) => x.json() as Promise<{ tables?: Record<string, { mode?: unknown }> }>),
       ]);
       const leader = typeof status.raft?.leader === 'string' ? status.raft.leader : null;
       if (leader !== this.#leader) this.o.log.info({ leader }, `strong group leader: ${leader ?? 'unknown'}`);
@@ -165,7 +181,7 @@ export class Router {
     this.#counted.add(req);
     const shape = shapeOf(req.method, req.url, this.#strong);
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !hopByHop.has(k) && k !== 'tern-client-region') headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !notForwarded.has(k)) headers[k] = v;
     let added: string | null = null;
     if (shape.write && headers['idempotency-key'] === undefined) {
       added = randomUUID();
@@ -222,6 +238,11 @@ export class Router {
     reply.header('retry-after', '1');
     const tried_ = why.length > 0 ? `; tried ${why.join(', ')}` : '';
     return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
+  }
+
+  /** Replaces the certificate and key new connections get (SIGHUP). */
+  setCertificate(key: string, cert: string): void {
+    (this.app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key, cert });
   }
 
   /** Sends a region's answer on: its status, its headers (hop-by-hop ones aside), its body. */

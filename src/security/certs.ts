@@ -174,6 +174,26 @@ export async function issueNodeCert(params: { ca: CertAndKey; cluster: string; r
   return issue(ca, params.node, dates, sans, [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
 }
 
+/**
+ * A router's certificate: common name the router's name, a DNS name or IP address per host, server
+ * authentication only. It names no Tern identity: a router is neither a peer nor a user (it
+ * forwards its clients' tokens, and reads a node's status with the node secret of the cluster file).
+ */
+export async function issueRouterCert(params: { ca: CertAndKey; cluster: string; name: string; hosts: readonly string[] } & Validity): Promise<CertAndKey> {
+  checkName('cluster', params.cluster);
+  checkName('name', params.name);
+  if (params.hosts.length === 0) throw new CertInputError('hosts', 'give at least one host name or IP address the router is reached at');
+  const sans: x509.JsonGeneralNames = [];
+  for (const host of params.hosts) {
+    const parsed = parseHost(host);
+    if (parsed === null) throw new CertInputError('hosts', `${JSON.stringify(host)} is neither an IP address nor a DNS name`);
+    if (!sans.some((s) => s.type === parsed.kind && s.value === parsed.value)) sans.push({ type: parsed.kind, value: parsed.value });
+  }
+  const dates = validity(params);
+  const ca = await loadCa(params.ca, params.cluster);
+  return issue(ca, params.name, dates, sans, [x509.ExtendedKeyUsage.serverAuth]);
+}
+
 /** A client's certificate: common name the user, SAN `tern://<cluster>/user/<user>`, client authentication only. */
 export async function issueClientCert(params: { ca: CertAndKey; cluster: string; user: string } & Validity): Promise<CertAndKey> {
   checkName('cluster', params.cluster);

@@ -31,8 +31,13 @@ export function nodeIdentityOf(subjectAltName: string | undefined): NodeIdentity
   return only === null || only[1] === reservedRegion ? null : { cluster: only[0], region: only[1], node: only[2] };
 }
 
+/** The cluster and user a client certificate names, or null. */
+export function clientIdentityOf(subjectAltName: string | undefined): { readonly cluster: string; readonly user: string } | null {
+  const only = onlyTernUri(subjectAltName);
+  return only !== null && only[1] === reservedRegion ? { cluster: only[0], user: only[2] } : null;
+}
+
 /** The user a client certificate names, or null. */
 export function clientUserOf(subjectAltName: string | undefined): string | null {
-  const only = onlyTernUri(subjectAltName);
-  return only !== null && only[1] === reservedRegion ? only[2] : null;
+  return clientIdentityOf(subjectAltName)?.user ?? null;
 }

@@ -49,11 +49,9 @@ export interface RegionSpec {
   };
 }
 
-/** The cluster's TLS: the CA every node's certificate is signed by (a PEM file path). */
+/** The cluster's TLS: the CA every node's certificate is signed by (a PEM file path). Peer links use mutual TLS; client APIs (nodes and router) serve HTTPS. */
 export interface TlsSpec {
   readonly ca: string;
-  /** The client API serves HTTPS with each node's certificate too (opt-in in this version; the router still speaks HTTP). */
-  readonly api: boolean;
 }
 
 export interface WanSpec {
@@ -106,6 +104,8 @@ export interface RouterSpec {
   readonly failThreshold: number;
   readonly attemptTimeoutMs: number;
   readonly maxInflight: number;
+  /** Its certificate and key (PEM file paths), signed by the cluster CA, for serving HTTPS; required when the cluster has TLS. */
+  readonly tls: { readonly cert: string; readonly key: string } | null;
 }
 
 export const routerDefaults = { probeIntervalMs: 500, failThreshold: 3, attemptTimeoutMs: 10_000, maxInflight: 4096 } as const;
@@ -133,12 +133,18 @@ export interface ClusterConfig {
   readonly tables: Readonly<Record<string, TablePolicy>>;
   readonly settings: Settings;
   readonly retention: RetentionSpec;
-  /** Mutual TLS between regions (and TLS on the client API); null when the file says `insecure: true` or says nothing of TLS. */
+  /** Mutual TLS between regions and HTTPS on the client APIs; null when the file says `insecure: true` or says nothing of TLS. */
   readonly tls: TlsSpec | null;
   /** The file says `insecure: true`: plaintext links and API, on purpose. */
   readonly insecure: boolean;
   /** Authentication required (deny by default): the root user's credential; null when every call is allowed. */
-  readonly auth: { readonly root: Credential } | null;
+  readonly auth: AuthSpec | null;
+}
+
+export interface AuthSpec {
+  readonly root: Credential;
+  /** Who may read /metrics: anyone (`open`, the default: scrapers often carry no token) or any authenticated caller (`users`). */
+  readonly metrics: 'open' | 'users';
 }
 
 /** The user whose credential is the configuration's (`auth.root`): a cluster admin. */
@@ -334,8 +340,10 @@ function parseRetention(value: unknown, settings: Settings): RetentionSpec {
 /** `auth: {root: {salt, hash}}`: the root token's credential (terndb demo makes one; a token's secret is never in the file). */
 function parseAuth(value: unknown): ClusterConfig['auth'] {
   if (value === undefined || value === null) return null;
-  if (!isRecord(value)) throw new ConfigError('auth', 'must be {root: {salt, hash}}: the credential of the root token');
-  checkKeys(value, ['root'], 'auth');
+  if (!isRecord(value)) throw new ConfigError('auth', 'must be {root: {salt, hash}, metrics?}: the credential of the root token');
+  checkKeys(value, ['root', 'metrics'], 'auth');
+  const metrics = value['metrics'] ?? 'open';
+  if (metrics !== 'open' && metrics !== 'users') throw new ConfigError('auth.metrics', 'must be open (anyone may read /metrics) or users (any authenticated caller)');
   const root = value['root'];
   if (!isRecord(root)) throw new ConfigError('auth.root', 'must be {salt, hash} (base64url), the credential of the root token');
   checkKeys(root, ['salt', 'hash'], 'auth.root');
@@ -345,13 +353,13 @@ function parseAuth(value: unknown): ClusterConfig['auth'] {
   }
   // A hash of another length could never match a token: root would be locked out without a word.
   if (Buffer.from(root['hash'] as string, 'base64url').length !== 32) throw new ConfigError('auth.root.hash', 'must be the 32-byte scrypt hash of the root token (43 base64url characters)');
-  return { root: { salt: root['salt'] as string, hash: root['hash'] as string } };
+  return { root: { salt: root['salt'] as string, hash: root['hash'] as string }, metrics };
 }
 
-/** A node's `tls: {cert, key}`: PEM file paths, relative to the configuration file. Read (and checked) by the node that uses them. */
-function parseNodeTls(value: unknown, where: string, baseDir: string): RegionSpec['node']['tls'] {
+/** A node's (or the router's) `tls: {cert, key}`: PEM file paths, relative to the configuration file. Read (and checked) by the process that uses them. */
+function parseNodeTls(value: unknown, where: string, baseDir: string, maker = 'terndb cert create-node'): RegionSpec['node']['tls'] {
   if (value === undefined || value === null) return null;
-  if (!isRecord(value)) throw new ConfigError(where, 'must be {cert, key}: PEM files of the node\'s certificate and private key (terndb cert create-node makes them)');
+  if (!isRecord(value)) throw new ConfigError(where, `must be {cert, key}: PEM files of a certificate and its private key (${maker} makes them)`);
   checkKeys(value, ['cert', 'key'], where);
   for (const k of ['cert', 'key'] as const) if (typeof value[k] !== 'string' || value[k] === '') throw new ConfigError(`${where}.${k}`, 'must be a file path');
   return { cert: path.resolve(baseDir, value['cert'] as string), key: path.resolve(baseDir, value['key'] as string) };
@@ -367,13 +375,12 @@ function parseTls(value: unknown, insecureIn: unknown, regions: readonly RegionS
     return { tls: null, insecure };
   }
   if (insecure) throw new ConfigError('insecure', 'the file sets both tls and insecure: true; keep one');
-  if (!isRecord(value)) throw new ConfigError('tls', 'must be {ca, api?}: the PEM file of the cluster CA');
-  checkKeys(value, ['ca', 'api'], 'tls');
+  if (!isRecord(value)) throw new ConfigError('tls', 'must be {ca}: the PEM file of the cluster CA');
+  checkKeys(value, ['ca'], 'tls');
   if (typeof value['ca'] !== 'string' || value['ca'] === '') throw new ConfigError('tls.ca', 'must be a file path');
-  if (value['api'] !== undefined && typeof value['api'] !== 'boolean') throw new ConfigError('tls.api', 'must be true or false');
   const without = regions.findIndex((r) => r.node.tls === null);
   if (without >= 0) throw new ConfigError(`regions[${without}].node.tls`, 'every node needs {cert, key} when the cluster has a CA (terndb cert create-node makes them)');
-  return { tls: { ca: path.resolve(baseDir, value['ca']), api: value['api'] === true }, insecure };
+  return { tls: { ca: path.resolve(baseDir, value['ca']) }, insecure };
 }
 
 export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
@@ -387,8 +394,8 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   let router: ClusterConfig['router'] = null;
   if (input['router'] !== undefined && input['router'] !== null) {
     const r = input['router'];
-    if (!isRecord(r)) throw new ConfigError('router', 'must be {api, region?, probeIntervalMs?, failThreshold?, attemptTimeoutMs?, maxInflight?}');
-    checkKeys(r, ['api', 'region', 'probeIntervalMs', 'failThreshold', 'attemptTimeoutMs', 'maxInflight'], 'router');
+    if (!isRecord(r)) throw new ConfigError('router', 'must be {api, region?, probeIntervalMs?, failThreshold?, attemptTimeoutMs?, maxInflight?, tls?}');
+    checkKeys(r, ['api', 'region', 'probeIntervalMs', 'failThreshold', 'attemptTimeoutMs', 'maxInflight', 'tls'], 'router');
     const region = r['region'] ?? null;
     if (region !== null && (typeof region !== 'string' || !names.includes(region))) throw new ConfigError('router.region', `must be one of the regions (${names.join(', ')})`);
     const int = (k: keyof typeof routerDefaults, min: number, max: number): number => {
@@ -396,7 +403,7 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ConfigError(`router.${k}`, `must be an integer from ${min} to ${max}`);
       return v;
     };
-    router = { api: parseHostPort(r['api'], 'router.api'), region, probeIntervalMs: int('probeIntervalMs', 50, 60_000), failThreshold: int('failThreshold', 1, 100), attemptTimeoutMs: int('attemptTimeoutMs', 100, 600_000), maxInflight: int('maxInflight', 1, 1_000_000) };
+    router = { api: parseHostPort(r['api'], 'router.api'), region, probeIntervalMs: int('probeIntervalMs', 50, 60_000), failThreshold: int('failThreshold', 1, 100), attemptTimeoutMs: int('attemptTimeoutMs', 100, 600_000), maxInflight: int('maxInflight', 1, 1_000_000), tls: parseNodeTls(r['tls'], 'router.tls', baseDir, 'terndb cert create-router') };
   }
   const tablesIn = input['tables'] ?? {};
   if (!isRecord(tablesIn)) throw new ConfigError('tables', 'must map table names to policies');
@@ -412,6 +419,7 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
   const settings = parseSettings(input['settings'], names);
   const retention = parseRetention(input['retention'], settings);
   const { tls, insecure } = parseTls(input['tls'], input['insecure'], regions, baseDir);
+  if (router !== null && tls === null && router.tls !== null) throw new ConfigError('tls.ca', 'router.tls names a certificate, so the cluster needs its CA: add tls: {ca: <file>}');
   const auth = parseAuth(input['auth']);
   const config: ClusterConfig = { cluster, regions, wan, router, tables, settings, retention, tls, insecure, auth };
   checkDistinct(config);

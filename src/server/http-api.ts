@@ -14,8 +14,9 @@ import { errorRegistry, ternError, type ErrorCode, type Result, type TernError }
 import type { TablePolicy } from '../core/schema/policy.js';
 import type { Caller, CallReply, CallResult, ClientCall } from '../core/node/client-call.js';
 import { makeToken } from './auth/tokens.js';
-import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { addressClient, RateLimiter, type RateLimit } from './rate-limit.js';
 import { nodeAuthHeader } from './auth/node-secret.js';
+import { certificateUser } from './auth/client-certificate.js';
 import type { SnapshotManifest } from './snapshot/manifest.js';
 import type { VersionVector } from '../core/clock/version-vector.js';
 import type { BackupCopy } from './backup.js';
@@ -42,6 +43,10 @@ export interface ApiNode {
   isNode(nodeAuth: string | undefined): boolean;
   /** Calls must carry a valid caller (the configuration has an auth section). */
   readonly authRequired: boolean;
+  /** /metrics needs an authenticated caller too (auth.metrics: users); open otherwise. */
+  readonly metricsProtected?: boolean;
+  /** The cluster admin whose rights another node's (or the router's) Tern-Node-Auth gets for reading the status. */
+  readonly rootUser?: string;
   /** What /readyz says (open to anyone, unlike the status call). */
   readiness(): Pick<NodeStatus, 'stage' | 'replica'>;
   tables(): Readonly<Record<string, TablePolicy>>;
@@ -118,14 +123,18 @@ export interface ApiOptions {
   readonly rateLimit?: RateLimit;
   /** Overrides nodeLimits.apiBodyBytesKeptForSmallMin. */
   readonly bodyBytesKeptForSmallMin?: number;
-  /** Serve HTTPS with this certificate and key (PEM): the node's, signed by the cluster CA. */
-  readonly https?: { readonly key: string; readonly cert: string };
+  /**
+   * Serve HTTPS with this certificate and key (PEM): the node's, signed by the cluster CA (`ca`).
+   * Clients may present a certificate of that CA instead of a token (client-certificate.ts).
+   */
+  readonly https?: { readonly key: string; readonly cert: string; readonly ca: string };
 }
 
 export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstance {
-  // With https, the API serves TLS with the node's certificate (tls.api); the contract is the same.
+  // With https, the API serves TLS with the node's certificate; the contract is the same. A client
+  // certificate is asked for, not required: a client without one authenticates with a token.
   const app = Fastify({
-    ...(options.https !== undefined ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+    ...(options.https !== undefined ? { https: { key: options.https.key, cert: options.https.cert, ca: options.https.ca, requestCert: true, rejectUnauthorized: false } } : {}),
     logger: options.logger ?? false,
     bodyLimit: requestBodyBytesMax,
     routerOptions: { maxParamLength },
@@ -168,8 +177,8 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     const limiter = new RateLimiter(limit, nodeLimits.apiRateLimitClientsMax);
     app.addHook('onRequest', async (request, reply) => {
       if (request.url === '/livez' || request.url === '/readyz' || request.url === '/metrics') return;
-      const user = node.knownUser(header(request, 'authorization'));
-      const wait = limiter.take(user !== null ? `user ${user}` : `address ${request.ip}`);
+      const user = node.knownUser(header(request, 'authorization')) ?? certificateUser(request.raw.socket, node.cluster);
+      const wait = limiter.take(user !== null ? `user ${user}` : addressClient(request.ip));
       if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limit.perSecond} requests per second, bursts of ${limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
     });
   }
@@ -225,6 +234,20 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   app.setNotFoundHandler((request, reply) => sendError(reply, fail('NOT_FOUND', `no route ${request.method} ${request.url}; see docs/api.md`)));
 
   /**
+   * Who sent the request: the user of its bearer token, else of its client certificate, else
+   * nobody (undefined). A malformed or wrong token is an error even when a certificate came too.
+   */
+  async function callerOf(req: FastifyRequest): Promise<Result<Caller | undefined>> {
+    const authorization = header(req, 'authorization');
+    if (authorization === undefined) {
+      const user = certificateUser(req.raw.socket, node.cluster);
+      if (user !== null) return { ok: true, value: { user } };
+    }
+    return node.authenticate(authorization);
+  }
+  const unauthenticated = (): TernError => fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token> (or a client certificate)');
+
+  /**
    * Sends a call's reply: the success body `ok` makes of its result, or the mapped error. The
    * reply's session token (when the call moved it) goes out as `tern-session`, on errors too.
    */
@@ -233,7 +256,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     // authentication required a token is ignored, and nothing is awaited for it.
     let r: CallReply<NodeStatus>;
     if (node.authRequired) {
-      const caller = await node.authenticate(header(req, 'authorization'));
+      const caller = await callerOf(req);
       if (!caller.ok) return sendError(reply, caller.error);
       r = await node.submit(caller.value === undefined ? call : { ...call, caller: caller.value });
     } else r = await node.submit(call);
@@ -251,7 +274,11 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     const { stage, replica } = node.readiness();
     return reply.code(stage.stage === 'write-ready' ? 200 : 503).send({ cluster: node.cluster, region: node.region, node: node.nodeId, stage: stage.stage, reason: stage.reason, lagMs: stage.lagMs, stalenessMs: stalenessMs(replica.peers) });
   });
-  app.get('/v1/status', async (req, reply) => answer(req, reply, { kind: 'status' }, (x) => (x.kind === 'status' ? statusBody(node, x.status) : null)));
+  app.get('/v1/status', async (req, reply) => {
+    // Another node, or a router (both hold the cluster's file), reads the status with its node secret.
+    const status = node.authRequired && node.rootUser !== undefined && node.isNode(header(req, nodeAuthHeader)) ? ({ kind: 'status', caller: { user: node.rootUser } } as const) : ({ kind: 'status' } as const);
+    return answer(req, reply, status, (x) => (x.kind === 'status' ? statusBody(node, x.status) : null));
+  });
   app.post<{ Body: unknown }>('/v1/admin/drain', async (req, reply) => admin(req, reply, 'drain', req.body));
   app.post<{ Body: unknown }>('/v1/admin/undrain', async (req, reply) => admin(req, reply, 'undrain', req.body));
 
@@ -273,12 +300,12 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   async function adminRefused(req: FastifyRequest, nodesToo: boolean): Promise<TernError | null> {
     if (!node.authRequired) return null;
     if (nodesToo && node.isNode(header(req, nodeAuthHeader))) return null;
-    const caller = await node.authenticate(header(req, 'authorization'));
+    const caller = await callerOf(req);
     if (!caller.ok) return caller.error;
     const who = await node.submit(caller.value === undefined ? { kind: 'whoami' } : { kind: 'whoami', caller: caller.value });
     if (!who.ok) return who.error;
     const w = who.result.kind === 'whoami' ? who.result : null;
-    if (w === null || w.user === null) return fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token>');
+    if (w === null || w.user === null) return unauthenticated();
     return w.clusterAdmin ? null : fail('FORBIDDEN', `user ${w.user} lacks cluster admin (a copy of the whole database): ask an admin (nothing was done)`);
   }
   // A consistent cut of the whole database, streamed; its manifest (checksum included) in the header.
@@ -321,15 +348,23 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     if (data === null) return sendError(reply, fail('NOT_FOUND', `no chunk ${n} of snapshot ${req.params.id} here: make a new snapshot`));
     return reply.header('content-type', 'application/octet-stream').send(data);
   });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.text()));
+  /** Refuses a request with no valid caller (a route any user may call); null when it may go on. */
+  async function anyUserRefused(req: FastifyRequest): Promise<TernError | null> {
+    const caller = await callerOf(req);
+    if (!caller.ok) return caller.error;
+    return caller.value === undefined ? unauthenticated() : null;
+  }
+  // Open unless the configuration says auth.metrics: users (Prometheus sends a bearer token then).
+  app.get('/metrics', async (req, reply) => {
+    const refused = node.authRequired && node.metricsProtected === true ? await anyUserRefused(req) : null;
+    if (refused !== null) return sendError(reply, refused);
+    return reply.header('content-type', node.metrics.contentType).send(await node.metrics.text());
+  });
 
-  // Any user may list the tables; without authentication required, anyone.
+  // Any user (or another node, or a router) may list the tables; without authentication required, anyone.
   app.get('/v1/tables', async (req, reply) => {
-    if (node.authRequired) {
-      const caller = await node.authenticate(header(req, 'authorization'));
-      if (!caller.ok) return sendError(reply, caller.error);
-      if (caller.value === undefined) return sendError(reply, fail('UNAUTHENTICATED', 'this cluster requires authentication: send Authorization: Bearer <token>'));
-    }
+    const refused = node.authRequired && !node.isNode(header(req, nodeAuthHeader)) ? await anyUserRefused(req) : null;
+    if (refused !== null) return sendError(reply, refused);
     return reply.send({ tables: node.tables() });
   });
   const session = (req: FastifyRequest) => header(req, 'tern-session');

@@ -30,7 +30,7 @@ export class NodeServer {
   readonly api: FastifyInstance;
   readonly log: Logger;
   readonly #config: ClusterConfig;
-  /** The client API serves HTTPS (tls.api), with certificates of this CA (PEM). */
+  /** The client API serves HTTPS (whenever the cluster has TLS), with certificates of this CA (PEM). */
   readonly #apiTls: boolean;
   /** The CA read at start, for run() (reloads read it again). */
   readonly #tlsCa: string | null;
@@ -46,7 +46,7 @@ export class NodeServer {
     if (Object.keys(overrides).length > 0) this.log.warn({ limits: overrides }, 'node limits overridden (a test setting)');
     // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
     const tls = loadTlsMaterial(config, spec);
-    this.#apiTls = tls !== null && config.tls?.api === true;
+    this.#apiTls = tls !== null;
     this.#tlsCa = tls?.ca ?? null;
 
     this.node = new RegionNode(config, spec.name, {
@@ -69,6 +69,8 @@ export class NodeServer {
       isNode: (sent) => isNodeSecret(sent, secret),
       knownUser: (header) => authenticator?.knownUser(header) ?? null,
       authRequired: config.auth !== null,
+      metricsProtected: config.auth?.metrics === 'users',
+      rootUser,
       readiness: () => node.status(),
       backup: () => node.backup(),
       snapshots: node.snapshots,
@@ -79,7 +81,7 @@ export class NodeServer {
     }, {
       bodyBytesInFlightMax: limits.apiBodyBytesInFlightMax,
       bodyBytesKeptForSmallMin: limits.apiBodyBytesKeptForSmallMin,
-      ...(tls !== null && this.#apiTls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+      ...(tls !== null ? { https: { key: tls.key, cert: tls.cert, ca: tls.ca } } : {}),
       // A burst of 0 means one second's worth.
       rateLimit: { perSecond: config.settings.clientRequestsPerSecond, burst: Math.max(1, config.settings.clientRequestBurst || config.settings.clientRequestsPerSecond) },
     });
@@ -91,7 +93,7 @@ export class NodeServer {
     // Plaintext is said at every start: anyone who reaches the peer port may then join as a peer.
     if (this.#config.insecure) this.log.warn('insecure: true: peer links are plaintext and unauthenticated (any process that reaches the peer port can claim a region); use tls in production (terndb cert)');
     else if (this.#config.tls === null) this.log.warn('no tls section in the configuration: peer links are plaintext and unauthenticated; add tls: {ca} and each node\'s tls: {cert, key} (terndb cert makes them), or say insecure: true to run so on purpose');
-    // The nodes' APIs serve certificates of the cluster CA (tls.api): this process's fetches
+    // The nodes' APIs serve certificates of the cluster CA: this process's fetches
     // (snapshots from a donor) trust it.
     if (this.#apiTls && this.#tlsCa !== null) await trustCa(this.#tlsCa);
     await this.node.run();
@@ -117,7 +119,7 @@ export class NodeServer {
       // The CA file may have changed (a move to a new CA): this process's fetches trust the new one.
       if (this.#apiTls) void trustCa(material.ca);
       // The API's certificate too: connections from now on get it.
-      if (this.#apiTls) (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: material.key, cert: material.cert });
+      if (this.#apiTls) (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string; ca: string }): void }).setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
       const cert = new X509Certificate(material.cert);
       this.log.info({ fingerprint: cert.fingerprint256, validTo: cert.validTo }, 'SIGHUP: reloaded the TLS certificates; new peer links use them');
       return true;

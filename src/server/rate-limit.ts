@@ -1,10 +1,26 @@
 /**
  * Per-client rate limits for the client API: a token bucket per client (its user when the call
- * carried a valid token, else its address), refilled at `perSecond` up to `burst`. A client past
+ * carried a valid token or client certificate, else its address: an IPv6 client by its /64, since
+ * one host is commonly given a whole /64 and could otherwise take a new bucket per request), refilled at `perSecond` up to `burst`. A client past
  * its rate is answered 429 RATE_LIMITED with when to retry, and nothing is done for it; other
  * clients are not slowed. The buckets are bounded: past `clientsMax`, the longest idle is dropped
  * (it starts again with a full bucket, which only ever favours a client).
  */
+import { isIPv4, isIPv6 } from 'node:net';
+
+/** The bucket an address counts against: an IPv4 address (mapped into IPv6 or not) itself, an IPv6 address its /64. */
+export function addressClient(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped !== null) return `address ${mapped[1]}`;
+  if (isIPv4(ip) || !isIPv6(ip)) return `address ${ip}`;
+  const [head = '', tail = ''] = ip.split('%')[0]?.split('::') ?? [];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  // With '::', the zeros it stands for fill the middle; an embedded IPv4 tail is past the /64 anyway.
+  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `address ${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 export interface RateLimit {
   /** Requests per second a client may sustain; 0: no limit. */
   readonly perSecond: number;

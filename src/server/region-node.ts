@@ -550,7 +550,7 @@ export class RegionNode {
     return this.config.regions
       .filter((r) => r.name !== this.region && !out.has(r.name))
       .sort((a, b) => ready(a.name) - ready(b.name) || rtt(a.name) - rtt(b.name))
-      .map((r) => ({ region: r.name, url: `${this.config.tls?.api === true ? 'https' : 'http'}://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` }));
+      .map((r) => ({ region: r.name, url: `${this.config.tls !== null ? 'https' : 'http'}://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` }));
   }
 
   /** The prepared snapshot replaces the store (snapshot/install.ts); the core is opened again on it. */

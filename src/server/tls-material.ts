@@ -20,23 +20,56 @@ export function loadTlsMaterial(config: ClusterConfig, spec: RegionSpec, now = n
   const cert = read(mine.cert, `${where}.cert`);
   const key = read(mine.key, `${where}.key`);
   // A CA file may hold several CAs (during a move to a new CA): the certificate must be signed by one.
-  const cas = (ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [ca]).map((pem) => parse(pem, 'tls.ca'));
+  const cas = caCerts(ca);
   const own = parse(cert, `${where}.cert`);
-  let privateKey;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (err) {
-    throw new ConfigError(`${where}.key`, `${mine.key} is not a PEM private key: ${(err as Error).message}`);
-  }
-  if (!own.checkPrivateKey(privateKey)) throw new ConfigError(`${where}.key`, `${mine.key} is not the key of the certificate ${mine.cert}`);
+  checkKey(own, key, `${where}.key`, mine);
   if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError(`${where}.cert`, `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
   const id = nodeIdentityOf(own.subjectAltName);
   if (id === null || id.cluster !== config.cluster || id.region !== spec.name || id.node !== spec.node.id) {
     throw new ConfigError(`${where}.cert`, `${mine.cert} names ${id === null ? 'no node' : `${id.cluster}/${id.region}/${id.node}`}, not ${config.cluster}/${spec.name}/${spec.node.id}: make one with terndb cert create-node --cluster ${config.cluster} --region ${spec.name} --node ${spec.node.id}`);
   }
-  if (new Date(own.validTo) <= now) throw new ConfigError(`${where}.cert`, `${mine.cert} expired on ${own.validTo}`);
-  if (new Date(own.validFrom) > now) throw new ConfigError(`${where}.cert`, `${mine.cert} is not valid before ${own.validFrom}`);
+  checkDates(own, where, mine.cert, now);
   return { ca, cert, key };
+}
+
+/**
+ * The router's material (router.tls, with the cluster CA), or null when the cluster runs without
+ * TLS. A secure cluster's router serves HTTPS: without router.tls it is refused, naming the field.
+ */
+export function loadRouterTlsMaterial(config: ClusterConfig, now = new Date()): TlsMaterial | null {
+  const tls = config.tls;
+  if (tls === null) return null;
+  const mine = config.router?.tls ?? null;
+  if (mine === null) throw new ConfigError('router.tls', 'the cluster has TLS, so its router serves HTTPS: add router: {api, tls: {cert, key}} to the configuration (terndb cert create-router makes them)');
+  const ca = read(tls.ca, 'tls.ca');
+  const cert = read(mine.cert, 'router.tls.cert');
+  const key = read(mine.key, 'router.tls.key');
+  const cas = caCerts(ca);
+  const own = parse(cert, 'router.tls.cert');
+  checkKey(own, key, 'router.tls.key', mine);
+  if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError('router.tls.cert', `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
+  checkDates(own, 'router.tls', mine.cert, now);
+  return { ca, cert, key };
+}
+
+/** Every CA of a CA file (it may hold several, during a move to a new CA). */
+function caCerts(ca: string): X509Certificate[] {
+  return (ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [ca]).map((pem) => parse(pem, 'tls.ca'));
+}
+
+function checkKey(own: X509Certificate, key: string, field: string, files: { readonly cert: string; readonly key: string }): void {
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    throw new ConfigError(field, `${files.key} is not a PEM private key: ${(err as Error).message}`);
+  }
+  if (!own.checkPrivateKey(privateKey)) throw new ConfigError(field, `${files.key} is not the key of the certificate ${files.cert}`);
+}
+
+function checkDates(own: X509Certificate, where: string, file: string, now: Date): void {
+  if (new Date(own.validTo) <= now) throw new ConfigError(`${where}.cert`, `${file} expired on ${own.validTo}`);
+  if (new Date(own.validFrom) > now) throw new ConfigError(`${where}.cert`, `${file} is not valid before ${own.validFrom}`);
 }
 
 function read(file: string, field: string): string {

@@ -1,6 +1,6 @@
 /**
  * Makes this process's fetch trust the cluster CA besides the system's roots: the nodes' APIs
- * serve certificates the cluster CA signed (tls.api), and a node fetches snapshots from another;
+ * serve certificates the cluster CA signed (whenever the cluster has TLS), and a node fetches snapshots from another;
  * tests call them too. Node's own fetch reads its dispatcher from a process-wide slot that undici's
  * setGlobalDispatcher sets (undici 6, the line Node 20 bundles), so one call covers every fetch of
  * the process. undici is loaded here only, when it is needed: every terndb command would otherwise

@@ -126,10 +126,43 @@ describe('terndb command line', () => {
   });
 
   it('every command has --help', () => {
-    for (const args of [['--help'], ['demo', '--help'], ['node', '--help'], ['wan', '--help'], ['status', '--help'], ['sim', '--help'], ['bench', '--help'], ['errors', '--help']]) {
+    for (const args of [['--help'], ['demo', '--help'], ['node', '--help'], ['wan', '--help'], ['status', '--help'], ['sim', '--help'], ['bench', '--help'], ['errors', '--help'], ['backup', '--help'], ['restore', '--help']]) {
       const r = terndb(...args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.out).toMatch(/Usage: terndb/);
+    }
+  });
+
+  it('status, backup and restore take --cacert and --token-file, with an example of a secure cluster in --help', () => {
+    for (const command of ['status', 'backup', 'restore']) {
+      const r = terndb(command, '--help');
+      expect(r.out, command).toMatch(/--cacert <file> +(with --from: )?PEM file of the cluster CA to trust/);
+      expect(r.out, command).toMatch(/--token-file <file> +(with --from: )?file holding a token/);
+      expect(r.out, command).toContain('TERN_TOKEN');
+      expect(r.out, command).toMatch(new RegExp(`^  terndb ${command} .*--cacert certs/ca\\.crt --token-file \\S+`, 'm'));
+    }
+  });
+
+  it('a bad --cacert or --token-file exits 2 naming the flag, and a token is never printed', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tern-access-'));
+    try {
+      const secret = 'Zm9vYmFyLXNlY3JldC1ub3QtdG8tYmUtc2hvd24xMjM';
+      const good = path.join(dir, 'root.token');
+      writeFileSync(good, `root.${secret}\n`);
+      const bad = path.join(dir, 'bad.token');
+      writeFileSync(bad, `Bearer root.${secret}\n`);
+      const noCa = terndb('status', '--url', '127.0.0.1:9', '--cacert', path.join(dir, 'ca.crt'), '--token-file', good);
+      expect(noCa.code).toBe(2);
+      expect(noCa.err).toMatch(/^terndb status: --cacert .*ca\.crt: cannot read it/);
+      const badToken = terndb('backup', '--url', '127.0.0.1:9', '--out', path.join(dir, 'b'), '--token-file', bad);
+      expect(badToken.code).toBe(2);
+      expect(badToken.err).toMatch(/^terndb backup: --token-file .*bad\.token does not hold a token/);
+      const unreachable = terndb('status', '--url', '127.0.0.1:9', '--token-file', good);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.err).toContain('cannot reach 127.0.0.1:9');
+      for (const r of [noCa, badToken, unreachable]) expect(r.out + r.err).not.toContain(secret);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

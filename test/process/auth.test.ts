@@ -69,9 +69,12 @@ describe('authentication and roles (real processes)', () => {
     tokens.push(bob);
     await until('bob works at ap-south', () => cluster.http('ap-south', 'PATCH', '/v1/tables/profiles/rows/b0', { set: { name: 'B' } }, bearer(bob)), (r) => r.status === 200);
     expect((await cluster.http('us-east', 'DELETE', '/v1/users/bob', undefined, root())).body).toMatchObject({ user: 'bob', deleted: true });
+    const committed = performance.now();
     let n = 0;
     const last = await until('bob refused at ap-south', () => cluster.http('ap-south', 'PATCH', `/v1/tables/profiles/rows/b${++n}`, { set: { name: 'B' } }, bearer(bob)), (r) => r.status === 401, 10_000);
     expect(last.body.error.code).toBe('UNAUTHENTICATED');
+    // Printed, not asserted (a busy machine stretches it): the issue asks for under a second.
+    console.log(`revocation: bob's token refused at ap-south ${Math.round(performance.now() - committed)} ms after the deletion committed (round trip us-east/ap-south 40 ms)`);
     await until('the refused row absent everywhere', () => cluster.http('us-east', 'GET', `/v1/tables/profiles/rows/b${n}`, undefined, root()), (r) => r.status === 404);
     expect((await cluster.http('ap-south', 'GET', `/v1/tables/profiles/rows/b${n}`, undefined, root())).status).toBe(404);
   }, 60_000);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDemoFiles } from '../../src/cli/demo/data-dir.js';
 import { ForeignAnswer, waitNodeReady } from '../../src/cli/demo/readiness.js';
 import { freePortBlock } from './harness.js';
+import { trustCa } from '../../src/server/trust-ca.js';
 
 const bin = new URL('../../bin/terndb.js', import.meta.url).pathname;
 const dir = mkdtempSync(path.join(tmpdir(), 'tern-demo-'));
@@ -44,7 +45,7 @@ async function until(what: () => string, check: () => boolean | Promise<boolean>
 
 const readyz = async (port: number): Promise<{ status: number; body: any } | null> => {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const r = await fetch(`https://127.0.0.1:${port}/readyz`);
     return { status: r.status, body: await r.json() };
   } catch {
     return null;
@@ -68,6 +69,8 @@ describe('a running demo', () => {
     demo.stderr?.on('data', (d) => (err += String(d)));
     await until(() => `demo did not start:\n${out}\n${err}`, () => out.includes('Press Ctrl-C') || demo.exitCode !== null, 120_000);
     expect(out, err).toContain('Press Ctrl-C');
+    // Its APIs serve HTTPS with certificates of the CA it made: this process's fetch trusts it.
+    await trustCa(readFileSync(path.join(dir, 'data', 'certs', 'ca.crt'), 'utf8'));
   }, 150_000);
 
   afterAll(async () => {
@@ -80,9 +83,9 @@ describe('a running demo', () => {
   }, 30_000);
 
   it('serves three regions and the tour works', async () => {
-    for (const region of ['us-east', 'eu-west', 'ap-south']) expect(out).toMatch(new RegExp(`${region}\\s+http://127\\.0\\.0\\.1:\\d+\\s+pid \\d+`));
+    for (const region of ['us-east', 'eu-west', 'ap-south']) expect(out).toMatch(new RegExp(`${region}\\s+https://127\\.0\\.0\\.1:\\d+\\s+pid \\d+`));
     // The router on the base port serves every region, preferring the first.
-    expect(out).toMatch(/router\s+http:\/\/127\.0\.0\.1:\d+\s+pid \d+/);
+    expect(out).toMatch(/router\s+https:\/\/127\.0\.0\.1:\d+\s+pid \d+/);
     expect(readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8')).toContain('router');
     // Secure by default: mutual TLS between regions and a root token; the tour says how curl sends it.
     const yaml = readFileSync(path.join(dir, 'data', 'cluster.yaml'), 'utf8');
@@ -92,15 +95,22 @@ describe('a running demo', () => {
     expect(statSync(path.join(dir, 'data', 'root.token')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(dir, 'data', '.curlrc')).mode & 0o777).toBe(0o600);
     expect(out).toContain(`export CURL_HOME="${path.join(dir, 'data')}"`);
-    expect((await fetch(`http://127.0.0.1:${base + 1}/v1/tables/profiles/rows/ann`)).status).toBe(401);
+    // The tour's curl lines work as printed once CURL_HOME is set: HTTPS trusted, the token sent.
+    const line = /curl -s (https:\/\/127\.0\.0\.1:\d+\/v1\/tables\/profiles\/rows\/ann)\n/.exec(out);
+    expect(line, out).not.toBeNull();
+    const curl = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', line?.[1] as string], { env: { ...process.env, CURL_HOME: path.join(dir, 'data') }, encoding: 'utf8' });
+    expect(curl.stdout).toMatch(/^(200|404)$/);
+    // Plain HTTP gets no answer from a secure node.
+    await expect(fetch(`http://127.0.0.1:${base + 1}/readyz`)).rejects.toThrow();
+    expect((await fetch(`https://127.0.0.1:${base + 1}/v1/tables/profiles/rows/ann`)).status).toBe(401);
     await until(
       () => 'the router sees every region write-ready',
       async () => {
-        const s = (await (await fetch(`http://127.0.0.1:${base}/v1/router/status`)).json()) as { cluster: string; regions: Array<{ stage: string | null }> };
+        const s = (await (await fetch(`https://127.0.0.1:${base}/v1/router/status`)).json()) as { cluster: string; regions: Array<{ stage: string | null }> };
         return s.cluster === 'demo' && s.regions.every((x) => x.stage === 'write-ready');
       },
     );
-    const api = (i: number) => `http://127.0.0.1:${base + i}`;
+    const api = (i: number) => `https://127.0.0.1:${base + i}`;
     const patch = (i: number, body: unknown) =>
       fetch(`${api(i)}/v1/tables/profiles/rows/ann`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...token() }, body: JSON.stringify(body) });
     expect((await patch(1, { set: { name: 'Ann' }, incr: { visits: 1 } })).status).toBe(200);
@@ -128,17 +138,17 @@ describe('a running demo', () => {
   }, 90_000);
 
   it('a node killed with kill -9 is reported and restarted; the other regions serve meanwhile', async () => {
-    const pid = Number(/ap-south\s+http:\/\/\S+\s+pid (\d+)/.exec(out)?.[1]);
+    const pid = Number(/ap-south\s+https:\/\/\S+\s+pid (\d+)/.exec(out)?.[1]);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
     await until(() => `no report of the death:\n${err}`, () => err.includes(`region ap-south (pid ${pid}) was killed by SIGKILL`));
     expect(err).toContain('Last lines of');
     // us-east takes a write and eu-west reads it while ap-south is down (the restart waits 3 s).
-    const write = await fetch(`http://127.0.0.1:${base + 1}/v1/tables/profiles/rows/kill9`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...token() }, body: '{"incr":{"visits":1}}' });
+    const write = await fetch(`https://127.0.0.1:${base + 1}/v1/tables/profiles/rows/kill9`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...token() }, body: '{"incr":{"visits":1}}' });
     expect(write.status).toBe(200);
     await until(
       () => 'eu-west never read the write',
-      async () => (await fetch(`http://127.0.0.1:${base + 2}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
+      async () => (await fetch(`https://127.0.0.1:${base + 2}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
     );
     // Restarted with a new pid, and write-ready again, answering as the demo's ap-south node.
     await until(() => `not restarted:\n${out}\n${err}`, () => /ap-south restarted: pid \d+/.test(out), 90_000);
@@ -155,7 +165,7 @@ describe('a running demo', () => {
     // It caught up on the write made while it was down.
     await until(
       () => 'ap-south never read the write made while it was down',
-      async () => (await fetch(`http://127.0.0.1:${base + 3}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
+      async () => (await fetch(`https://127.0.0.1:${base + 3}/v1/tables/profiles/rows/kill9`, { headers: token() })).status === 200,
     );
     expect(demo.exitCode).toBeNull();
   }, 240_000);

@@ -76,6 +76,8 @@ export interface ClusterOptions {
   tls?: boolean;
   /** Authentication required: `auth.root` is the credential of a root token, kept in `rootToken`. */
   auth?: boolean;
+  /** A `terndb router` in front of the regions (with TLS, its certificate in certs/router.crt), started after them: `routerUrl`. */
+  router?: boolean;
 }
 
 export const defaultTables = {
@@ -95,6 +97,7 @@ export class ProcessCluster {
   rootToken = '';
   #rootCredential: { salt: string; hash: string } | null = null;
   #wan: ChildProcess | null = null;
+  #router: ChildProcess | null = null;
 
   constructor(private readonly o: ClusterOptions = {}) {
     this.regions = o.regions ?? ['us-east', 'eu-west', 'ap-south'];
@@ -106,6 +109,10 @@ export class ProcessCluster {
 
   get controlPort(): number {
     return this.base + 50;
+  }
+
+  get routerUrl(): string {
+    return `${this.o.tls === true ? 'https' : 'http'}://127.0.0.1:${this.base + 90}`;
   }
 
   async start(): Promise<void> {
@@ -124,7 +131,7 @@ export class ProcessCluster {
     const config = {
       cluster,
       ...(this.#rootCredential !== null ? { auth: { root: this.#rootCredential } } : {}),
-      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt', api: true } } : { insecure: true }),
+      ...(this.o.tls === true ? { tls: { ca: 'certs/ca.crt' } } : { insecure: true }),
       regions: this.regions.map((name, i) => ({
         name,
         node: { id: `${name}-1`, api: `127.0.0.1:${this.base + 1 + i}`, peer: `127.0.0.1:${this.base + 60 + i}`, data: `./data/${name}`, ...tls(name) },
@@ -133,6 +140,7 @@ export class ProcessCluster {
       tables: this.o.tables ?? defaultTables,
       settings: { tickIntervalMs: 10, ...this.o.settings },
       ...(this.o.retention !== undefined ? { retention: this.o.retention } : {}),
+      ...(this.o.router === true ? { router: { api: `127.0.0.1:${this.base + 90}`, probeIntervalMs: 100, ...(this.o.tls === true ? { tls: { cert: 'certs/router.crt', key: 'certs/router.key' } } : {}) } } : {}),
     };
     this.configPath = path.join(this.dir, 'cluster.json');
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
@@ -141,12 +149,16 @@ export class ProcessCluster {
       await this.waitFor(`http://127.0.0.1:${this.controlPort}/v1/wan`);
     }
     await Promise.all(this.regions.map((r) => this.startNode(r, this.o.env?.[r])));
+    if (this.o.router === true) {
+      this.#router = this.#spawn('router', ['router', '--config', this.configPath]);
+      await this.waitFor(`${this.routerUrl}/v1/router/status`);
+    }
   }
 
   /** The cluster CA (certs/ca.crt, ca.key) and a certificate per node (certs/<node>.crt, .key). */
   async #makeCerts(cluster: string): Promise<void> {
     // Loaded only here: the certificate library is heavy, and most clusters run without TLS.
-    const { createCa, issueNodeCert } = await import('../../src/security/certs.js');
+    const { createCa, issueNodeCert, issueRouterCert } = await import('../../src/security/certs.js');
     const dir = path.join(this.dir, 'certs');
     mkdirSync(dir, { recursive: true });
     const ca = await createCa({ cluster, validDays: 3 });
@@ -160,6 +172,9 @@ export class ProcessCluster {
       writeFileSync(path.join(dir, `${region}-1.crt`), c.certPem);
       writeFileSync(path.join(dir, `${region}-1.key`), c.keyPem, { mode: 0o600 });
     }
+    const r = await issueRouterCert({ ca, cluster, name: 'router', hosts: ['127.0.0.1'], validDays: 2 });
+    writeFileSync(path.join(dir, 'router.crt'), r.certPem);
+    writeFileSync(path.join(dir, 'router.key'), r.keyPem, { mode: 0o600 });
   }
 
   #spawn(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -284,6 +299,8 @@ export class ProcessCluster {
   }
 
   async stop(): Promise<void> {
+    const router = this.#router;
+    if (router !== null && router.exitCode === null) await new Promise<void>((resolve) => (router.once('exit', () => resolve()), router.kill('SIGTERM')));
     await Promise.all([...this.procs.keys()].map((r) => this.kill(r, 'SIGTERM')));
     if (this.#wan !== null && this.#wan.exitCode === null) {
       const w = this.#wan;

@@ -8,8 +8,9 @@ const file = (extra: Record<string, unknown>, tls?: unknown) => ({ cluster: 'x',
 describe('tls in the configuration', () => {
   it('paths are resolved against the configuration file’s folder', () => {
     const c = parseConfig(file({ tls: { ca: 'certs/ca.crt' } }, { cert: 'certs/a1.crt', key: '/abs/a1.key' }), '/etc/tern');
-    expect(c.tls).toEqual({ ca: '/etc/tern/certs/ca.crt', api: false });
-    expect(parseConfig(file({ tls: { ca: 'ca.crt', api: true } }, { cert: 'a', key: 'b' }), '/etc/tern').tls?.api).toBe(true);
+    expect(c.tls).toEqual({ ca: '/etc/tern/certs/ca.crt' });
+    const routed = parseConfig(file({ tls: { ca: 'ca.crt' }, router: { api: '127.0.0.1:7000', tls: { cert: 'r.crt', key: 'r.key' } } }, { cert: 'a', key: 'b' }), '/etc/tern');
+    expect(routed.router?.tls).toEqual({ cert: '/etc/tern/r.crt', key: '/etc/tern/r.key' });
     expect(c.regions[0]?.node.tls).toEqual({ cert: '/etc/tern/certs/a1.crt', key: '/abs/a1.key' });
     expect(c.insecure).toBe(false);
   });
@@ -31,7 +32,11 @@ describe('tls in the configuration', () => {
     [file({ tls: { ca: 'ca.crt' } }, { cert: 'a', key: 'b', pass: 'c' }), 'regions[0].node.tls.pass'],
     [file({ tls: { ca: 7 } }, { cert: 'a', key: 'b' }), 'tls.ca'],
     [file({ tls: 'ca.crt' }, { cert: 'a', key: 'b' }), 'tls'],
-    [file({ tls: { ca: 'ca.crt', api: 'yes' } }, { cert: 'a', key: 'b' }), 'tls.api'],
+    // The API serves HTTPS whenever the cluster has TLS: there is nothing to opt into.
+    [file({ tls: { ca: 'ca.crt', api: true } }, { cert: 'a', key: 'b' }), 'tls.api'],
+    [file({ router: { api: '127.0.0.1:7000', tls: { cert: 'r.crt', key: 'r.key' } } }), 'tls.ca'],
+    [file({ tls: { ca: 'ca.crt' }, router: { api: '127.0.0.1:7000', tls: { cert: 'r.crt' } } }, { cert: 'a', key: 'b' }), 'router.tls.key'],
+    [file({ auth: { root: { salt: 'c2FsdHNhbHRzYWx0c2FsdA', hash: 'c2hvcnRoYXNoc2hvcnRoYXNoc2hvcnRoYXNoc2hvcnQ' }, metrics: 'closed' } }), 'auth.metrics'],
   ])('%j is refused naming %s', (input, field) => {
     let err: unknown;
     try {

@@ -1,7 +1,7 @@
 /** Per-client token buckets: a client past its rate is answered 429 RATE_LIMITED with Retry-After, others are not slowed, and the buckets stay bounded. */
 import { describe, expect, it } from 'vitest';
 import { buildApi, type ApiNode } from '../../src/server/http-api.js';
-import { RateLimiter } from '../../src/server/rate-limit.js';
+import { addressClient, RateLimiter } from '../../src/server/rate-limit.js';
 import { fakeApiNode } from './fake-api-node.js';
 
 describe('the rate limiter', () => {
@@ -27,6 +27,21 @@ describe('the rate limiter', () => {
     // 'a' was dropped: it starts again with a full bucket; 'd' was kept, and is empty.
     expect(r.take('a')).toBeNull();
     expect(r.take('d')).not.toBeNull();
+  });
+
+  it('an IPv6 client counts by its /64 (a host is often given one whole); IPv4, mapped or not, by its address', () => {
+    expect(addressClient('2001:db8:1:2:aaaa::1')).toBe('address 2001:db8:1:2::/64');
+    expect(addressClient('2001:0db8:0001:0002:ffff:1:2:3')).toBe('address 2001:db8:1:2::/64');
+    expect(addressClient('2001:db8::1')).toBe('address 2001:db8:0:0::/64');
+    expect(addressClient('2001:db8::')).toBe(addressClient('2001:db8:0:0:1::'));
+    expect(addressClient('::1')).toBe('address 0:0:0:0::/64');
+    expect(addressClient('fe80::1%eth0')).toBe('address fe80:0:0:0::/64');
+    expect(addressClient('2001:db8:1:3::1')).not.toBe(addressClient('2001:db8:1:2::1'));
+    expect(addressClient('203.0.113.7')).toBe('address 203.0.113.7');
+    expect(addressClient('::ffff:203.0.113.7')).toBe('address 203.0.113.7');
+    expect(addressClient('203.0.113.8')).not.toBe(addressClient('203.0.113.7'));
+    const limiter = new RateLimiter({ perSecond: 1, burst: 2 }, 100, () => 0);
+    expect([limiter.take(addressClient('2001:db8::a')), limiter.take(addressClient('2001:db8::b')), limiter.take(addressClient('2001:db8::c'))]).toEqual([null, null, 1000]);
   });
 
   it('with no rate, never limits', () => {

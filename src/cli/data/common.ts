@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { intOption } from '../options.js';
-import { baseUrl } from '../status-command.js';
+import { AccessUsageError, accessOptions, resolveAccess, type AccessFlags } from '../api-access.js';
 import { exitCodes, usageFailure, type ExitCode } from './classify.js';
 import { outputMode, type OutputMode } from './format.js';
 import { CliFailure, type Connection } from './http.js';
 
-export interface CommonFlags {
+export interface CommonFlags extends AccessFlags {
   url: string;
   json?: boolean;
   session?: string;
@@ -22,13 +22,12 @@ export interface WriteFlags extends CommonFlags {
   idempotencyKey?: string;
 }
 
-/** The demo's first region, as `terndb status`. */
-export const defaultUrl = 'http://127.0.0.1:7001';
+/** The demo's first region, as `terndb status`: https:// with a CA to trust (--cacert or TERN_CACERT), else http://. */
+export const defaultUrl = '127.0.0.1:7001';
 
-/** --url, --json, --session, --verbose, --timeout: on every data command. */
+/** --url, --cacert, --token-file, --json, --session, --verbose, --timeout: on every data command. */
 export function commonOptions(command: Command): Command {
-  return command
-    .option('--url <url>', "the node's API: a URL or host:port", defaultUrl)
+  return accessOptions(command.option('--url <url>', "the node's API: a URL or host:port (http://, or https:// with a CA to trust)", defaultUrl))
     .option('--json', 'print the API answer as is: one JSON document per line, even on a terminal')
     .option('--session <token>', 'send this Tern-Session token (from an earlier answer: read your writes in another region)')
     .option('--verbose', 'print the request, the answering region and the returned session token on stderr')
@@ -59,14 +58,21 @@ export function readQuery(flags: { consistency?: string; maxStalenessMs?: number
 
 /** Where and how to send; a --url that is not a URL is a usage error. */
 export function connection(flags: CommonFlags): Connection {
-  const url = baseUrl(flags.url);
+  let access;
+  try {
+    access = resolveAccess(flags);
+  } catch (err) {
+    if (err instanceof AccessUsageError) throw new CliFailure(usageFailure(err.message));
+    throw err;
+  }
+  const url = access.url(flags.url);
   try {
     new URL(url);
   } catch {
     throw new CliFailure(usageFailure(`--url ${JSON.stringify(flags.url)} is neither a URL nor host:port`));
   }
   const trace = flags.verbose === true ? (line: string) => void process.stderr.write(`${line}\n`) : null;
-  return { url, timeoutMs: flags.timeout, session: flags.session, trace };
+  return { url, timeoutMs: flags.timeout, session: flags.session, trace, fetch: (u, init) => access.fetch(u, init) };
 }
 
 /** The key a write is sent with: the given one, or a new one (so every write is safe to retry once its key is known). */

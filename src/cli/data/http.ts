@@ -21,6 +21,8 @@ export interface Connection {
   session: string | undefined;
   /** Prints request and answer lines (`> `, `< `) on stderr when --verbose is given. */
   readonly trace: ((line: string) => void) | null;
+  /** fetch with the CA and token of --cacert and --token-file (api-access.ts); the platform's when absent. */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 export interface Answer {
@@ -52,7 +54,7 @@ export async function request(conn: Connection, method: string, path: string, o:
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { method, headers, ...(o.body === undefined ? {} : { body: JSON.stringify(o.body) }), signal: AbortSignal.timeout(conn.timeoutMs) });
+    res = await (conn.fetch ?? fetch)(url, { method, headers, ...(o.body === undefined ? {} : { body: JSON.stringify(o.body) }), signal: AbortSignal.timeout(conn.timeoutMs) });
     // The timeout covers the body too: a node that stops mid-answer must not hang the command.
     text = await res.text();
   } catch (err) {

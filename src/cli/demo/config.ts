@@ -43,7 +43,10 @@ export function failoverOrder(regions: readonly string[]): string[] {
 
 /** The demo's cluster configuration, as written to cluster.yaml. */
 /** With `secrets` (secrets.ts), a secure cluster: mutual TLS between regions and a root token; without, plaintext on purpose. */
-export function demoConfig({ regions, portBase: b }: DemoLayout, secrets?: { readonly ca: string; readonly nodes: Readonly<Record<string, { readonly cert: string; readonly key: string }>>; readonly root: { readonly salt: string; readonly hash: string } }): Record<string, unknown> {
+export function demoConfig(
+  { regions, portBase: b }: DemoLayout,
+  secrets?: { readonly ca: string; readonly nodes: Readonly<Record<string, { readonly cert: string; readonly key: string }>>; readonly router: { readonly cert: string; readonly key: string }; readonly root: { readonly salt: string; readonly hash: string } },
+): Record<string, unknown> {
   const rttMs: Record<string, number> = {};
   for (let i = 0; i < regions.length; i++) {
     for (let j = i + 1; j < regions.length; j++) rttMs[`${regions[i]}/${regions[j]}`] = rtt(regions[i] as string, regions[j] as string, j - i);
@@ -61,7 +64,7 @@ export function demoConfig({ regions, portBase: b }: DemoLayout, secrets?: { rea
     })),
     wan: { control: `127.0.0.1:${b + demoPorts.wanControl}`, rttMs, linkPortBase: b + demoPorts.wanLinks },
     // One address for every region (terndb router), preferring the first region.
-    router: { api: `127.0.0.1:${b + demoPorts.router}`, region: regions[0] },
+    router: { api: `127.0.0.1:${b + demoPorts.router}`, region: regions[0], ...(secrets !== undefined ? { tls: secrets.router } : {}) },
     // The strong tables' Raft leader settles in the first region (nearest its peers in the demo).
     settings: { preferredLeader: regions[0], ...(failover ? { failoverOrder: { [home]: failoverOrder(regions) } } : {}) },
     tables: {

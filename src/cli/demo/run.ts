@@ -3,12 +3,13 @@
  * process the demo started, print the endpoints (with pids) and the tour, then supervise until
  * Ctrl-C or SIGTERM, which stop everything. Resolves with the exit code.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoCluster, demoLinkPorts, demoNodeId, demoPorts } from './config.js';
 import { waitNodeReady, waitRouterReady, waitWanReady } from './readiness.js';
 import { byHand, exitOf, readable, shown, Supervisor, type Managed } from './supervisor.js';
-import { tour } from './tour.js';
+import { tour, type DemoAccess } from './tour.js';
 
 export interface RunInput {
   readonly regions: readonly string[];
@@ -17,8 +18,8 @@ export interface RunInput {
   readonly configPath: string;
   /** null: leave a dead node down (--no-restart). */
   readonly restartDelayMs: number | null;
-  /** A secure demo's root token: its file, and where curl finds it (CURL_HOME); null with --insecure. */
-  readonly access?: { readonly curlHome: string; readonly tokenFile: string } | null;
+  /** A secure demo's CA and root token: their files, and where curl finds them (CURL_HOME); null with --insecure. */
+  readonly access?: DemoAccess | null;
 }
 
 /** How long the processes get to come up on a busy machine before the demo gives up. */
@@ -51,6 +52,9 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
   process.on('SIGTERM', onSignal);
 
   const n = regions.length;
+  // A secure demo's APIs serve HTTPS with certificates of its own CA: the demo's own waits trust it.
+  const scheme = access === null ? 'http' : 'https';
+  if (access !== null) await (await import('../../server/trust-ca.js')).trustCa(readFileSync(access.caFile, 'utf8'));
   out(`Starting a ${n}-region Tern cluster in ${dataDir}`);
   let wan: Managed;
   let router: Managed;
@@ -64,7 +68,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
     await Promise.all(
       regions.map(async (region, i) => {
         const port = b + demoPorts.api(i);
-        const expected = { url: `http://127.0.0.1:${port}/readyz`, cluster: demoCluster, node: demoNodeId(region), where: `port ${port} (${region} API)` };
+        const expected = { url: `${scheme}://127.0.0.1:${port}/readyz`, cluster: demoCluster, node: demoNodeId(region), where: `port ${port} (${region} API)` };
         const node = sup.start(region, `region ${region}`, ['node', '--config', configPath, '--node', region], expected);
         nodes[i] = node;
         try {
@@ -79,7 +83,7 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
     );
     router = sup.start('router', 'the router', ['router', '--config', configPath], null, false);
     const rport = b + demoPorts.router;
-    await waitRouterReady(`http://127.0.0.1:${rport}/v1/router/status`, `port ${rport} (router)`, demoCluster, { gone: () => exitOf(router.child), timeoutMs: startTimeoutMs, signal: sup.signal });
+    await waitRouterReady(`${scheme}://127.0.0.1:${rport}/v1/router/status`, `port ${rport} (router)`, demoCluster, { gone: () => exitOf(router.child), timeoutMs: startTimeoutMs, signal: sup.signal });
   } catch (e) {
     if (!sup.stopping) {
       err(`terndb demo: ${(e as Error).message}`);
@@ -91,9 +95,9 @@ export async function runDemo({ regions, portBase: b, dataDir, configPath, resta
 
   const row = (name: string, url: string, m: Managed) => out(`  ${name.padEnd(16)} ${url.padEnd(36)} pid ${String(m.child.pid).padEnd(8)} log: ${shown(m.log)}`);
   out('');
-  row('router', `http://127.0.0.1:${b + demoPorts.router}`, router);
+  row('router', `${scheme}://127.0.0.1:${b + demoPorts.router}`, router);
   row('wan emulator', `http://127.0.0.1:${b + demoPorts.wanControl}/v1/wan`, wan);
-  regions.forEach((region, i) => row(region, `http://127.0.0.1:${b + demoPorts.api(i)}`, nodes[i] as Managed));
+  regions.forEach((region, i) => row(region, `${scheme}://127.0.0.1:${b + demoPorts.api(i)}`, nodes[i] as Managed));
   out(`  configuration    ${shown(configPath)}`);
   const byHandOf = (region: string) => byHand(bin, ['node', '--config', configPath, '--node', region], path.join(dataDir, `${region}.log`));
   process.stdout.write(tour({ regions, portBase: b, pids: new Map(nodes.map((m) => [m.name, m.child.pid])), restartDelayS: restartDelayMs === null ? null : restartDelayMs / 1000, byHand: byHandOf, access }));

@@ -14,16 +14,25 @@ export interface TourInput {
   readonly restartDelayS: number | null;
   /** How to start a node by hand (--no-restart). */
   readonly byHand: (region: string) => string;
-  /** A secure demo's root token (its file, and the folder of the .curlrc that sends it); null: --insecure. */
-  readonly access?: { readonly curlHome: string; readonly tokenFile: string } | null;
+  /** A secure demo's CA and root token (their files, and the folder of the .curlrc that uses them); null: --insecure. */
+  readonly access?: DemoAccess | null;
+}
+
+/** How a secure demo is called: its APIs serve HTTPS with certificates of the demo's CA, and want the root token. */
+export interface DemoAccess {
+  readonly curlHome: string;
+  readonly tokenFile: string;
+  readonly caFile: string;
 }
 
 const json = "-H 'content-type: application/json'";
 
 export function tour({ regions, portBase: b, pids, restartDelayS, byHand, access = null }: TourInput): string {
-  const api = (i: number) => `127.0.0.1:${b + demoPorts.api(i)}`;
+  // A secure demo's APIs are HTTPS: curl must be told (a bare host:port is HTTP to it).
+  const scheme = access === null ? '' : 'https://';
+  const api = (i: number) => `${scheme}127.0.0.1:${b + demoPorts.api(i)}`;
   const wan = `127.0.0.1:${b + demoPorts.wanControl}`;
-  const router = `127.0.0.1:${b + demoPorts.router}`;
+  const router = `${scheme}127.0.0.1:${b + demoPorts.router}`;
   const [r1, r2, r3] = [0, Math.min(1, regions.length - 1), islandIndex(regions)];
   const island = regions[r3] as string;
   const patch = (i: number, table: string, key: string, body: string) => `curl -s -X PATCH ${api(i)}/v1/tables/${table}/rows/${key} ${json} -d '${body}'`;
@@ -34,10 +43,13 @@ ${
   access === null
     ? ''
     : `
-  # This cluster is secure: the regions talk over mutual TLS, and every call needs a token.
-  # curl sends the root token (${access.tokenFile}) from the .curlrc there:
+  # This cluster is secure: the APIs serve HTTPS with certificates of the demo's own CA, the
+  # regions talk over mutual TLS, and every call needs a token. curl trusts the CA
+  # (${access.caFile}) and sends the root token (${access.tokenFile}) from the .curlrc here:
   export CURL_HOME="${access.curlHome}"
-  # (or add -H "authorization: Bearer $(cat '${access.tokenFile}')" to each line; without it: 401)
+  # (or add --cacert '${access.caFile}' -H "authorization: Bearer $(cat '${access.tokenFile}')" to each line)
+  # terndb's own commands (terndb get, terndb status, ...) read the same files from these:
+  export TERN_CACERT="${access.caFile}" TERN_TOKEN_FILE="${access.tokenFile}"
 `
 }
   # Write the same row in two regions at once: different fields, and a counter.
