@@ -128,9 +128,9 @@ export const plainAccess: ApiAccess = makeAccess(null, null);
  * else from TERN_TOKEN (in `env`). Throws AccessUsageError naming the flag or variable at fault.
  */
 export function resolveAccess(flags: AccessFlags, env: NodeJS.ProcessEnv = process.env): ApiAccess {
-  const caFile = flags.cacert ?? nonEmpty(env[caFileEnv]);
+  const caFile = flags.cacert ?? nonEmpty(env[caFileEnv], caFileEnv);
   const ca = caFile === undefined ? null : { file: caFile, pem: readCa(caFile, flags.cacert === undefined ? caFileEnv : '--cacert') };
-  const tokenFile = flags.tokenFile ?? nonEmpty(env[tokenFileEnv]);
+  const tokenFile = flags.tokenFile ?? nonEmpty(env[tokenFileEnv], tokenFileEnv);
   let token: { value: string; from: string } | null = null;
   if (tokenFile !== undefined) {
     const from = flags.tokenFile === undefined ? `${tokenFileEnv} (${tokenFile})` : `--token-file ${tokenFile}`;
@@ -139,9 +139,13 @@ export function resolveAccess(flags: AccessFlags, env: NodeJS.ProcessEnv = proce
   return makeAccess(ca, token);
 }
 
-/** An environment variable that is set and not empty, else undefined. */
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : v;
+/**
+ * A file an environment variable names, or undefined when it is not set. Set but empty is an error,
+ * as an empty TERN_TOKEN is: `export TERN_CACERT=$(ls missing)` should fail clearly, not fall back.
+ */
+function nonEmpty(v: string | undefined, name: string): string | undefined {
+  if (v === '') throw new AccessUsageError(`${name} is set but empty: name the file, or unset it`);
+  return v;
 }
 
 const untrusted = new Set([

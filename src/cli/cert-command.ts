@@ -139,7 +139,10 @@ function createClientCommand(): Command {
     .description('issue a client certificate whose common name is the user, signed by the cluster CA')
     .requiredOption('--ca-dir <dir>', 'the directory with ca.crt and ca.key (from create-ca)')
     .requiredOption('--cluster <name>', 'the cluster (must be the CA\'s)', name)
-    .requiredOption('--user <name>', 'the user the certificate authenticates', name)
+    .requiredOption('--user <name>', 'the user the certificate authenticates (not root: root authenticates with its token, which the configuration can replace)', (v: string) => {
+      if (v === 'root') throw new InvalidArgumentError('root authenticates with its token only: a certificate of root could not be revoked without replacing the CA; make a user with cluster admin instead');
+      return name(v);
+    })
     .requiredOption('--out <dir>', 'where to write <user>.crt and <user>.key (created, mode 0700, if missing)')
     .option('--days <n>', "days the certificate is valid, 1 to 3650 (the default is cut to the CA's end)", days, 365)
     .option('--force', 'replace an existing <user>.crt and <user>.key')

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import pino from 'pino';
 import { Router } from '../router/router.js';
-import { ConfigError, loadConfig, parseHostPort, routerDefaults, type ClusterConfig, type RouterSpec } from '../server/config.js';
+import { ConfigError, loadConfig, urlHost, parseHostPort, routerDefaults, type ClusterConfig, type RouterSpec } from '../server/config.js';
 import { portProblems } from './ports.js';
 import { loadRouterTlsMaterial } from '../server/tls-material.js';
 import { nodeSecret } from '../server/auth/node-secret.js';
@@ -27,6 +27,10 @@ export function routerCommand(): Command {
         const region = flags.region ?? base?.region ?? null;
         if (region !== null && !config.regions.some((r) => r.name === region)) throw new ConfigError('--region', `must be one of the regions (${config.regions.map((r) => r.name).join(', ')}), not ${region}`);
         spec = { ...routerDefaults, tls: null, ...base, api, region };
+        // Secure by default, as terndb node: plaintext only when the file says so.
+        if (config.tls === null && !config.insecure) {
+          throw new ConfigError('tls', `${flags.config} has no tls section, so the router would serve and forward plaintext HTTP; add tls: {ca} and router: {tls: {cert, key}} (terndb cert create-router makes them), or say insecure: true to run without TLS on purpose`);
+        }
         // A secure cluster's router serves HTTPS and trusts the cluster CA for the nodes' (exit 2 on a bad file).
         tls = loadRouterTlsMaterial(config);
       } catch (err) {
@@ -48,7 +52,7 @@ export function routerCommand(): Command {
       const router = new Router({
         cluster: config.cluster,
         region: spec.region,
-        regions: config.regions.map((r) => ({ name: r.name, url: `${scheme}://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` })),
+        regions: config.regions.map((r) => ({ name: r.name, url: `${scheme}://${urlHost(r.node.api.host)}:${r.node.api.port}` })),
         strongTables: Object.entries(config.tables).filter(([, p]) => p.mode === 'strong').map(([t]) => t),
         probeIntervalMs: spec.probeIntervalMs,
         failThreshold: spec.failThreshold,
@@ -59,13 +63,13 @@ export function routerCommand(): Command {
         nodeAuth: nodeSecret(config),
       });
       await router.listen(spec.api.host, spec.api.port);
-      log.info({ api: `${scheme}://${spec.api.host}:${spec.api.port}`, regions: config.regions.map((r) => r.name) }, 'router listening');
+      log.info({ api: `${scheme}://${urlHost(spec.api.host)}:${spec.api.port}`, regions: config.regions.map((r) => r.name) }, 'router listening');
       // SIGHUP: the router's certificate and the CA again (rotation without a restart); a file that does not load keeps the old ones.
       const reload = () => {
         try {
           const next = loadRouterTlsMaterial(loadConfig(flags.config));
           if (next === null) return void log.warn('SIGHUP: the router runs without TLS; nothing to reload');
-          router.setCertificate(next.key, next.cert);
+          router.setTls(next);
           void import('../server/trust-ca.js').then((m) => m.trustCa(next.ca));
           log.info('SIGHUP: reloaded the router certificate; new connections get it');
         } catch (err) {

@@ -2,9 +2,6 @@
 import { Command } from 'commander';
 import { accessOptions, AccessUsageError, resolveAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
 
-// Defined with the access options (a bare host:port means https:// with --cacert); the data commands import it from here.
-export { baseUrl } from './api-access.js';
-
 /** What `/v1/status` answers, as far as this command reads it. */
 export interface Status {
   region: string;

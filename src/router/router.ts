@@ -66,14 +66,17 @@ export class Router {
   /** Requests counted in #inflight, released when their answer has been sent. */
   readonly #counted = new WeakSet<FastifyRequest>();
   #timer: NodeJS.Timeout | null = null;
+  /** The forwarding Send, replaced when SIGHUP brings another CA (the default one only). */
+  #sendFor: ((ca: string) => Send) | null;
   #probing = new Set<string>();
   #sweep = 0;
   readonly #fetch: typeof fetch;
-  readonly #send: Send;
+  #send: Send;
   readonly #m: { requests: Counter<string>; retries: Counter<string>; duration: Histogram<string>; up: Gauge<string>; rtt: Gauge<string> };
 
   constructor(private readonly o: RouterOptions) {
     this.#fetch = o.fetch ?? fetch;
+    this.#sendFor = o.send === undefined ? (ca) => httpSend(Math.max(16, Math.min(1024, o.maxInflight)), ca) : null;
     this.#send = o.send ?? httpSend(Math.max(16, Math.min(1024, o.maxInflight)), o.tls?.ca);
     this.regions = o.regions.map((r) => new RegionHealth(r.name, r.url.replace(/\/$/, ''), o.failThreshold));
     this.#strong = new Set(o.strongTables);
@@ -240,9 +243,13 @@ export class Router {
     return routerError(reply, 503, 'NOT_READY', `no region can serve this request now${tried_}; regions: ${this.regions.map((r) => `${r.region} ${r.drained ? 'drained' : (r.view().stage ?? 'unknown')}`).join(', ')}${shape.write ? (tried.size > 0 ? '. It may have been applied: retry with the same Idempotency-Key' : '. Nothing was sent') : ''}`, { reason: 'router', ...(shape.write && tried.size > 0 ? { mayHaveCommitted: true } : {}) });
   }
 
-  /** Replaces the certificate and key new connections get (SIGHUP). */
-  setCertificate(key: string, cert: string): void {
-    (this.app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key, cert });
+  /**
+   * New TLS files (SIGHUP): new client connections get the certificate, and requests are forwarded
+   * over new connections trusting the CA (a move to a new CA must not leave forwarding on the old).
+   */
+  setTls(tls: { readonly key: string; readonly cert: string; readonly ca: string }): void {
+    (this.app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: tls.key, cert: tls.cert });
+    if (this.#sendFor !== null) this.#send = this.#sendFor(tls.ca);
   }
 
   /** Sends a region's answer on: its status, its headers (hop-by-hop ones aside), its body. */

@@ -160,6 +160,11 @@ export function pairKey(a: string, b: string): string {
   return a < b ? `${a}/${b}` : `${b}/${a}`;
 }
 
+/** A host as a URL writes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export function parseHostPort(value: unknown, field: string): HostPort {
   if (typeof value !== 'string') throw new ConfigError(field, 'must be "host:port"');
   const i = value.lastIndexOf(':');

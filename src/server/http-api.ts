@@ -177,7 +177,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     const limiter = new RateLimiter(limit, nodeLimits.apiRateLimitClientsMax);
     app.addHook('onRequest', async (request, reply) => {
       if (request.url === '/livez' || request.url === '/readyz' || request.url === '/metrics') return;
-      const user = node.knownUser(header(request, 'authorization')) ?? certificateUser(request.raw.socket, node.cluster);
+      const user = node.knownUser(header(request, 'authorization')) ?? certificateUser(request.raw.socket, node.cluster, node.rootUser ?? 'root');
       const wait = limiter.take(user !== null ? `user ${user}` : addressClient(request.ip));
       if (wait !== null) return sendError(reply, ternError('RATE_LIMITED', `this client passed its rate limit (${limit.perSecond} requests per second, bursts of ${limit.burst}); retry in ${wait} ms (nothing was done)`, { retryAfterMs: wait }));
     });
@@ -240,7 +240,7 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
   async function callerOf(req: FastifyRequest): Promise<Result<Caller | undefined>> {
     const authorization = header(req, 'authorization');
     if (authorization === undefined) {
-      const user = certificateUser(req.raw.socket, node.cluster);
+      const user = certificateUser(req.raw.socket, node.cluster, node.rootUser ?? 'root');
       if (user !== null) return { ok: true, value: { user } };
     }
     return node.authenticate(authorization);
@@ -348,11 +348,16 @@ export function buildApi(node: ApiNode, options: ApiOptions = {}): FastifyInstan
     if (data === null) return sendError(reply, fail('NOT_FOUND', `no chunk ${n} of snapshot ${req.params.id} here: make a new snapshot`));
     return reply.header('content-type', 'application/octet-stream').send(data);
   });
-  /** Refuses a request with no valid caller (a route any user may call); null when it may go on. */
+  /**
+   * Refuses a request with no valid caller (a route any user may call); null when it may go on.
+   * The core says whether the caller's user exists now (a certificate's user may have been deleted).
+   */
   async function anyUserRefused(req: FastifyRequest): Promise<TernError | null> {
     const caller = await callerOf(req);
     if (!caller.ok) return caller.error;
-    return caller.value === undefined ? unauthenticated() : null;
+    if (caller.value === undefined) return unauthenticated();
+    const who = await node.submit({ kind: 'whoami', caller: caller.value });
+    return who.ok ? null : who.error;
   }
   // Open unless the configuration says auth.metrics: users (Prometheus sends a bearer token then).
   app.get('/metrics', async (req, reply) => {

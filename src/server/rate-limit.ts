@@ -6,18 +6,23 @@
  * clients are not slowed. The buckets are bounded: past `clientsMax`, the longest idle is dropped
  * (it starts again with a full bucket, which only ever favours a client).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
-/** The bucket an address counts against: an IPv4 address (mapped into IPv6 or not) itself, an IPv6 address its /64. */
+/**
+ * The bucket an address counts against: an IPv4 address itself (also written IPv4-mapped or
+ * IPv4-compatible in IPv6: ::ffff:a.b.c.d, ::ffff:0:a.b.c.d, ::a.b.c.d), an IPv6 address its /64.
+ */
 export function addressClient(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped !== null) return `address ${mapped[1]}`;
-  if (isIPv4(ip) || !isIPv6(ip)) return `address ${ip}`;
-  const [head = '', tail = ''] = ip.split('%')[0]?.split('::') ?? [];
+  const v4 = /^(?:::(?:ffff(?::0)?:)?)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4 !== null) return `address ${v4[1]}`;
+  if (!isIPv6(ip)) return `address ${ip}`;
+  const bare = ip.split('%')[0] as string;
+  const [head = '', tail = ''] = bare.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === '' ? [] : tail.split(':');
-  // With '::', the zeros it stands for fill the middle; an embedded IPv4 tail is past the /64 anyway.
-  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  // An embedded IPv4 tail stands for two groups; '::' for the zero groups the others leave.
+  const size = (groups: readonly string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = bare.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - size(left) - size(right))).fill('0'), ...right] : left;
   return `address ${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 

@@ -42,7 +42,7 @@ import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { freeBytes, isOutOfSpace, LOW_SPACE_BYTES, mayHaveCommitted, sqliteCode } from '../storage/storage-errors.js';
 import { storageFull } from '../core/node/admission.js';
-import { failoverSettings, peerAddress, type ClusterConfig, type RegionSpec } from './config.js';
+import { failoverSettings, peerAddress, urlHost, type ClusterConfig, type RegionSpec } from './config.js';
 import { copyDatabase, removeLeftoverCopies, type BackupCopy } from './backup.js';
 import type { SnapshotSource } from './http-api.js';
 import { raftWire } from './transport/raft-wire.js';
@@ -550,7 +550,7 @@ export class RegionNode {
     return this.config.regions
       .filter((r) => r.name !== this.region && !out.has(r.name))
       .sort((a, b) => ready(a.name) - ready(b.name) || rtt(a.name) - rtt(b.name))
-      .map((r) => ({ region: r.name, url: `${this.config.tls !== null ? 'https' : 'http'}://${r.node.api.host.includes(':') ? `[${r.node.api.host}]` : r.node.api.host}:${r.node.api.port}` }));
+      .map((r) => ({ region: r.name, url: `${this.config.tls !== null ? 'https' : 'http'}://${urlHost(r.node.api.host)}:${r.node.api.port}` }));
   }
 
   /** The prepared snapshot replaces the store (snapshot/install.ts); the core is opened again on it. */

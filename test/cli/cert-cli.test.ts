@@ -105,6 +105,12 @@ describe('terndb cert', () => {
     expect(clientUser(pem)).toBe('alice');
   });
 
+  it('create-client refuses --user root: root authenticates with its token only', async () => {
+    const r = await cert('create-client', '--ca-dir', caDir, '--cluster', 'prod', '--user', 'root', '--out', path.join(dir, 'root-cert'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--user.*root authenticates with its token only/);
+  });
+
   it('refuses to overwrite a key without --force; with it, the files are created afresh with their modes', async () => {
     const out = path.join(dir, 'bob');
     const args = ['create-client', '--ca-dir', caDir, '--cluster', 'prod', '--user', 'bob', '--out', out];

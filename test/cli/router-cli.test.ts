@@ -25,6 +25,15 @@ describe('terndb router, bad input', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('a file with neither tls nor insecure: true is refused, saying how to make certificates; with tls, router.tls is required', () => {
+    const plain = run('--config', config({}), '--api', '127.0.0.1:9');
+    expect(plain.status).toBe(2);
+    expect(plain.stderr).toMatch(/has no tls section.*terndb cert create-router.*insecure: true/);
+    const noCert = run('--config', config({ tls: { ca: 'ca.crt' }, regions: [{ name: 'a', node: { id: 'a1', api: '127.0.0.1:1', peer: '127.0.0.1:2', data: 'd', tls: { cert: 'a.crt', key: 'a.key' } } }], router: { api: '127.0.0.1:9' } }));
+    expect(noCert.status).toBe(2);
+    expect(noCert.stderr).toMatch(/router\.tls: .*terndb cert create-router/);
+  });
+
   it('a router section with a bad field names it', () => {
     const r = run('--config', config({ router: { api: '127.0.0.1:9', failThreshold: 0 } }));
     expect(r.status).toBe(2);

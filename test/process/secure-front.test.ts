@@ -74,10 +74,15 @@ describe('a secure cluster’s front (real processes)', () => {
     const other = await createCa({ cluster: 'test', validDays: 2 });
     const forged = withCertificate(await issueClientCert({ ca: other, cluster: 'test', user: 'root', validDays: 1 }));
     expect((await forged(url('us-east', '/v1/tables/profiles/rows/c1'))).status).toBe(401);
+    // A certificate of root authenticates nobody: root is not in the log, so it could not be revoked.
+    const rootCert = withCertificate(await issueClientCert({ ca: caOfCluster(), cluster: 'test', user: 'root', validDays: 1 }));
+    expect((await rootCert(url('us-east', '/v1/whoami'))).status).toBe(401);
     // Deleting the user revokes the certificate too, in every region once applied.
     expect((await cluster.http('us-east', 'DELETE', '/v1/users/carol', undefined, root())).status).toBe(200);
     await until('carol’s certificate refused in ap-south', async () => (await carol(url('ap-south', '/v1/whoami'))).status, (s) => s === 401);
     expect((await carol(url('ap-south', '/v1/tables/profiles/rows/c2'), { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"set":{"name":"late"}}' })).status).toBe(401);
     expect((await cluster.http('ap-south', 'GET', '/v1/tables/profiles/rows/c2', undefined, root())).status).toBe(404);
+    // The routes any user may call refuse it too (they ask the core whether the user exists).
+    expect((await carol(url('ap-south', '/v1/tables'))).status).toBe(401);
   }, 60_000);
 });

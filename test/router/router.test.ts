@@ -198,6 +198,38 @@ describe('the router', () => {
     expect(streaming.status()).toMatchObject({ inflight: 0 });
   });
 
+  it("forwards the client's Authorization, never a Tern-Node-Auth it sent; sends its own node secret only on its status and table reads", async () => {
+    const seen: Array<{ url: string; headers: Record<string, unknown> }> = [];
+    const fetch = (async (input: URL | string | Request, init?: RequestInit) => {
+      seen.push({ url: String(input), headers: Object.fromEntries(new Headers(init?.headers)) });
+      const path = new URL(String(input)).pathname;
+      return new Response(JSON.stringify(path === '/readyz' ? ready('write-ready').body : path === '/v1/status' ? { raft: { leader: 'a' } } : path === '/v1/tables' ? { tables: {} } : row.body), { status: 200 });
+    }) as typeof globalThis.fetch;
+    const router = new Router({
+      cluster: 'test',
+      region: 'a',
+      regions: [{ name: 'a', url: 'http://a.test' }],
+      strongTables: [],
+      probeIntervalMs: 500,
+      failThreshold: 3,
+      attemptTimeoutMs: 1000,
+      maxInflight: 10,
+      log: pino({ level: 'silent' }),
+      fetch,
+      nodeAuth: 'the-node-secret',
+      send: async (url, a) => {
+        seen.push({ url, headers: { ...a.headers } });
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: Readable.from([Buffer.from(JSON.stringify(row.body))]) };
+      },
+    });
+    await router.probeAll();
+    await router.app.inject({ method: 'GET', url: '/v1/tables/profiles/rows/k', headers: { authorization: 'Bearer alice.s3cret', 'tern-node-auth': 'a-guess' } });
+    const forwarded = seen.find((s) => s.url.endsWith('/rows/k'));
+    expect(forwarded?.headers['authorization']).toBe('Bearer alice.s3cret');
+    expect(forwarded?.headers['tern-node-auth']).toBeUndefined();
+    expect(seen.filter((s) => s.headers['tern-node-auth'] === 'the-node-secret').map((s) => new URL(s.url).pathname).sort()).toEqual(['/v1/status', '/v1/tables']);
+  });
+
   it('prefers the region the client names', async () => {
     const { router, calls } = world((_r, _m, path) => (path === '/readyz' ? ready('write-ready') : row));
     await router.probeAll();

@@ -21,6 +21,8 @@ function node(over: Partial<ApiNode>): { node: ApiNode; callers: Array<string | 
       isNode: (sent) => sent === 'the-node-secret',
       metrics: { observeRequest: () => undefined, contentType: 'text/plain', text: async () => 'tern_up 1\n' } as unknown as NodeMetrics,
       submit: async (call) => {
+        // The core's own answer to whoami: the user exists (every one does in this test).
+        if (call.kind === 'whoami' && call.caller !== undefined) return { ok: true, result: { kind: 'whoami', user: call.caller.user, roles: [], clusterAdmin: false }, replayed: false };
         callers.push(call.caller?.user ?? null);
         return call.caller === undefined ? { ok: false, error: { code: 'UNAUTHENTICATED', message: 'send a token' } } : { ok: false, error: { code: 'NOT_READY', message: 'no status in this test' } };
       },

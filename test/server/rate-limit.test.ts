@@ -39,6 +39,11 @@ describe('the rate limiter', () => {
     expect(addressClient('2001:db8:1:3::1')).not.toBe(addressClient('2001:db8:1:2::1'));
     expect(addressClient('203.0.113.7')).toBe('address 203.0.113.7');
     expect(addressClient('::ffff:203.0.113.7')).toBe('address 203.0.113.7');
+    expect(addressClient('::ffff:0:203.0.113.7')).toBe('address 203.0.113.7');
+    expect(addressClient('::203.0.113.7')).toBe('address 203.0.113.7');
+    // An embedded IPv4 tail is two groups: the /64 is the first four.
+    expect(addressClient('2001:db8::a:b:1.2.3.4')).toBe('address 2001:db8:0:0::/64');
+    expect(addressClient('::a:b:c:d:1.2.3.4')).toBe('address 0:0:a:b::/64');
     expect(addressClient('203.0.113.8')).not.toBe(addressClient('203.0.113.7'));
     const limiter = new RateLimiter({ perSecond: 1, burst: 2 }, 100, () => 0);
     expect([limiter.take(addressClient('2001:db8::a')), limiter.take(addressClient('2001:db8::b')), limiter.take(addressClient('2001:db8::c'))]).toEqual([null, null, 1000]);

@@ -100,6 +100,9 @@ export function classifyAnswer(status: number, body: unknown, ctx: RequestContex
   return { exit: exitCodes.refused, lines: [line] };
 }
 
+/** TLS verification failures: the cluster CA is not trusted here. */
+const untrustedCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED']);
+
 /** Connection errors that prove the request never reached the node: nothing can have been written. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -123,7 +126,15 @@ export function classifyTransportError(url: string, err: unknown, ctx: RequestCo
     sent = undefined;
   } else {
     const cause = (err as { cause?: { message?: unknown } } | null)?.cause?.message;
-    what = `cannot reach ${url} (${typeof cause === 'string' ? cause : (err as Error).message}); is the node running?`;
+    const detail = typeof cause === 'string' ? cause : (err as Error).message;
+    // A certificate refused at the handshake: nothing was sent, and retrying cannot help.
+    if (code !== undefined && (untrustedCodes.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_'))) {
+      const hint = code.startsWith('ERR_SSL_')
+        ? 'the node answers plain HTTP, not HTTPS: give http:// in --url'
+        : "its certificate is not one this machine trusts: pass --cacert <the cluster CA> (or set TERN_CACERT), and give a host name its certificate names";
+      return { exit: exitCodes.usage, lines: [`UNREACHABLE: cannot reach ${url} (${code}: ${detail}); ${hint}; nothing was sent`] };
+    }
+    what = `cannot reach ${url} (${detail}); is the node running?`;
     sent = code !== undefined && notSentCodes.has(code) ? false : undefined;
   }
   return { exit: exitCodes.unavailable, lines: [`UNREACHABLE: ${what}`, ...retryAdvice(ctx, sent)] };

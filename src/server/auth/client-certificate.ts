@@ -12,15 +12,19 @@ import { clientIdentityOf } from '../../security/identity.js';
 
 const users = new WeakMap<Socket, string | null>();
 
-/** The user a verified client certificate of `cluster` names on this connection, or null. */
-export function certificateUser(socket: Socket, cluster: string): string | null {
+/**
+ * The user a verified client certificate of `cluster` names on this connection, or null. Never the
+ * root user: root is not in the log, so a certificate of root could not be revoked short of
+ * replacing the CA (root authenticates with its token only).
+ */
+export function certificateUser(socket: Socket, cluster: string, rootUser: string): string | null {
   const known = users.get(socket);
   if (known !== undefined) return known;
   let user: string | null = null;
   const tlsSocket = socket as Partial<TLSSocket>;
   if (tlsSocket.encrypted === true && tlsSocket.authorized === true && typeof tlsSocket.getPeerCertificate === 'function') {
     const id = clientIdentityOf(tlsSocket.getPeerCertificate().subjectaltname);
-    user = id !== null && id.cluster === cluster ? id.user : null;
+    user = id !== null && id.cluster === cluster && id.user !== rootUser ? id.user : null;
   }
   users.set(socket, user);
   return user;
