@@ -40,6 +40,7 @@ import type { ReplicaMetrics } from '../core/replica/metrics.js';
 import type { TablePolicy } from '../core/schema/policy.js';
 import { strongDefaults, type StrongConfig } from '../core/strong/strong-node.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
+import { syncHold } from './test-sync-hold.js';
 import { freeBytes, isOutOfSpace, LOW_SPACE_BYTES, mayHaveCommitted, sqliteCode } from '../storage/storage-errors.js';
 import { storageFull } from '../core/node/admission.js';
 import { failoverSettings, peerAddress, urlHost, type ClusterConfig, type RegionSpec } from './config.js';
@@ -112,6 +113,20 @@ export class RegionNode {
   #stopping = false;
   #failed = false;
   #steps = 0;
+  /**
+   * Speaking after each commit's sync, in commit order: a step's peer messages and answers leave
+   * once its commit is durable, while the next steps already run (pipelined commits).
+   */
+  #speaking: Promise<void> = Promise.resolve();
+  /** A commit failed for lack of space while earlier ones were still being spoken: no turn until it is handled. */
+  #halted = false;
+  /**
+   * Counts stores opened: a step of a store closed on purpose (a snapshot installed over it) says
+   * nothing once its store is gone, and its sync failing on the close is no failure.
+   */
+  #generation = 0;
+  /** Test only (test-sync-hold.ts): holds syncs while a file exists. */
+  readonly #syncHold = syncHold();
   #backingUp = false;
   #disk: DiskState = 'ok';
   #diskProbe: NodeJS.Timeout | null = null;
@@ -228,7 +243,7 @@ export class RegionNode {
     this.#donorSweep = setInterval(() => void this.#donor.expire(), 60_000);
     const file = path.join(this.spec.node.data, 'tern.sqlite');
     const t0 = performance.now();
-    this.#storage = new SqliteStorage(file);
+    this.#storage = new SqliteStorage(file, { deferSync: true });
     const core = RegionCore.open(this.coreConfig(), this.#storage, this.#now());
     this.#core = core;
     this.#log.info({ file, vector: core.replica.vector, strongApplied: core.strong.state.index, openMs: Math.round(performance.now() - t0) }, 'storage open');
@@ -321,11 +336,17 @@ export class RegionNode {
     setImmediate(() => this.#turn());
   }
 
-  /** One event-loop turn: begin (send the early appends), commit, then speak. */
+  /**
+   * One event-loop turn: begin (send the early appends), commit, then speak once the commit is
+   * durable. The sync runs off the event loop (SqliteStorage deferSync), so the next turn may run
+   * meanwhile; what a step says (peer messages, answers) leaves in commit order, each only after
+   * its own commit is on the disk.
+   */
   #turn(): void {
     this.#scheduled = false;
     const core = this.#core;
-    if (this.#failed || core === null) return;
+    const storage = this.#storage;
+    if (this.#failed || this.#halted || core === null || storage === null) return;
     const inputs = this.#inbox;
     this.#inbox = [];
     this.#peerInputsQueued = 0;
@@ -335,28 +356,60 @@ export class RegionNode {
       this.#send(early);
       out = core.commit();
     } catch (err) {
-      if (isOutOfSpace(err, this.spec.node.data)) return this.#diskFull(err, core);
+      if (isOutOfSpace(err, this.spec.node.data)) {
+        // Earlier commits are spoken first (they did commit): then the store is closed and reopened.
+        this.#halted = true;
+        const handle = () => {
+          this.#halted = false;
+          if (!this.#failed && !this.#stopping) this.#diskFull(err, core);
+        };
+        void this.#speaking.then(handle, handle);
+        return;
+      }
       this.#failed = true;
       this.#onFatal(err);
       return;
     }
     if (this.#disk === 'probing') this.#diskBack();
     this.#steps++;
+    for (const event of out.events) this.#logEvent(event);
+    const synced = this.#syncHold === null ? storage.durable() : storage.durable().then(this.#syncHold);
+    // Handled here at once too: a failed sync must not be an unhandled rejection while earlier steps speak.
+    synced.catch(() => undefined);
+    const generation = this.#generation;
+    this.#speaking = this.#speaking
+      .then(() => synced)
+      .then(
+        () => (generation === this.#generation ? this.#speak(core, out) : undefined),
+        (err: unknown) => (generation === this.#generation ? this.#syncFailed(err) : undefined),
+      )
+      .catch((err: unknown) => this.#syncFailed(err));
+    if (core.hasPendingWork()) this.#schedule();
+    this.#rejoin.poll(core.snapshotWanted());
+  }
+
+  /** A step's commit is durable: its peer messages and answers leave. */
+  #speak(core: RegionCore, out: ReturnType<RegionCore['commit']>): void {
+    if (this.#failed) return;
     if (out.appliedRemote.length > 0 && this.#onRemoteApply !== undefined) {
       // Lag by the node's clock (the one the core is given), not another reading of its own.
       const now = this.#now().wallMs;
       for (const [origin, wall] of out.appliedRemote) this.#onRemoteApply(now - wall, origin);
     }
     this.#send(out.messages);
-    // The lease is checked again now, after the commit, before any answer leaves (a pause in between).
+    // The lease is checked again now, after the sync, before any answer leaves (a pause in between).
     for (const { id, reply } of core.release(out.answers, this.#now().monoMs)) {
       const pending = this.#pending.get(id);
       this.#pending.delete(id);
       pending?.resolve(this.#nodeReply(reply));
     }
-    for (const event of out.events) this.#logEvent(event);
-    if (core.hasPendingWork()) this.#schedule();
-    this.#rejoin.poll(core.snapshotWanted());
+  }
+
+  /** A sync failed: what it covered may not be on the disk, and a retry could falsely succeed (contract 6). The node stops. */
+  #syncFailed(err: unknown): void {
+    if (this.#failed || this.#stopping) return;
+    this.#failed = true;
+    this.#onFatal(err);
   }
 
   #send(messages: readonly Envelope[]): void {
@@ -439,7 +492,7 @@ export class RegionNode {
     let storage: SqliteStorage | null = null;
     try {
       // Checked when the node started; a rolled-back transaction leaves it as it was.
-      storage = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false });
+      storage = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false, deferSync: true });
       const core = RegionCore.open(this.coreConfig(), storage, this.#now());
       core.setStorageFull(true);
       this.#storage = storage;
@@ -559,6 +612,7 @@ export class RegionNode {
     if (storage === null || this.#stopping || this.#failed) return;
     this.#core = null;
     this.#storage = null;
+    this.#generation++;
     // What the old core held was refused (it is catching-up): nothing of it was acknowledged.
     for (const { route, resolve } of this.#pending.values()) resolve(route === 'strong' ? { ok: false, error: { code: 'QUORUM_TIMEOUT', message: `region ${this.region} installed a snapshot while this request waited; it may still commit through the group: retry with the same Idempotency-Key`, mayHaveCommitted: true } } : this.#notReady('is installing a snapshot'));
     this.#pending.clear();
@@ -567,7 +621,7 @@ export class RegionNode {
       installReady(this.spec.node.data);
       // No second quick_check: prepareFetched checked this very file moments ago (a node that
       // restarts before the swap checks it at start, as every store).
-      const reopened = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false });
+      const reopened = new SqliteStorage(path.join(this.spec.node.data, 'tern.sqlite'), { checkOnOpen: false, deferSync: true });
       this.#storage = reopened;
       this.#core = RegionCore.open(this.coreConfig(), reopened, this.#now());
     } catch (err) {
@@ -609,6 +663,8 @@ export class RegionNode {
     await this.#donor.expire(true);
     if (this.#tick !== null) clearInterval(this.#tick);
     if (!this.#failed) this.#turn();
+    // What committed is answered once synced, before the rest is refused.
+    await this.#speaking;
     if (this.#diskProbe !== null) clearInterval(this.#diskProbe);
     // An async request still pending did not commit (async writes commit in the step that admits
     // them); a strong one may yet commit through the group.

@@ -94,6 +94,11 @@ export class MemoryStorage implements Storage {
     this.#crashAt = duringNextCommit ? this.#commits + 1 : null;
   }
 
+  /** Every commit is durable when it returns (a crash here takes back only the open transaction). */
+  durable(): Promise<void> {
+    return Promise.resolve();
+  }
+
   transaction<T>(fn: () => T): T {
     if (this.#tx !== null) return fn(); // nested: joins the outer transaction
     this.#tx = {

@@ -1,14 +1,24 @@
 /**
  * Storage on SQLite (better-sqlite3), for region nodes. Durable: WAL with synchronous=FULL, so a
- * commit survives kill -9 and power loss. One replica step is one transaction (the shell batches
- * a whole event-loop turn into a step: group commit). Values are msgpack-encoded; decoded rows are
- * cached, which the contract's immutability clause makes safe.
+ * commit survives kill -9 and power loss when it returns. One replica step is one transaction
+ * (the shell batches a whole event-loop turn into a step: group commit). Values are
+ * msgpack-encoded; decoded rows are cached, which the contract's immutability clause makes safe.
+ *
+ * With `deferSync`, a commit does not wait for the disk (synchronous=NORMAL: SQLite writes the
+ * WAL frames and returns; kill -9 loses nothing, the page cache holds them) and `durable()`
+ * fdatasyncs the WAL file on libuv's thread pool, off the event loop. One sync covers every
+ * commit before it, and at most one runs at a time, so commits made while it runs share the next
+ * (group commit across steps). SQLite itself syncs the WAL before every checkpoint and syncs the
+ * WAL header when it starts reusing the file, so a synced WAL holds every commit it covers. This is
+ * what lets the node pipeline: step N+1 runs while step N's sync is on the disk, and N's answers
+ * leave only once it is done (docs/internals/storage.md).
  *
  * Failures: any SQLite error inside a commit propagates. The caller must never retry the commit
  * (after a failed fsync the kernel may have dropped the dirty pages, and a retry could report
  * success for data that is not on disk): it closes and reopens the store for lack of space
  * (storage-errors.ts), and treats anything else as fatal and exits.
  */
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { assert } from '../core/util/assert.js';
@@ -43,6 +53,8 @@ export class StorageLockedError extends Error {
 export interface SqliteStorageOptions {
   /** Decoded rows kept in memory. */
   readonly rowCacheMax?: number;
+  /** Commits return before they are on the disk; `durable()` syncs them off the event loop (see above). */
+  readonly deferSync?: boolean;
   /** Run PRAGMA quick_check when opening (on by default). */
   readonly checkOnOpen?: boolean;
 }
@@ -63,6 +75,19 @@ export class SqliteStorage implements Storage {
   readonly #lastSeq = new Map<RegionId, number>();
   readonly #trimmed = new Map<RegionId, number>();
   readonly #s: ReturnType<SqliteStorage['prepare']>;
+  readonly #deferSync: boolean;
+  /** Transactions committed since the store opened, and how many of them a finished sync covers. */
+  #commits = 0;
+  #syncedThrough = 0;
+  #syncing = false;
+  /** durable() calls waiting for a sync that covers commit `through`. */
+  #waiting: Array<{ readonly through: number; readonly resolve: () => void; readonly reject: (err: Error) => void }> = [];
+  /** The WAL file, opened once it exists, to fdatasync it. */
+  #walFd: number | null = null;
+  /** A sync failed: the store is unusable (never retried; contract 6). */
+  #syncError: Error | null = null;
+  /** Syncs started by durable() (tests and metrics: one covers every commit before it). */
+  syncs = 0;
 
   constructor(path: string, options: SqliteStorageOptions = {}) {
     this.path = path;
@@ -81,7 +106,8 @@ export class SqliteStorage implements Storage {
       }
       throw err;
     }
-    this.#db.pragma('synchronous = FULL');
+    this.#deferSync = options.deferSync ?? false;
+    this.#db.pragma(this.#deferSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.#db.pragma('foreign_keys = OFF');
     if (options.checkOnOpen ?? true) {
       const result = this.#db.pragma('quick_check', { simple: true });
@@ -166,6 +192,7 @@ export class SqliteStorage implements Storage {
     this.#txLastSeq = new Map();
     try {
       const result = this.#db.transaction(fn)();
+      this.#commits++;
       // Committed: fold the transaction's rows and log heads into the caches.
       for (const [k, v] of this.#txRows) this.#cacheRow(k, v);
       for (const [origin, seq] of this.#txLastSeq) this.#lastSeq.set(origin, seq);
@@ -174,6 +201,64 @@ export class SqliteStorage implements Storage {
       this.#txRows = null;
       this.#txLastSeq = null;
     }
+  }
+
+  durable(): Promise<void> {
+    if (this.#syncError !== null) return Promise.reject(this.#syncError);
+    const through = this.#commits;
+    if (!this.#deferSync || through <= this.#syncedThrough) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ through, resolve, reject });
+      this.#sync();
+    });
+  }
+
+  /** Starts a sync of the WAL covering every commit so far, unless one runs (it starts the next when done). */
+  #sync(): void {
+    if (this.#syncing || this.#waiting.length === 0) return;
+    const through = this.#commits;
+    const fd = this.#wal();
+    if (fd === null) {
+      // No WAL file yet: nothing was written that a sync could cover.
+      this.#synced(through);
+      return;
+    }
+    this.#syncing = true;
+    this.syncs++;
+    fdatasync(fd, (err) => {
+      this.#syncing = false;
+      // Closed while this sync ran: its descriptor is closed only now (never under a running sync).
+      if (this.#walFd === null) {
+        closeSync(fd);
+        return;
+      }
+      if (err !== null) {
+        this.#syncError = err;
+        for (const w of this.#waiting.splice(0)) w.reject(err);
+        return;
+      }
+      this.#synced(through);
+    });
+  }
+
+  #synced(through: number): void {
+    this.#syncedThrough = Math.max(this.#syncedThrough, through);
+    const done = this.#waiting.filter((w) => w.through <= this.#syncedThrough);
+    this.#waiting = this.#waiting.filter((w) => w.through > this.#syncedThrough);
+    for (const w of done) w.resolve();
+    this.#sync();
+  }
+
+  #wal(): number | null {
+    if (this.#walFd !== null) return this.#walFd;
+    try {
+      // Read-only is enough: fdatasync flushes the file (its inode), whichever descriptor asks.
+      this.#walFd = openSync(`${this.path}-wal`, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return this.#walFd;
   }
 
   #cacheRow(k: string, v: Slot<RowRecord>): void {
@@ -330,5 +415,9 @@ export class SqliteStorage implements Storage {
 
   close(): void {
     this.#db.close();
+    if (this.#walFd !== null && !this.#syncing) closeSync(this.#walFd);
+    this.#walFd = null;
+    // Whoever still waits learns the store is gone (what it waited for may not be on the disk).
+    for (const w of this.#waiting.splice(0)) w.reject(new Error('the store was closed before its commits were synced'));
   }
 }

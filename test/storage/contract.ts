@@ -44,6 +44,20 @@ export function describeStorageContract(name: string, h: StorageHarness): void {
       });
     });
 
+    it('durable() resolves for what was committed before it, waits may overlap, and the data survives a crash', async () => {
+      let s = h.make();
+      await s.durable(); // nothing committed yet: at once
+      s.transaction(() => s.putRow('t', 'k', row(1)));
+      const first = s.durable();
+      s.transaction(() => s.putRow('t', 'j', row(2)));
+      const second = s.durable();
+      await Promise.all([first, second]);
+      await s.durable();
+      s = h.reopen(s);
+      expect(s.getRow('t', 'k')).toEqual(row(1));
+      expect(s.getRow('t', 'j')).toEqual(row(2));
+    });
+
     it('committed data survives a crash; the open transaction does not', () => {
       let s = h.make();
       s.transaction(() => {

@@ -19,6 +19,41 @@ describeStorageContract('sqlite', {
   },
 });
 
+describeStorageContract('sqlite, syncs deferred to durable()', {
+  make: () => new SqliteStorage(join(dir, `db-${n++}.sqlite`), { deferSync: true }),
+  reopen: (s: Storage) => {
+    const old = s as SqliteStorage;
+    old.close();
+    return new SqliteStorage(old.path, { deferSync: true });
+  },
+});
+
+it('with deferSync, one sync covers every commit before it: commits made while one runs share the next', async () => {
+  const s = new SqliteStorage(join(dir, 'group.sqlite'), { deferSync: true });
+  const row = { state: { fields: {}, alive: [], tombs: [] }, window: [] };
+  const waits: Array<Promise<void>> = [];
+  for (let i = 0; i < 10; i++) {
+    s.transaction(() => s.putRow('t', `k${i}`, row));
+    waits.push(s.durable());
+  }
+  await Promise.all(waits);
+  // The first sync covers the first commit; the nine made while it ran share one more.
+  expect(s.syncs).toBe(2);
+  await s.durable();
+  expect(s.syncs).toBe(2);
+  // Without deferSync every commit is synced by SQLite itself, and durable() has nothing to do.
+  const full = new SqliteStorage(join(dir, 'full.sqlite'));
+  full.transaction(() => full.putRow('t', 'k', row));
+  await full.durable();
+  expect(full.syncs).toBe(0);
+  full.close();
+  // A store closed with commits unsynced rejects who waits for them: they may not be on the disk.
+  s.transaction(() => s.putRow('t', 'late', row));
+  const late = s.durable();
+  s.close();
+  await expect(late).rejects.toThrow(/closed before its commits were synced/);
+});
+
 it('refuses to start on a file corrupted in the middle, saying what to do', () => {
   const path = join(dir, 'corrupt.sqlite');
   const s = new SqliteStorage(path);

@@ -3,10 +3,15 @@
  * calls are synchronous) and implemented in memory for the simulator (src/storage).
  *
  * Contract (every implementation, checked by test/storage/contract.ts):
- * 1. Atomicity and durability. Everything written inside `transaction(fn)` becomes durable
- *    together when `fn` returns, or not at all if it throws or the process crashes before it
- *    returns. Nothing is durable outside a transaction; writes outside one are a bug (assert).
- *    A durable commit survives kill -9 and power loss (SQLite: WAL with synchronous=FULL).
+ * 1. Atomicity and durability. Everything written inside `transaction(fn)` is committed together
+ *    when `fn` returns, or not at all if it throws or the process crashes before it returns.
+ *    Nothing is written outside a transaction; writes outside one are a bug (assert). A committed
+ *    transaction survives kill -9 at once, and power loss once a `durable()` called after it has
+ *    resolved (at once, for a store that syncs every commit: SQLite with synchronous=FULL, the
+ *    memory store). Power loss may lose committed transactions whose `durable()` had not
+ *    resolved, and then every later one too: what survives is a prefix of the commits. So a
+ *    caller that answers only after `durable()` never answers for what a crash can take back
+ *    ("persist, then speak"), while the next transaction may already run (pipelined commits).
  * 2. Read-your-writes. Reads inside a transaction see its own writes.
  * 3. Values are immutable. A value passed to `put*` is never mutated afterwards by the caller,
  *    and a value returned by `get*` is never mutated by the caller. An implementation may keep
@@ -16,7 +21,7 @@
  * 5. Ordering. `scanRows` and `scanAux` return keys in Unicode code point order (UTF-8 byte
  *    order, SQLite's TEXT order); `readOps` returns ops in seq order; `conflictsAfter` in
  *    feed-seq order.
- * 6. Failures. An IO failure (disk full, fsync error) throws, and the caller never retries the
+ * 6. Failures. An IO failure (disk full, fsync error) throws (or rejects `durable()`), and the caller never retries the
  *    commit (after a failed fsync the kernel may have dropped the pages, and a retry can falsely
  *    succeed): it discards everything built on the store and reopens it, or stops. The region
  *    node's shell reopens only for lack of space (src/storage/storage-errors.ts: SQLITE_FULL, or
@@ -67,6 +72,8 @@ export interface ScanOptions {
 
 export interface Storage {
   transaction<T>(fn: () => T): T;
+  /** Resolves once every transaction committed before the call survives power loss (contract 1). */
+  durable(): Promise<void>;
 
   getMeta(name: string): unknown;
   putMeta(name: string, value: unknown): void;
