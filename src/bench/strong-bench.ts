@@ -7,6 +7,8 @@
  * 2. Lease reads at the leader.
  * 3. Side by side with etcd 3.4 behind the same emulated WAN, same heartbeat and election
  *    settings, 1 and 200 writers, in interleaved rounds (medians of the per-round figures).
+ * 4. Saturation: writers doubled from 200 until neither system's throughput rises (3,200 at
+ *    most), the peak of each side by side: CPU- and disk-bound, not round-trip-bound.
  * All processes share this machine; figures are medians and ratios from one run.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -253,6 +255,24 @@ export async function runStrongBench(print: (line: string) => void, seconds = 5,
     print(`| 200 writers over three regions: p50 Tern / etcd | ${m((r) => r.tern200).toFixed(1)} / ${m((r) => r.etcd200).toFixed(1)} ms, ${ratio((r) => r.tern200 / r.etcd200)} | ratio ≤ 1.1 |`);
     print(`| 200 writers: throughput Tern / etcd | ${Math.round(m((r) => r.ternRps))} / ${Math.round(m((r) => r.etcdRps))} writes/s, ${ratio((r) => r.ternRps / r.etcdRps)} | ratio ≥ 1 |`);
     print(`| errors during the comparison, Tern / etcd | ${results.reduce((a, r) => a + r.ternErr, 0)} / ${results.reduce((a, r) => a + r.etcdErr, 0)} | |`);
+
+    // 4. Saturation: writers doubled from 200 until neither system's throughput rises by 5 % more
+    // (or 3,200 writers), each level measured for both, who goes first alternating. The peak of each
+    // is what its CPU and disk allow on this machine, not what the round trips allow.
+    const peak = { tern: 0, etcd: 0, ternAt: 0, etcdAt: 0 };
+    const levels: string[] = [];
+    for (let writers = 200, k = 0; writers <= 3200; writers *= 2, k++) {
+      progress(`saturation: ${writers} writers, Tern and etcd`);
+      const tern = () => closedLoopLatency(spread(writers, (i) => ternWrite(base + 1 + i)), seconds * 1000);
+      const other = () => closedLoopLatency(spread(writers, etcdTarget), seconds * 1000);
+      const [t, e] = k % 2 === 0 ? [await tern(), await other()] : await other().then(async (x) => [await tern(), x] as const);
+      levels.push(`${writers}: ${Math.round(t.rps)} / ${Math.round(e.rps)}`);
+      const rose = t.rps > peak.tern * 1.05 || e.rps > peak.etcd * 1.05;
+      if (t.rps > peak.tern) Object.assign(peak, { tern: t.rps, ternAt: writers });
+      if (e.rps > peak.etcd) Object.assign(peak, { etcd: e.rps, etcdAt: writers });
+      if (!rose) break;
+    }
+    print(`| saturation: peak throughput Tern / etcd (writers doubled from 200 until neither rose 5 %; per level Tern / etcd writes/s: ${levels.join(', ')}) | ${Math.round(peak.tern)} (at ${peak.ternAt}) / ${Math.round(peak.etcd)} (at ${peak.etcdAt}) writes/s = ${(peak.tern / peak.etcd).toFixed(2)} | ≥ 1.5 |`);
   } finally {
     await etcd?.stop();
     await stopAll(children);

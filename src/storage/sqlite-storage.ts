@@ -18,7 +18,7 @@
  * success for data that is not on disk): it closes and reopens the store for lack of space
  * (storage-errors.ts), and treats anything else as fatal and exits.
  */
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { assert } from '../core/util/assert.js';
@@ -40,6 +40,10 @@ const migrations: readonly string[] = [
    CREATE TABLE aux (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;`,
 ];
 
+/** Syncs faster than this (smoothed) run inline by default; slower than slowSyncMs, on the thread pool (durable()). */
+const fastSyncMsDefault = 0.5;
+const slowSyncMs = 2;
+
 export class StorageCorruptError extends Error {
   override readonly name = 'StorageCorruptError';
   readonly code = 'STORAGE_CORRUPT';
@@ -55,6 +59,8 @@ export interface SqliteStorageOptions {
   readonly rowCacheMax?: number;
   /** Commits return before they are on the disk; `durable()` syncs them off the event loop (see above). */
   readonly deferSync?: boolean;
+  /** With deferSync: a disk whose syncs take less than this (smoothed, ms) is synced inline (0: never). Default 0.5. */
+  readonly inlineSyncBelowMs?: number;
   /** Run PRAGMA quick_check when opening (on by default). */
   readonly checkOnOpen?: boolean;
 }
@@ -88,6 +94,13 @@ export class SqliteStorage implements Storage {
   #syncError: Error | null = null;
   /** Syncs started by durable() (tests and metrics: one covers every commit before it). */
   syncs = 0;
+  /**
+   * Smoothed time of a sync, ms. A disk that syncs in well under a millisecond is synced inline:
+   * the hop to the thread pool and back costs more than the wait it frees the loop from. Past
+   * `slowSyncMs` syncs go to the thread pool; below `fastSyncMs` they come back inline.
+   */
+  #syncMs = 0;
+  readonly #fastSyncMs: number;
 
   constructor(path: string, options: SqliteStorageOptions = {}) {
     this.path = path;
@@ -107,6 +120,7 @@ export class SqliteStorage implements Storage {
       throw err;
     }
     this.#deferSync = options.deferSync ?? false;
+    this.#fastSyncMs = options.inlineSyncBelowMs ?? fastSyncMsDefault;
     this.#db.pragma(this.#deferSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.#db.pragma('foreign_keys = OFF');
     if (options.checkOnOpen ?? true) {
@@ -223,10 +237,25 @@ export class SqliteStorage implements Storage {
       this.#synced(through);
       return;
     }
-    this.#syncing = true;
     this.syncs++;
+    const t0 = performance.now();
+    if (this.#syncMs < this.#fastSyncMs) {
+      // Fast disk: inline. A failure throws into the caller of durable(), who stops (contract 6).
+      try {
+        fdatasyncSync(fd);
+      } catch (err) {
+        this.#syncError = err as Error;
+        for (const w of this.#waiting.splice(0)) w.reject(err as Error);
+        return;
+      }
+      this.#timed(performance.now() - t0);
+      this.#synced(through);
+      return;
+    }
+    this.#syncing = true;
     fdatasync(fd, (err) => {
       this.#syncing = false;
+      this.#timed(performance.now() - t0);
       // Closed while this sync ran: its descriptor is closed only now (never under a running sync).
       if (this.#walFd === null) {
         closeSync(fd);
@@ -239,6 +268,13 @@ export class SqliteStorage implements Storage {
       }
       this.#synced(through);
     });
+  }
+
+  /** Smooths the sync time; crossing slowSyncMs sends syncs to the thread pool (the hysteresis keeps them from flapping). */
+  #timed(ms: number): void {
+    const smoothed = this.#syncMs * 0.8 + ms * 0.2;
+    const fast = this.#fastSyncMs;
+    this.#syncMs = this.#syncMs < fast && smoothed < slowSyncMs ? Math.min(smoothed, fast - 1e-9) : smoothed;
   }
 
   #synced(through: number): void {

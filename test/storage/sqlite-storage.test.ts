@@ -29,7 +29,8 @@ describeStorageContract('sqlite, syncs deferred to durable()', {
 });
 
 it('with deferSync, one sync covers every commit before it: commits made while one runs share the next', async () => {
-  const s = new SqliteStorage(join(dir, 'group.sqlite'), { deferSync: true });
+  // Syncs on the thread pool, as on a disk slower than inlineSyncBelowMs.
+  const s = new SqliteStorage(join(dir, 'group.sqlite'), { deferSync: true, inlineSyncBelowMs: 0 });
   const row = { state: { fields: {}, alive: [], tombs: [] }, window: [] };
   const waits: Array<Promise<void>> = [];
   for (let i = 0; i < 10; i++) {
@@ -52,6 +53,18 @@ it('with deferSync, one sync covers every commit before it: commits made while o
   const late = s.durable();
   s.close();
   await expect(late).rejects.toThrow(/closed before its commits were synced/);
+});
+
+it('with deferSync on a fast disk, a sync runs inline: durable() has resolved by the next tick', async () => {
+  const s = new SqliteStorage(join(dir, 'inline.sqlite'), { deferSync: true, inlineSyncBelowMs: Infinity });
+  const row = { state: { fields: {}, alive: [], tombs: [] }, window: [] };
+  s.transaction(() => s.putRow('t', 'k', row));
+  let done = false;
+  void s.durable().then(() => (done = true));
+  await Promise.resolve();
+  expect(done).toBe(true);
+  expect(s.syncs).toBe(1);
+  s.close();
 });
 
 it('refuses to start on a file corrupted in the middle, saying what to do', () => {

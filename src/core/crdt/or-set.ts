@@ -27,14 +27,35 @@ function byKey(a: SetElement, b: SetElement): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/**
+ * Adds `values` with the op's dot. Costs a pass over the set plus the added values sorted, not a
+ * sort of the whole set: the added elements are sorted alone and merged into the sorted elements.
+ */
 export function addElements(s: SetState, values: readonly JsonScalar[], dot: Dot, deps: VersionVector): SetState {
-  const elems = new Map(s.elems.map((e) => [e.key, e]));
+  // The values by key, in the order given (a value given twice is added twice, as one at a time would).
+  const added = new Map<string, JsonScalar[]>();
   for (const value of values) {
     const key = canonicalJson(value);
-    const prev = elems.get(key);
-    elems.set(key, { key, value, dots: addDot(prev?.dots ?? [], dot, deps) });
+    const same = added.get(key);
+    if (same === undefined) added.set(key, [value]);
+    else same.push(value);
   }
-  return { t: 'set', elems: [...elems.values()].sort(byKey) };
+  const keys = [...added.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const elems: SetElement[] = [];
+  let i = 0;
+  for (const key of keys) {
+    while (i < s.elems.length && (s.elems[i] as SetElement).key < key) elems.push(s.elems[i++] as SetElement);
+    const prev = i < s.elems.length && (s.elems[i] as SetElement).key === key ? (s.elems[i++] as SetElement) : undefined;
+    let dots = prev?.dots ?? [];
+    let value: JsonScalar = prev?.value ?? null;
+    for (const v of added.get(key) as JsonScalar[]) {
+      dots = addDot(dots, dot, deps);
+      value = v;
+    }
+    elems.push({ key, value, dots });
+  }
+  while (i < s.elems.length) elems.push(s.elems[i++] as SetElement);
+  return { t: 'set', elems };
 }
 
 /** Removes the observed adds of `values` (those `deps` covers). */
@@ -78,11 +99,12 @@ export function compactSet(s: SetState, stable: VersionVector): SetState {
 }
 
 export function mergeSets(a: SetState, ctxA: VersionVector, b: SetState, ctxB: VersionVector): SetState {
-  const keys = new Set([...a.elems.map((e) => e.key), ...b.elems.map((e) => e.key)]);
+  const inA = new Map(a.elems.map((e) => [e.key, e]));
+  const inB = new Map(b.elems.map((e) => [e.key, e]));
   const elems: SetElement[] = [];
-  for (const key of keys) {
-    const x = a.elems.find((e) => e.key === key);
-    const y = b.elems.find((e) => e.key === key);
+  for (const key of new Set([...inA.keys(), ...inB.keys()])) {
+    const x = inA.get(key);
+    const y = inB.get(key);
     const dots = mergeDotSets(x?.dots ?? [], ctxA, y?.dots ?? [], ctxB);
     const value = (x ?? y)?.value;
     if (dots.length > 0 && value !== undefined) elems.push({ key, value, dots });
