@@ -148,6 +148,23 @@ function nonEmpty(v: string | undefined, name: string): string | undefined {
   return v;
 }
 
+/**
+ * resolveAccess for a command: the access, or null after `say` printed why the flags are bad
+ * (the command then exits with accessUsageExit).
+ */
+export function accessOrSay(flags: AccessFlags, say: (message: string) => void, env: NodeJS.ProcessEnv = process.env): ApiAccess | null {
+  try {
+    return resolveAccess(flags, env);
+  } catch (err) {
+    if (!(err instanceof AccessUsageError)) throw err;
+    say(err.message);
+    return null;
+  }
+}
+
+/** The exit code of a bad --cacert, --token-file or TERN_* variable (accessOrSay returned null). */
+export const accessUsageExit = 2;
+
 const untrusted = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',

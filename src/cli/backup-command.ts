@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Command } from 'commander';
 import { isManifest } from './backup-file.js';
-import { accessOptions, AccessUsageError, plainAccess, resolveAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
+import { accessOptions, accessOrSay, accessUsageExit, plainAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -110,13 +110,9 @@ export function backupCommand(): Command {
         'Exit codes: 0 written, 1 the node refused or could not be reached or the copy did not check out, 2 bad usage (such as an unreadable --cacert or --token-file).',
     )
     .action(async (flags: AccessFlags & { url: string; out: string }) => {
-      let access: ApiAccess;
-      try {
-        access = resolveAccess(flags);
-      } catch (err) {
-        if (!(err instanceof AccessUsageError)) throw err;
-        process.stderr.write(`terndb backup: ${err.message}\n`);
-        process.exitCode = err.exitCode;
+      const access = accessOrSay(flags, (m) => void process.stderr.write(`terndb backup: ${m}\n`));
+      if (access === null) {
+        process.exitCode = accessUsageExit;
         return;
       }
       process.exitCode = await runBackup(flags.url, flags.out, access);

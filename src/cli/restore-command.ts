@@ -14,7 +14,7 @@ import { markRestored } from '../core/node/restore.js';
 import { ConfigError, loadConfig, type ClusterConfig, type RegionSpec } from '../server/config.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { runBackup } from './backup-command.js';
-import { accessOptions, AccessUsageError, resolveAccess, type AccessFlags, type ApiAccess } from './api-access.js';
+import { accessOptions, accessOrSay, accessUsageExit, type AccessFlags, type ApiAccess } from './api-access.js';
 import { digestFrom } from '../server/backup.js';
 import { readManifest } from './backup-file.js';
 
@@ -55,13 +55,8 @@ export async function runRestore(flags: RestoreFlags, env: NodeJS.ProcessEnv = p
   // Checked before anything is made on disk: a bad --cacert or token must not leave a data directory behind.
   let access: ApiAccess | null = null;
   if (flags.from !== undefined) {
-    try {
-      access = resolveAccess(flags, env);
-    } catch (err) {
-      if (!(err instanceof AccessUsageError)) throw err;
-      say(err.message);
-      return err.exitCode;
-    }
+    access = accessOrSay(flags, say, env);
+    if (access === null) return accessUsageExit;
   } else if (flags.cacert !== undefined || flags.tokenFile !== undefined) {
     say('--cacert and --token-file go with --from (they say how to reach the node to copy); --in reads a file');
     return 2;

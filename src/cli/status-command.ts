@@ -1,6 +1,6 @@
 /** `terndb status --url URL`: a region's stage, position and peers, as a person reads them. */
 import { Command } from 'commander';
-import { accessOptions, AccessUsageError, resolveAccess, refusal, unreachable, type AccessFlags, type ApiAccess } from './api-access.js';
+import { accessOptions, accessOrSay, accessUsageExit, refusal, unreachable, type AccessFlags } from './api-access.js';
 
 /** What `/v1/status` answers, as far as this command reads it. */
 export interface Status {
@@ -60,14 +60,8 @@ export interface StatusFlags extends AccessFlags {
 /** Fetches and prints the node's status; the exit code (0 printed, 1 unreachable or refused, 2 bad usage). */
 export async function runStatus(flags: StatusFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const say = (m: string) => void process.stderr.write(`terndb status: ${m}\n`);
-  let access: ApiAccess;
-  try {
-    access = resolveAccess(flags, env);
-  } catch (err) {
-    if (!(err instanceof AccessUsageError)) throw err;
-    say(err.message);
-    return err.exitCode;
-  }
+  const access = accessOrSay(flags, say, env);
+  if (access === null) return accessUsageExit;
   let res: Response;
   try {
     res = await access.fetch(new URL('/v1/status', access.url(flags.url)));

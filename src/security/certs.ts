@@ -153,6 +153,18 @@ async function issue(ca: LoadedCa, commonName: string, dates: { notBefore: Date;
   return { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
 }
 
+/** A DNS name or IP address subject alternative name per host, each once; at least one host. */
+function hostNames(hosts: readonly string[], what: string): x509.JsonGeneralNames {
+  if (hosts.length === 0) throw new CertInputError('hosts', `give at least one host name or IP address the ${what} is reached at`);
+  const sans: x509.JsonGeneralNames = [];
+  for (const host of hosts) {
+    const parsed = parseHost(host);
+    if (parsed === null) throw new CertInputError('hosts', `${JSON.stringify(host)} is neither an IP address nor a DNS name`);
+    if (!sans.some((s) => s.type === parsed.kind && s.value === parsed.value)) sans.push({ type: parsed.kind, value: parsed.value });
+  }
+  return sans;
+}
+
 /**
  * A node's certificate: common name the node id; SANs `tern://<cluster>/<region>/<node>` and a
  * DNS name or IP address for each host, so one certificate serves the API and the peer port, as
@@ -162,13 +174,7 @@ export async function issueNodeCert(params: { ca: CertAndKey; cluster: string; r
   checkName('cluster', params.cluster);
   checkRegion(params.region);
   checkName('node', params.node);
-  if (params.hosts.length === 0) throw new CertInputError('hosts', 'give at least one host name or IP address the node is reached at');
-  const sans: x509.JsonGeneralNames = [{ type: 'url', value: `tern://${params.cluster}/${params.region}/${params.node}` }];
-  for (const host of params.hosts) {
-    const parsed = parseHost(host);
-    if (parsed === null) throw new CertInputError('hosts', `${JSON.stringify(host)} is neither an IP address nor a DNS name`);
-    if (!sans.some((s) => s.type === parsed.kind && s.value === parsed.value)) sans.push({ type: parsed.kind, value: parsed.value });
-  }
+  const sans: x509.JsonGeneralNames = [{ type: 'url', value: `tern://${params.cluster}/${params.region}/${params.node}` }, ...hostNames(params.hosts, 'node')];
   const dates = validity(params);
   const ca = await loadCa(params.ca, params.cluster);
   return issue(ca, params.node, dates, sans, [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
@@ -182,13 +188,7 @@ export async function issueNodeCert(params: { ca: CertAndKey; cluster: string; r
 export async function issueRouterCert(params: { ca: CertAndKey; cluster: string; name: string; hosts: readonly string[] } & Validity): Promise<CertAndKey> {
   checkName('cluster', params.cluster);
   checkName('name', params.name);
-  if (params.hosts.length === 0) throw new CertInputError('hosts', 'give at least one host name or IP address the router is reached at');
-  const sans: x509.JsonGeneralNames = [];
-  for (const host of params.hosts) {
-    const parsed = parseHost(host);
-    if (parsed === null) throw new CertInputError('hosts', `${JSON.stringify(host)} is neither an IP address nor a DNS name`);
-    if (!sans.some((s) => s.type === parsed.kind && s.value === parsed.value)) sans.push({ type: parsed.kind, value: parsed.value });
-  }
+  const sans = hostNames(params.hosts, 'router');
   const dates = validity(params);
   const ca = await loadCa(params.ca, params.cluster);
   return issue(ca, params.name, dates, sans, [x509.ExtendedKeyUsage.serverAuth]);
