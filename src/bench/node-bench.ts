@@ -9,9 +9,11 @@
  *    through the WAN emulator (80/190/120 ms), at half the cluster's maximum write rate.
  * 3. Storage: replicated rows committed per second through the replica on SQLite, against raw
  *    better-sqlite3 inserting the same rows in transactions of the same size.
+ * 4. Memory per row of a 1,000,000-row table (RSS and bytes on disk), against raw SQLite holding
+ *    the same values (row-memory.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,7 @@ import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { makeOps } from './core-bench.js';
 import { closedLoop, median, openLoop, percentile, type Target } from './load.js';
 import { makeBenchCerts, type BenchCerts } from './certs.js';
+import { measureRowMemory, type RowMemory } from './row-memory.js';
 
 const bin = terndbBin;
 
@@ -208,6 +211,20 @@ export async function runNodeBench(print: (line: string) => void, seconds = 5): 
     print(`| ratio replica / raw | ${(replicaRate / rawRate).toFixed(2)} | ≥ 0.7 |`);
     print(`| raw better-sqlite3 writing what the replica persists (a ${Math.round(rowBytes)}-byte row and the op in a log) | ${Math.round(rawSameRate)} rows/s | |`);
     print(`| ratio replica / raw with the same bytes | ${(replicaRate / rawSameRate).toFixed(2)} | |`);
+
+    // 4. Memory per row of a 1,000,000-row table, each side in a process of its own.
+    const rows = 1_000_000;
+    const sides = (['replica', 'raw'] as const).map((kind) => {
+      const at = path.join(dir, `rows-${kind}`);
+      mkdirSync(at);
+      process.stderr.write(`  … ${rows.toLocaleString('en-US')} rows through the ${kind === 'replica' ? 'replica on SQLite' : 'raw better-sqlite3'}\n`);
+      return measureRowMemory(kind, at, rows);
+    });
+    const [rep, raw1] = sides as [RowMemory, RowMemory];
+    const perRow = (m: RowMemory) => `RSS ${Math.round(m.rssMb)} MB (${Math.round(m.baseRssMb)} MB at start), disk ${Math.round(m.diskBytes / 1e6)} MB = ${Math.round(m.diskBytes / m.rows)} bytes per row`;
+    print(`| ${rows.toLocaleString('en-US')} rows (a name and a count each): replica on SQLite | ${perRow(rep)}, ${Math.round(rep.seconds)} s | |`);
+    print(`| the same values in raw better-sqlite3 | ${perRow(raw1)}, ${Math.round(raw1.seconds)} s | |`);
+    print(`| ratio replica / raw, bytes on disk; resident memory | ${(rep.diskBytes / raw1.diskBytes).toFixed(1)}; ${(rep.rssMb / raw1.rssMb).toFixed(1)} | |`);
   } finally {
     await stopAll(children);
     rmSync(dir, { recursive: true, force: true });
