@@ -26,6 +26,19 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/**
+ * Measures `a` and `b` one after the other, `a` first when `aFirst`: interleaved rounds alternate
+ * who goes first, so neither always measures a machine the other just warmed or loaded.
+ */
+export async function inTurn<A, B>(aFirst: boolean, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (aFirst) {
+    const x = await a();
+    return [x, await b()];
+  }
+  const y = await b();
+  return [await a(), y];
+}
+
 /** The median of `xs` (the upper one of an even count), as every benchmark reports it. */
 export function median(xs: readonly number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 50);

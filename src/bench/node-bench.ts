@@ -26,7 +26,7 @@ import { Replica } from '../core/replica/replica.js';
 import { validatePolicy } from '../core/schema/policy.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { makeOps } from './core-bench.js';
-import { closedLoop, median, openLoop, percentile, type Target } from './load.js';
+import { closedLoop, inTurn, median, openLoop, percentile, type Target } from './load.js';
 import { makeBenchCerts, type BenchCerts } from './certs.js';
 import { measureRowMemory, type RowMemory } from './row-memory.js';
 
@@ -127,10 +127,12 @@ export async function runNodeBench(print: (line: string) => void, seconds = 5): 
     const tlsRounds: Array<{ plain: number; tls: number }> = [];
     // Five rounds: on a shared 2-core machine one round's ratio swings by a third.
     for (let i = 0; i < 5; i++) {
-      const plainFirst = i % 2 === 0;
-      const first = (await closedLoop(plainFirst ? patchTarget(base + 1) : patchTarget(tlsBase + 1, certs.caPem), 64, (seconds * 1000) / 3)).rps;
-      const second = (await closedLoop(plainFirst ? patchTarget(tlsBase + 1, certs.caPem) : patchTarget(base + 1), 64, (seconds * 1000) / 3)).rps;
-      tlsRounds.push(plainFirst ? { plain: first, tls: second } : { plain: second, tls: first });
+      const [plain, secure] = await inTurn(
+        i % 2 === 0,
+        () => closedLoop(patchTarget(base + 1), 64, (seconds * 1000) / 3),
+        () => closedLoop(patchTarget(tlsBase + 1, certs.caPem), 64, (seconds * 1000) / 3),
+      );
+      tlsRounds.push({ plain: plain.rps, tls: secure.rps });
     }
     print(`| durable PATCH throughput, TLS (HTTPS) / plaintext, 64 in flight (median of 5 interleaved rounds) | ${Math.round(median(tlsRounds.map((r) => r.tls)))} / ${Math.round(median(tlsRounds.map((r) => r.plain)))} req/s = ${median(tlsRounds.map((r) => r.tls / r.plain)).toFixed(2)} | ≥ 0.85 |`);
     await stopAll(children.splice(0));

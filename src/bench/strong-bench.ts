@@ -19,7 +19,7 @@ import path from 'node:path';
 import { encodeFrame, FrameReader } from '../server/transport/frames.js';
 import { protocolVersion } from '../server/transport/peer-transport.js';
 import { EtcdCluster, etcdUnavailable } from './etcd-cluster.js';
-import { closedLoopLatency, percentile, median, type LoadPart, type Target } from './load.js';
+import { closedLoopLatency, inTurn, percentile, median, type LoadPart, type Target } from './load.js';
 import { makeBenchCerts, type BenchCerts } from './certs.js';
 import { freeBlock, start, stopAll, terndbBin, waitFor } from './processes.js';
 
@@ -187,11 +187,7 @@ export async function runStrongBench(print: (line: string) => void, seconds = 5,
         const r = await closedLoopLatency(spread(3, (i) => ternWrite(at + 1 + i, at === tlsBase ? certs.caPem : undefined)), seconds * 1000);
         return percentile(Object.values(r.latenciesMs).flat().sort((a, b) => a - b), 50);
       };
-      const plainFirst = round % 2 === 1;
-      const first = await measure(plainFirst ? base : tlsBase);
-      const second = await measure(plainFirst ? tlsBase : base);
-      const plain = plainFirst ? first : second;
-      const secure = plainFirst ? second : first;
+      const [plain, secure] = await inTurn(round % 2 === 1, () => measure(base), () => measure(tlsBase));
       p50s.push({ plain, tls: secure });
       tlsRatios.push(secure / plain);
     }
@@ -222,19 +218,18 @@ export async function runStrongBench(print: (line: string) => void, seconds = 5,
     await etcd.moveLeaderTo(0);
     const etcdTarget = (i: number) => etcdWrite(etcdPorts[2 * i] as number);
     await closedLoopLatency(spread(3, etcdTarget), 1000); // warm-up
+    /** `writers` clients on Tern, then on etcd (or the other way round, `ternFirst` false). */
+    const bothWith = (writers: number, ternFirst: boolean) =>
+      inTurn(
+        ternFirst,
+        () => closedLoopLatency(spread(writers, (i) => ternWrite(base + 1 + i)), seconds * 1000),
+        () => closedLoopLatency(spread(writers, etcdTarget), seconds * 1000),
+      );
     const results: Array<{ tern1: number; etcd1: number; tern200: number; etcd200: number; ternRps: number; etcdRps: number; ternErr: number; etcdErr: number }> = [];
     for (let round = 1; round <= rounds; round++) {
       progress(`interleaved round ${round} of ${rounds}: Tern and etcd with 1, then 200 writers`);
-      // Alternate who goes first, so neither always measures a machine the other just warmed or loaded.
-      const pair = async (writers: number) => {
-        const tern = () => closedLoopLatency(spread(writers, (i) => ternWrite(base + 1 + i)), seconds * 1000);
-        const other = () => closedLoopLatency(spread(writers, etcdTarget), seconds * 1000);
-        if (round % 2 === 1) return { t: await tern(), e: await other() };
-        const e = await other();
-        return { t: await tern(), e };
-      };
-      const { t: t1, e: e1 } = await pair(1);
-      const { t: t200, e: e200 } = await pair(200);
+      const [t1, e1] = await bothWith(1, round % 2 === 1);
+      const [t200, e200] = await bothWith(200, round % 2 === 1);
       const all = (r: { latenciesMs: Record<string, number[]> }) => Object.values(r.latenciesMs).flat().sort((a, b) => a - b);
       results.push({
         tern1: percentile(all(t1), 50),
@@ -263,9 +258,7 @@ export async function runStrongBench(print: (line: string) => void, seconds = 5,
     const levels: string[] = [];
     for (let writers = 200, k = 0; writers <= 3200; writers *= 2, k++) {
       progress(`saturation: ${writers} writers, Tern and etcd`);
-      const tern = () => closedLoopLatency(spread(writers, (i) => ternWrite(base + 1 + i)), seconds * 1000);
-      const other = () => closedLoopLatency(spread(writers, etcdTarget), seconds * 1000);
-      const [t, e] = k % 2 === 0 ? [await tern(), await other()] : await other().then(async (x) => [await tern(), x] as const);
+      const [t, e] = await bothWith(writers, k % 2 === 0);
       levels.push(`${writers}: ${Math.round(t.rps)} / ${Math.round(e.rps)}`);
       const rose = t.rps > peak.tern * 1.05 || e.rps > peak.etcd * 1.05;
       if (t.rps > peak.tern) Object.assign(peak, { tern: t.rps, ternAt: writers });

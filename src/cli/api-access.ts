@@ -175,37 +175,58 @@ const untrusted = new Set([
   'CERT_UNTRUSTED',
 ]);
 
+/** The code and message of what a fetch threw (undici buries the system's in `cause`). */
+function fetchFailure(err: unknown): { code: string; message: string } {
+  const cause = ((err as { cause?: unknown }).cause ?? err) as { code?: unknown; message?: unknown };
+  return { code: typeof cause.code === 'string' ? cause.code : '', message: typeof cause.message === 'string' ? cause.message : String(err) };
+}
+
+/**
+ * What to do when a fetch of `url` (as the user gave it) was refused at the TLS handshake: the
+ * certificate is untrusted, names another host or is outside its validity, or the node answered
+ * plain HTTP. Null when `err` is no such refusal. Retrying cannot help any of them.
+ */
+export function certificateProblem(err: unknown, url: string, access: Pick<ApiAccess, 'caFile' | 'url'>): string | null {
+  const { code, message } = fetchFailure(err);
+  let resolved: URL | null = null;
+  try {
+    resolved = new URL(access.url(url));
+  } catch {
+    // an invalid URL: the caller's detail says so
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `the node's certificate does not name ${resolved?.hostname ?? 'this host'}; use a host name or address its certificate was issued for (terndb cert create-node --host)`;
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return "the node's certificate is outside its validity; check this machine's clock, or issue the node a new certificate (terndb cert create-node)";
+  }
+  if (untrusted.has(code) || /certificate|self[- ]signed|UNABLE_TO_VERIFY/i.test(`${code} ${message}`)) {
+    return access.caFile === null
+      ? "the node's certificate is not signed by a CA this machine trusts; a secure cluster's nodes use certificates of their own CA: pass --cacert <the cluster CA> (such as certs/ca.crt)"
+      : `the node's certificate is not signed by the CA in ${access.caFile}; pass --cacert <the CA of this node's cluster>`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    const why = access.caFile !== null && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? ' (with --cacert, a bare host:port means https://)' : '';
+    return `the node answers plain HTTP, not HTTPS${why}; give http://${resolved?.host ?? 'HOST:PORT'}`;
+  }
+  return null;
+}
+
 /**
  * Why a fetch of `url` (as the user gave it) threw, and what to do: `cannot reach URL (detail)`
  * followed by a hint (pass --cacert for an untrusted certificate, and so on).
  */
 export function unreachable(err: unknown, url: string, access: ApiAccess): string {
-  const cause = ((err as { cause?: unknown }).cause ?? err) as { code?: unknown; message?: unknown };
-  const code = typeof cause.code === 'string' ? cause.code : '';
-  const message = typeof cause.message === 'string' ? cause.message : String(err);
+  const { code, message } = fetchFailure(err);
   // OpenSSL's own messages are long and cryptic; their codes say the same.
-  const detail = code.startsWith('ERR_SSL_') ? code : message;
-  const head = `cannot reach ${url} (${detail})`;
+  const head = `cannot reach ${url} (${code.startsWith('ERR_SSL_') ? code : message})`;
+  const problem = certificateProblem(err, url, access);
+  if (problem !== null) return `${head}: ${problem}`;
   let resolved: URL | null = null;
   try {
     resolved = new URL(access.url(url));
   } catch {
     // an invalid URL: the detail says so
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `${head}: the node's certificate does not name ${resolved?.hostname ?? 'this host'}; use a host name or address its certificate was issued for (terndb cert create-node --host)`;
-  }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    return `${head}: the node's certificate is outside its validity; check this machine's clock, or issue the node a new certificate (terndb cert create-node)`;
-  }
-  if (untrusted.has(code) || /certificate|self[- ]signed|UNABLE_TO_VERIFY/i.test(`${code} ${message}`)) {
-    return access.caFile === null
-      ? `${head}: the node's certificate is not signed by a CA this machine trusts; a secure cluster's nodes use certificates of their own CA: pass --cacert <the cluster CA> (such as certs/ca.crt)`
-      : `${head}: the node's certificate is not signed by the CA in ${access.caFile}; pass --cacert <the CA of this node's cluster>`;
-  }
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-    const why = access.caFile !== null && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? ' (with --cacert, a bare host:port means https://)' : '';
-    return `${head}: the node answers plain HTTP, not HTTPS${why}; give http://${resolved?.host ?? 'HOST:PORT'}`;
   }
   if (resolved?.protocol === 'http:' && code === 'UND_ERR_SOCKET') {
     return `${head}; is the node running? If it serves HTTPS (a cluster with tls does), give https://${resolved.host} or pass --cacert <the cluster CA>`;

@@ -1,7 +1,8 @@
 /**
  * Sending one attempt of a request to a region and getting its answer back as a stream: node:http
- * (node:https trusting the cluster CA, when the nodes serve HTTPS) with a keep-alive agent per region (fetch costs several times the CPU per request, which a
- * router pays on every request it forwards). The answer's body is read only when the router must
+ * (node:https trusting the cluster CA, when the nodes serve HTTPS) with a keep-alive agent per
+ * region (fetch costs several times the CPU per request, which a router pays on every request it
+ * forwards). The answer's body is read only when the router must
  * look into it (an error that may send the request elsewhere); otherwise it streams through.
  */
 import http from 'node:http';

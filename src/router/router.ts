@@ -66,8 +66,8 @@ export class Router {
   /** Requests counted in #inflight, released when their answer has been sent. */
   readonly #counted = new WeakSet<FastifyRequest>();
   #timer: NodeJS.Timeout | null = null;
-  /** The forwarding Send, replaced when SIGHUP brings another CA (the default one only). */
-  #sendFor: ((ca: string) => Send) | null;
+  /** Builds the default forwarding Send for a CA, again when SIGHUP brings another; null when a test gave its own Send. */
+  readonly #sendFor: ((ca: string | undefined) => Send) | null;
   #probing = new Set<string>();
   #sweep = 0;
   readonly #fetch: typeof fetch;
@@ -77,7 +77,7 @@ export class Router {
   constructor(private readonly o: RouterOptions) {
     this.#fetch = o.fetch ?? fetch;
     this.#sendFor = o.send === undefined ? (ca) => httpSend(Math.max(16, Math.min(1024, o.maxInflight)), ca) : null;
-    this.#send = o.send ?? httpSend(Math.max(16, Math.min(1024, o.maxInflight)), o.tls?.ca);
+    this.#send = this.#sendFor?.(o.tls?.ca) ?? (o.send as Send);
     this.regions = o.regions.map((r) => new RegionHealth(r.name, r.url.replace(/\/$/, ''), o.failThreshold));
     this.#strong = new Set(o.strongTables);
     this.#m = {

@@ -206,7 +206,7 @@ function parseRegions(value: unknown, baseDir: string): RegionSpec[] {
           api: parseHostPort(bind['api'] ?? node['api'], `${where}.node.bind.api`),
           peer: parseHostPort(bind['peer'] ?? node['peer'], `${where}.node.bind.peer`),
         },
-        tls: parseNodeTls(node['tls'], `${where}.node.tls`, baseDir),
+        tls: parseTlsFiles(node['tls'], `${where}.node.tls`, baseDir),
       },
     });
   }
@@ -362,7 +362,7 @@ function parseAuth(value: unknown): ClusterConfig['auth'] {
 }
 
 /** A node's (or the router's) `tls: {cert, key}`: PEM file paths, relative to the configuration file. Read (and checked) by the process that uses them. */
-function parseNodeTls(value: unknown, where: string, baseDir: string, maker = 'terndb cert create-node'): RegionSpec['node']['tls'] {
+function parseTlsFiles(value: unknown, where: string, baseDir: string, maker = 'terndb cert create-node'): RegionSpec['node']['tls'] {
   if (value === undefined || value === null) return null;
   if (!isRecord(value)) throw new ConfigError(where, `must be {cert, key}: PEM files of a certificate and its private key (${maker} makes them)`);
   checkKeys(value, ['cert', 'key'], where);
@@ -408,7 +408,7 @@ export function parseConfig(input: unknown, baseDir: string): ClusterConfig {
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new ConfigError(`router.${k}`, `must be an integer from ${min} to ${max}`);
       return v;
     };
-    router = { api: parseHostPort(r['api'], 'router.api'), region, probeIntervalMs: int('probeIntervalMs', 50, 60_000), failThreshold: int('failThreshold', 1, 100), attemptTimeoutMs: int('attemptTimeoutMs', 100, 600_000), maxInflight: int('maxInflight', 1, 1_000_000), tls: parseNodeTls(r['tls'], 'router.tls', baseDir, 'terndb cert create-router') };
+    router = { api: parseHostPort(r['api'], 'router.api'), region, probeIntervalMs: int('probeIntervalMs', 50, 60_000), failThreshold: int('failThreshold', 1, 100), attemptTimeoutMs: int('attemptTimeoutMs', 100, 600_000), maxInflight: int('maxInflight', 1, 1_000_000), tls: parseTlsFiles(r['tls'], 'router.tls', baseDir, 'terndb cert create-router') };
   }
   const tablesIn = input['tables'] ?? {};
   if (!isRecord(tablesIn)) throw new ConfigError('tables', 'must map table names to policies');

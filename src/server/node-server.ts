@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { rootUser, type ClusterConfig } from './config.js';
+import { rootUser, urlHost, type ClusterConfig } from './config.js';
 import { buildApi } from './http-api.js';
 import { NodeMetrics } from './metrics.js';
 import { RegionNode } from './region-node.js';
@@ -30,9 +30,7 @@ export class NodeServer {
   readonly api: FastifyInstance;
   readonly log: Logger;
   readonly #config: ClusterConfig;
-  /** The client API serves HTTPS (whenever the cluster has TLS), with certificates of this CA (PEM). */
-  readonly #apiTls: boolean;
-  /** The CA read at start, for run() (reloads read it again). */
+  /** The CA read at start, for run() (reloads read it again); null without TLS. With TLS the client API serves HTTPS too. */
   readonly #tlsCa: string | null;
 
   constructor(config: ClusterConfig, nameOrId: string, options: NodeServerOptions = {}) {
@@ -46,7 +44,6 @@ export class NodeServer {
     if (Object.keys(overrides).length > 0) this.log.warn({ limits: overrides }, 'node limits overridden (a test setting)');
     // Read and checked before anything opens: a bad certificate is an error naming the field (exit 2).
     const tls = loadTlsMaterial(config, spec);
-    this.#apiTls = tls !== null;
     this.#tlsCa = tls?.ca ?? null;
 
     this.node = new RegionNode(config, spec.name, {
@@ -95,13 +92,13 @@ export class NodeServer {
     else if (this.#config.tls === null) this.log.warn('no tls section in the configuration: peer links are plaintext and unauthenticated; add tls: {ca} and each node\'s tls: {cert, key} (terndb cert makes them), or say insecure: true to run so on purpose');
     // The nodes' APIs serve certificates of the cluster CA: this process's fetches
     // (snapshots from a donor) trust it.
-    if (this.#apiTls && this.#tlsCa !== null) await trustCa(this.#tlsCa);
+    if (this.#tlsCa !== null) await trustCa(this.#tlsCa);
     await this.node.run();
     const { host, port } = this.node.spec.node.bind.api;
     await this.api.listen({ host, port });
     // Listening is not readiness: the stage (and each change of it) is logged as `stage ...`.
     const { stage, reason } = this.node.status().stage;
-    this.log.info({ api: `${this.#apiTls ? 'https' : 'http'}://${host}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
+    this.log.info({ api: `${this.#tlsCa !== null ? 'https' : 'http'}://${urlHost(host)}:${port}`, peer: `${this.node.spec.node.peer.host}:${this.node.spec.node.peer.port}`, stage, reason }, `region node listening, ${stage}${reason !== null ? ` (${reason})` : ''}: /readyz says when it serves`);
   }
 
   /**
@@ -117,9 +114,9 @@ export class NodeServer {
       }
       this.node.reloadTls(material);
       // The CA file may have changed (a move to a new CA): this process's fetches trust the new one.
-      if (this.#apiTls) void trustCa(material.ca);
+      void trustCa(material.ca);
       // The API's certificate too: connections from now on get it.
-      if (this.#apiTls) (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string; ca: string }): void }).setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
+      (this.api.server as unknown as { setSecureContext(o: { key: string; cert: string; ca: string }): void }).setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
       const cert = new X509Certificate(material.cert);
       this.log.info({ fingerprint: cert.fingerprint256, validTo: cert.validTo }, 'SIGHUP: reloaded the TLS certificates; new peer links use them');
       return true;

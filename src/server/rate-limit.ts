@@ -1,7 +1,8 @@
 /**
  * Per-client rate limits for the client API: a token bucket per client (its user when the call
  * carried a valid token or client certificate, else its address: an IPv6 client by its /64, since
- * one host is commonly given a whole /64 and could otherwise take a new bucket per request), refilled at `perSecond` up to `burst`. A client past
+ * one host is commonly given a whole /64 and could otherwise take a new bucket per request),
+ * refilled at `perSecond` up to `burst`. A client past
  * its rate is answered 429 RATE_LIMITED with when to retry, and nothing is done for it; other
  * clients are not slowed. The buckets are bounded: past `clientsMax`, the longest idle is dropped
  * (it starts again with a full bucket, which only ever favours a client).

@@ -1,6 +1,6 @@
 /**
- * A node's TLS material read from the files its configuration names: the cluster CA, and the
- * node's certificate and key. Read at start and again on SIGHUP (rotation without a restart), and
+ * A node's (or the router's) TLS material read from the files its configuration names: the
+ * cluster CA, and its certificate and key. Read at start and again on SIGHUP (rotation without a restart), and
  * checked before use, so that a bad file is an error naming the field (exit 2 at start; at a
  * reload, a logged refusal that keeps the old material), never a node that cannot talk.
  */
@@ -16,20 +16,12 @@ export function loadTlsMaterial(config: ClusterConfig, spec: RegionSpec, now = n
   const mine = spec.node.tls;
   if (tls === null || mine === null) return null;
   const where = `regions[${config.regions.indexOf(spec)}].node.tls`;
-  const ca = read(tls.ca, 'tls.ca');
-  const cert = read(mine.cert, `${where}.cert`);
-  const key = read(mine.key, `${where}.key`);
-  // A CA file may hold several CAs (during a move to a new CA): the certificate must be signed by one.
-  const cas = caCerts(ca);
-  const own = parse(cert, `${where}.cert`);
-  checkKey(own, key, `${where}.key`, mine);
-  if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError(`${where}.cert`, `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
-  const id = nodeIdentityOf(own.subjectAltName);
-  if (id === null || id.cluster !== config.cluster || id.region !== spec.name || id.node !== spec.node.id) {
-    throw new ConfigError(`${where}.cert`, `${mine.cert} names ${id === null ? 'no node' : `${id.cluster}/${id.region}/${id.node}`}, not ${config.cluster}/${spec.name}/${spec.node.id}: make one with terndb cert create-node --cluster ${config.cluster} --region ${spec.name} --node ${spec.node.id}`);
-  }
-  checkDates(own, where, mine.cert, now);
-  return { ca, cert, key };
+  return loadSigned(tls.ca, mine, where, now, (own) => {
+    const id = nodeIdentityOf(own.subjectAltName);
+    if (id === null || id.cluster !== config.cluster || id.region !== spec.name || id.node !== spec.node.id) {
+      throw new ConfigError(`${where}.cert`, `${mine.cert} names ${id === null ? 'no node' : `${id.cluster}/${id.region}/${id.node}`}, not ${config.cluster}/${spec.name}/${spec.node.id}: make one with terndb cert create-node --cluster ${config.cluster} --region ${spec.name} --node ${spec.node.id}`);
+    }
+  });
 }
 
 /**
@@ -41,14 +33,24 @@ export function loadRouterTlsMaterial(config: ClusterConfig, now = new Date()): 
   if (tls === null) return null;
   const mine = config.router?.tls ?? null;
   if (mine === null) throw new ConfigError('router.tls', 'the cluster has TLS, so its router serves HTTPS: add router: {api, tls: {cert, key}} to the configuration (terndb cert create-router makes them)');
-  const ca = read(tls.ca, 'tls.ca');
-  const cert = read(mine.cert, 'router.tls.cert');
-  const key = read(mine.key, 'router.tls.key');
+  return loadSigned(tls.ca, mine, 'router.tls', now);
+}
+
+/**
+ * The CA file and a certificate with its key, checked: the key is the certificate's, one of the
+ * file's CAs signed it, `names` accepts whom it names, and it is valid `now`.
+ */
+function loadSigned(caFile: string, files: { readonly cert: string; readonly key: string }, where: string, now: Date, names: (own: X509Certificate) => void = () => undefined): TlsMaterial {
+  const ca = read(caFile, 'tls.ca');
+  const cert = read(files.cert, `${where}.cert`);
+  const key = read(files.key, `${where}.key`);
+  // A CA file may hold several CAs (during a move to a new CA): the certificate must be signed by one.
   const cas = caCerts(ca);
-  const own = parse(cert, 'router.tls.cert');
-  checkKey(own, key, 'router.tls.key', mine);
-  if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError('router.tls.cert', `${mine.cert} was not signed by the cluster CA ${tls.ca}`);
-  checkDates(own, 'router.tls', mine.cert, now);
+  const own = parse(cert, `${where}.cert`);
+  checkKey(own, key, `${where}.key`, files);
+  if (!cas.some((c) => own.checkIssued(c) && own.verify(c.publicKey))) throw new ConfigError(`${where}.cert`, `${files.cert} was not signed by the cluster CA ${caFile}`);
+  names(own);
+  checkDates(own, where, files.cert, now);
   return { ca, cert, key };
 }
 

@@ -6,9 +6,10 @@
  *
  * With `deferSync`, a commit does not wait for the disk (synchronous=NORMAL: SQLite writes the
  * WAL frames and returns; kill -9 loses nothing, the page cache holds them) and `durable()`
- * fdatasyncs the WAL file on libuv's thread pool, off the event loop. One sync covers every
- * commit before it, and at most one runs at a time, so commits made while it runs share the next
- * (group commit across steps). SQLite itself syncs the WAL before every checkpoint and syncs the
+ * fdatasyncs the WAL file: on libuv's thread pool, off the event loop, or inline when this disk's
+ * syncs take under `inlineSyncBelowMs` (a round trip to the thread pool would cost as much). One
+ * sync covers every commit before it, and at most one runs at a time, so commits made while it
+ * runs share the next (group commit across steps). SQLite itself syncs the WAL before every checkpoint and syncs the
  * WAL header when it starts reusing the file, so a synced WAL holds every commit it covers. This is
  * what lets the node pipeline: step N+1 runs while step N's sync is on the disk, and N's answers
  * leave only once it is done (docs/internals/storage.md).
@@ -40,9 +41,11 @@ const migrations: readonly string[] = [
    CREATE TABLE aux (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;`,
 ];
 
-/** Syncs faster than this (smoothed) run inline by default; slower than slowSyncMs, on the thread pool (durable()). */
+/** Syncs faster than this (smoothed) run inline by default; once slower than slowSyncMs, on the thread pool (durable()). */
 const fastSyncMsDefault = 0.5;
 const slowSyncMs = 2;
+/** Weight of the newest sync in the smoothed sync time. */
+const syncWeight = 0.2;
 
 export class StorageCorruptError extends Error {
   override readonly name = 'StorageCorruptError';
@@ -92,14 +95,17 @@ export class SqliteStorage implements Storage {
   #walFd: number | null = null;
   /** A sync failed: the store is unusable (never retried; contract 6). */
   #syncError: Error | null = null;
-  /** Syncs started by durable() (tests and metrics: one covers every commit before it). */
+  /** Syncs started by durable() (for tests: one covers every commit before it). */
   syncs = 0;
-  /**
-   * Smoothed time of a sync, ms. A disk that syncs in well under a millisecond is synced inline:
-   * the hop to the thread pool and back costs more than the wait it frees the loop from. Past
-   * `slowSyncMs` syncs go to the thread pool; below `fastSyncMs` they come back inline.
-   */
+  /** Smoothed time of a sync, ms. */
   #syncMs = 0;
+  /**
+   * Syncs run inline (on a disk that syncs in well under a millisecond, the hop to the thread pool
+   * and back is of the order of the wait it would free the loop from). The smoothed time past
+   * slowSyncMs sends them to the thread pool, below inlineSyncBelowMs brings them back: the gap
+   * keeps them from flapping.
+   */
+  #inline: boolean;
   readonly #fastSyncMs: number;
 
   constructor(path: string, options: SqliteStorageOptions = {}) {
@@ -121,6 +127,7 @@ export class SqliteStorage implements Storage {
     }
     this.#deferSync = options.deferSync ?? false;
     this.#fastSyncMs = options.inlineSyncBelowMs ?? fastSyncMsDefault;
+    this.#inline = this.#fastSyncMs > 0;
     this.#db.pragma(this.#deferSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.#db.pragma('foreign_keys = OFF');
     if (options.checkOnOpen ?? true) {
@@ -239,13 +246,12 @@ export class SqliteStorage implements Storage {
     }
     this.syncs++;
     const t0 = performance.now();
-    if (this.#syncMs < this.#fastSyncMs) {
-      // Fast disk: inline. A failure throws into the caller of durable(), who stops (contract 6).
+    if (this.#inline) {
+      // A failure rejects every waiter, whose caller stops (contract 6).
       try {
         fdatasyncSync(fd);
       } catch (err) {
-        this.#syncError = err as Error;
-        for (const w of this.#waiting.splice(0)) w.reject(err as Error);
+        this.#failSync(err as Error);
         return;
       }
       this.#timed(performance.now() - t0);
@@ -262,26 +268,30 @@ export class SqliteStorage implements Storage {
         return;
       }
       if (err !== null) {
-        this.#syncError = err;
-        for (const w of this.#waiting.splice(0)) w.reject(err);
+        this.#failSync(err);
         return;
       }
       this.#synced(through);
     });
   }
 
-  /** Smooths the sync time; crossing slowSyncMs sends syncs to the thread pool (the hysteresis keeps them from flapping). */
-  #timed(ms: number): void {
-    const smoothed = this.#syncMs * 0.8 + ms * 0.2;
-    const fast = this.#fastSyncMs;
-    this.#syncMs = this.#syncMs < fast && smoothed < slowSyncMs ? Math.min(smoothed, fast - 1e-9) : smoothed;
+  /** The store is unusable from now on (never retried, contract 6): every waiter learns why. */
+  #failSync(err: Error): void {
+    this.#syncError = err;
+    for (const w of this.#waiting.splice(0)) w.reject(err);
   }
 
+  /** Smooths the sync time and moves syncs inline or to the thread pool (#inline). */
+  #timed(ms: number): void {
+    this.#syncMs = this.#syncMs * (1 - syncWeight) + ms * syncWeight;
+    if (this.#inline && this.#syncMs > slowSyncMs) this.#inline = false;
+    else if (!this.#inline && this.#syncMs < this.#fastSyncMs) this.#inline = true;
+  }
+
+  /** Waiters wait in commit order: those a sync through `through` covers are the first ones. */
   #synced(through: number): void {
     this.#syncedThrough = Math.max(this.#syncedThrough, through);
-    const done = this.#waiting.filter((w) => w.through <= this.#syncedThrough);
-    this.#waiting = this.#waiting.filter((w) => w.through > this.#syncedThrough);
-    for (const w of done) w.resolve();
+    while (this.#waiting.length > 0 && (this.#waiting[0] as { through: number }).through <= this.#syncedThrough) this.#waiting.shift()?.resolve();
     this.#sync();
   }
 

@@ -1,6 +1,7 @@
 /** The data commands' exit codes by error class (src/cli/data/classify.ts, docs/api.md "Command line"). */
 import { describe, expect, it } from 'vitest';
 import { classifyAnswer, classifyTransportError, exitCodes, usageFailure } from '../../src/cli/data/classify.js';
+import { certificateProblem } from '../../src/cli/api-access.js';
 
 const error = (code: string, message: string, retryable: boolean, extra: Record<string, unknown> = {}) => ({ error: { code, message, retryable, ...extra } });
 
@@ -65,5 +66,20 @@ describe('data CLI exit codes', () => {
     const reset = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
     expect(classifyTransportError('u', reset, { write: true, idempotencyKey: 'k' }).lines[1]).toMatch(/may or may not/);
     expect(classifyTransportError('u', refused).lines).toHaveLength(1);
+  });
+
+  it('a certificate the handshake refused is bad usage (2) with what to do, nothing sent and no retry advice', () => {
+    const untrusted = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) });
+    const access = { caFile: null, url: (u: string) => (u.includes('://') ? u : `http://${u}`) };
+    const hint = certificateProblem(untrusted, 'https://n:1', access);
+    expect(hint).toMatch(/pass --cacert <the cluster CA>/);
+    const r = classifyTransportError('https://n:1', untrusted, { write: true, idempotencyKey: 'k' }, 2000, hint);
+    expect(r).toEqual({ exit: 2, lines: [`UNREACHABLE: cannot reach https://n:1 (self-signed certificate): ${hint}; nothing was sent`] });
+    const plain = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }) });
+    expect(certificateProblem(plain, 'n:1', { caFile: 'ca.crt', url: (u) => `https://${u}` })).toBe('the node answers plain HTTP, not HTTPS (with --cacert, a bare host:port means https://); give http://n:1');
+    // Not a handshake refusal: no hint, and the usual answer.
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(certificateProblem(refused, 'n:1', access)).toBeNull();
+    expect(classifyTransportError('http://n:1', refused, {}, 2000, null).exit).toBe(4);
   });
 });

@@ -100,9 +100,6 @@ export function classifyAnswer(status: number, body: unknown, ctx: RequestContex
   return { exit: exitCodes.refused, lines: [line] };
 }
 
-/** TLS verification failures: the cluster CA is not trusted here. */
-const untrustedCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED']);
-
 /** Connection errors that prove the request never reached the node: nothing can have been written. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -115,8 +112,12 @@ function causeCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** fetch threw: the node could not be reached, or did not answer within the timeout. */
-export function classifyTransportError(url: string, err: unknown, ctx: RequestContext = {}, timeoutMs?: number): Failure {
+/**
+ * fetch threw: the node could not be reached, or did not answer within the timeout. `certificate`
+ * is what to do when the TLS handshake refused it (api-access.ts, certificateProblem): bad usage,
+ * nothing was sent, and a retry cannot help.
+ */
+export function classifyTransportError(url: string, err: unknown, ctx: RequestContext = {}, timeoutMs?: number, certificate: string | null = null): Failure {
   const name = (err as { name?: unknown } | null)?.name;
   const code = causeCode(err);
   let what: string;
@@ -127,13 +128,7 @@ export function classifyTransportError(url: string, err: unknown, ctx: RequestCo
   } else {
     const cause = (err as { cause?: { message?: unknown } } | null)?.cause?.message;
     const detail = typeof cause === 'string' ? cause : (err as Error).message;
-    // A certificate refused at the handshake: nothing was sent, and retrying cannot help.
-    if (code !== undefined && (untrustedCodes.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_'))) {
-      const hint = code.startsWith('ERR_SSL_')
-        ? 'the node answers plain HTTP, not HTTPS: give http:// in --url'
-        : "its certificate is not one this machine trusts: pass --cacert <the cluster CA> (or set TERN_CACERT), and give a host name its certificate names";
-      return { exit: exitCodes.usage, lines: [`UNREACHABLE: cannot reach ${url} (${code}: ${detail}); ${hint}; nothing was sent`] };
-    }
+    if (certificate !== null) return { exit: exitCodes.usage, lines: [`UNREACHABLE: cannot reach ${url} (${detail}): ${certificate}; nothing was sent`] };
     what = `cannot reach ${url} (${detail}); is the node running?`;
     sent = code !== undefined && notSentCodes.has(code) ? false : undefined;
   }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { intOption } from '../options.js';
-import { AccessUsageError, accessOptions, resolveAccess, type AccessFlags } from '../api-access.js';
+import { AccessUsageError, accessOptions, certificateProblem, resolveAccess, type AccessFlags } from '../api-access.js';
 import { exitCodes, usageFailure, type ExitCode } from './classify.js';
 import { outputMode, type OutputMode } from './format.js';
 import { CliFailure, type Connection } from './http.js';
@@ -72,7 +72,7 @@ export function connection(flags: CommonFlags): Connection {
     throw new CliFailure(usageFailure(`--url ${JSON.stringify(flags.url)} is neither a URL nor host:port`));
   }
   const trace = flags.verbose === true ? (line: string) => void process.stderr.write(`${line}\n`) : null;
-  return { url, timeoutMs: flags.timeout, session: flags.session, trace, fetch: (u, init) => access.fetch(u, init) };
+  return { url, timeoutMs: flags.timeout, session: flags.session, trace, fetch: (u, init) => access.fetch(u, init), certificateProblem: (err) => certificateProblem(err, flags.url, access) };
 }
 
 /** The key a write is sent with: the given one, or a new one (so every write is safe to retry once its key is known). */

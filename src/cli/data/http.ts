@@ -23,6 +23,8 @@ export interface Connection {
   readonly trace: ((line: string) => void) | null;
   /** fetch with the CA and token of --cacert and --token-file (api-access.ts); the platform's when absent. */
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** What to do about a TLS handshake that refused the request (api-access.ts, certificateProblem), or null. */
+  readonly certificateProblem?: (err: unknown) => string | null;
 }
 
 export interface Answer {
@@ -58,7 +60,7 @@ export async function request(conn: Connection, method: string, path: string, o:
     // The timeout covers the body too: a node that stops mid-answer must not hang the command.
     text = await res.text();
   } catch (err) {
-    throw new CliFailure(classifyTransportError(conn.url, err, o, conn.timeoutMs));
+    throw new CliFailure(classifyTransportError(conn.url, err, o, conn.timeoutMs, conn.certificateProblem?.(err) ?? null));
   }
   conn.trace?.(`< ${res.status} from ${res.headers.get('tern-region') ?? 'an unnamed region'}`);
   if (res.headers.get('idempotent-replayed') === 'true') conn.trace?.('< idempotent-replayed: true (the first execution\'s answer; nothing ran now)');

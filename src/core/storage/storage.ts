@@ -21,8 +21,8 @@
  * 5. Ordering. `scanRows` and `scanAux` return keys in Unicode code point order (UTF-8 byte
  *    order, SQLite's TEXT order); `readOps` returns ops in seq order; `conflictsAfter` in
  *    feed-seq order.
- * 6. Failures. An IO failure (disk full, fsync error) throws (or rejects `durable()`), and the caller never retries the
- *    commit (after a failed fsync the kernel may have dropped the pages, and a retry can falsely
+ * 6. Failures. An IO failure (disk full, fsync error) throws (or rejects `durable()`), and the
+ *    caller never retries the commit (after a failed fsync the kernel may have dropped the pages, and a retry can falsely
  *    succeed): it discards everything built on the store and reopens it, or stops. The region
  *    node's shell reopens only for lack of space (src/storage/storage-errors.ts: SQLITE_FULL, or
  *    an IO error of writing on a nearly full filesystem) and stays fenced for its storage until
